@@ -1,0 +1,13 @@
+"""o2nc: non-smooth non-convex stochastic optimization through online learning.
+
+The online-to-non-convex conversion of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775) turns an online
+learner (see the ``online_learners`` package) into a stochastic optimizer that finds Goldstein (δ,ε)-stationary points
+with O(ε^-3 δ^-1) gradient queries. Framework shells (``o2nc.torch``, ``o2nc.jax``) are imported lazily: ``import
+o2nc`` needs only numpy and scipy.
+"""
+from o2nc import theory
+from o2nc.minimize import Epochs, History, NonFiniteGradientError, Result, minimize
+from o2nc.scaling import Scaling
+
+__version__ = "0.1.0"
+__all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "Scaling", "theory"]

@@ -1,0 +1,141 @@
+"""Registry-driven tests every learner must pass: backend parity, pytrees, regret bounds, bad hyperparameters."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from online_learners import registry, tree
+from tests.backends import BACKENDS, max_rel_diff, to_backend, to_numpy
+
+EXAMPLES = registry.examples()
+IDS = [name for name, _ in EXAMPLES]
+LEARNERS = [learner for _, learner in EXAMPLES]
+
+
+def play(learner, grads, make, hints=None):
+    """Run ``learner`` on the gradient rows of ``grads`` (numpy, T×d); return the plays as numpy (T×d)."""
+    state = learner.init(make(np.zeros(grads.shape[1])))
+    plays = []
+    for t, g in enumerate(grads):
+        hint = None if hints is None else make(hints[t])
+        delta = learner.predict(state, hint)
+        plays.append(to_numpy(delta))
+        state = learner.update(state, make(g))
+    return np.stack(plays)
+
+
+# --- adversarial linear losses -------------------------------------------------------------------------------------
+
+
+def sequences(d: int, steps: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    direction = rng.standard_normal(d)
+    direction /= np.linalg.norm(direction)
+    signs = rng.choice([-1.0, 1.0], size=(steps, 1))
+    scale = np.where(np.arange(steps) < steps // 2, 0.01, 10.0)[:, None]
+    return {
+        "random_signs": rng.choice([-1.0, 1.0], size=(steps, d)) / math.sqrt(d),
+        "alternating": np.where(np.arange(steps)[:, None] % 2 == 0, 1.0, -1.0) * direction,
+        "constant": np.tile(direction, (steps, 1)),
+        "scale_change": scale * signs * direction,
+        "gaussian": rng.standard_normal((steps, d)),
+    }
+
+
+def comparator_norms(learner):
+    radius = getattr(learner, "radius", None)
+    if radius is not None:
+        return [0.0, 0.25 * radius, 0.5 * radius, radius]
+    return [0.0, 1e-3, 1e-1, 1.0, 10.0, 1e3]
+
+
+@pytest.mark.parametrize("d", [1, 10, 1000])
+@pytest.mark.parametrize("learner", LEARNERS, ids=IDS)
+def test_regret_within_documented_bound(learner, d):
+    steps = 300
+    for name, grads in sequences(d, steps, seed=d).items():
+        plays = play(learner, grads, lambda a: a.copy())
+        loss = float(np.sum(grads * plays))
+        total = grads.sum(axis=0)
+        sq = np.sum(grads**2, axis=1)
+        for r in comparator_norms(learner):
+            # the worst comparator of norm r for linear losses points against the summed gradient
+            regret = loss + r * float(np.linalg.norm(total))
+            bound = learner.regret_bound(r, sq)
+            assert math.isfinite(bound), f"{name}: no finite bound at comparator norm {r}"
+            assert regret <= bound * (1 + 1e-9) + 1e-9, f"{name}, ‖u‖={r}: regret {regret:.6g} > bound {bound:.6g}"
+
+
+@pytest.mark.parametrize("learner", LEARNERS, ids=IDS)
+def test_regret_bound_refuses_comparators_outside_the_ball(learner):
+    radius = getattr(learner, "radius", None)
+    if radius is None:
+        assert math.isfinite(learner.regret_bound(1e6, [1.0] * 5))
+    else:
+        assert learner.regret_bound(2 * radius, [1.0] * 5) == math.inf
+
+
+# --- parity across backends and pytrees ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("learner", LEARNERS, ids=IDS)
+def test_backend_parity_float64(learner):
+    rng = np.random.default_rng(1)
+    grads = rng.standard_normal((80, 7)) * np.linspace(0.1, 3.0, 80)[:, None]
+    hints = grads + 0.1 * rng.standard_normal(grads.shape)
+    reference = play(learner, grads, lambda a: to_backend(a, "numpy"), hints)
+    assert np.all(np.isfinite(reference))
+    for backend in BACKENDS[1:]:
+        got = play(learner, grads, lambda a: to_backend(a, backend), hints)
+        assert max_rel_diff(got, reference) <= 1e-12, backend
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("learner", LEARNERS, ids=IDS)
+def test_pytree_equals_flat_vector(learner, backend):
+    """A learner on a dict/list pytree plays exactly what it plays on the concatenated vector (global norms)."""
+    rng = np.random.default_rng(2)
+    grads = rng.standard_normal((40, 6))
+    split = lambda v: {"a": to_backend(v[:2], backend), "b": [to_backend(v[2:3], backend), to_backend(v[3:], backend)]}
+    flat = play(learner, grads, lambda a: to_backend(a, backend))
+    state = learner.init(split(np.zeros(6)))
+    plays = []
+    for g in grads:
+        delta = learner.predict(state)
+        plays.append(np.concatenate([to_numpy(leaf) for leaf in tree.tree_leaves(delta)]))
+        state = learner.update(state, split(g))
+    assert np.allclose(np.stack(plays), flat, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("learner", LEARNERS, ids=IDS)
+def test_state_holds_backend_arrays_only(learner):
+    torch = pytest.importorskip("torch")
+    state = learner.init(torch.zeros(3, dtype=torch.float64))
+    state = learner.update(state, torch.ones(3, dtype=torch.float64))
+    for leaf in tree.tree_leaves(state):
+        assert isinstance(leaf, torch.Tensor), f"state leaf {leaf!r} is not a tensor"
+
+
+# --- bad hyperparameters --------------------------------------------------------------------------------------------
+
+BAD = [(f"{e.name}-{i}", e.factory, bad) for e in registry.entries() for i, bad in enumerate(e.bad_params)]
+
+
+@pytest.mark.parametrize("factory,params", [(f, p) for _, f, p in BAD], ids=[i for i, _, _ in BAD])
+def test_bad_hyperparameters_rejected_naming_the_parameter(factory, params):
+    with pytest.raises((ValueError, TypeError)) as info:
+        factory(**params)
+    assert any(f"`{key}`" in str(info.value) or key in str(info.value) for key in params), str(info.value)
+
+
+def test_every_registered_learner_has_examples_and_bad_params():
+    for entry in registry.entries():
+        assert entry.examples, entry.name
+        assert entry.bad_params, entry.name
+
+
+def test_unknown_learner_lists_close_matches():
+    with pytest.raises(ValueError, match="ogd"):
+        registry.get("ogdd", lr=0.1)

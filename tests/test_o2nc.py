@@ -1,0 +1,272 @@
+"""The conversion: Algorithm 1's recursion, backend parity, the key identity, Theorem 8, and bad input."""
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+import numpy as np
+import pytest
+
+import o2nc
+from online_learners import OGD, AdaGradNorm, registry
+from tests.backends import BACKENDS, max_rel_diff, to_backend, to_numpy
+
+EXAMPLES = registry.examples()
+SCALINGS = ["uniform", "exponential", "none", "replay"]
+
+
+def stream_oracle(stream):
+    """g_n = stream[n] + ½ tanh(w_n): a fixed gradient stream plus a continuous dependence on the point."""
+    calls = {"n": 0}
+
+    def grad(w):
+        xp = array_api_compat.array_namespace(w)
+        row = to_backend(stream[calls["n"]], "numpy")
+        calls["n"] += 1
+        return xp.asarray(row, dtype=w.dtype) + 0.5 * xp.tanh(w)
+
+    return grad
+
+
+def run_on(backend, learner, scaling, *, budget=60, epoch_length=15, d=5, restart=True):
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal(d)
+    stream = rng.standard_normal((budget, d))
+    s = np.random.default_rng(4).random(budget) if scaling == "replay" else scaling
+    return o2nc.minimize(stream_oracle(stream), to_backend(x0, backend), learner=learner, budget=budget,
+                         epoch_length=epoch_length, scaling=s, seed=7, restart=restart, record=True)
+
+
+@pytest.mark.parametrize("scaling", SCALINGS)
+@pytest.mark.parametrize("learner", [l for _, l in EXAMPLES], ids=[n for n, _ in EXAMPLES])
+def test_backend_parity_float64(learner, scaling):
+    reference = run_on("numpy", learner, scaling)
+    for backend in BACKENDS[1:]:
+        got = run_on(backend, learner, scaling)
+        for field in ("x", "w", "delta", "s", "grad"):
+            a, b = getattr(got.history, field), getattr(reference.history, field)
+            is_native = {"torch": array_api_compat.is_torch_array, "jax": array_api_compat.is_jax_array}[backend]
+            assert is_native(a), (backend, field, type(a))
+            assert max_rel_diff(a, b) <= 1e-12, (backend, field)
+        assert max_rel_diff(got.epochs.certificate, reference.epochs.certificate) <= 1e-12
+
+
+def test_result_stays_on_the_input_backend():
+    torch = pytest.importorskip("torch")
+    res = run_on("torch", OGD(lr=0.1, radius=1.0), "uniform")
+    for item in (res.point, res.epochs.mean, res.epochs.certificate, res.epochs.radius, res.history.w):
+        assert isinstance(item, torch.Tensor) and item.dtype == torch.float64
+    jres = run_on("jax", OGD(lr=0.1, radius=1.0), "uniform")
+    assert array_api_compat.is_jax_array(jres.point)
+
+
+@pytest.mark.parametrize("scaling", SCALINGS)
+def test_history_follows_algorithm_1(scaling):
+    res = run_on("numpy", OGD(lr=0.2, radius=0.5), scaling, restart=True)
+    h = res.history
+    x_prev = np.vstack([np.random.default_rng(3).standard_normal(5), h.x[:-1]])
+    if scaling == "exponential":
+        assert np.allclose(h.x, x_prev + h.s[:, None] * h.delta)
+        assert np.allclose(h.w, h.x)
+        assert np.all(h.s > 0) and abs(h.s.mean() - 1) < 0.5
+    elif scaling == "none":
+        assert np.allclose(h.s, 1.0)
+        assert np.allclose(h.x, x_prev + h.delta) and np.allclose(h.w, h.x)
+    else:
+        assert np.allclose(h.x, x_prev + h.delta)
+        assert np.allclose(h.w, x_prev + h.s[:, None] * h.delta)
+        assert np.all((0 <= h.s) & (h.s <= 1))
+    if scaling == "replay":
+        assert np.array_equal(h.s, np.random.default_rng(4).random(60))
+    # restarts: the first play of every epoch is OGD's initial play, Δ = 0; within an epoch the plays move
+    assert np.all(h.delta[::15] == 0.0)
+    assert np.all(np.linalg.norm(h.delta[1:15], axis=1) > 0)
+    assert np.all(np.linalg.norm(h.delta, axis=1) <= 0.5 + 1e-12)
+    # epoch statistics are the means over each epoch's gradient points
+    w = h.w.reshape(4, 15, 5)
+    assert np.allclose(res.epochs.mean, w.mean(axis=1))
+    assert np.allclose(res.epochs.certificate, np.linalg.norm(h.grad.reshape(4, 15, 5).mean(axis=1), axis=1))
+    assert np.allclose(res.epochs.radius, np.linalg.norm(w - w.mean(axis=1, keepdims=True), axis=2).max(axis=1))
+    assert res.grad_calls == 60
+
+
+def test_without_restart_the_learner_keeps_its_state():
+    res = run_on("numpy", OGD(lr=0.2, radius=0.5), "uniform", restart=False)
+    assert np.all(np.linalg.norm(res.history.delta[15::15], axis=1) > 0)
+
+
+def test_output_selection():
+    grad = lambda x: np.sign(x) + 0.1 * x
+    kwargs = dict(learner=OGD(lr=0.05, radius=0.2), budget=200, epoch_length=20, seed=5)
+    best = o2nc.minimize(grad, np.full(3, 2.0), output="best", **kwargs)
+    assert best.selected_epoch == int(np.argmin(best.epochs.certificate))
+    last = o2nc.minimize(grad, np.full(3, 2.0), output="last", **kwargs)
+    assert last.selected_epoch == 9 and np.array_equal(last.point, last.epochs.mean[9])
+    picks = {o2nc.minimize(grad, np.full(3, 2.0), output="random", **{**kwargs, "seed": s}).selected_epoch
+             for s in range(30)}
+    assert len(picks) > 3
+
+
+def test_stochastic_oracle_receives_the_run_rng_and_is_reproducible():
+    def noisy(x, rng):
+        return np.sign(x) + rng.standard_normal(x.shape)
+
+    kwargs = dict(learner=OGD(lr=0.05, radius=0.2), budget=100, epoch_length=10, record=True)
+    a = o2nc.minimize(noisy, np.ones(4), seed=1, **kwargs)
+    b = o2nc.minimize(noisy, np.ones(4), seed=1, **kwargs)
+    c = o2nc.minimize(noisy, np.ones(4), seed=2, **kwargs)
+    assert np.array_equal(a.history.grad, b.history.grad)
+    assert not np.allclose(a.history.grad, c.history.grad)
+
+
+def test_value_oracle_fills_epoch_values():
+    res = o2nc.minimize(np.sign, np.full(2, 1.0), learner=OGD(lr=0.1, radius=0.1), budget=50, epoch_length=10,
+                        value=lambda x: np.sum(np.abs(x)))
+    assert np.allclose(res.epochs.value, np.abs(res.epochs.mean).sum(axis=1))
+    assert res.grad_calls == 50
+
+
+# --- the key identity (Theorem 7 of [CMO23]) ------------------------------------------------------------------------
+
+
+def _nonsmooth(x):
+    """F(x) = ‖x‖₁ − ½‖Ax‖₁ + 2‖x‖_∞ on rows of x (the test function of o2nc.md §8), and its gradient."""
+    A = np.array([[1.0, -2.0, 0.5], [0.3, 1.0, -1.5], [2.0, 0.1, 1.0]])
+    ax = x @ A.T
+    value = np.abs(x).sum(-1) - 0.5 * np.abs(ax).sum(-1) + 2 * np.abs(x).max(-1)
+    idx = np.abs(x).argmax(-1)
+    linf = np.zeros_like(x)
+    np.put_along_axis(linf, idx[..., None], np.take_along_axis(np.sign(x), idx[..., None], -1), -1)
+    grad = np.sign(x) - 0.5 * np.sign(ax) @ A + 2 * linf
+    return value, grad
+
+
+@pytest.mark.parametrize("scaling", ["uniform", "exponential"])
+def test_key_identity_by_monte_carlo(scaling):
+    """E[F(x_n) − F(x_{n−1})] = E⟨∇F(w_n), Δ_n⟩ for the conversion's own (x_n, w_n) over the random s_n."""
+    rng = np.random.default_rng(11)
+    rule = o2nc.Scaling(scaling)
+    x_prev = np.array([0.3, -0.2, 0.1])
+    delta = np.array([-0.9, 0.7, -0.4])  # the segment crosses several kinks
+    samples = 200_000
+    s = rule.sample(rng, 0, samples)
+    x_next, w = rule.points(x_prev[None, :], delta[None, :], s[:, None])
+    f_next, _ = _nonsmooth(x_next)
+    f_prev, _ = _nonsmooth(x_prev)
+    _, g = _nonsmooth(w)
+    lhs = f_next - f_prev
+    rhs = g @ delta
+    err = np.sqrt(lhs.var() / samples + rhs.var() / samples)
+    assert abs(lhs.mean() - rhs.mean()) <= 5 * err + 1e-12, (lhs.mean(), rhs.mean(), err)
+    # and the identity is not trivial: the gradient at the anchor alone gives a different answer
+    _, g_anchor = _nonsmooth(x_prev)
+    assert abs(g_anchor @ delta * (1.0 if scaling == "uniform" else 1.0) - lhs.mean()) > 20 * err
+
+
+# --- Theorem 8 -----------------------------------------------------------------------------------------------------
+
+
+def l1_minus_half_linf(x):
+    """F(x) = ‖x‖₁ − ½‖x‖_∞: non-smooth, non-convex for d ≥ 2, F* = 0, G = √(d − 3/4)."""
+    idx = np.argmax(np.abs(x))
+    g = np.sign(x)
+    g[idx] -= 0.5 * np.sign(x[idx])
+    return g
+
+
+def l1_plus_sine(x):
+    """F(x) = ‖x‖₁ + ½ Σ|sin x_i|: non-smooth, non-convex, F* = 0, G = 1.5√d."""
+    return np.sign(x) + 0.5 * np.sign(np.sin(x)) * np.cos(x)
+
+
+CASES = [
+    (l1_minus_half_linf, lambda x: np.abs(x).sum() - 0.5 * np.abs(x).max(), lambda d: math.sqrt(d - 0.75)),
+    (l1_plus_sine, lambda x: np.abs(x).sum() + 0.5 * np.abs(np.sin(x)).sum(), lambda d: 1.5 * math.sqrt(d)),
+]
+
+
+@pytest.mark.parametrize("grad,value,lipschitz", CASES, ids=["l1_minus_half_linf", "l1_plus_sine"])
+@pytest.mark.parametrize("budget,delta", [(4000, 0.5), (20000, 0.1)])
+def test_theorem_8_bound_and_radius(grad, value, lipschitz, budget, delta):
+    d = 10
+    x0 = np.linspace(-2.0, 3.0, d)
+    G, gap = lipschitz(d), value(x0)
+    p = o2nc.theory.ogd_parameters(budget, delta, G, gap)
+    bound = o2nc.theory.ogd_bound(budget, delta, G, gap)
+    means = []
+    for seed in range(4):
+        res = o2nc.minimize(grad, x0, learner=OGD(lr=p.lr, radius=p.radius), budget=budget,
+                            epoch_length=p.epoch_length, seed=seed)
+        assert res.grad_calls == p.epochs * p.epoch_length
+        assert float(np.max(res.epochs.radius)) <= delta
+        means.append(float(np.mean(res.epochs.certificate)))
+        assert means[-1] <= bound, (means[-1], bound)
+    # the bound is not vacuous here: it is below the initial gradient norm
+    assert bound < np.linalg.norm(grad(x0))
+
+
+def test_theory_parameters_match_the_formulas():
+    p = o2nc.theory.ogd_parameters(10**6, 0.01, 2.0, 5.0)
+    T = min(math.ceil((2.0 * 0.01 * 1e6 / 5.0) ** (2 / 3)), 500_000)
+    assert p.epoch_length == T and p.epochs == 10**6 // T
+    assert p.radius == pytest.approx(0.01 / T) and p.lr == pytest.approx(0.01 / T / (2.0 * math.sqrt(T)))
+    assert o2nc.theory.ogd_parameters(10, 100.0, 100.0, 1e-3).epoch_length == 5  # capped at ⌈N/2⌉
+    # the bound decreases like N^{-1/3} at fixed δ (the ε^-3 rate)
+    b1 = o2nc.theory.ogd_bound(10**6, 0.1, 1.0, 1.0)
+    b2 = o2nc.theory.ogd_bound(8 * 10**6, 0.1, 1.0, 1.0)
+    assert b2 / b1 == pytest.approx(0.5, rel=0.05)
+
+
+# --- bad input -----------------------------------------------------------------------------------------------------
+
+
+def test_bad_input_names_the_parameter():
+    learner = OGD(lr=0.1, radius=1.0)
+    x0 = np.ones(3)
+    cases = [
+        (dict(budget=0), "budget"),
+        (dict(budget=-5), "budget"),
+        (dict(budget=10.5), "budget"),
+        (dict(epoch_length=0), "epoch_length"),
+        (dict(budget=5, epoch_length=10), "budget"),
+        (dict(scaling="gaussian"), "scaling"),
+        (dict(scaling=np.ones((2, 2))), "scaling"),
+        (dict(scaling=np.ones(5)), "scaling"),
+        (dict(output="median"), "output"),
+    ]
+    for override, name in cases:
+        kwargs = {**dict(learner=learner, budget=20, epoch_length=10), **override}
+        with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
+            o2nc.minimize(np.sign, x0, **kwargs)
+    with pytest.raises(ValueError, match="`x0`"):
+        o2nc.minimize(np.sign, np.array([1.0, np.nan]), learner=learner, budget=20, epoch_length=10)
+    with pytest.raises(TypeError, match="`x0`"):
+        o2nc.minimize(np.sign, [1.0, 2.0], learner=learner, budget=20, epoch_length=10)
+    with pytest.raises(ValueError, match="`lr`"):
+        OGD(lr=-1.0)
+    with pytest.raises(ValueError, match="`radius`"):
+        AdaGradNorm(radius=0.0)
+
+
+def test_gradient_of_wrong_shape_or_backend():
+    torch = pytest.importorskip("torch")
+    learner = OGD(lr=0.1, radius=1.0)
+    with pytest.raises(ValueError, match="shape"):
+        o2nc.minimize(lambda x: np.ones(4), np.ones(3), learner=learner, budget=20, epoch_length=10)
+    with pytest.raises(TypeError, match="backend"):
+        o2nc.minimize(lambda x: torch.ones(3, dtype=torch.float64), np.ones(3), learner=learner, budget=20,
+                      epoch_length=10)
+
+
+def test_non_finite_gradient_names_the_step_and_keeps_completed_epochs():
+    calls = {"n": 0}
+
+    def grad(x):
+        calls["n"] += 1
+        return np.full(2, np.nan) if calls["n"] == 37 else np.sign(x)
+
+    with pytest.raises(o2nc.NonFiniteGradientError, match="step 37") as info:
+        o2nc.minimize(grad, np.ones(2), learner=OGD(lr=0.1, radius=1.0), budget=100, epoch_length=10)
+    assert info.value.step == 37
+    assert info.value.result.epochs.certificate.shape == (3,)
+    assert info.value.result.grad_calls == 30
