@@ -1,0 +1,1 @@
+"""Sub-commands of the ``o2nc`` command line; each module exposes ``add_parser(subparsers)`` and ``run(args)``."""

@@ -1,0 +1,34 @@
+"""``o2nc list``: the objectives and learners that the other commands accept by name."""
+from __future__ import annotations
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("list", help="list objectives and learners with one-line descriptions",
+                              description="List the objectives of the bank and the learners, by the names the "
+                                          "other commands accept.")
+    p.add_argument("what", nargs="?", choices=["objectives", "learners", "all"], default="all")
+    p.add_argument("--tag", action="append", help="only objectives with this tag (repeatable)")
+    p.set_defaults(run=run)
+
+
+def _first_line(text) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def run(args) -> int:
+    if args.what in ("objectives", "all"):
+        import objectives
+
+        names = objectives.names(tags=args.tag)
+        print(f"objectives ({len(names)}):")
+        for name in names:
+            obj = objectives.get(name)
+            tags = ",".join(sorted(obj.tags))
+            print(f"  {name:<36} d={obj.dim:<6} {tags}")
+    if args.what in ("learners", "all"):
+        from online_learners import registry
+
+        print(f"learners ({len(registry.names())}):")
+        for entry in registry.entries():
+            print(f"  {entry.name:<36} {entry.summary}")
+    return 0
