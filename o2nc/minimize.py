@@ -25,6 +25,7 @@ from o2nc.scaling import resolve_scaling
 __all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "OUTPUTS"]
 
 OUTPUTS = ("best", "random", "last")
+HINTS = (None, "last_gradient", "extrapolated", "fixed_point")
 
 
 class Epochs(NamedTuple):
@@ -111,6 +112,9 @@ def minimize(
     output: str = "best",
     progress: bool = False,
     callback: Optional[Callable] = None,
+    hint: Optional[str] = None,
+    inner_steps: int = 20,
+    inner_tol: float = 1e-10,
 ) -> Result:
     r"""Run O2NC for ⌊budget/epoch_length⌋ full epochs and return the epoch means with their certificates.
 
@@ -132,6 +136,15 @@ def minimize(
         progress: show a progress bar over steps.
         callback: called as ``callback(k, epoch_stats)`` after each epoch, with a dict of that epoch's mean,
             certificate and radius (e.g. for live printing).
+        hint: the hint handed to ``learner.predict`` (optimistic learners use it; others ignore it):
+            ``None``; ``"last_gradient"`` (h_n = g_{n−1}, free); ``"extrapolated"`` (h_n = ∇F(x_{n−1} + ½Δ_{n−1}),
+            one extra call; Patitucci, Jiang, Mokhtari, arXiv 2510.03167); or ``"fixed_point"``, the deterministic
+            second-order-smooth variant of [CMO23] (o2nc.md §9): starting from h = g_{n−1}, iterate
+            h ← ∇F(x_{n−1} + ½·predict(state, h)) until ‖Δh‖ ≤ ``inner_tol``·max(1, ‖h‖) or ``inner_steps``
+            calls; use it with ``scaling="midpoint"``. Every inner call counts in ``grad_calls`` and in the
+            budget; with extra calls the run makes as many full epochs as the budget allows.
+        inner_steps: the most inner calls per step of the fixed-point hint.
+        inner_tol: the relative stopping tolerance of the fixed-point iteration.
 
     Returns:
         A :class:`Result`.
@@ -166,6 +179,11 @@ def minimize(
     for method in ("init", "predict", "update"):
         if not callable(getattr(learner, method, None)):
             raise TypeError(f"`learner` must have init/predict/update methods; {type(learner).__name__} lacks {method}")
+    if hint not in HINTS:
+        raise ValueError(f"`hint` must be one of {HINTS}, got {hint!r}")
+    inner_steps = _check_count("inner_steps", inner_steps)
+    if not isinstance(inner_tol, (int, float)) or not inner_tol >= 0:
+        raise ValueError(f"`inner_tol` must be a number ≥ 0, got {inner_tol!r}")
     rule = resolve_scaling(scaling)
     epochs = budget // epoch_length
     if rule.values is not None and rule.values.shape[0] < epochs * epoch_length:
@@ -190,25 +208,63 @@ def minimize(
         if not means:
             return None
         return _assemble(xp, means, grad_means, certificates, radii, values, value, output, output_rng,
-                         len(means) * epoch_length, history, anchor)
+                         calls, history, anchor)
 
     step = 0
+    calls = 0
+    last_grad = None
+    last_delta = None
+
+    def query(point):
+        nonlocal calls
+        calls += 1
+        g = oracle(point)
+        if calls == 1:
+            _check_grad(g, x0, xp, step)
+        if not bool(xp.all(xp.isfinite(g))):
+            raise NonFiniteGradientError(step, partial_result())
+        return g
+
+    def play(state):
+        """Δ_n, after computing the hint (which may query the oracle)."""
+        if hint is None:
+            return learner.predict(state)
+        if hint == "last_gradient":
+            return learner.predict(state, last_grad)
+        if hint == "extrapolated":
+            offset = anchor if last_delta is None else anchor + 0.5 * last_delta
+            return learner.predict(state, query(offset))
+        h = last_grad if last_grad is not None else query(anchor)
+        for _ in range(inner_steps):
+            h_new = query(anchor + 0.5 * learner.predict(state, h))
+            change = float(xp.linalg.vector_norm(h_new - h))
+            h = h_new
+            if change <= inner_tol * max(1.0, float(xp.linalg.vector_norm(h))) or calls >= budget - 1:
+                break
+        return learner.predict(state, h)
+
+    def affordable() -> bool:
+        """Whether the budget still covers the cheapest possible step of this hint mode."""
+        cheapest = {None: 1, "last_gradient": 1, "extrapolated": 2}.get(hint, 2 + (last_grad is None))
+        return budget - calls >= cheapest
+
     for k in range(epochs):
+        if not affordable():
+            break
         if restart and k > 0:
             learner_state = learner.init(x0)
         s_values = rule.sample(scaling_rng, step, epoch_length)
         points = []
         grad_sum = None
         for t in range(epoch_length):
+            if t > 0 and hint is not None and not affordable():
+                break
             step += 1
-            delta = learner.predict(learner_state)
+            delta = play(learner_state)
             s = float(s_values[t])
             x_next, w = rule.points(anchor, delta, s)
-            g = oracle(w)
-            if step == 1:
-                _check_grad(g, x0, xp, step)
-            if not bool(xp.all(xp.isfinite(g))):
-                raise NonFiniteGradientError(step, partial_result())
+            g = query(w)
+            last_grad, last_delta = g, delta
             learner_state = learner.update(learner_state, g)
             points.append(w)
             grad_sum = g if grad_sum is None else grad_sum + g
@@ -216,6 +272,8 @@ def minimize(
                 for name, item in zip(History._fields, (x_next, w, delta, s, g)):
                     history[name].append(item)
             anchor = x_next
+        if len(points) < epoch_length:
+            break  # the budget ran out inside this epoch: it is not certified
         stacked = xp.stack(points)
         mean = xp.mean(stacked, axis=0)
         grad_mean = grad_sum / epoch_length
@@ -231,10 +289,12 @@ def minimize(
             bar.update(epoch_length)
             bar.set_postfix(certificate=f"{float(certificate):.3g}", radius=f"{float(radius):.3g}")
         if callback is not None:
-            callback(k, {"mean": mean, "certificate": certificate, "radius": radius, "grad_calls": step})
+            callback(k, {"mean": mean, "certificate": certificate, "radius": radius, "grad_calls": calls})
     if bar is not None:
         bar.close()
-    return _assemble(xp, means, grad_means, certificates, radii, values, value, output, output_rng, step, history,
+    if not means:
+        raise ValueError(f"`budget` ({budget}) ran out before the first epoch ended; raise it or shorten epochs")
+    return _assemble(xp, means, grad_means, certificates, radii, values, value, output, output_rng, calls, history,
                      anchor)
 
 

@@ -9,12 +9,16 @@ name           s_n                            x_n                            w_n
 ``uniform``    U[0, 1]                        x_{n−1} + Δ_n                  x_{n−1} + s_n Δ_n   ([CMO23] Algorithm 1)
 ``exponential``Exp(1)                         x_{n−1} + s_n Δ_n              x_n      (exponentiated O2NC, o2nc.md §15)
 ``none``       1                              x_{n−1} + Δ_n                  x_n      (no randomisation)
+``midpoint``   1/2                            x_{n−1} + Δ_n                  x_{n−1} + Δ_n/2   (deterministic,
+                                                                                          second-order smooth, §9)
 replay         given values, in order         as ``uniform``                 as ``uniform``
 ============== ============================== ============================== =========================================
 
 Both random scalings make ⟨∇F(w_n), Δ_n⟩ an unbiased estimate of F(x_n) − F(x_{n−1}) ([CMO23] Theorem 7): for
 s ~ U[0,1] by the fundamental theorem of calculus along the segment, and for s ~ Exp(1) by integrating by parts,
-E_s⟨∇F(x + sΔ), Δ⟩ = ∫_0^∞ e^{−s} dF(x + sΔ) = E_s[F(x + sΔ)] − F(x).
+E_s⟨∇F(x + sΔ), Δ⟩ = ∫_0^∞ e^{−s} dF(x + sΔ) = E_s[F(x + sΔ)] − F(x). The midpoint rule is exact up to
+(H/24)‖Δ‖³ for an H-Lipschitz Hessian (midpoint quadrature; o2nc.md §9), which is what the deterministic optimistic
+variant exploits.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ import numpy as np
 
 __all__ = ["Scaling", "resolve_scaling", "SCALINGS"]
 
-SCALINGS = ("uniform", "exponential", "none")
+SCALINGS = ("uniform", "exponential", "none", "midpoint")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class Scaling:
             return rng.exponential(1.0, count)
         if self.name == "none":
             return np.ones(count)
+        if self.name == "midpoint":
+            return np.full(count, 0.5)
         if start + count > self.values.shape[0]:
             raise ValueError(
                 f"scaling: the replayed s-sequence has {self.values.shape[0]} values, "

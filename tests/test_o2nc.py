@@ -269,4 +269,72 @@ def test_non_finite_gradient_names_the_step_and_keeps_completed_epochs():
         o2nc.minimize(grad, np.ones(2), learner=OGD(lr=0.1, radius=1.0), budget=100, epoch_length=10)
     assert info.value.step == 37
     assert info.value.result.epochs.certificate.shape == (3,)
-    assert info.value.result.grad_calls == 30
+    assert info.value.result.grad_calls == 37  # every call made, the failing one included
+
+
+# --- hints for optimistic learners ---------------------------------------------------------------------------------
+
+
+class HintSpy:
+    """An optimistic OGD on a ball, Δ = Π(Δ̂ − η h), Δ̂ ← Π(Δ̂ − η g), recording the hints it is given."""
+
+    def __init__(self, lr=0.1, radius=0.5):
+        self.inner, self.lr, self.radius = OGD(lr=lr, radius=radius), lr, radius
+        self.hints, self.played = [], []  # every hint seen by predict; the hint of each step's final play
+
+    def init(self, params):
+        return self.inner.init(params)
+
+    def predict(self, state, hint=None):
+        self.hints.append(None if hint is None else np.array(hint))
+        if hint is None:
+            return state.delta
+        v = state.delta - self.lr * hint
+        return v * min(1.0, self.radius / max(np.linalg.norm(v), 1e-300))
+
+    def update(self, state, grad):
+        self.played.append(self.hints[-1])
+        return self.inner.update(state, grad)
+
+
+def test_last_gradient_hint_is_the_previous_gradient():
+    spy = HintSpy()
+    res = o2nc.minimize(lambda x: np.tanh(x) + 0.3, np.ones(3), learner=spy, budget=40, epoch_length=10,
+                        hint="last_gradient", record=True)
+    assert spy.hints[0] is None
+    for n in range(1, 40):
+        assert np.array_equal(spy.hints[n], res.history.grad[n - 1])
+    assert res.grad_calls == 40
+
+
+def test_extrapolated_hint_costs_one_call_per_step():
+    queried = []
+
+    def grad(x):
+        queried.append(np.array(x))
+        return np.tanh(x) + 0.3
+
+    spy = HintSpy()
+    res = o2nc.minimize(grad, np.ones(3), learner=spy, budget=60, epoch_length=10, hint="extrapolated", record=True)
+    assert res.grad_calls == 60 and res.epochs.certificate.shape == (3,)
+    x_prev = np.vstack([np.ones(3), res.history.x[:-1]])
+    # step n ≥ 2 queries its hint at x_{n−1} + ½Δ_{n−1} before its gradient at w_n
+    for n in range(1, 30):
+        assert np.allclose(queried[2 * n], x_prev[n] + 0.5 * res.history.delta[n - 1])
+        assert np.allclose(queried[2 * n + 1], res.history.w[n])
+
+
+def test_fixed_point_hint_solves_the_midpoint_equation():
+    """The hint h satisfies h ≈ ∇F(x_{n−1} + ½Δ(h)): the played Δ's midpoint gradient equals the hint."""
+    grad = lambda x: np.tanh(x) + 0.3 * x
+    spy = HintSpy(lr=0.2, radius=5.0)
+    res = o2nc.minimize(grad, np.full(3, 2.0), learner=spy, budget=400, epoch_length=10, hint="fixed_point",
+                        scaling="midpoint", inner_steps=30, inner_tol=1e-12, record=True)
+    h = res.history
+    x_prev = np.vstack([np.full(3, 2.0), h.x[:-1]])
+    assert np.allclose(h.w, x_prev + 0.5 * h.delta) and np.allclose(h.s, 0.5)
+    assert res.grad_calls <= 400 and res.grad_calls > 2 * h.grad.shape[0]
+    # contraction (η·L/2 = 0.2·1.3/2 < 1): the played hint equals the gradient at the play's midpoint
+    # (the run's very last step may have had its inner loop cut short by the budget)
+    residual = np.linalg.norm(h.grad - np.stack(spy.played[: h.grad.shape[0]]), axis=1)
+    assert residual[:-1].max() <= 1e-9, residual.max()
