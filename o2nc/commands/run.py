@@ -9,21 +9,20 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_OBJECTIVE = "nesterov_n2"
-DEFAULT_PARAMS = {"n": 10}
+DEFAULT_OBJECTIVE = "chained_crescent_1"
 
 HELP = """Run O2NC (online-to-non-convex conversion) on one objective of the bank.
 
 With no arguments: O2NC with projected OGD at the paper's parameters (epoch length T, radius D = δ/T,
 step D/(G√T), from the budget, δ, the objective's Lipschitz constant G and gap F(x0) − F*) on the
-non-smooth non-convex Nesterov–Chebyshev–Rosenbrock function N2 (n = 10). It prints each epoch's
+non-smooth non-convex chained crescent function I of Haarala, Miettinen and Mäkelä (n = 50). It prints each epoch's
 certificate ‖ĝ_k‖ and radius r_k, the final (δ, ε) certificate, and writes o2nc-run.png (certificate
 and radius against gradient calls) and o2nc-run.csv (every epoch) into --out.
 
 Examples:
   o2nc run
-  o2nc run --objective luksan_vlcek_crescent --budget 50000 --delta 0.05
-  o2nc run --learner adagrad_norm --param n=50 --out results/
+  o2nc run --objective o2nc_toy --budget 50000 --delta 0.05
+  o2nc run --learner adagrad_norm --param n=200 --out results/
   o2nc list                                   # the objectives and learners you can name here
 """
 
@@ -52,7 +51,7 @@ def add_parser(subparsers) -> None:
                               description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--objective", default=DEFAULT_OBJECTIVE, help=f"objective name (default {DEFAULT_OBJECTIVE})")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
-                   help="objective parameter, repeatable (default for the default objective: n=10)")
+                   help="objective parameter, repeatable (e.g. n=200 for the scalable families)")
     p.add_argument("--learner", default="ogd", help="learner name (default ogd, at the paper's parameters)")
     p.add_argument("--learner-param", action="append", metavar="KEY=VALUE",
                    help="learner hyperparameter, repeatable; overrides the theory defaults")
@@ -88,8 +87,6 @@ def run(args) -> int:
     import o2nc
 
     params = _params(args.param, "--param")
-    if args.objective == DEFAULT_OBJECTIVE and not params:
-        params = dict(DEFAULT_PARAMS)
     objective = objectives.get(args.objective, **params)
     x0 = np.array(objective.x0, dtype=np.float64)
     if objective.f_star is None:
@@ -130,7 +127,7 @@ def run(args) -> int:
 
     res = o2nc.minimize(grad, x0, learner=learner, budget=args.budget, epoch_length=epoch_length,
                         scaling=args.scaling, seed=args.seed, restart=not args.no_restart,
-                        value=objective.value, progress=not args.quiet, callback=report)
+                        value=objective.value, progress=not args.quiet and sys.stderr.isatty(), callback=report)
     if every > 1:
         say(f"(every {every}th epoch shown; all {epochs} are in the CSV)")
 

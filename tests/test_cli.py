@@ -1,0 +1,50 @@
+"""The command line as a user types it: ``o2nc run`` writes certificates and a plot; bad input fails clearly."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+
+
+def o2nc_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "o2nc", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_run_with_defaults_writes_certificates_and_plot(tmp_path):
+    done = o2nc_cli("run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "final certificate" in done.stdout and "(δ, ε)-stationary" in done.stdout
+    png = tmp_path / "o2nc-run.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    with open(tmp_path / "o2nc-run.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    certificates = np.array([float(r["certificate"]) for r in rows])
+    radii = np.array([float(r["radius"]) for r in rows])
+    assert len(rows) > 10 and np.all(radii <= 0.1)  # every epoch inside the δ-ball of the default δ = 0.1
+    assert certificates[-5:].min() < 0.2 * certificates[0]  # the default run makes visible progress
+
+
+def test_run_out_folder_and_options(tmp_path):
+    out = tmp_path / "results"
+    done = o2nc_cli("run", "--objective", "o2nc_toy", "--budget", "3000", "--delta", "0.05", "--learner",
+                    "adagrad_norm", "--scaling", "exponential", "--out", str(out), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (out / "o2nc-run.png").exists() and not (tmp_path / "o2nc-run.png").exists()
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    done = o2nc_cli("run", "--objective", "chained_cresent_1", cwd=tmp_path)
+    assert done.returncode == 2 and "chained_crescent_1" in done.stderr
+    done = o2nc_cli("run", "--budget", "-3", cwd=tmp_path)
+    assert done.returncode == 2 and "budget" in done.stderr
+    done = o2nc_cli("run", "--learner", "ogd", "--learner-param", "lr=-1", cwd=tmp_path)
+    assert done.returncode == 2 and "lr" in done.stderr
+
+
+def test_list_names_objectives_and_learners(tmp_path):
+    done = o2nc_cli("list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "chained_crescent_1" in done.stdout and "ogd" in done.stdout and "adagrad_norm" in done.stdout
