@@ -226,22 +226,25 @@ def minimize(
         return g
 
     def play(state):
-        """Δ_n, after computing the hint (which may query the oracle)."""
+        """(Δ_n, h_n), after computing the hint h_n (which may query the oracle)."""
         if hint is None:
-            return learner.predict(state)
+            return learner.predict(state), None
         if hint == "last_gradient":
-            return learner.predict(state, last_grad)
-        if hint == "extrapolated":
-            offset = anchor if last_delta is None else anchor + 0.5 * last_delta
-            return learner.predict(state, query(offset))
-        h = last_grad if last_grad is not None else query(anchor)
-        for _ in range(inner_steps):
-            h_new = query(anchor + 0.5 * learner.predict(state, h))
-            change = float(xp.linalg.vector_norm(h_new - h))
-            h = h_new
-            if change <= inner_tol * max(1.0, float(xp.linalg.vector_norm(h))) or calls >= budget - 1:
-                break
-        return learner.predict(state, h)
+            h = last_grad
+        elif hint == "extrapolated":
+            h = query(anchor if last_delta is None else anchor + 0.5 * last_delta)
+        else:
+            h = last_grad if last_grad is not None else query(anchor)
+            for _ in range(inner_steps):
+                h_new = query(anchor + 0.5 * learner.predict(state, h))
+                change = float(xp.linalg.vector_norm(h_new - h))
+                h = h_new
+                if change <= inner_tol * max(1.0, float(xp.linalg.vector_norm(h))) or calls >= budget - 1:
+                    break
+        return learner.predict(state, h), h
+
+    # Learners whose update needs the round's hint again (single-projection optimistic forms) take it as `hint=`.
+    update_takes_hint = hint is not None and "hint" in inspect.signature(learner.update).parameters
 
     def affordable() -> bool:
         """Whether the budget still covers the cheapest possible step of this hint mode."""
@@ -260,12 +263,15 @@ def minimize(
             if t > 0 and hint is not None and not affordable():
                 break
             step += 1
-            delta = play(learner_state)
+            delta, h = play(learner_state)
             s = float(s_values[t])
             x_next, w = rule.points(anchor, delta, s)
             g = query(w)
             last_grad, last_delta = g, delta
-            learner_state = learner.update(learner_state, g)
+            if update_takes_hint:
+                learner_state = learner.update(learner_state, g, hint=h)
+            else:
+                learner_state = learner.update(learner_state, g)
             points.append(w)
             grad_sum = g if grad_sum is None else grad_sum + g
             if record:

@@ -1,6 +1,7 @@
 """Registry-driven tests every learner must pass: backend parity, pytrees, regret bounds, bad hyperparameters."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -17,12 +18,13 @@ LEARNERS = [learner for _, learner in EXAMPLES]
 def play(learner, grads, make, hints=None):
     """Run ``learner`` on the gradient rows of ``grads`` (numpy, T×d); return the plays as numpy (T×d)."""
     state = learner.init(make(np.zeros(grads.shape[1])))
+    takes_hint = "hint" in inspect.signature(learner.update).parameters
     plays = []
     for t, g in enumerate(grads):
         hint = None if hints is None else make(hints[t])
         delta = learner.predict(state, hint)
         plays.append(to_numpy(delta))
-        state = learner.update(state, make(g))
+        state = learner.update(state, make(g), hint=hint) if takes_hint else learner.update(state, make(g))
     return np.stack(plays)
 
 
