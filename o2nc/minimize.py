@@ -135,7 +135,8 @@ def minimize(
             ``"last"``.
         progress: show a progress bar over steps.
         callback: called as ``callback(k, epoch_stats)`` after each epoch, with a dict of that epoch's mean,
-            certificate and radius (e.g. for live printing).
+            certificate, radius and the gradient calls so far (e.g. for live printing); returning True stops the run
+            after that epoch (e.g. once a target ε is certified).
         hint: the hint handed to ``learner.predict`` (optimistic learners use it; others ignore it):
             ``None``; ``"last_gradient"`` (h_n = g_{n−1}, free); ``"extrapolated"`` (h_n = ∇F(x_{n−1} + ½Δ_{n−1}),
             one extra call; Patitucci, Jiang, Mokhtari, arXiv 2510.03167); or ``"fixed_point"``, the deterministic
@@ -294,8 +295,9 @@ def minimize(
         if bar is not None:
             bar.update(epoch_length)
             bar.set_postfix(certificate=f"{float(certificate):.3g}", radius=f"{float(radius):.3g}")
-        if callback is not None:
-            callback(k, {"mean": mean, "certificate": certificate, "radius": radius, "grad_calls": calls})
+        if callback is not None and callback(k, {"mean": mean, "certificate": certificate, "radius": radius,
+                                                 "grad_calls": calls}):
+            break
     if bar is not None:
         bar.close()
     if not means:

@@ -338,3 +338,16 @@ def test_fixed_point_hint_solves_the_midpoint_equation():
     # (the run's very last step may have had its inner loop cut short by the budget)
     residual = np.linalg.norm(h.grad - np.stack(spy.played[: h.grad.shape[0]]), axis=1)
     assert residual[:-1].max() <= 1e-9, residual.max()
+
+
+def test_callback_can_stop_the_run_once_a_target_is_certified():
+    seen = []
+
+    def stop_below(k, stats):
+        seen.append(float(stats["certificate"]))
+        return stats["certificate"] <= 0.5
+
+    res = o2nc.minimize(lambda x: np.sign(x) + 0.1 * x, np.full(3, 0.3), learner=OGD(lr=0.05, radius=0.1),
+                        budget=10_000, epoch_length=20, callback=stop_below)
+    assert seen[-1] <= 0.5 and all(c > 0.5 for c in seen[:-1])
+    assert res.grad_calls == 20 * len(seen) < 10_000
