@@ -12,7 +12,7 @@ from online_learners import OGD, AdaGradNorm, registry
 from tests.backends import BACKENDS, max_rel_diff, to_backend, to_numpy
 
 EXAMPLES = registry.examples()
-SCALINGS = ["uniform", "exponential", "none", "replay"]
+SCALINGS = ["uniform", "exponential", "none", "midpoint", "replay"]
 
 
 def stream_oracle(stream):

@@ -1,0 +1,530 @@
+"""Certification of (δ,ε)-stationarity by gradient sampling and a min-norm quadratic program.
+
+A point x is Goldstein (δ,ε)-stationary when dist(0, ∂_δ f(x)) ≤ ε, where
+∂_δ f(x) = conv ∪_{‖y−x‖≤δ} ∂f(y) is the Goldstein δ-subdifferential (Goldstein 1977; Zhang, Lin, Jegelka, Sra,
+Jadbabaie, ICML 2020).  Gradients taken at finitely many points y_i of the δ-ball span a convex hull that lies inside
+∂_δ f(x), so the minimal norm over that hull is an **upper bound** on dist(0, ∂_δ f(x)) (Burke, Lewis, Overton,
+SIAM J. Optim. 2005, the gradient-sampling method).  A small value therefore *certifies* stationarity; a large value
+proves nothing.  Every certificate returned here says so through ``one_sided=True`` and ``bound="upper"``.
+
+Contents
+--------
+- :func:`min_norm` — minimal norm over the convex hull of m gradients (the simplex QP), solved exactly by the
+  non-negative-least-squares reduction on scipy, or by an optional QP solver (``daqp``, ``quadprog``).
+- :func:`goldstein` — sample the δ-ball (plus caller-supplied points such as an epoch's iterates) and return the
+  certificate with its weights and points; optionally the stricter variant of Cutkosky, Mehta, Orabona (ICML 2023,
+  Definition 5) in which the weighted mean of the points must equal x.
+- :func:`epoch_certificate` — the O2NC epoch certificate (‖mean ∇F(w_t)‖, r) recomputed with exact gradients at an
+  epoch's points.
+
+Example
+-------
+>>> import numpy as np
+>>> from o2nc.certify import goldstein
+>>> cert = goldstein(lambda x: np.sign(x), np.array([0.05]), 0.1, samples=20)
+>>> cert.value < 1e-12, cert.one_sided
+(True, True)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple, Optional
+
+import numpy as np
+
+__all__ = [
+    "MinNorm",
+    "GoldsteinCertificate",
+    "EpochCertificate",
+    "min_norm",
+    "goldstein",
+    "epoch_certificate",
+    "sample_ball",
+    "default_samples",
+    "SOLVERS",
+]
+
+#: Names accepted by ``solver=``.  ``"nnls"`` chooses the direct or Gram form by shape.
+SOLVERS = ("nnls", "nnls-direct", "nnls-gram", "daqp", "quadprog")
+
+
+class MinNorm(NamedTuple):
+    """Solution of min_{λ∈Δ_m} ‖Σ_i λ_i g_i‖.
+
+    Attributes:
+        weights: (m,) non-negative weights summing to one (clipped and renormalised after the solve).
+        value: ‖Σ_i λ_i g_i‖ recomputed from ``weights`` and the gradients, never the solver's own estimate, so a
+            solver inaccuracy can only make the certificate larger (objectives.md §10.1, "Report").
+    """
+
+    weights: np.ndarray
+    value: float
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the min-norm QP
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _as_gradients(G: Any) -> np.ndarray:
+    G = np.asarray(G, dtype=np.float64)
+    if G.ndim == 1:
+        G = G[None, :]
+    if G.ndim != 2 or G.shape[0] == 0 or G.shape[1] == 0:
+        raise ValueError(f"G: expected a non-empty (m, d) array of gradients, got shape {np.shape(G)}")
+    if not np.all(np.isfinite(G)):
+        bad = int(np.argwhere(~np.isfinite(G))[0][0])
+        raise ValueError(f"G: gradient {bad} has a non-finite entry")
+    return G
+
+
+def _finish(G: np.ndarray, lam: np.ndarray) -> MinNorm:
+    """Clip, renormalise and recompute the norm from the gradients themselves."""
+    lam = np.clip(np.asarray(lam, dtype=np.float64).reshape(-1), 0.0, None)
+    s = lam.sum()
+    if not np.isfinite(s) or s <= 0.0:
+        raise ArithmeticError("min_norm: the solver returned no usable weights")
+    lam = lam / s
+    return MinNorm(lam, float(np.linalg.norm(lam @ G)))
+
+
+def _nnls(E: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy.optimize import nnls
+
+    m = E.shape[1]
+    mu, _ = nnls(E, b, maxiter=max(50 * m, 1000))
+    return mu
+
+
+def _nnls_direct(Gs: np.ndarray) -> np.ndarray:
+    """NNLS on E = [1ᵀ; Gᵀ] ((d+1)×m), b = e_1 (objectives.md §10.2)."""
+    m, d = Gs.shape
+    E = np.empty((d + 1, m))
+    E[0] = 1.0
+    E[1:] = Gs.T
+    b = np.zeros(d + 1)
+    b[0] = 1.0
+    return _nnls(E, b)
+
+
+def _nnls_gram(Gs: np.ndarray) -> np.ndarray:
+    """NNLS in the m×m Gram form (objectives.md §10.2, "Tall G").
+
+    With K = G Gᵀ the NNLS objective is (1 − 1ᵀμ)² + μᵀKμ = 1 − 2·1ᵀμ + μᵀ(K + 11ᵀ)μ.  If R is the Cholesky factor
+    of K + 11ᵀ (RᵀR = K + 11ᵀ), this equals ‖Rμ − c‖² + const with Rᵀc = 1, so NNLS(R, c) solves it.  When
+    K + 11ᵀ is singular or badly conditioned (affinely dependent gradients), fall back to any square root of K from
+    a clipped eigendecomposition and NNLS on [1ᵀ; R] with b = e_1.
+    """
+    from scipy.linalg import solve_triangular
+
+    m = Gs.shape[0]
+    K = Gs @ Gs.T
+    try:
+        R = np.linalg.cholesky(K + 1.0).T  # upper triangular, RᵀR = K + 11ᵀ
+        diag = np.abs(np.diag(R))
+        if diag.min() > 1e-7 * diag.max():
+            c = solve_triangular(R, np.ones(m), trans="T", lower=False)
+            return _nnls(R, c)
+    except np.linalg.LinAlgError:
+        pass
+    w, V = np.linalg.eigh(K)
+    R = np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T  # RᵀR = K up to the clipped eigenvalues
+    E = np.vstack([np.ones((1, m)), R])
+    b = np.zeros(m + 1)
+    b[0] = 1.0
+    return _nnls(E, b)
+
+
+def _daqp(Gs: np.ndarray) -> np.ndarray:
+    try:
+        import daqp
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("solver='daqp' needs the optional package daqp (pip install daqp)") from exc
+    m = Gs.shape[0]
+    H = Gs @ Gs.T
+    A = np.ones((1, m))
+    bupper = np.concatenate([np.full(m, np.inf), [1.0]])
+    blower = np.concatenate([np.zeros(m), [1.0]])
+    sense = np.zeros(m + 1, dtype=np.int32)
+    sense[-1] = 5  # equality
+    x, _, flag, _ = daqp.solve(H, np.zeros(m), A, bupper, blower, sense, eps_prox=-1.0)
+    if flag < 1:
+        raise ArithmeticError(f"min_norm: daqp returned exit flag {flag}")
+    return np.asarray(x)
+
+
+def _quadprog(Gs: np.ndarray) -> np.ndarray:
+    try:
+        import quadprog
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("solver='quadprog' needs the optional package quadprog (pip install quadprog)") from exc
+    m = Gs.shape[0]
+    # quadprog needs a strictly positive-definite matrix: add a tiny ridge (install.md §5, "Gotchas").
+    P = Gs @ Gs.T + 1e-12 * np.eye(m)
+    C = np.hstack([np.ones((m, 1)), np.eye(m)])
+    b = np.concatenate([[1.0], np.zeros(m)])
+    return np.asarray(quadprog.solve_qp(P, np.zeros(m), C, b, 1)[0])
+
+
+def min_norm(G: Any, *, solver: str = "nnls") -> MinNorm:
+    """Minimal norm over the convex hull of the rows of G.
+
+    Solves   min_{λ ∈ Δ_m} ‖Gᵀλ‖²,  Δ_m = {λ ≥ 0, 1ᵀλ = 1}   (Burke, Lewis, Overton 2005; objectives.md §10.1)
+    by the exact reduction to non-negative least squares (objectives.md §10.2):
+
+        min_{μ≥0} (1 − 1ᵀμ)² + ‖Gᵀμ‖²   has solution μ* = λ*/(1 + q*),  q* = ‖Gᵀλ*‖²,
+
+    so λ* = μ*/1ᵀμ*.  (Writing μ = sλ, the objective is (1−s)² + s²q, minimised at s = 1/(1+q) with value q/(1+q),
+    increasing in q.)  The rows are first divided by their largest norm, which leaves λ* unchanged.
+
+    Args:
+        G: (m, d) array, one gradient per row (a 1-D array is one gradient).
+        solver: ``"nnls"`` (default: the (d+1)×m direct form when d < 2m, the m×m Gram form otherwise),
+            ``"nnls-direct"``, ``"nnls-gram"``, or an optional QP package: ``"daqp"``, ``"quadprog"``.
+
+    Returns:
+        :class:`MinNorm` (weights, value); the value is recomputed as ‖Gᵀλ‖ from the clipped, renormalised weights.
+
+    Example:
+        >>> import numpy as np
+        >>> w, v = min_norm(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]))
+        >>> round(v, 12), np.round(w, 6).tolist()
+        (0.0, [0.5, 0.5, 0.0])
+
+    References:
+        Burke, Lewis, Overton, "A robust gradient sampling algorithm for nonsmooth, nonconvex optimization",
+        SIAM J. Optim. 15(3), 2005.  Lawson and Hanson, "Solving Least Squares Problems", 1974 (NNLS).
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    G = _as_gradients(G)
+    m, d = G.shape
+    if m == 1:
+        return MinNorm(np.ones(1), float(np.linalg.norm(G[0])))
+    scale = float(np.max(np.linalg.norm(G, axis=1)))
+    if scale == 0.0:
+        return MinNorm(np.full(m, 1.0 / m), 0.0)
+    Gs = G / scale
+    if solver == "nnls":
+        solver = "nnls-direct" if d < 2 * m else "nnls-gram"
+    if solver == "nnls-direct":
+        lam = _nnls_direct(Gs)
+    elif solver == "nnls-gram":
+        lam = _nnls_gram(Gs)
+    elif solver == "daqp":
+        lam = _daqp(Gs)
+    else:
+        lam = _quadprog(Gs)
+    return _finish(G, lam)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# sampling and the Goldstein certificate
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def default_samples(dim: int) -> int:
+    """Default number of sampled points: min(100, 2d, d + 10), as in HANSO's gradient sampling (objectives.md §10.1).
+
+    At least 2 so that a 1-D ball is probed on both sides.
+    """
+    return max(2, min(100, 2 * dim, dim + 10))
+
+
+def sample_ball(x: np.ndarray, delta: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n points uniform in the closed ball B(x, δ): y = x + δ·u·U^{1/d}, u uniform on the sphere, U ~ U[0,1].
+
+    (Muller 1959 / the standard polar method; objectives.md §10.1, "Uniform ball sampling".)
+    """
+    d = x.shape[0]
+    u = rng.standard_normal((n, d))
+    norms = np.linalg.norm(u, axis=1, keepdims=True)
+    norms[norms == 0.0] = 1.0
+    r = delta * rng.random((n, 1)) ** (1.0 / d)
+    return x[None, :] + r * u / norms
+
+
+@dataclass(frozen=True)
+class GoldsteinCertificate:
+    """A one-sided certificate: ``value`` ≥ dist(0, ∂_δ f(x)).
+
+    Attributes:
+        value: min over the convex hull of the sampled gradients of the norm, an **upper bound** on
+            dist(0, ∂_δ f(x)) (with ``mean_constraint=True``, an upper bound on ‖∇f(x)‖_δ of [CMO23] Definition 5).
+        weights: (m,) convex weights attaining ``value`` over ``points``.
+        points: (m, d) the points whose gradients were used (all in B(x, δ)).
+        gradients: (m, d) the gradients at ``points``.
+        direction: Σ_i weights_i gradients_i, the min-norm element found.
+        x: the certified point.
+        delta: the ball radius.
+        one_sided: always True: a small value certifies (δ, value)-stationarity, a large value proves nothing.
+        bound: ``"upper"``.
+        exact: dist(0, ∂_δ f(x)) from the objective's exact Goldstein oracle when it has one, else None.  With the
+            mean constraint this is a lower bound on the Definition-5 quantity.
+        mean_constraint: whether Σ weights_i points_i = x was imposed.
+        solver: the min-norm solver used.
+        grad_calls: gradient evaluations spent (all of them, none reused from elsewhere).
+    """
+
+    value: float
+    weights: np.ndarray
+    points: np.ndarray
+    gradients: np.ndarray
+    direction: np.ndarray
+    x: np.ndarray
+    delta: float
+    one_sided: bool = True
+    bound: str = "upper"
+    exact: Optional[float] = None
+    mean_constraint: bool = False
+    solver: str = "nnls"
+    grad_calls: int = 0
+
+    def certifies(self, epsilon: float) -> bool:
+        """True when ``value`` ≤ ε, which proves (δ,ε)-stationarity of ``x``; False proves nothing."""
+        return bool(self.value <= epsilon)
+
+    def __repr__(self) -> str:  # short: arrays can be large
+        ex = "" if self.exact is None else f", exact={self.exact:.6g}"
+        return (f"GoldsteinCertificate(value={self.value:.6g} (upper bound){ex}, delta={self.delta:g}, "
+                f"m={len(self.weights)}, mean_constraint={self.mean_constraint}, solver={self.solver!r})")
+
+
+def _gradient_oracle(objective: Any) -> Callable[[np.ndarray], np.ndarray]:
+    if hasattr(objective, "grad") and callable(objective.grad):
+        return objective.grad
+    if callable(objective):
+        return objective
+    raise TypeError("objective: expected an objective with .grad(x) or a callable x -> gradient, "
+                    f"got {type(objective).__name__}")
+
+
+def _eval_gradients(grad: Callable, P: np.ndarray, d: int) -> np.ndarray:
+    out = np.empty_like(P)
+    for i, p in enumerate(P):
+        g = np.asarray(grad(p.copy()), dtype=np.float64).reshape(-1)
+        if g.shape[0] != d:
+            raise ValueError(f"objective: gradient has {g.shape[0]} entries at a point of dimension {d}")
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"objective: non-finite gradient at sampled point {i}")
+        out[i] = g
+    return out
+
+
+def _check_delta(delta: Any) -> float:
+    try:
+        delta = float(delta)
+    except (TypeError, ValueError):
+        raise TypeError(f"delta: expected a positive number, got {delta!r}") from None
+    if not (delta > 0.0 and math.isfinite(delta)):
+        raise ValueError(f"delta: expected a finite number > 0, got {delta}")
+    return delta
+
+
+def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = None, points: Any = None,
+              seed: int = 0, mean_constraint: bool = False, solver: str = "nnls", include_center: bool = True,
+              exact: bool = True) -> GoldsteinCertificate:
+    """Upper bound on dist(0, ∂_δ f(x)) from gradients sampled in the δ-ball.
+
+    Samples y_1..y_m uniformly in B(x, δ), adds x itself and any caller-supplied ``points`` (which must lie in the
+    ball), and returns
+
+        value = min_{λ∈Δ} ‖Σ_i λ_i ∇f(y_i)‖  ≥  dist(0, ∂_δ f(x)),
+
+    because conv{∇f(y_i)} ⊆ ∂_δ f(x) (Burke, Lewis, Overton 2005; objectives.md §10.1).  The inequality is the
+    whole guarantee: ``value ≤ ε`` certifies (δ,ε)-stationarity (with exact gradients), a large value does not rule
+    it out.  Sampled estimates are biased upward, more so in high dimension.
+
+    With ``mean_constraint=True`` the stricter quantity of [CMO23] Definition 5 is bounded instead:
+
+        ‖∇f(x)‖_δ = inf { ‖Σ λ_i ∇f(y_i)‖ : y_i ∈ B(x,δ), λ ∈ Δ, Σ λ_i y_i = x }.
+
+    The samples are drawn as antipodal pairs (y, 2x − y) and the hull is taken over *groups* whose own mean is x:
+    {x}, each pair (gradient (∇f(y) + ∇f(2x−y))/2), and the supplied points as one group if their mean is x (else
+    each is paired with its reflection 2x − p).  Any convex combination of group means has mean x, so the result is
+    a feasible point of Definition 5 and still an upper bound (objectives.md §9.4, "Definition caveat").
+
+    Args:
+        objective: an objective of the bank (its ``.grad`` is used; its ``.goldstein`` too when ``has_goldstein``),
+            or a callable x -> gradient.  Gradients must be exact (not stochastic) for the bound to hold.
+        x: the point, shape (d,).
+        delta: ball radius δ > 0.
+        samples: number of random points (default :func:`default_samples`); 0 uses only x and ``points``.
+        points: optional (k, d) extra points in B(x, δ), e.g. an O2NC epoch's iterates.
+        seed: seed of the sampling generator (numpy ``default_rng``).
+        mean_constraint: impose Σ λ_i y_i = x ([CMO23] Definition 5).
+        solver: see :func:`min_norm`.
+        include_center: also use the gradient at x itself.
+        exact: fill ``.exact`` from the objective's exact Goldstein oracle when it has one.
+
+    Returns:
+        :class:`GoldsteinCertificate` with ``value``, ``weights``, ``points``, ``one_sided=True``.
+
+    Raises:
+        ValueError: ``delta`` not positive, ``samples`` negative, ``points`` of the wrong shape or outside the
+            ball, no point at all, or a non-finite gradient.
+
+    Example:
+        >>> import numpy as np
+        >>> cert = goldstein(lambda x: x / np.linalg.norm(x), np.array([1.0, 0.0]), 0.5, samples=200)
+        >>> exact = np.sqrt(1 - 0.5 ** 2)      # closed form for ‖x‖ (objectives.md §2)
+        >>> bool(exact - 1e-9 <= cert.value <= exact + 0.05)
+        True
+
+    References:
+        Goldstein, "Optimization of Lipschitz continuous functions", Math. Prog. 13, 1977.
+        Burke, Lewis, Overton, SIAM J. Optim. 15(3), 2005.
+        Cutkosky, Mehta, Orabona, "Optimal stochastic non-smooth non-convex optimization through online-to-non-convex
+        conversion", ICML 2023 (Definitions 4–5).
+    """
+    grad = _gradient_oracle(objective)
+    delta = _check_delta(delta)
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("x: expected a non-empty finite vector")
+    d = x.shape[0]
+    if samples is None:
+        samples = default_samples(d)
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise ValueError(f"samples: expected an integer >= 0, got {samples!r}")
+    samples = int(samples)
+    extra = None
+    if points is not None:
+        extra = np.asarray(points, dtype=np.float64)
+        if extra.ndim == 1:
+            extra = extra[None, :]
+        if extra.ndim != 2 or extra.shape[1] != d:
+            raise ValueError(f"points: expected shape (k, {d}), got {np.shape(points)}")
+        if not np.all(np.isfinite(extra)):
+            raise ValueError("points: non-finite entry")
+        dist = np.linalg.norm(extra - x, axis=1)
+        tol = delta * 1e-12 + 1e-15 * (1.0 + np.linalg.norm(x))
+        if np.any(dist > delta + tol):
+            i = int(np.argmax(dist))
+            raise ValueError(f"points: point {i} is at distance {dist[i]:.6g} from x, outside the ball of "
+                             f"radius delta={delta:g}; the certificate would not be sound")
+        if extra.shape[0] == 0:
+            extra = None
+    if samples == 0 and extra is None and not include_center:
+        raise ValueError("samples: no point to certify with (samples=0, no points, include_center=False)")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+
+    rng = np.random.default_rng(seed)
+    if not mean_constraint:
+        blocks = []
+        if include_center:
+            blocks.append(x[None, :])
+        if extra is not None:
+            blocks.append(extra)
+        if samples:
+            blocks.append(sample_ball(x, delta, samples, rng))
+        P = np.vstack(blocks)
+        Gr = _eval_gradients(grad, P, d)
+        sol = min_norm(Gr, solver=solver)
+        weights = sol.weights
+        value = sol.value
+    else:
+        # groups: each is (rows of P, their uniform weights inside the group)
+        P_blocks, groups = [], []
+        n_rows = 0
+
+        def add_group(rows: np.ndarray) -> None:
+            nonlocal n_rows
+            P_blocks.append(rows)
+            groups.append(np.arange(n_rows, n_rows + rows.shape[0]))
+            n_rows += rows.shape[0]
+
+        if include_center:
+            add_group(x[None, :])
+        if extra is not None:
+            if np.linalg.norm(extra.mean(axis=0) - x) <= 1e-10 * (1.0 + np.linalg.norm(x)):
+                add_group(extra)
+            else:
+                for p in extra:
+                    add_group(np.vstack([p, 2.0 * x - p]))
+        for y in sample_ball(x, delta, (samples + 1) // 2, rng) if samples else ():
+            add_group(np.vstack([y, 2.0 * x - y]))
+        P = np.vstack(P_blocks)
+        Gr = _eval_gradients(grad, P, d)
+        H = np.vstack([Gr[g].mean(axis=0) for g in groups])
+        sol = min_norm(H, solver=solver)
+        weights = np.zeros(P.shape[0])
+        for nu, g in zip(sol.weights, groups):
+            weights[g] = nu / len(g)
+        weights /= weights.sum()
+        value = float(np.linalg.norm(weights @ Gr))
+    ex = None
+    if exact and getattr(objective, "has_goldstein", False):
+        ex = float(objective.goldstein(x, delta))
+    return GoldsteinCertificate(value=value, weights=weights, points=P, gradients=Gr, direction=weights @ Gr, x=x,
+                                delta=delta, exact=ex, mean_constraint=bool(mean_constraint), solver=solver,
+                                grad_calls=int(P.shape[0]))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# O2NC epoch certificates
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpochCertificate:
+    """The O2NC epoch certificate recomputed with exact gradients (o2nc.md §8).
+
+    Attributes:
+        center: w̄, the mean of the epoch's points.
+        radius: r = max_t ‖w_t − w̄‖.
+        certificate: ‖(1/T) Σ_t ∇F(w_t)‖ — certifies ‖∇F(w̄)‖_r ≤ certificate ([CMO23] Definition 5: uniform
+            weights over the epoch's points, whose mean is w̄), hence Goldstein (r, certificate)-stationarity.
+        min_norm: min over the hull of the same gradients (Goldstein only; never larger than ``certificate``).
+        weights: the min-norm weights.
+        grad_calls: exact-gradient evaluations spent here, counted apart from the algorithm's budget.
+        one_sided: always True (upper bounds).
+    """
+
+    center: np.ndarray
+    radius: float
+    certificate: float
+    min_norm: float
+    weights: np.ndarray = field(repr=False)
+    grad_calls: int = 0
+    one_sided: bool = True
+
+
+def epoch_certificate(objective: Any, points: Any, *, solver: str = "nnls") -> EpochCertificate:
+    """Recompute an O2NC epoch's certificate with exact gradients at its points w_1..w_T.
+
+    With w̄ = (1/T) Σ w_t and r = max ‖w_t − w̄‖, exact gradients give ‖∇F(w̄)‖_r ≤ ‖(1/T) Σ_t ∇F(w_t)‖
+    ([CMO23] §3, the locality argument; o2nc.md §5 and §8).  The min-norm problem over the same gradients gives a
+    Goldstein certificate that is never worse (o2nc.md §8).
+
+    Args:
+        objective: an objective with ``.grad`` or a callable x -> exact gradient.
+        points: (T, d) the epoch's gradient points w_t, in order.
+        solver: see :func:`min_norm`.
+
+    Returns:
+        :class:`EpochCertificate`; ``grad_calls`` = T evaluations, to be counted apart from the run's budget.
+
+    Example:
+        >>> import numpy as np
+        >>> c = epoch_certificate(lambda x: np.sign(x), np.array([[-0.1], [0.1]]))
+        >>> c.radius, c.certificate
+        (0.1, 0.0)
+    """
+    grad = _gradient_oracle(objective)
+    W = np.asarray(points, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] == 0:
+        raise ValueError(f"points: expected a non-empty (T, d) array, got shape {np.shape(points)}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError("points: non-finite entry")
+    center = W.mean(axis=0)
+    radius = float(np.max(np.linalg.norm(W - center, axis=1)))
+    Gr = _eval_gradients(grad, W, W.shape[1])
+    cert = float(np.linalg.norm(Gr.mean(axis=0)))
+    sol = min_norm(Gr, solver=solver)
+    if sol.value > cert:  # the uniform weights are feasible, so the QP is never worse (solver round-off aside)
+        sol = MinNorm(np.full(W.shape[0], 1.0 / W.shape[0]), cert)
+    return EpochCertificate(center=center, radius=radius, certificate=cert, min_norm=sol.value,
+                            weights=sol.weights, grad_calls=int(W.shape[0]))

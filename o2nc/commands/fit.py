@@ -1,0 +1,82 @@
+"""``o2nc fit DB``: log-log exponents (queries against epsilon and delta) with bootstrap confidence intervals."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DESCRIPTION = """\
+Fit power laws to the runs stored by `o2nc sweep` and print the exponents with bootstrap confidence intervals,
+next to the theory for O2NC with OGD: queries ~ eps^-3 at fixed delta, ~ delta^-1 at fixed eps, and a mean
+certificate ~ N^-1/3 after N calls (Cutkosky, Mehta, Orabona, ICML 2023).
+
+--against epsilon fits log(queries) on log(eps) at each delta, and jointly on (log eps, log delta);
+--against delta fits on log(delta) at each eps; --against budget fits the certificate on log(N).
+Runs that never reached eps within max_queries are left out and counted in the `censored` column.
+"""
+
+EPILOG = """\
+examples:
+  o2nc fit results/small.db
+  o2nc fit results/small.db --against budget
+  o2nc fit results/small.db --sweep small --json > fits.json
+"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("fit", help="fit complexity exponents with confidence intervals from a results db",
+                              description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("db", metavar="DB", help="results database written by `o2nc sweep`")
+    p.add_argument("--sweep", metavar="NAME", help="only the runs of this sweep (default: all runs in DB)")
+    p.add_argument("--against", choices=["epsilon", "delta", "budget", "all"], default="all",
+                   help="which exponent to fit (default: all three)")
+    p.add_argument("--boot", type=int, default=2000, metavar="N", help="bootstrap replicates (default 2000)")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    p.add_argument("--bootstrap", choices=["residual", "stratified"], default="residual",
+                   help="resample the fit's residuals (default) or the seeds within each target")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from o2nc.experiments import Store, StoreError, fit_store, fit_table
+
+    if not (0 < args.level < 1):
+        print(f"o2nc fit: error: --level: expected a number in (0, 1), got {args.level}", file=sys.stderr)
+        return 2
+    if args.boot < 100:
+        print(f"o2nc fit: error: --boot: expected at least 100, got {args.boot}", file=sys.stderr)
+        return 2
+    kinds = ["epsilon", "delta", "budget"] if args.against == "all" else [args.against]
+    try:
+        with Store(args.db, readonly=True) as store:
+            if args.sweep is not None and args.sweep not in store.sweeps():
+                print(f"o2nc fit: error: --sweep: {args.db} has no sweep {args.sweep!r}; it has: "
+                      f"{', '.join(store.sweeps()) or 'none'}", file=sys.stderr)
+                return 2
+            rows = [r for k in kinds for r in fit_store(store, sweep=args.sweep, against=k, n_boot=args.boot,
+                                                        level=args.level, bootstrap=args.bootstrap)]
+    except StoreError as exc:
+        print(f"o2nc fit: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = []
+        for r in rows:
+            f = r.fit
+            out.append({"objective": r.objective, "method": r.method, "against": r.against, "fixed": r.fixed,
+                        "theory": r.theory, "censored": r.censored, "note": r.note,
+                        "fit": None if f is None else {"exponents": f.exponents, "ci_low": f.ci_low,
+                                                       "ci_high": f.ci_high, "level": f.level, "n": f.n,
+                                                       "r2": f.r2, "bootstrap": f.method}})
+        print(json.dumps(out, indent=2))
+        return 0
+    if not rows:
+        print("no finished runs to fit")
+        return 0
+    for k in kinds:
+        part = [r for r in rows if r.against == k]
+        if part:
+            print(f"\nexponents against {k} ({args.level:.0%} bootstrap intervals, {args.bootstrap}):")
+            print(fit_table(part))
+    return 0

@@ -1,0 +1,29 @@
+"""Complexity-verification experiments: sweep specs, a resumable SQLite results store, executors, rate fits.
+
+- :func:`load_spec` — a sweep spec from TOML, YAML (``safe_load``), JSON or a dict, validated, expanded into run
+  configurations keyed by a hash of their full config (:mod:`o2nc.experiments.spec`).
+- :func:`run_sweep` — run or resume a sweep on local processes, threads, a dask cluster or any
+  ``concurrent.futures``-style executor; only the driver writes results (:mod:`o2nc.experiments.sweep`).
+- :class:`Store` — the results database (SQLite, WAL) (:mod:`o2nc.experiments.store`).
+- :func:`fit_power_law`, :func:`fit_store` — log–log exponents with bootstrap confidence intervals
+  (:mod:`o2nc.experiments.fit`).
+- :mod:`o2nc.experiments.batched` — many seeds of one O2NC+OGD configuration at once (batched numpy, jax vmap+jit).
+
+Example:
+    >>> from o2nc.experiments import fit_exponent
+    >>> round(fit_exponent([1, 2, 4, 8], [8.0, 1.0, 0.125, 0.015625]).exponent, 6)
+    -3.0
+"""
+from o2nc.experiments.fit import FitRow, RateFit, THEORY, fit_exponent, fit_power_law, fit_store, fit_table
+from o2nc.experiments.runner import execute, run_config, theory_budget
+from o2nc.experiments.spec import RunConfig, Spec, SpecError, config_key, load_spec
+from o2nc.experiments.store import Store, StoreError
+from o2nc.experiments.sweep import EXECUTORS, SweepReport, run_sweep, summary_table
+
+__all__ = [
+    "load_spec", "Spec", "SpecError", "RunConfig", "config_key",
+    "Store", "StoreError",
+    "run_sweep", "SweepReport", "summary_table", "EXECUTORS",
+    "execute", "run_config", "theory_budget",
+    "fit_power_law", "fit_exponent", "fit_store", "fit_table", "RateFit", "FitRow", "THEORY",
+]

@@ -1,0 +1,266 @@
+"""Rate fits: log–log exponents with bootstrap confidence intervals.
+
+The model is a power law y = C · x₁^{b₁} · x₂^{b₂} ⋯ with multiplicative noise, fitted by ordinary least squares on
+logarithms:  log y = a + Σ_j b_j log x_j + noise.  Confidence intervals are bootstrap percentile intervals (Efron &
+Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 13).  The default resamples the residuals of the log–log
+fit (ibid. ch. 9.5), so the interval reflects both the seed-to-seed spread and any departure from a straight line;
+``bootstrap="stratified"`` resamples observations within each design cell (distinct x, needs two or more seeds per
+cell) and reflects the seed-to-seed spread only.
+
+Theory to hold the exponents against ([CMO23]; o2nc.md §6, §9–10): O2NC with OGD needs N = O(ε⁻³ δ⁻¹) queries, so
+queries ~ ε^{-3} at fixed δ and ~ δ^{-1} at fixed ε; at fixed δ its certificate after N calls is ~ N^{-1/3}.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["RateFit", "fit_power_law", "fit_exponent", "fit_store", "THEORY", "FitRow"]
+
+#: Exponents predicted for O2NC + OGD (theory tuning), by what the fit is against.
+THEORY = {"epsilon": -3.0, "delta": -1.0, "budget": -1.0 / 3.0}
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """A fitted power law.
+
+    Attributes:
+        exponents: the fitted b_j, one per regressor.
+        intercept: a (log C).
+        ci_low, ci_high: bootstrap percentile interval of each exponent at ``level``.
+        level: confidence level (0.95 by default).
+        n: observations used.
+        cells: distinct design points.
+        r2: coefficient of determination of the log–log fit.
+        method: ``"residual"`` or ``"stratified"`` bootstrap.
+        n_boot: bootstrap replicates.
+    """
+
+    exponents: tuple
+    intercept: float
+    ci_low: tuple
+    ci_high: tuple
+    level: float
+    n: int
+    cells: int
+    r2: float
+    method: str
+    n_boot: int
+
+    @property
+    def exponent(self) -> float:
+        """The first (often the only) exponent."""
+        return self.exponents[0]
+
+    def contains(self, value: float, j: int = 0) -> bool:
+        return bool(self.ci_low[j] <= value <= self.ci_high[j])
+
+
+def _ols(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Batched least squares: X (B, n, p), Y (B, n) -> coefficients (B, p)."""
+    XtX = np.einsum("bni,bnj->bij", X, X)
+    XtY = np.einsum("bni,bn->bi", X, Y)
+    return np.linalg.solve(XtX, XtY[..., None])[..., 0]
+
+
+def fit_power_law(xs: Sequence[Sequence[float]] | np.ndarray, y: Sequence[float], *, n_boot: int = 2000,
+                  level: float = 0.95, seed: int = 0, bootstrap: str = "residual") -> RateFit:
+    """Fit log y = a + Σ_j b_j log x_j by least squares, with a bootstrap CI for each b_j.
+
+    Args:
+        xs: (n, p) regressors (or (n,) for one), all > 0.
+        y: (n,) responses, all > 0.
+        n_boot: bootstrap replicates (≥ 100).
+        level: confidence level in (0, 1).
+        seed: bootstrap seed.
+        bootstrap: ``"residual"`` (default) or ``"stratified"`` (resample seeds within each distinct x).
+
+    Raises:
+        ValueError: non-positive or non-finite data, fewer distinct design points than parameters, bad level.
+
+    Example:
+        >>> import numpy as np
+        >>> eps = np.repeat([0.4, 0.2, 0.1, 0.05], 5)
+        >>> q = 7.0 * eps ** -3 * np.exp(0.1 * np.random.default_rng(0).standard_normal(20))
+        >>> f = fit_power_law(eps, q)
+        >>> bool(abs(f.exponent + 3) < 0.1 and f.contains(-3.0))
+        True
+    """
+    X = np.asarray(xs, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"xs: expected {y.shape[0]} rows of regressors, got shape {np.shape(xs)}")
+    if not (np.all(np.isfinite(X)) and np.all(X > 0)):
+        raise ValueError("xs: every regressor must be finite and > 0 (log–log fit)")
+    if not (np.all(np.isfinite(y)) and np.all(y > 0)):
+        raise ValueError("y: every response must be finite and > 0 (log–log fit)")
+    if not (0 < level < 1):
+        raise ValueError(f"level: expected a number in (0, 1), got {level}")
+    if n_boot < 100:
+        raise ValueError(f"n_boot: expected at least 100 replicates, got {n_boot}")
+    n, p = X.shape
+    L = np.log(X)
+    D = np.hstack([np.ones((n, 1)), L])
+    cells, cell_id = np.unique(L, axis=0, return_inverse=True)
+    cell_id = cell_id.reshape(-1)
+    if np.linalg.matrix_rank(np.hstack([np.ones((len(cells), 1)), cells])) < p + 1:
+        raise ValueError(f"xs: {len(cells)} distinct design points cannot determine {p} exponent(s) and an "
+                         "intercept (vary each regressor over at least two values)")
+    ly = np.log(y)
+    coef = _ols(D[None], ly[None])[0]
+    resid = ly - D @ coef
+    ss_tot = float(np.sum((ly - ly.mean()) ** 2))
+    r2 = 1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else 1.0
+
+    if bootstrap not in ("residual", "stratified"):
+        raise ValueError(f"bootstrap: expected 'residual' or 'stratified', got {bootstrap!r}")
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(cell_id)
+    if bootstrap == "stratified":
+        if counts.min() < 2:
+            raise ValueError("bootstrap: 'stratified' needs at least two observations at every distinct x")
+        method = "stratified"
+        idx = np.empty((n_boot, n), dtype=np.int64)
+        pos = 0
+        for c in range(len(cells)):
+            members = np.flatnonzero(cell_id == c)
+            idx[:, pos:pos + len(members)] = members[rng.integers(0, len(members), (n_boot, len(members)))]
+            pos += len(members)
+        boot = _ols(D[idx], ly[idx])
+    else:
+        method = "residual"
+        # residuals inflated by sqrt(n/(n − #parameters)) for the fitted degrees of freedom (Davison & Hinkley,
+        # *Bootstrap Methods and their Application*, 1997, §6.2)
+        scale = math.sqrt(n / max(n - p - 1, 1))
+        r = resid * scale
+        Yb = (D @ coef)[None, :] + r[rng.integers(0, n, (n_boot, n))]
+        boot = _ols(np.broadcast_to(D, (n_boot, n, p + 1)), Yb)
+    alpha = (1 - level) / 2
+    lo = np.quantile(boot[:, 1:], alpha, axis=0)
+    hi = np.quantile(boot[:, 1:], 1 - alpha, axis=0)
+    return RateFit(exponents=tuple(float(v) for v in coef[1:]), intercept=float(coef[0]),
+                   ci_low=tuple(float(v) for v in lo), ci_high=tuple(float(v) for v in hi), level=level, n=n,
+                   cells=len(cells), r2=r2, method=method, n_boot=n_boot)
+
+
+def fit_exponent(x: Sequence[float], y: Sequence[float], **kw) -> RateFit:
+    """One-regressor log–log fit: y ≈ C x^b; see :func:`fit_power_law`."""
+    return fit_power_law(np.asarray(x, dtype=np.float64).reshape(-1), y, **kw)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# fits over a results store
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitRow:
+    """One fitted exponent of a group of stored runs."""
+
+    objective: str
+    method: str
+    against: str  # "epsilon", "delta" or "budget"
+    fixed: str  # what was held fixed, e.g. "delta=0.1", or "joint" for the two-regressor fit
+    fit: Optional[RateFit]
+    theory: float
+    censored: int  # runs left out because they never certified (epsilon runs only)
+    note: str = ""
+
+
+def _points(rows: Iterable[dict]):
+    for row in rows:
+        if row["status"] != "done":
+            continue
+        c, r = row["config"], row["result"]
+        yield c, r
+
+
+def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n_boot: int = 2000,
+              level: float = 0.95, seed: int = 0, bootstrap: str = "residual") -> list[FitRow]:
+    """Exponents of the stored runs, per (objective, method).
+
+    ``against="epsilon"``: log queries on log ε at each fixed δ, plus a joint fit on (log ε, log δ) over all δ;
+    ``against="delta"``: log queries on log δ at each fixed ε; ``against="budget"``: log (mean certificate) on log N at
+    each fixed δ.  Censored epsilon runs (no certified epoch within ``max_queries``) are left out and counted; a
+    group with censored runs under-states the queries of the hardest targets.
+    """
+    if against not in THEORY:
+        raise ValueError(f"against: expected one of {', '.join(THEORY)}, got {against!r}")
+    groups: dict[tuple, list] = {}
+    censored: dict[tuple, int] = {}
+    measure = "budget" if against == "budget" else "epsilon"
+    for c, r in _points(store.rows(sweep=sweep)):
+        if c["measure"] != measure:
+            continue
+        base = (c["objective"]["label"], c["method"]["name"])
+        if against == "epsilon":
+            fixed = f"delta={c['delta']:g}"
+        elif against == "delta":
+            fixed = f"epsilon={c['epsilon']:g}"
+        else:
+            fixed = f"delta={c['delta']:g}"
+        keys = [base + (fixed,)]
+        if against == "epsilon":
+            keys.append(base + ("joint",))
+        for key in keys:
+            if measure == "epsilon" and r.get("censored"):
+                censored[key] = censored.get(key, 0) + 1
+                continue
+            if measure == "epsilon":
+                if key[2] == "joint":
+                    xs = (c["epsilon"], c["delta"])
+                else:
+                    xs = (c["epsilon"],) if against == "epsilon" else (c["delta"],)
+                groups.setdefault(key, []).append((xs, r["queries"]))
+            else:
+                groups.setdefault(key, []).append(((c["budget"],), r["certificate_mean"]))
+    out = []
+    for key in sorted(set(groups) | set(censored)):
+        pts = groups.get(key, [])
+        fit, note = None, ""
+        if pts:
+            X = np.array([p[0] for p in pts], dtype=float)
+            Y = np.array([p[1] for p in pts], dtype=float)
+            if key[2] == "joint" and len(np.unique(X[:, 1])) < 2:
+                continue  # a single δ: the joint fit adds nothing
+            try:
+                fit = fit_power_law(X, Y, n_boot=n_boot, level=level, seed=seed, bootstrap=bootstrap)
+            except ValueError as exc:
+                note = str(exc)
+        else:
+            note = "no certified run"
+        out.append(FitRow(objective=key[0], method=key[1], against=against, fixed=key[2], fit=fit,
+                          theory=THEORY[against], censored=censored.get(key, 0), note=note))
+    return out
+
+
+def fit_table(rows: list[FitRow]) -> str:
+    """The fits as a plain-text table (exponent, CI, theory, n, censored)."""
+    from o2nc.experiments.sweep import format_table
+
+    body = []
+    for fr in rows:
+        if fr.fixed == "joint" and fr.fit is not None:
+            f = fr.fit
+            body.append([fr.objective, fr.method, "epsilon (joint)", f"{f.exponents[0]:.3f}",
+                         f"[{f.ci_low[0]:.3f}, {f.ci_high[0]:.3f}]", THEORY["epsilon"], f.n, fr.censored, ""])
+            body.append([fr.objective, fr.method, "delta (joint)", f"{f.exponents[1]:.3f}",
+                         f"[{f.ci_low[1]:.3f}, {f.ci_high[1]:.3f}]", THEORY["delta"], f.n, fr.censored, ""])
+            continue
+        if fr.fit is None:
+            body.append([fr.objective, fr.method, f"{fr.against} @ {fr.fixed}", "-", "-", fr.theory, 0,
+                         fr.censored, fr.note])
+        else:
+            f = fr.fit
+            body.append([fr.objective, fr.method, f"{fr.against} @ {fr.fixed}", f"{f.exponent:.3f}",
+                         f"[{f.ci_low[0]:.3f}, {f.ci_high[0]:.3f}]", fr.theory, f.n, fr.censored, fr.note])
+    if not body:
+        return "(nothing to fit)"
+    return format_table(["objective", "method", "against", "exponent", "95% CI", "theory", "n", "censored", "note"],
+                        body)
