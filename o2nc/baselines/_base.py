@@ -1,0 +1,420 @@
+"""What every baseline shares: the result type, oracle counting under a budget, validation, certificates, traces.
+
+A baseline is a frozen dataclass of hyperparameters with one method,
+``minimize(problem, x0, *, budget, seed=0, record=False, oracle="auto", certify=True) -> BaselineResult``.
+``problem`` offers ``value(x)``, ``grad(x)`` and optionally ``stochastic_grad(x, rng)`` (an objective of the bank,
+a counting wrapper around one, or any object with those methods). Each method calls only the oracles it needs,
+through :class:`Oracles`, which counts the calls and refuses to exceed the budget.
+
+The budget counts oracle calls: gradient calls (exact or stochastic) for first-order methods, function
+evaluations for zero-order ones. Calls spent on a certificate computed after the run are reported apart
+(``certificate_calls``) and never taken from the budget.
+
+Certificates (Goldstein (δ,ε)-stationarity; Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020): a method reports its
+own certificate where it has a sound one (INGD's and perturbed INGD's ‖m‖, gradient sampling's min-norm value, both
+with exact gradients); otherwise the certificate is :func:`o2nc.certify.goldstein` at the output point with exact
+gradients — an upper bound on dist(0, ∂_δ F(x)) (Burke, Lewis, Overton 2005; objectives.md §10.1).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Dict, NamedTuple, Optional
+
+import numpy as np
+
+__all__ = [
+    "BaselineResult",
+    "Baseline",
+    "Oracles",
+    "NonFiniteOracleError",
+    "BudgetExhausted",
+    "Trace",
+    "ORACLE_MODES",
+    "OUTPUTS",
+]
+
+ORACLE_MODES = ("auto", "exact", "stochastic")
+OUTPUTS = ("last", "random", "average")
+
+
+class BaselineResult(NamedTuple):
+    """What a baseline returns.
+
+    Attributes:
+        point: the output point (numpy float64, shape (d,)).
+        certificate: an upper bound on dist(0, ∂_δ F(point)) for ``delta`` (NaN with ``certify=False`` when the
+            method has no certificate of its own).
+        delta: the radius the certificate is for.
+        grad_calls: gradient calls made by the algorithm (exact or stochastic), within the budget.
+        value_calls: function evaluations made by the algorithm (zero-order methods, line searches, descent tests).
+        trace: per-iteration arrays: ``calls`` (budgeted oracle calls so far), ``value`` (F at the iterate where the
+            method evaluated it, else NaN) and ``certificate`` (the method's running certificate where it has one,
+            else NaN).
+        history: with ``record=True``, per-iteration arrays of the iterates and method-specific quantities; else None.
+        certificate_source: ``"own"`` (the method's certificate, exact gradients), ``"goldstein"``
+            (:func:`o2nc.certify.goldstein` at ``point``) or ``"none"``.
+        certificate_calls: exact-gradient calls spent by a ``"goldstein"`` certificate, counted apart from the budget.
+        stopped: why the run ended: ``"budget"``, ``"target"`` (certificate ≤ the method's ε) or ``"converged"``.
+    """
+
+    point: np.ndarray
+    certificate: float
+    delta: float
+    grad_calls: int
+    value_calls: int
+    trace: Dict[str, np.ndarray]
+    history: Optional[Dict[str, np.ndarray]]
+    certificate_source: str
+    certificate_calls: int
+    stopped: str
+
+
+class NonFiniteOracleError(FloatingPointError):
+    """An oracle returned NaN or inf; the message names the method and the oracle call."""
+
+
+class BudgetExhausted(RuntimeError):
+    """Raised inside a method when an oracle call would exceed the budget (caught by the method)."""
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+
+def check_positive(owner: str, name: str, value, *, allow_zero: bool = False) -> None:
+    """ValueError naming ``owner.name`` unless ``value`` is a finite number > 0 (≥ 0 with ``allow_zero``)."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer))
+    ok = ok and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        rng = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{owner}: `{name}` must be a finite number {rng}, got {value!r}")
+
+
+def check_open_unit(owner: str, name: str, value, *, low_closed: bool = False, high_closed: bool = False) -> None:
+    """ValueError unless ``value`` lies in (0, 1) (endpoints as given)."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)
+    if ok:
+        ok = (value >= 0 if low_closed else value > 0) and (value <= 1 if high_closed else value < 1)
+    if not ok:
+        interval = ("[" if low_closed else "(") + "0, 1" + ("]" if high_closed else ")")
+        raise ValueError(f"{owner}: `{name}` must be a number in {interval}, got {value!r}")
+
+
+def check_count(owner: str, name: str, value, *, minimum: int = 1, optional: bool = False) -> None:
+    """ValueError unless ``value`` is an integer ≥ ``minimum`` (or None when ``optional``)."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{owner}: `{name}` must be an integer ≥ {minimum}, got {value!r}")
+
+
+def check_choice(owner: str, name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{owner}: `{name}` must be one of {tuple(choices)}, got {value!r}")
+
+
+def check_learner(owner: str, name: str, learner, *, optional: bool = True) -> None:
+    if learner is None and optional:
+        return
+    for method in ("init", "predict", "update"):
+        if not callable(getattr(learner, method, None)):
+            raise ValueError(f"{owner}: `{name}` must be an online learner with init/predict/update "
+                             f"(see online_learners), got {type(learner).__name__}")
+
+
+# ------------------------------------------------------------------------------------------------ the base class
+
+
+@dataclass(frozen=True, kw_only=True)
+class Baseline:
+    """Shared fields: the certificate radius ``delta`` and the number of sampled points of a computed certificate.
+
+    Args:
+        delta: the Goldstein radius δ > 0 the certificate is for (for INGD, perturbed INGD and gradient sampling it
+            is also the method's own step length or sampling radius).
+        certificate_samples: points sampled in B(x, δ) by :func:`o2nc.certify.goldstein` when the method has no
+            certificate of its own; None: max(16, HANSO's min(100, 2d, d + 10)).
+    """
+
+    delta: float = 0.1
+    certificate_samples: Optional[int] = None
+
+    #: "first-order" (budget = gradient calls) or "zero-order" (budget = function evaluations); set per class.
+    order = "first-order"
+    #: The proven rate, one line (the class docstring has the details and the source).
+    rate = ""
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        check_positive(owner, "delta", self.delta)
+        check_count(owner, "certificate_samples", self.certificate_samples, minimum=0, optional=True)
+        self._validate()
+
+    def _validate(self) -> None:  # per-class hyperparameter checks
+        pass
+
+    def params(self) -> Dict[str, Any]:
+        """The hyperparameters as a dict (for result stores and ``o2nc run``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # subclasses implement _run(problem, x0, calls, rngs, record) -> _RunOutput
+    def minimize(self, problem, x0, *, budget: int, seed: int = 0, record: bool = False, oracle: str = "auto",
+                 certify: bool = True) -> BaselineResult:
+        """Run the method on ``problem`` from ``x0`` with ``budget`` oracle calls.
+
+        Args:
+            problem: an object with ``value(x)`` and ``grad(x)`` and optionally ``stochastic_grad(x, rng)``.
+            x0: the starting point (converted to a numpy float64 vector).
+            budget: oracle calls: gradient calls for first-order methods, function evaluations for zero-order ones.
+            seed: seeds every random choice of the run (algorithm, oracle noise, certificate samples) through
+                independent streams of ``numpy.random.SeedSequence(seed)``.
+            record: keep per-iteration ``history``.
+            oracle: first-order methods only: ``"auto"`` (the stochastic oracle when the problem has one, else the
+                exact gradient), ``"exact"`` or ``"stochastic"``.
+            certify: compute a :func:`o2nc.certify.goldstein` certificate at the output when the method has no
+                sound one of its own (exact-gradient calls counted apart, in ``certificate_calls``).
+
+        Returns:
+            :class:`BaselineResult`.
+        """
+        owner = type(self).__name__
+        check_count(owner, "budget", budget)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"{owner}: `seed` must be a non-negative integer, got {seed!r}")
+        check_choice(owner, "oracle", oracle, ORACLE_MODES)
+        x0 = np.array(x0, dtype=np.float64).reshape(-1)
+        if x0.size == 0 or not np.all(np.isfinite(x0)):
+            raise ValueError(f"{owner}: `x0` must be a non-empty finite vector")
+        for name in ("grad",) if self.order == "first-order" else ("value",):
+            if not callable(getattr(problem, name, None)):
+                raise TypeError(f"{owner}: `problem` must have a callable `{name}` method")
+        algo_seq, oracle_seq, cert_seq = np.random.SeedSequence(int(seed)).spawn(3)
+        stochastic = False
+        if self.order == "first-order":
+            has_stoch = _stochastic_oracle(problem) is not None
+            if oracle == "stochastic" and not has_stoch:
+                raise ValueError(f"{owner}: `oracle='stochastic'` but the problem has no stochastic_grad")
+            stochastic = has_stoch and oracle in ("auto", "stochastic") and self._uses_stochastic()
+        calls = Oracles(problem, budget=int(budget), counts="grad" if self.order == "first-order" else "value",
+                        stochastic=stochastic, rng=np.random.default_rng(oracle_seq), owner=owner)
+        out = self._run(problem, x0, calls, np.random.default_rng(algo_seq), bool(record))
+        point = np.asarray(out.point, dtype=np.float64)
+        delta = float(out.delta if out.delta is not None else self.delta)
+        cert_calls = 0
+        if out.certificate is not None and not (stochastic and out.certificate_needs_exact):
+            certificate, source = float(out.certificate), "own"
+        elif certify:
+            certificate, cert_calls = goldstein_certificate(problem, point, delta, self.certificate_samples,
+                                                            int(cert_seq.generate_state(1)[0]))
+            source = "goldstein"
+        else:
+            certificate, source = math.nan, "none"
+        return BaselineResult(point=point, certificate=certificate, delta=delta, grad_calls=calls.grad_calls,
+                              value_calls=calls.value_calls, trace=out.trace.arrays(),
+                              history=None if out.history is None else _stack_history(out.history),
+                              certificate_source=source, certificate_calls=int(cert_calls), stopped=out.stopped)
+
+    def _uses_stochastic(self) -> bool:
+        """Whether this method may use the stochastic oracle (deterministic methods override with False)."""
+        return True
+
+    def _run(self, problem, x0, calls: "Oracles", rng: np.random.Generator, record: bool) -> "RunOutput":
+        raise NotImplementedError
+
+
+class RunOutput(NamedTuple):
+    point: np.ndarray
+    certificate: Optional[float]  # the method's own certificate, or None
+    trace: "Trace"
+    history: Optional[dict]
+    stopped: str
+    delta: Optional[float] = None  # the certificate radius when it differs from the field `delta`
+    certificate_needs_exact: bool = True  # an own certificate is sound only with exact gradients
+
+
+def _stochastic_oracle(problem) -> Optional[Callable]:
+    fn = getattr(problem, "stochastic_grad", None)
+    if fn is None or not callable(fn):
+        return None
+    if getattr(problem, "is_stochastic", True) is False:
+        return None
+    return fn
+
+
+def _stack_history(history: dict) -> dict:
+    out = {}
+    for k, v in history.items():
+        try:
+            out[k] = np.asarray(v, dtype=np.float64)
+        except (ValueError, TypeError):  # ragged (e.g. per-iteration lists of different lengths)
+            out[k] = list(v)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ oracles
+
+
+class Oracles:
+    """Counting, budget-enforcing access to a problem's oracles.
+
+    ``counts="grad"``: the budget bounds gradient calls (value calls are counted, not bounded);
+    ``counts="value"``: the budget bounds function evaluations and gradient calls are refused outright.
+    """
+
+    def __init__(self, problem, *, budget: int, counts: str, stochastic: bool, rng: np.random.Generator, owner: str):
+        self.problem = problem
+        self.budget = budget
+        self.counts = counts
+        self.stochastic = stochastic
+        self.rng = rng
+        self.owner = owner
+        self.grad_calls = 0
+        self.value_calls = 0
+        self._stoch = _stochastic_oracle(problem) if stochastic else None
+
+    @property
+    def used(self) -> int:
+        return self.grad_calls if self.counts == "grad" else self.value_calls
+
+    @property
+    def remaining(self) -> int:
+        return self.budget - self.used
+
+    def grad(self, x: np.ndarray, *, exact: bool = False) -> np.ndarray:
+        """One gradient call (stochastic when the run uses the stochastic oracle and ``exact`` is False)."""
+        if self.counts != "grad":
+            raise RuntimeError(f"{self.owner}: a zero-order method asked for a gradient")
+        if self.grad_calls >= self.budget:
+            raise BudgetExhausted
+        self.grad_calls += 1
+        if self._stoch is not None and not exact:
+            g = self._stoch(x.copy(), self.rng)
+        else:
+            g = self.problem.grad(x.copy())
+        g = np.asarray(g, dtype=np.float64).reshape(-1)
+        if g.shape != x.shape:
+            raise ValueError(f"{self.owner}: the gradient oracle returned shape {g.shape} for x of shape {x.shape}")
+        if not np.all(np.isfinite(g)):
+            raise NonFiniteOracleError(f"{self.owner}: the gradient at oracle call {self.grad_calls} is not finite")
+        return g
+
+    def value(self, x: np.ndarray) -> float:
+        """One function evaluation."""
+        if self.counts == "value" and self.value_calls >= self.budget:
+            raise BudgetExhausted
+        self.value_calls += 1
+        v = float(np.asarray(self.problem.value(x.copy())))
+        if not math.isfinite(v):
+            raise NonFiniteOracleError(f"{self.owner}: the function value at evaluation {self.value_calls} is not "
+                                       "finite")
+        return v
+
+
+# ------------------------------------------------------------------------------------------------ trace
+
+
+class Trace:
+    """Per-iteration lists: budgeted calls so far, F at the iterate (NaN if not evaluated), running certificate."""
+
+    def __init__(self):
+        self.calls, self.value, self.certificate = [], [], []
+        self.extra: Dict[str, list] = {}  # method-specific per-iteration series (e.g. estimated certificates)
+
+    def add(self, calls: int, value: float = math.nan, certificate: float = math.nan) -> None:
+        self.calls.append(int(calls))
+        self.value.append(float(value))
+        self.certificate.append(float(certificate))
+
+    def arrays(self) -> Dict[str, np.ndarray]:
+        out = {"calls": np.asarray(self.calls, dtype=np.int64), "value": np.asarray(self.value, dtype=np.float64),
+               "certificate": np.asarray(self.certificate, dtype=np.float64)}
+        out.update({k: np.asarray(v, dtype=np.float64) for k, v in self.extra.items()})
+        return out
+
+
+# ------------------------------------------------------------------------------------------------ certificates
+
+
+def certificate_sample_count(samples: Optional[int], dim: int) -> int:
+    if samples is not None:
+        return int(samples)
+    from o2nc.certify import default_samples
+
+    return max(16, default_samples(dim))
+
+
+def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: Optional[int], seed: int):
+    """(value, gradient calls) of :func:`o2nc.certify.goldstein` at ``x`` with the problem's exact gradient."""
+    from o2nc.certify import goldstein
+
+    cert = goldstein(problem.grad, x, delta, samples=certificate_sample_count(samples, x.shape[0]), seed=seed,
+                     exact=False)
+    return float(cert.value), int(cert.grad_calls)
+
+
+# ------------------------------------------------------------------------------------------------ shared helpers
+
+
+def select_output(output: str, iterates: list, last: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The output point: ``last`` iterate, a uniformly ``random`` query point (Ghadimi & Lan 2013), or their
+    ``average``."""
+    if output == "last" or not iterates:
+        return last
+    if output == "random":
+        return iterates[int(rng.integers(len(iterates)))]
+    return np.mean(np.stack(iterates), axis=0)
+
+
+def two_point_estimate(calls: Oracles, x: np.ndarray, radius: float, directions: np.ndarray) -> np.ndarray:
+    r"""Mean over the rows w_j of ``directions`` (unit vectors) of (d/(2ρ))(f(x + ρw_j) − f(x − ρw_j)) w_j.
+
+    An unbiased estimate of ∇f_ρ(x), the gradient of the uniform smoothing f_ρ(x) = E_{u∼Unif(B)} f(x + ρu), with
+    E‖g‖² ≤ 16√(2π) d L² for L-Lipschitz f (Lin, Zheng, Jordan, NeurIPS 2022, Lemma D.1 as restated in o2nc.md §12.4;
+    the constant is quoted, not re-derived here). Costs 2·(rows) function evaluations.
+    """
+    d = x.shape[0]
+    g = np.zeros(d)
+    for w in directions:
+        diff = calls.value(x + radius * w) - calls.value(x - radius * w)
+        g += (d / (2.0 * radius)) * diff * w
+    return g / directions.shape[0]
+
+
+def sphere_directions(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
+    """``count`` independent directions uniform on the unit sphere S^{dim−1} (normalised Gaussians)."""
+    w = rng.standard_normal((count, dim))
+    n = np.linalg.norm(w, axis=1, keepdims=True)
+    while np.any(n == 0.0):  # probability zero; redraw rather than divide by zero
+        bad = (n == 0.0).reshape(-1)
+        w[bad] = rng.standard_normal((int(bad.sum()), dim))
+        n = np.linalg.norm(w, axis=1, keepdims=True)
+    return w / n
+
+
+def run_first_order(x0: np.ndarray, calls: Oracles, rng: np.random.Generator, record: bool, output: str,
+                    init: Callable[[np.ndarray], dict], step: Callable[[dict, np.ndarray, int], dict]) -> RunOutput:
+    """The loop shared by the gradient methods without a certificate of their own.
+
+    ``init(x0)`` returns the state, a dict holding at least ``query`` (where the next gradient is taken) and ``x``
+    (the method's current output candidate); ``step(state, g, t)`` returns the state after the t-th gradient g
+    (t = 1, 2, …). One gradient call per iteration until the budget is spent. ``output`` selects the returned
+    point among the candidates (:func:`select_output`).
+    """
+    state = init(x0)
+    trace = Trace()
+    history = {"x": [], "query": []} if record else None
+    candidates = [] if output != "last" else None
+    t = 0
+    while calls.remaining > 0:
+        t += 1
+        query = state["query"]
+        g = calls.grad(query)
+        if candidates is not None:
+            candidates.append(state["x"] if output == "average" else query)
+        state = step(state, g, t)
+        trace.add(calls.used)
+        if record:
+            history["query"].append(query)
+            history["x"].append(state["x"])
+    point = select_output(output, candidates or [], state["x"], rng)
+    return RunOutput(point=point, certificate=None, trace=trace, history=history, stopped="budget")
