@@ -1,0 +1,349 @@
+"""Coin-betting learners, one bettor per coordinate: Krichevsky–Trofimov (KT), the ONS bettor, and COCOB-Backprop."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Sequence
+
+from online_learners import tree
+from online_learners._ops import coordinatewise_total, elementary_bound, lmap, max_sq, sup_concave, xp_of
+from online_learners.base import check_positive
+
+__all__ = ["KT", "KTState", "ONSBettor", "ONSBettorState", "COCOB", "COCOBState", "kt_log_potential"]
+
+
+def _clipped_coin(grad, lipschitz: float):
+    """c = clip(−g/G, −1, 1) per coordinate (the bettor's coin; learners.md §13.4: scale, then clip)."""
+
+    def coin(g):
+        xp = xp_of(g)
+        return xp.clip(-g / lipschitz, -1.0, 1.0)
+
+    return tree.tree_map(coin, grad)
+
+
+def _gradients_within(grad_sq_norms: Sequence[float], lipschitz: float) -> bool:
+    return max_sq(grad_sq_norms) <= lipschitz**2 * (1 + 1e-12)
+
+
+def kt_log_potential(x: float, t: int, eps: float) -> float:
+    r"""ln F_t(x) for the KT potential F_t(x) = ε·2^t·Γ((t+1+x)/2)·Γ((t+1−x)/2) / (π·t!), |x| ≤ t.
+
+    F_t(x) is the wealth of the KT bettor after t coins ±1 summing to x (2^t times the KT mixture probability).
+    """
+    return (
+        math.log(eps)
+        + t * math.log(2.0)
+        + math.lgamma((t + 1 + x) / 2)
+        + math.lgamma((t + 1 - x) / 2)
+        - math.log(math.pi)
+        - math.lgamma(t + 1)
+    )
+
+
+def _safe_exp(v: float) -> float:
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class KTState(NamedTuple):
+    coin_sum: Any  # X_t = Σ_{s≤t} c_s per coordinate, c_s = clip(−g_s/G, −1, 1)
+    wealth: Any  # W_t = ε + Σ_{s≤t} c_s w_s per coordinate (the bettor's wealth, > 0)
+    count: Any  # t (0-d array)
+
+
+@dataclass(frozen=True)
+class KT:
+    r"""Krichevsky–Trofimov coin betting, one bettor per coordinate (Orabona & Pál, NeurIPS 2016).
+
+    With coins c_t = clip(−g_t/G, −1, 1) (per coordinate; G = ``lipschitz``), initial wealth ε = ``eps``:
+
+        W_t = ε + Σ_{s≤t} c_s w_s,        w_{t+1} = (X_t/(t+1)) · W_t,        X_t = Σ_{s≤t} c_s,
+
+    the bet of learners.md §7 (−Σg/(t+1) · W_t in the unscaled notation). The betting fraction |X_t|/(t+1) < 1 keeps
+    the wealth positive. On a 0-d array it is the one-dimensional KT learner (used as the magnitude learner of
+    :class:`DirectionMagnitude`).
+
+    Regret (derived here, replacing the constants learners.md §7 leaves open). The KT potential
+    F_t(x) = ε 2^t Γ((t+1+x)/2) Γ((t+1−x)/2)/(π t!) satisfies F_t(x + c) ≤ F_{t−1}(x)(1 + c x/t) for every c ∈ [−1, 1]:
+    equality at c = ±1 (Γ(z+1) = zΓ(z)) and the left side is convex in c (log-convexity of Γ) while the right side is
+    linear. Hence W_T ≥ F_T(X_T) for continuous coins too, and per coordinate, for ‖g_t‖ ≤ G,
+
+        Reg_T(u_i) = G(ε − W_T + u_i X_T) ≤ G·h(|u_i|),    h(s) = ε + max_{0≤x≤T} (s x − F_T(x)),
+
+    computed exactly by a one-dimensional concave maximisation, and summed over coordinates with
+    :func:`online_learners._ops.coordinatewise_total`, which needs ``dim`` (the number of coordinates).
+
+    Without ``dim`` a dimension-free, cruder bound is returned (derived): Reg_T(u) = G Σ_i (ε − W_{T,i}) + ⟨u, −Σ_t g_t⟩,
+    each wealth satisfies ε − W_{T,i} ≤ ε Σ_t |c_{t,i}| |X_{t−1,i}|/t (as W_T ≥ εΠ(1 − |c_t||β_t|)), and Cauchy–Schwarz
+    over the coordinates gives Reg_T(u) ≤ Gε Σ_t ‖c_t‖ Σ_{s<t} ‖c_s‖/t + ‖u‖ Σ_t ‖g_t‖. The smaller of the two is
+    returned; both are ``math.inf`` when some ‖g_t‖ > G (the clipped coins then do not describe the losses).
+    The familiar closed form, Reg ≤ ε + |u|√(T ln(1 + 24 T² u²/ε²)) up to constants (Orabona, *A Modern Introduction to
+    Online Learning*, arXiv 1912.13213, §10.3), is a corollary of the same potential.
+
+    Args:
+        eps: initial wealth ε per coordinate (> 0).
+        lipschitz: the gradient bound G (> 0); gradients are divided by it and clipped to [−1, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> from online_learners import KT
+        >>> learner = KT(eps=1.0)
+        >>> state = learner.update(learner.init(np.zeros(2)), np.array([-1.0, 1.0]))
+        >>> learner.predict(state)  # bets half the wealth with the sign of −Σg
+        array([ 0.5, -0.5])
+    """
+
+    eps: float = 1.0
+    lipschitz: float = 1.0
+
+    def __post_init__(self):
+        check_positive("eps", self.eps, "KT")
+        check_positive("lipschitz", self.lipschitz, "KT")
+
+    def init(self, params) -> KTState:
+        zeros = tree.tree_zeros_like(params)
+        return KTState(
+            coin_sum=zeros,
+            wealth=tree.tree_map(lambda z: z + self.eps, zeros),
+            count=tree.scalar_like(0.0, params),
+        )
+
+    def predict(self, state: KTState, hint=None):
+        return lmap(lambda x, w, n: x / (n + 1) * w, state.coin_sum, state.wealth, state.count)
+
+    def update(self, state: KTState, grad) -> KTState:
+        bet = self.predict(state)
+        coin = _clipped_coin(grad, self.lipschitz)
+        return KTState(
+            coin_sum=tree.tree_add(state.coin_sum, coin),
+            wealth=lmap(lambda w, c, b: w + c * b, state.wealth, coin, bet),
+            count=state.count + 1,
+        )
+
+    def coordinate_bound(self, comparator: float, rounds: int) -> float:
+        """h(|u_i|)·G: the regret bound of one coordinate after ``rounds`` rounds (see the class docstring)."""
+        t, s = int(rounds), float(comparator)
+        if t == 0:
+            return 0.0
+
+        def phi(x):
+            return s * x - self.eps * _safe_exp(kt_log_potential(x, t, 1.0))
+
+        return self.lipschitz * (self.eps + sup_concave(phi, 0.0, float(t)))
+
+    def dimension_free_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
+        """G(ε Σ_t ‖c_t‖ Σ_{s<t} ‖c_s‖/t) + ‖u‖ Σ_t ‖g_t‖, valid in any dimension (see the class docstring)."""
+        norms = [math.sqrt(float(q)) / self.lipschitz for q in grad_sq_norms]
+        lost, past = 0.0, 0.0
+        for t, c in enumerate(norms, start=1):
+            lost += c * past / t
+            past += c
+        return self.lipschitz * self.eps * lost + float(comparator_norm) * self.lipschitz * past
+
+    def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        if not _gradients_within(grad_sq_norms, self.lipschitz):
+            return math.inf
+        rounds = len(grad_sq_norms)
+        per_coordinate = coordinatewise_total(lambda s: self.coordinate_bound(s, rounds), dim, comparator_norm)
+        return min(per_coordinate, self.dimension_free_bound(comparator_norm, grad_sq_norms))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+_ONS_GAMMA = (2 - math.log(3)) / 2  # exp-concavity constant of −ln(1 − zβ) for |z| ≤ 1, |β| ≤ 1/2 (derived below)
+_ONS_A0 = 1.0  # initial value of the ONS accumulator A
+
+
+class ONSBettorState(NamedTuple):
+    wealth: Any  # W_t per coordinate
+    fraction: Any  # β_{t+1} ∈ [−1/2, 1/2] per coordinate
+    curvature: Any  # A_t = A_0 + Σ z̃_s² per coordinate
+
+
+@dataclass(frozen=True)
+class ONSBettor:
+    r"""Coin betting with the fraction learned by Online Newton Step, per coordinate (Cutkosky & Orabona, COLT 2018).
+
+    With z_t = clip(g_t/G, −1, 1) per coordinate, wealth W_0 = ε, fraction β_1 = 0, A_0 = 1 (learners.md §8):
+
+        play w_t = β_t W_{t−1};   W_t = W_{t−1}(1 − z_t β_t);   z̃_t = z_t/(1 − z_t β_t);   A_t = A_{t−1} + z̃_t²;
+        β_{t+1} = clip(β_t − (1/γ) z̃_t/A_t, −1/2, 1/2),    1/γ = 2/(2 − ln 3).
+
+    The constant (as in the code cited by learners.md §8) is derived here: 1 − zβ = (1 − zβ_t)(1 − y) with
+    y = z̃_t(β − β_t) ∈ [−2, 2/3], and −ln(1 − y) ≥ y + (γ/2) y² on that interval exactly when γ/2 ≤ (2 − ln 3)/4 (the
+    ratio (−ln(1−y) − y)/y² increases in y), so the ONS losses −ln(1 − z_tβ) are γ-exp-concave in the ONS sense.
+
+    Regret (derived): the ONS analysis gives Σ ln(1 − z_tβ_t) ≥ Σ ln(1 − z_tβ) − (γ/2)A_0β² − ln(A_T/A_0)/(2γ) for
+    every |β| ≤ 1/2, and ln(1 + r) ≥ r − r² for |r| ≤ 1/2, so with X = −Σz_t, V = Σz_t² ≤ Σ‖g_t‖²/G²:
+
+        W_T ≥ ε (1 + 4V/A_0)^{−1/(2γ)} exp(ψ(X)),    ψ(X) = max_{|β|≤1/2} (β X − β²(V + γA_0/2)),
+
+    and per coordinate Reg_T(u_i) = G(ε − W_T + u_i X) ≤ G(ε + max_{0≤x≤Σ‖g_t‖/G} (|u_i| x − W_T-bound(x))). Summed over
+    coordinates as for :class:`KT` (``dim`` needed). Without ``dim``, a dimension-free bound (derived): the fraction moves
+    by at most |z̃_s|/(γA_0) ≤ 2|z_s|/(γA_0) per round, so |β_t| ≤ (2/(γA_0)) Σ_{s<t} |z_s|, the wealth lost per
+    coordinate is at most ε Σ_t |z_t||β_t|, and Cauchy–Schwarz over coordinates gives
+    Reg_T(u) ≤ Gε (2/(γA_0)) Σ_t ‖z_t‖ Σ_{s<t} ‖z_s‖ + ‖u‖ Σ_t ‖g_t‖. ``math.inf`` when some ‖g_t‖ > G.
+
+    Args:
+        eps: initial wealth ε per coordinate (> 0).
+        lipschitz: the gradient bound G (> 0).
+
+    Example:
+        >>> import numpy as np
+        >>> from online_learners import ONSBettor
+        >>> learner = ONSBettor(eps=1.0)
+        >>> state = learner.update(learner.init(np.zeros(1)), np.array([-1.0]))
+        >>> bool(learner.predict(state)[0] > 0)
+        True
+    """
+
+    eps: float = 1.0
+    lipschitz: float = 1.0
+
+    def __post_init__(self):
+        check_positive("eps", self.eps, "ONSBettor")
+        check_positive("lipschitz", self.lipschitz, "ONSBettor")
+
+    def init(self, params) -> ONSBettorState:
+        zeros = tree.tree_zeros_like(params)
+        return ONSBettorState(
+            wealth=tree.tree_map(lambda z: z + self.eps, zeros),
+            fraction=zeros,
+            curvature=tree.tree_map(lambda z: z + _ONS_A0, zeros),
+        )
+
+    def predict(self, state: ONSBettorState, hint=None):
+        return lmap(lambda b, w: b * w, state.fraction, state.wealth)
+
+    def update(self, state: ONSBettorState, grad) -> ONSBettorState:
+        z = tree.tree_scale(_clipped_coin(grad, self.lipschitz), -1.0)
+        wealth = lmap(lambda w, zi, b: w * (1 - zi * b), state.wealth, z, state.fraction)
+        ztil = lmap(lambda zi, b: zi / (1 - zi * b), z, state.fraction)
+        curvature = lmap(lambda a, zt: a + zt * zt, state.curvature, ztil)
+
+        def step(b, zt, a):
+            return xp_of(b).clip(b - zt / (_ONS_GAMMA * a), -0.5, 0.5)
+
+        fraction = lmap(step, state.fraction, ztil, curvature)
+        return ONSBettorState(wealth=wealth, fraction=fraction, curvature=curvature)
+
+    def coordinate_bound(self, comparator: float, grad_sq_norms: Sequence[float]) -> float:
+        """The regret bound of one coordinate (see the class docstring)."""
+        if not len(grad_sq_norms):
+            return 0.0
+        g = self.lipschitz
+        v = sum(float(q) for q in grad_sq_norms) / g**2
+        xmax = sum(math.sqrt(float(q)) for q in grad_sq_norms) / g
+        quad = v + _ONS_GAMMA * _ONS_A0 / 2
+        log_scale = math.log(self.eps) - math.log1p(4 * v / _ONS_A0) / (2 * _ONS_GAMMA)
+        s = float(comparator)
+
+        def psi(x):
+            return x * x / (4 * quad) if x <= quad else x / 2 - quad / 4
+
+        def phi(x):
+            return s * x - _safe_exp(log_scale + psi(x))
+
+        return g * (self.eps + sup_concave(phi, 0.0, xmax))
+
+    def dimension_free_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
+        """Gε (2/(γA_0)) Σ_t ‖z_t‖ Σ_{s<t} ‖z_s‖ + ‖u‖ Σ_t ‖g_t‖, valid in any dimension (see the class docstring)."""
+        norms = [math.sqrt(float(q)) / self.lipschitz for q in grad_sq_norms]
+        lost, past = 0.0, 0.0
+        for z in norms:
+            lost += z * past * 2 / (_ONS_GAMMA * _ONS_A0)
+            past += z
+        return self.lipschitz * self.eps * lost + float(comparator_norm) * self.lipschitz * past
+
+    def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        if not _gradients_within(grad_sq_norms, self.lipschitz):
+            return math.inf
+        per_coordinate = coordinatewise_total(lambda s: self.coordinate_bound(s, grad_sq_norms), dim, comparator_norm)
+        return min(per_coordinate, self.dimension_free_bound(comparator_norm, grad_sq_norms))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class COCOBState(NamedTuple):
+    scale: Any  # L_t = max(ε_L, max_{s≤t} |g_s|) per coordinate
+    abs_sum: Any  # Σ |g_s| per coordinate
+    reward: Any  # R_t per coordinate
+    grad_sum: Any  # θ_t = Σ g_s per coordinate
+
+
+@dataclass(frozen=True)
+class COCOB:
+    r"""COCOB-Backprop, per coordinate (Orabona & Tommasi, NeurIPS 2017, arXiv 1705.07795, Algorithm 2).
+
+    Played point relative to the start (Δ = w − w_1; learners.md §12):
+
+        L_t = max(L_{t−1}, |g_t|),  G_t = G_{t−1} + |g_t|,  R_t = max(R_{t−1} − Δ_t g_t, 0),  θ_t = θ_{t−1} + g_t,
+        Δ_{t+1} = −θ_t/(L_t · max(G_t + L_t, α L_t)) · (L_t + R_t),
+
+    with L_0 = ``eps`` (the division guard of learners.md §13.7). The recursion, recalled in learners.md as
+    unverified, is checked in the tests against ``optax.contrib.scale_by_cocob`` (an independent implementation) on
+    the same gradient stream; a learner that returns points (not increments) avoids the bug of optax #1227.
+
+    Regret: COCOB-Backprop has no published regret guarantee (its reward truncation at 0 breaks the coin-betting
+    wealth identity). The bound returned is the elementary one (derived): with ρ_t = R_t/L_t, |g_t| ≤ L_t and
+    L_t non-decreasing, ρ_t ≤ 2ρ_{t−1} + 1, so |Δ_{t+1,i}| ≤ 1 + ρ_t ≤ 2^t, and
+    Reg_T(u) ≤ Σ_t ‖g_t‖(√dim·2^{t−1} + ‖u‖). It is finite and true, and says nothing useful beyond a few dozen
+    rounds (``dim`` needed).
+
+    Args:
+        alpha: the cap α ≥ 1 on the betting fraction's denominator (default 100).
+        eps: initial scale L_0 (> 0), a division guard.
+
+    Example:
+        >>> import numpy as np
+        >>> from online_learners import COCOB
+        >>> learner = COCOB()
+        >>> state = learner.update(learner.init(np.zeros(1)), np.array([1.0]))
+        >>> learner.predict(state)  # −θ/(L·max(G+L, αL))·(L+R) = −1/100
+        array([-0.01])
+    """
+
+    alpha: float = 100.0
+    eps: float = 1e-8
+
+    def __post_init__(self):
+        check_positive("alpha", self.alpha, "COCOB")
+        if self.alpha < 1:
+            raise ValueError(f"COCOB: `alpha` must be a finite number >= 1, got {self.alpha!r}")
+        check_positive("eps", self.eps, "COCOB")
+
+    def init(self, params) -> COCOBState:
+        zeros = tree.tree_zeros_like(params)
+        return COCOBState(scale=tree.tree_map(lambda z: z + self.eps, zeros), abs_sum=zeros, reward=zeros, grad_sum=zeros)
+
+    def predict(self, state: COCOBState, hint=None):
+        def play(lsc, gsum, rew, theta):
+            xp = xp_of(lsc)
+            return -theta / (lsc * xp.maximum(gsum + lsc, self.alpha * lsc)) * (lsc + rew)
+
+        return lmap(play, state.scale, state.abs_sum, state.reward, state.grad_sum)
+
+    def update(self, state: COCOBState, grad) -> COCOBState:
+        delta = self.predict(state)
+        absg = tree.tree_map(lambda g: xp_of(g).abs(g), grad)
+        return COCOBState(
+            scale=lmap(lambda lsc, a: xp_of(lsc).maximum(lsc, a), state.scale, absg),
+            abs_sum=tree.tree_add(state.abs_sum, absg),
+            reward=lmap(lambda r, d, g: xp_of(r).maximum(r - d * g, 0.0), state.reward, delta, grad),
+            grad_sum=tree.tree_add(state.grad_sum, grad),
+        )
+
+    def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        if dim is None:
+            return math.inf
+        plays = []
+        for t in range(len(grad_sq_norms)):
+            plays.append(0.0 if t == 0 else math.sqrt(int(dim)) * (2.0**t if t < 1000 else math.inf))
+        return elementary_bound(comparator_norm, grad_sq_norms, plays)

@@ -1,0 +1,235 @@
+"""Parameter-free learners from potentials: FreeGrad (Mhammedi & Koolen) and parameter-free mirror descent."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Sequence
+
+from online_learners import tree
+from online_learners._ops import (
+    check_bool,
+    coordinatewise_total,
+    lmap,
+    max_sq,
+    norm,
+    sq_norm,
+    sup_concave,
+    xp_of,
+)
+from online_learners.base import check_positive
+
+__all__ = ["FreeGrad", "FreeGradState", "ParameterFreeMirrorDescent", "PFMDState", "freegrad_potential"]
+
+
+def _safe_exp(v: float) -> float:
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
+def freegrad_potential(grad_norm: float, sum_sq: float, h: float) -> float:
+    """Φ(G, V) = (h²/√V) exp(‖G‖²/(2V + 2h‖G‖)), the FreeGrad potential (host-side, for bounds and tests)."""
+    return h * h / math.sqrt(sum_sq) * _safe_exp(grad_norm**2 / (2 * sum_sq + 2 * h * grad_norm))
+
+
+class FreeGradState(NamedTuple):
+    grad_sum: Any  # G_t = Σ_{s≤t} g_s
+    sum_sq: Any  # V_t = h² + Σ_{s≤t} ‖g_s‖² (0-d), or per coordinate
+
+
+@dataclass(frozen=True)
+class FreeGrad:
+    r"""FreeGrad with a known gradient bound h (Mhammedi & Koolen, *Lipschitz and comparator-norm adaptivity in online
+    learning*, COLT 2020; learners.md §11).
+
+    With G_t = Σ_{s≤t} g_s, V_t = h² + Σ_{s≤t} ‖g_s‖², the play is w_{t+1} = −∇_G Φ(G_t, V_t) for the potential
+    Φ(G, V) = (h²/√V) exp(‖G‖²/(2V + 2h‖G‖)):
+
+        w_{t+1} = −G_t · (2V_t + h‖G_t‖) h² / (2 (V_t + h‖G_t‖)² √V_t) · exp(‖G_t‖²/(2V_t + 2h‖G_t‖)),   w_1 = 0.
+
+    (The formula of learners.md §11 is exactly this gradient; checked by differentiating Φ.) Gradients are clipped to
+    ‖g‖ ≤ h. ``coordinatewise=True`` runs one copy per coordinate (norms become absolute values).
+
+    Regret (derived from the potential): for ‖g‖ ≤ h and V ≥ h² the potential satisfies
+    Φ(G + g, V + ‖g‖²) ≤ Φ(G, V) + ⟨∇_GΦ(G, V), g⟩ (Mhammedi & Koolen's key inequality; recalled, and checked
+    numerically in the tests on random (G, V, g)), so Σ_t ⟨g_t, w_t⟩ ≤ Φ(0, h²) − Φ(G_T, V_T) = h − Φ(G_T, V_T) and
+
+        Reg_T(u) ≤ h + max_{0≤x≤Σ‖g_t‖} (‖u‖ x − (h²/√V_T) exp(x²/(2V_T + 2hx))),
+
+    a concave maximisation computed exactly; it is Õ(h + ‖u‖√(V_T ln(‖u‖V_T/h²)) + h‖u‖ ln(·)), parameter-free and
+    dimension-free. Coordinate-wise, the one-dimensional bounds are summed with ``dim`` as for :class:`KT`, or, without
+    ``dim``, Reg_T(u) ≤ Σ_i (h − h²/√V_{T,i}) + ‖u‖ Σ_t ‖g_t‖ ≤ Σ_t ‖g_t‖²/(2h) + ‖u‖ Σ_t ‖g_t‖ (derived, using
+    Φ ≥ h²/√V and 1 − (1 + x)^{−1/2} ≤ x/2). ``math.inf`` when some ‖g_t‖ > h.
+
+    Args:
+        lipschitz: the gradient bound h (> 0).
+        coordinatewise: one copy per coordinate.
+
+    Example:
+        >>> import numpy as np
+        >>> from online_learners import FreeGrad
+        >>> learner = FreeGrad(lipschitz=1.0)
+        >>> state = learner.update(learner.init(np.zeros(2)), np.array([0.0, -1.0]))
+        >>> np.round(learner.predict(state), 4) + 0.0  # G = (0, −1), V = 2: 5/(18√2)·e^{1/6}
+        array([0.   , 0.232])
+    """
+
+    lipschitz: float = 1.0
+    coordinatewise: bool = False
+
+    def __post_init__(self):
+        check_positive("lipschitz", self.lipschitz, "FreeGrad")
+        check_bool("coordinatewise", self.coordinatewise, "FreeGrad")
+
+    def init(self, params) -> FreeGradState:
+        h2 = self.lipschitz**2
+        zeros = tree.tree_zeros_like(params)
+        sum_sq = tree.tree_map(lambda z: z + h2, zeros) if self.coordinatewise else tree.scalar_like(h2, params)
+        return FreeGradState(grad_sum=zeros, sum_sq=sum_sq)
+
+    def predict(self, state: FreeGradState, hint=None):
+        h = self.lipschitz
+
+        def factor(n, v):
+            xp = xp_of(v)
+            return (2 * v + h * n) * h * h / (2 * (v + h * n) ** 2 * xp.sqrt(v)) * xp.exp(n * n / (2 * v + 2 * h * n))
+
+        scale = lmap(factor, norm(state.grad_sum, self.coordinatewise), state.sum_sq)
+        return lmap(lambda g, c: -c * g, state.grad_sum, scale)
+
+    def _clip(self, grad):
+        h = self.lipschitz
+        if self.coordinatewise:
+            return tree.tree_map(lambda g: xp_of(g).clip(g, -h, h), grad)
+        return tree.tree_project_ball(grad, h)
+
+    def update(self, state: FreeGradState, grad) -> FreeGradState:
+        grad = self._clip(grad)
+        return FreeGradState(
+            grad_sum=tree.tree_add(state.grad_sum, grad),
+            sum_sq=lmap(lambda v, q: v + q, state.sum_sq, sq_norm(grad, self.coordinatewise)),
+        )
+
+    def coordinate_bound(self, comparator: float, grad_sq_norms: Sequence[float]) -> float:
+        h = self.lipschitz
+        v = h * h + sum(float(q) for q in grad_sq_norms)
+        xmax = sum(math.sqrt(float(q)) for q in grad_sq_norms)
+        s = float(comparator)
+        return h + sup_concave(lambda x: s * x - freegrad_potential(x, v, h), 0.0, xmax)
+
+    def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        if max_sq(grad_sq_norms) > self.lipschitz**2 * (1 + 1e-12):
+            return math.inf
+        if not self.coordinatewise:
+            return self.coordinate_bound(comparator_norm, grad_sq_norms)
+        per_coordinate = coordinatewise_total(lambda s: self.coordinate_bound(s, grad_sq_norms), dim, comparator_norm)
+        sq = [float(q) for q in grad_sq_norms]
+        dimension_free = sum(sq) / (2 * self.lipschitz) + float(comparator_norm) * sum(math.sqrt(q) for q in sq)
+        return min(per_coordinate, dimension_free)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+_K = 3.0  # k of Jacobsen & Cutkosky's regulariser
+_C = 3.0  # c in α_t
+
+
+class PFMDState(NamedTuple):
+    grad_sum: Any  # S_t = Σ g_s
+    sum_sq: Any  # V_t = Σ ‖g_s‖² (0-d, or per coordinate)
+    max_norm: Any  # G_t = max_{s≤t} ‖g_s‖ (0-d, or per coordinate)
+
+
+@dataclass(frozen=True)
+class ParameterFreeMirrorDescent:
+    r"""Parameter-free mirror descent (Jacobsen & Cutkosky, *Parameter-free mirror descent*, COLT 2022, arXiv
+    2203.00444), in the closed form of learners.md §10 with the norm ‖S_t‖ in place of |S_t| (their analysis is for a
+    general norm), k = 3, c = 3:
+
+        S_t = Σ_{s≤t} g_s,   V_t = Σ_{s≤t} ‖g_s‖²,   G_t = max_{s≤t} ‖g_s‖,   q_t = c + V_t/G_t²,
+        α_t = ε / (√q_t · ln² q_t),
+        θ_t = ‖S_t‖²/(4k²V_t)  if ‖S_t‖ ≤ 2kV_t/G_t,   else ‖S_t‖/(kG_t) − V_t/G_t²,
+        w_{t+1} = −(S_t/‖S_t‖) · α_t (e^{θ_t} − 1),        w_{t+1} = 0 while S_t = 0.
+
+    This is FTRL with the regulariser ψ_t(w) = k ∫_0^{‖w‖} min_{η≤1/G_t} [ln(1 + x/α_t)/η + η V_t] dx: setting
+    ψ_t'(‖w‖) = ‖S_t‖ and solving gives exactly θ_t in both regimes (derived; the regime boundary is where the
+    minimising η hits 1/G_t). It needs neither the gradient bound nor the comparator norm.
+
+    Regret: Jacobsen & Cutkosky's FTRL analysis bounds it by ψ_{T}(u) plus a stability sum of order εG_T, and
+    ψ_T(u) ≤ ‖u‖ ψ_T'(‖u‖) by convexity. The bound returned is
+
+        Reg_T(u) ≤ ε G_T + k ‖u‖ · min_{η≤1/G_T} [ln(1 + ‖u‖/α_T)/η + η V_T],
+
+    where the form is derived as above and the additive constant 1·εG_T is **tested numerically, not derived**: over
+    thousands of adversarial ±1, biased, switching and noisy sequences (T ≤ 300, ‖u‖ from 1e-3 to 1e3) the excess
+    regret over the ψ-term never exceeded 0.014·εG_T (see tests/test_learners_zoo.py). ``coordinatewise=True`` runs one
+    copy per coordinate (the form of the code cited in learners.md §10); no bound is claimed for it (``math.inf``).
+
+    Args:
+        eps: the scale ε (> 0) of the first plays.
+        coordinatewise: one copy per coordinate.
+
+    Example:
+        >>> import numpy as np
+        >>> from online_learners import ParameterFreeMirrorDescent
+        >>> learner = ParameterFreeMirrorDescent(eps=1.0)
+        >>> state = learner.init(np.zeros(2))
+        >>> for _ in range(300):
+        ...     state = learner.update(state, np.array([0.0, -1.0]))
+        >>> delta = learner.predict(state)  # θ = t/36 on this stream: the play grows like e^{t/36}
+        >>> bool(delta[1] > 5.0), float(delta[0]) + 0.0
+        (True, 0.0)
+    """
+
+    eps: float = 1.0
+    coordinatewise: bool = False
+
+    def __post_init__(self):
+        check_positive("eps", self.eps, "ParameterFreeMirrorDescent")
+        check_bool("coordinatewise", self.coordinatewise, "ParameterFreeMirrorDescent")
+
+    def init(self, params) -> PFMDState:
+        zeros = tree.tree_zeros_like(params)
+        scalar = zeros if self.coordinatewise else tree.scalar_like(0.0, params)
+        return PFMDState(grad_sum=zeros, sum_sq=scalar, max_norm=scalar)
+
+    def predict(self, state: PFMDState, hint=None):
+        eps = self.eps
+
+        def magnitude_over_norm(n, v, g):
+            xp = xp_of(v)
+            active = (g > 0) & (n > 0)
+            gs = xp.where(active, g, 1.0)
+            vs = xp.where(active, v, 1.0)
+            ns = xp.where(active, n, 1.0)
+            q = _C + vs / (gs * gs)
+            lq = xp.log(q)
+            alpha = eps / (xp.sqrt(q) * lq * lq)
+            theta = xp.where(ns <= 2 * _K * vs / gs, ns * ns / (4 * _K * _K * vs), ns / (_K * gs) - vs / (gs * gs))
+            return xp.where(active, alpha * xp.expm1(theta) / ns, 0.0 * n)
+
+        factor = lmap(magnitude_over_norm, norm(state.grad_sum, self.coordinatewise), state.sum_sq, state.max_norm)
+        return lmap(lambda s, c: -c * s, state.grad_sum, factor)
+
+    def update(self, state: PFMDState, grad) -> PFMDState:
+        return PFMDState(
+            grad_sum=tree.tree_add(state.grad_sum, grad),
+            sum_sq=lmap(lambda v, q: v + q, state.sum_sq, sq_norm(grad, self.coordinatewise)),
+            max_norm=lmap(lambda m, a: xp_of(m).maximum(m, a), state.max_norm, norm(grad, self.coordinatewise)),
+        )
+
+    def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        if self.coordinatewise:
+            return math.inf
+        sq = [float(v) for v in grad_sq_norms]
+        g = math.sqrt(max(sq, default=0.0))
+        if g == 0:
+            return 0.0
+        v = sum(sq)
+        r = float(comparator_norm)
+        q = _C + v / g**2
+        alpha = self.eps / (math.sqrt(q) * math.log(q) ** 2)
+        log_term = math.log1p(r / alpha)
+        regulariser = 2 * math.sqrt(log_term * v) if log_term <= v / g**2 else log_term * g + v / g
+        return self.eps * g + _K * r * regulariser
