@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("run", "listing", "sweep", "fit")
+COMMANDS = ("run", "listing", "sweep", "fit", "figs")
 
 
 def build_parser() -> argparse.ArgumentParser:

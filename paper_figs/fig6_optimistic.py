@@ -1,0 +1,73 @@
+"""Figure 6: the deterministic optimistic variant against plain O2NC — gradient calls to ε-stationarity against 1/ε.
+
+Objective: F(x) = Σ_i log(1 + (x_i − c_i)²) in d = 4 (smooth, non-convex, L = 2, G = √d, Lipschitz Hessian),
+δ = √(ε/H). Methods and parameters: :mod:`o2nc.deterministic` ([CMO23] §9 as restated in o2nc.md §9; the
+parameter derivation is in that module). Calls include every inner fixed-point call.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from _common import MARKERS, cached, finite, fit_text, new_figure, save, store
+from o2nc.deterministic import calls_to_stationarity
+from o2nc.experiments import fit_exponent
+
+NAME = "fig6_optimistic"
+TITLE = "Deterministic optimistic O2NC vs plain O2NC: calls to ε-stationarity"
+FULL_TIME = "about 5 minutes on 2 cores"
+THEORY = {"optimistic": -1.75, "plain": -3.5}
+D = 4
+
+
+def _problem():
+    centre = np.random.default_rng(0).uniform(-1, 1, D)
+    z = np.linspace(-5, 5, 200_001)
+    hessian_lipschitz = float(np.max(np.abs(4 * z * (z**2 - 3) / (1 + z**2) ** 3)))
+    return centre, hessian_lipschitz
+
+
+def make(out: Path, quick: bool = False) -> list[Path]:
+    centre, hessian_lipschitz = _problem()
+    grad = lambda x: 2 * (x - centre) / (1 + (x - centre) ** 2)  # noqa: E731
+    grids = {
+        "optimistic": np.geomspace(0.3, 0.003, 6 if quick else 9),
+        "plain": np.geomspace(0.3, 0.075 if quick else 0.03, 3 if quick else 5),
+    }
+    cap = 10**6 if quick else 2 * 10**7
+    db = store(quick)
+    data, fits = {"d": D, "hessian_lipschitz": hessian_lipschitz}, {}
+    fig, ax = new_figure()
+    for i, (method, eps_values) in enumerate(grids.items()):
+        calls = []
+        for eps in eps_values:
+            config = {"figure": NAME, "method": method, "epsilon": float(eps), "d": D, "cap": cap, "seed": 0}
+            result = cached(db, config, lambda: {"calls": finite(calls_to_stationarity(
+                grad, centre + 3.0, float(eps), method=method, lipschitz=math.sqrt(D), smoothness=2.0,
+                hessian_lipschitz=hessian_lipschitz, cap=cap))})
+            calls.append(np.nan if result["calls"] is None else result["calls"])
+        calls = np.array(calls)
+        ok = np.isfinite(calls)
+        fit = fit_exponent(eps_values[ok], calls[ok])
+        fits[method] = fit
+        label = ("optimistic OGD, fixed-point hint, midpoint" if method == "optimistic"
+                 else "OGD, uniform scaling (Algorithm 1)")
+        ax.loglog(1 / eps_values[ok], calls[ok], marker=MARKERS[i], label=f"{label}: slope {-fit.exponent:.2f}")
+        anchor = calls[ok][0] * (eps_values[ok] / eps_values[ok][0]) ** THEORY[method]
+        ax.loglog(1 / eps_values[ok], anchor, ls=":", color=f"C{i}", lw=0.9,
+                  label=rf"theory $\epsilon^{{{THEORY[method]:g}}}$")
+        data[method] = {"epsilon": eps_values.tolist(), "calls": [finite(c) for c in calls],
+                        "exponent": fit.exponent, "ci": [fit.ci_low[0], fit.ci_high[0]]}
+    ax.set_xlabel(r"$1/\epsilon$")
+    ax.set_ylabel("gradient calls to $\\|\\nabla F(\\bar w)\\| \\leq \\epsilon$")
+    ax.legend(loc="lower right")
+    caption = (
+        f"{TITLE}. F(x) = Σ log(1 + (x_i − c_i)²), d = {D}, δ = √(ε/H). Fitted exponents of calls in ε (95% "
+        f"bootstrap intervals): optimistic {fit_text(fits['optimistic'], THEORY['optimistic'])}; plain "
+        f"{fit_text(fits['plain'], THEORY['plain'])}. Calls include the inner fixed-point calls. The measured "
+        "exponents are smaller in magnitude than the worst-case theory on this benign problem; the gap between "
+        "the two methods is what the theory predicts."
+    )
+    return save(fig, NAME, out, data=data, caption=caption)
