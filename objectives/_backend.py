@@ -1,0 +1,89 @@
+"""Backend helpers: one code path for numpy, torch and jax arrays (Array API through array-api-compat)."""
+from __future__ import annotations
+
+import numpy as np
+import array_api_compat as aac
+
+
+def namespace(x):
+    """The Array API namespace of ``x``; a TypeError names the accepted array types."""
+    try:
+        return aac.array_namespace(x)
+    except TypeError as exc:  # pragma: no cover - message only
+        raise TypeError(
+            f"expected a numpy, torch or jax array, got {type(x).__name__}") from exc
+
+
+def is_tracer(x) -> bool:
+    """True for an abstract jax value (inside jit/vmap/grad): such values must never be cached."""
+    return type(x).__name__.endswith("Tracer")
+
+
+def device_of(x):
+    """The device of ``x`` or None where it has none (numpy, jax tracers)."""
+    if is_tracer(x):
+        return None
+    try:
+        return aac.device(x)
+    except Exception:  # pragma: no cover - exotic arrays
+        return None
+
+
+def backend_key(xp, x) -> tuple:
+    """Cache key for constants converted for the backend, dtype and device of ``x``."""
+    return (xp.__name__, str(x.dtype), str(device_of(x)))
+
+
+def asarray_like(xp, value, like, dtype=None):
+    """``value`` (numpy data or a Python scalar) as an array of ``like``'s backend, device and float dtype."""
+    dev = device_of(like)
+    dt = like.dtype if dtype is None else dtype
+    if dev is None or aac.is_numpy_namespace(xp):
+        return xp.asarray(value, dtype=dt)
+    return xp.asarray(value, dtype=dt, device=dev)
+
+
+def index_array(xp, idx, like):
+    """Integer indices (numpy) as an index array for ``like``'s backend and device."""
+    return asarray_like(xp, np.asarray(idx, dtype=np.int64), like, dtype=xp.int64)
+
+
+def erf(xp, x):
+    """The error function for any supported backend (not part of the Array API standard)."""
+    if aac.is_numpy_namespace(xp):
+        from scipy.special import erf as _erf
+        return np.asarray(_erf(x))
+    if aac.is_torch_namespace(xp):
+        import torch
+        return torch.special.erf(x)
+    if aac.is_jax_namespace(xp):
+        import jax.scipy.special as jss
+        return jss.erf(x)
+    raise NotImplementedError(f"erf is not available for namespace {xp.__name__}")
+
+
+def to_numpy(x) -> np.ndarray:
+    """A float64 numpy copy of any supported array (moves torch tensors to the host)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+    return np.asarray(x, dtype=np.float64)
+
+
+def select_rows(xp, values, rows):
+    """A Clarke subgradient of ``max_k f_k`` from the piece values ``values`` (k,) and gradients ``rows`` (k, n).
+
+    Returns the mean of the rows whose value attains the maximum: for a pointwise maximum of smooth pieces the
+    Clarke subdifferential is the convex hull of the active gradients, so any average of them is an element.
+    """
+    w = xp.astype(values == xp.max(values), values.dtype)
+    w = w / xp.sum(w)
+    return w @ rows
+
+
+def shift_add(xp, gu, gv):
+    """Gradient of a chained sum ``Σ_i h(x_i, x_{i+1})`` from the partials ``gu = ∂h/∂u`` and ``gv = ∂h/∂v``.
+
+    Returns the length-n vector ``[gu, 0] + [0, gv]``, i.e. scatters both halves without in-place updates.
+    """
+    z = xp.zeros_like(gu[:1])
+    return xp.concat([gu, z]) + xp.concat([z, gv])
