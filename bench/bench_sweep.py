@@ -7,7 +7,10 @@ Compares, in one process:
   4. seeds one by one with ``o2nc.minimize`` (a few seeds timed, extrapolated to all).
 
 Objective: f(x) = ‖x‖₁ − ½‖Ax‖₁ (non-smooth, non-convex), A fixed, gradient sign(x) − ½Aᵀsign(Ax).
-Target (issue 5): O2NC (jax) within 3× of the hand-written loop.  Times are best of ``--repeats`` after compilation.
+Target (issue 5): O2NC (jax) within 3× of the hand-written loop.  Times are best of ``--repeats`` after compilation,
+the jax variants timed in alternation so that load from other processes hits them alike.  The O2NC jax time includes
+moving the host-drawn s-values (S × N float64, the streams of ``o2nc.minimize``) to the device; a second line times
+the same call with them already there, which isolates the compute.
 
 Usage:  python bench/bench_sweep.py [--seeds 1000] [--steps 10000] [--epoch-length 100] [--single 3]
 """
@@ -33,7 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--epoch-length", type=int, default=100)
     ap.add_argument("--dim", type=int, default=10)
     ap.add_argument("--single", type=int, default=3, help="seeds timed one by one with o2nc.minimize")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args(argv)
 
     import jax
@@ -57,15 +60,6 @@ def main(argv=None) -> int:
     def g_batch(W):
         return np.sign(W) - 0.5 * np.sign(W @ A.T) @ A
 
-    def best(fn):
-        fn()  # compile / warm
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
     def o2nc_jax():
         out = o2nc_ogd_jax(g_jax, x0, seeds=seeds, budget=N, epoch_length=T, radius=radius, lr=lr, s=s)
         return out.certificate
@@ -82,8 +76,24 @@ def main(argv=None) -> int:
     def gd_run():
         return gd(x0s, lrs).block_until_ready()
 
-    t_jax = best(o2nc_jax)
-    t_gd = best(gd_run)
+    from o2nc.experiments.batched import _jax_runner
+
+    runner = _jax_runner(g_jax, N // T, T, 4)
+    s_dev = jnp.asarray(s)
+    args_dev = (jnp.asarray(x0), s_dev, jnp.asarray(radius), jnp.asarray(lr))
+
+    def o2nc_jax_dev():
+        return jax.block_until_ready(runner(*args_dev))
+
+    for fn in (o2nc_jax, gd_run, o2nc_jax_dev):
+        fn()  # compile / warm
+    times = {o2nc_jax: [], gd_run: [], o2nc_jax_dev: []}
+    for _ in range(args.repeats):
+        for fn in times:
+            t0 = time.perf_counter()
+            fn()
+            times[fn].append(time.perf_counter() - t0)
+    t_jax, t_gd, t_dev = (min(times[f]) for f in (o2nc_jax, gd_run, o2nc_jax_dev))
     t0 = time.perf_counter()
     o2nc_ogd_numpy(g_batch, x0, seeds=seeds, budget=N, epoch_length=T, radius=radius, lr=lr, s=s)
     t_np = time.perf_counter() - t0
@@ -96,12 +106,14 @@ def main(argv=None) -> int:
     steps = S * N
     print(f"O2NC+OGD, d={d}, {S} seeds x {N} steps (T={T}); jax {jax.__version__} x64={jax.config.jax_enable_x64}, "
           f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs")
-    for name, t in [("O2NC jax jit(vmap)", t_jax), ("hand-written jitted GD loop", t_gd),
+    for name, t in [("O2NC jax jit(vmap)", t_jax), ("  the same, s already on the device", t_dev),
+                    ("hand-written jitted GD loop", t_gd),
                     ("O2NC numpy batched", t_np), (f"O2NC one seed at a time (x{args.single}, extrapolated)",
                                                    t_single)]:
         print(f"  {name:<48} {t:9.3f} s   {steps / t / 1e6:9.2f} M run-steps/s")
     ratio = t_jax / t_gd
-    print(f"ratio O2NC(jax) / GD loop = {ratio:.2f} (target <= 3): {'met' if ratio <= 3 else 'NOT met'}")
+    print(f"ratio O2NC(jax) / GD loop = {ratio:.2f} (target <= 3): {'met' if ratio <= 3 else 'NOT met'}; "
+          f"compute only (s on the device): {t_dev / t_gd:.2f}")
     print(f"speed-up of jax batching over one-by-one: {t_single / t_jax:.0f}x; numpy batching: {t_single / t_np:.0f}x")
     return 0
 

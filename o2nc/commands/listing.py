@@ -1,12 +1,14 @@
-"""``o2nc list``: the objectives and learners that the other commands accept by name."""
+"""``o2nc list``: the objectives, learners and baselines that the other commands accept by name."""
 from __future__ import annotations
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("list", help="list objectives and learners with one-line descriptions",
-                              description="List the objectives of the bank and the learners, by the names the "
-                                          "other commands accept.")
-    p.add_argument("what", nargs="?", choices=["objectives", "learners", "all"], default="all")
+    p = subparsers.add_parser("list", help="list objectives, learners and baselines with one-line descriptions",
+                              description="List the objectives of the bank, the online learners (for O2NC) and the "
+                                          "baselines, by the names the other commands accept: `o2nc run "
+                                          "--objective NAME --learner NAME`, `o2nc run --method NAME`, and the "
+                                          "objectives/methods tables of a sweep spec.")
+    p.add_argument("what", nargs="?", choices=["objectives", "learners", "baselines", "all"], default="all")
     p.add_argument("--tag", action="append", help="only objectives with this tag (repeatable)")
     p.set_defaults(run=run)
 
@@ -31,4 +33,12 @@ def run(args) -> int:
         print(f"learners ({len(registry.names())}):")
         for entry in registry.entries():
             print(f"  {entry.name:<36} {entry.summary}")
+    if args.what in ("baselines", "all"):
+        from o2nc import baselines
+
+        entries = baselines.entries()
+        print(f"baselines ({len(entries)}; `o2nc run --method NAME`, or `baseline = NAME` in a sweep spec):")
+        for entry in entries:
+            kind = "" if entry.order == "first-order" else " [zero-order: budget = function evaluations]"
+            print(f"  {entry.name:<36} {entry.summary}{kind}")
     return 0

@@ -1,4 +1,4 @@
-"""``o2nc run``: one O2NC run on an objective of the bank, with per-epoch certificates and a plot."""
+"""``o2nc run``: one run of O2NC (or of a baseline) on an objective of the bank, with certificates and a plot."""
 from __future__ import annotations
 
 import argparse
@@ -19,11 +19,20 @@ non-smooth non-convex chained crescent function I of Haarala, Miettinen and Mäk
 certificate ‖ĝ_k‖ and radius r_k, the final (δ, ε) certificate, and writes o2nc-run.png (certificate
 and radius against gradient calls) and o2nc-run.csv (every epoch) into --out.
 
+With --method NAME (or --baseline NAME) it runs a baseline of o2nc.baselines instead (INGD, gradient sampling,
+SGD, Adam, ...), with its hyperparameters from --method-param KEY=VALUE and its certificate radius δ = --delta; it
+prints the certificate of the returned point and writes the method's trace (calls, value, running certificate).
+
+When the objective has no known F* (e.g. the hard instance hard_chain), the gap comes from the objective's own
+bound on F(x0) − inf F, or from --gap.
+
 Examples:
   o2nc run
   o2nc run --objective o2nc_toy --budget 50000 --delta 0.05
   o2nc run --learner adagrad_norm --param n=200 --out results/
-  o2nc list                                   # the objectives and learners you can name here
+  o2nc run --method ingd --objective o2nc_toy --budget 5000
+  o2nc run --baseline sgd --method-param lr=0.01 --method-param schedule=sqrt
+  o2nc list                                   # the objectives, learners and baselines you can name here
 """
 
 
@@ -55,7 +64,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--learner", default="ogd", help="learner name (default ogd, at the paper's parameters)")
     p.add_argument("--learner-param", action="append", metavar="KEY=VALUE",
                    help="learner hyperparameter, repeatable; overrides the theory defaults")
-    p.add_argument("--budget", type=int, default=20_000, help="gradient calls N (default 20000)")
+    p.add_argument("--method", default="o2nc", metavar="NAME",
+                   help="o2nc (default) or a baseline name (see `o2nc list baselines`)")
+    p.add_argument("--baseline", metavar="NAME", help="a baseline name; the same as --method NAME")
+    p.add_argument("--method-param", action="append", metavar="KEY=VALUE",
+                   help="baseline hyperparameter, repeatable (e.g. lr=0.01); δ is --delta")
+    p.add_argument("--gap", type=float, default=None,
+                   help="F(x0) − inf F for the paper's parameters (default: from F*, else the objective's bound)")
+    p.add_argument("--budget", type=int, default=20_000,
+                   help="gradient calls N (function evaluations for zero-order baselines; default 20000)")
     p.add_argument("--delta", type=float, default=0.1, help="Goldstein radius δ (default 0.1)")
     p.add_argument("--epoch-length", type=int, default=None, help="T (default: the paper's choice for N, δ, G)")
     p.add_argument("--scaling", default="uniform", choices=["uniform", "exponential", "none"],
@@ -82,19 +99,48 @@ def _learner(name: str, overrides: dict, theory):
     return registry.get(name, **params)
 
 
+def _gap(objective, x0, override):
+    """F(x0) − F*, else the objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F), else --gap."""
+    if override is not None:
+        if not (override > 0 and math.isfinite(override)):
+            raise ValueError(f"--gap: expected a finite number > 0, got {override}")
+        return float(override)
+    if objective.f_star is not None:
+        return max(float(objective.value(x0)) - objective.f_star, 1e-12)
+    bound = (getattr(objective, "extra", None) or {}).get("gap_bound")
+    if bound is not None and bound > 0:
+        return float(bound)
+    raise SystemExit(f"o2nc run: objective {objective.name!r} has no known F*, so the gap F(x0) − F* that sets "
+                     "the paper's parameters is unknown; give --gap or pick another objective")
+
+
+def _method_name(args) -> str:
+    if args.baseline is not None:
+        if args.method not in ("o2nc", args.baseline):
+            raise ValueError(f"--method {args.method} and --baseline {args.baseline} disagree; give one")
+        return args.baseline
+    return args.method
+
+
 def run(args) -> int:
     import objectives
     import o2nc
 
+    if args.budget < 1:
+        raise ValueError(f"--budget: expected a positive integer, got {args.budget}")
+    if not (args.delta > 0 and math.isfinite(args.delta)):
+        raise ValueError(f"--delta: expected a finite number > 0, got {args.delta}")
+    method = _method_name(args)
     params = _params(args.param, "--param")
     objective = objectives.get(args.objective, **params)
     x0 = np.array(objective.x0, dtype=np.float64)
-    if objective.f_star is None:
-        raise SystemExit(f"o2nc run: objective {objective.name!r} has no known F*, so the gap F(x0) − F* that sets "
-                         "the paper's parameters is unknown; pick another objective")
+    if method != "o2nc":
+        return _run_baseline(args, method, objective, x0)
+    if args.method_param:
+        raise ValueError("--method-param is for baselines; O2NC's learner takes --learner-param")
     if objective.lipschitz is None:
         raise SystemExit(f"o2nc run: objective {objective.name!r} has no Lipschitz constant G")
-    gap = max(float(objective.value(x0)) - objective.f_star, 1e-12)
+    gap = _gap(objective, x0, args.gap)
     lipschitz = float(objective.lipschitz)
     theory = o2nc.theory.ogd_parameters(args.budget, args.delta, lipschitz, gap)
     epoch_length = args.epoch_length or theory.epoch_length
@@ -149,6 +195,88 @@ def run(args) -> int:
     kind = "estimate from stochastic gradients" if args.stochastic else "exact gradients"
     print(f"final certificate (epoch {k + 1} of {epochs}, {kind}): w̄ is (δ, ε)-stationary with "
           f"δ = r = {float(res.epochs.radius[k]):.4g} ≤ {args.delta}, ε = ‖ĝ‖ = {float(res.epochs.certificate[k]):.5g}; "
-          f"F(w̄) = {float(res.epochs.value[k]):.6g} (F* = {objective.f_star:g}); {res.grad_calls} gradient calls")
+          f"F(w̄) = {float(res.epochs.value[k]):.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls")
     print(f"wrote {png} and {csv_path}")
     return 0
+
+
+def _fmt_star(f_star) -> str:
+    return "unknown" if f_star is None else f"{f_star:g}"
+
+
+def _run_baseline(args, name: str, objective, x0) -> int:
+    """One run of a baseline (o2nc.baselines): certificate of the returned point, its trace as CSV and a plot."""
+    from o2nc import baselines
+
+    if name not in baselines.names():
+        raise ValueError(f"unknown method {name!r}; use o2nc or a baseline: {', '.join(baselines.names())}")
+    if args.learner != "ogd" or args.learner_param or args.epoch_length or args.no_restart:
+        raise ValueError("--learner, --learner-param, --epoch-length and --no-restart are O2NC options; "
+                         "a baseline takes --method-param")
+    mparams = _params(args.method_param, "--method-param")
+    if "delta" in mparams:
+        raise ValueError("give the baseline's δ with --delta, not --method-param delta=...")
+    method = baselines.get(name, delta=args.delta, **mparams)  # a bad value raises ValueError naming it
+    oracle = "stochastic" if args.stochastic else "exact"
+    if args.stochastic and not objective.is_stochastic:
+        raise SystemExit(f"o2nc run: objective {objective.name!r} has no stochastic oracle; drop --stochastic")
+    kw = {"oracle": oracle} if method.order == "first-order" else {}
+    say = (lambda *a, **k: None) if args.quiet else print
+    unit = "gradient calls" if method.order == "first-order" else "function evaluations"
+    say(f"{name} on {objective.name} (d = {x0.size}): {method}")
+    say(f"budget N = {args.budget} {unit}, δ = {args.delta}")
+    res = method.minimize(objective, x0, budget=args.budget, seed=args.seed, **kw)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    trace = res.trace
+    calls = np.asarray(trace["calls"])
+    csv_path = out / "o2nc-run.csv"
+    with open(csv_path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["iteration", "calls", "value", "certificate"])
+        for i in range(calls.shape[0]):
+            writer.writerow([i + 1, int(calls[i]), float(trace["value"][i]), float(trace["certificate"][i])])
+    png = _plot_trace(trace, res, out / "o2nc-run.png", title=f"{name} on {objective.name}")
+    sources = {"own": "the method's own certificate, exact gradients",
+               "goldstein": f"sampled Goldstein certificate, {res.certificate_calls} exact calls counted apart",
+               "none": "no certificate"}
+    value = float(objective.value(res.point))
+    print(f"final certificate ({sources.get(res.certificate_source, res.certificate_source)}): the returned point is "
+          f"(δ, ε)-stationary with δ = {res.delta:.4g}, ε = {res.certificate:.5g} (an upper bound on the Goldstein "
+          f"distance); F = {value:.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls, "
+          f"{res.value_calls} function evaluations; stopped: {res.stopped}")
+    print(f"wrote {png} and {csv_path}" if png else f"wrote {csv_path}")
+    return 0
+
+
+def _plot_trace(trace, res, path, *, title: str):
+    """Running certificate (where the method has one) and F at the iterates against oracle calls."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from o2nc.plotting import PALETTE
+
+    calls = np.asarray(trace["calls"], dtype=float)
+    cert = np.asarray(trace["certificate"], dtype=float)
+    value = np.asarray(trace["value"], dtype=float)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.0, 5.0), sharex=True, constrained_layout=True)
+    ok = np.isfinite(cert) & (cert > 0)
+    if ok.any():
+        top.plot(calls[ok], cert[ok], color=PALETTE[0], lw=1.2, label="running certificate")
+        top.set_yscale("log")
+    top.axhline(res.certificate, color=PALETTE[1], ls="--", lw=1.2, label="certificate of the returned point")
+    top.set_ylabel("certificate")
+    top.legend(frameon=False)
+    fin = np.isfinite(value)
+    if fin.any():
+        bottom.plot(calls[fin], value[fin], color=PALETTE[2], lw=1.2)
+    bottom.set_ylabel("F at the iterate")
+    bottom.set_xlabel("oracle calls")
+    if title:
+        top.set_title(title)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

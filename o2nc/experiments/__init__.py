@@ -1,7 +1,9 @@
 """Complexity-verification experiments: sweep specs, a resumable SQLite results store, executors, rate fits.
 
 - :func:`load_spec` — a sweep spec from TOML, YAML (``safe_load``), JSON or a dict, validated, expanded into run
-  configurations keyed by a hash of their full config (:mod:`o2nc.experiments.spec`).
+  configurations keyed by a hash of their full config (:mod:`o2nc.experiments.spec`).  Methods are O2NC with a
+  learner of ``online_learners`` or a baseline of :mod:`o2nc.baselines`; parameters may follow each run's ε and δ
+  (``"$epsilon"``, ``"$delta"``), as the lower-bound instance of objectives.md §9 needs.
 - :func:`run_sweep` — run or resume a sweep on local processes, threads, a dask cluster or any
   ``concurrent.futures``-style executor; only the driver writes results (:mod:`o2nc.experiments.sweep`).
 - :class:`Store` — the results database (SQLite, WAL) (:mod:`o2nc.experiments.store`).

@@ -13,6 +13,23 @@ Certificates: with exact gradients the run's own ‖ĝ_k‖ certifies ‖∇F(w�
 oracle and ``certificate = "auto"``, each epoch's certificate is recomputed from exact gradients at the same points
 w_t (one exact call per step, counted apart in ``eval_calls``), since ‖ĝ_k‖ is then only an estimate.
 
+Theory constants (:func:`resolve_constants`): G is the objective's Lipschitz constant; for a stochastic run whose
+objective declares its noise variance σ² (``extra["variance_bound"]`` or ``extra["noise_variance"]``), G² is
+Lipschitz² + σ², since the tuning needs E‖g‖² ≤ G² ([CMO23]'s assumption, o2nc.md §1; E‖g‖² ≤ ‖∇F‖² + σ² for an
+unbiased oracle).  The gap is F(x0) − f*, or the objective's own ``extra["gap_bound"]`` when f* is unknown (the
+zero-chain hard instance, objectives.md §9.3).
+
+Zero-chain instances (``extra`` holding ``T`` and ``lam``): the result also records the chain progress
+prog_α(w̄/λ) = max{i : |w̄_i/λ| > α} of the last epoch mean for α = 1/4, 1/2, 1 (objectives.md §9.1), and, for
+a learner with a radius D, the queries before coordinate T can move at all: each coordinate must pass λ/2 before
+the next one has a non-zero gradient (Ψ = 0 on (−∞, ½]) and moves at most D per query, so ≥ T·λ/(2D) queries
+(derived from the zero-chain property, §9.1, and ‖Δ_n‖ ≤ D).
+
+Baselines (``method["baseline"]``, :mod:`o2nc.baselines`) run through their own ``minimize``: the budget run keeps
+the certificate of the returned point; the epsilon run takes the first entry of the method's trace whose own
+certificate is ≤ ε (methods with a sound certificate of their own, exact gradients), else the smallest budget of a
+doubling grid whose returned point has a certificate ≤ ε (resolution: a factor 2).
+
 The worker returns plain data; only the driver writes to the results store.
 """
 from __future__ import annotations
@@ -29,13 +46,13 @@ import numpy as np
 __all__ = ["execute", "run_config", "build_objective", "resolve_constants", "theory_budget"]
 
 
-class _Stop(Exception):
-    """Raised from the epoch callback to end an epsilon run at its first certified epoch."""
+def build_objective(ocfg: Mapping[str, Any], *, epsilon: float | None = None, delta: float | None = None):
+    """The objective of a config: a bank name (``objectives.get``) or ``"package.module:factory"``; parameters
+    ``"$epsilon"`` / ``"$delta"`` take the run's absolute ε and δ (:func:`o2nc.experiments.spec.substitute`)."""
+    from o2nc.experiments.spec import substitute
 
-
-def build_objective(ocfg: Mapping[str, Any]):
-    """The objective of a config: a bank name (``objectives.get``) or ``"package.module:factory"``."""
-    name, params = ocfg["name"], dict(ocfg.get("params", {}))
+    name = ocfg["name"]
+    params = substitute(dict(ocfg.get("params", {})), epsilon=epsilon, delta=delta)
     if ":" in name:
         mod_name, _, attr = name.partition(":")
         try:
@@ -53,20 +70,70 @@ def build_objective(ocfg: Mapping[str, Any]):
     return objectives.get(name, **params)
 
 
-def resolve_constants(obj, ocfg: Mapping[str, Any]) -> tuple[float, float]:
-    """(G, gap) for the theory tuning: the config's overrides, else ``obj.lipschitz`` and F(x0) − f*."""
-    G = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
-    if G is None or not (G > 0 and math.isfinite(G)):
+def noise_variance(obj) -> float | None:
+    """The noise variance σ² ≥ E‖g − ∇F‖² an objective declares (``extra["variance_bound"]`` or
+    ``extra["noise_variance"]``), or None.  Infinite values (heavy tails) are returned as they are."""
+    extra = getattr(obj, "extra", None) or {}
+    for k in ("variance_bound", "noise_variance"):
+        v = extra.get(k)
+        if v is not None:
+            return float(v)
+    return None
+
+
+def resolve_constants(obj, ocfg: Mapping[str, Any], *, stochastic: bool = False) -> tuple[float, float, dict]:
+    """(G, gap, info) for the theory tuning.
+
+    G: the config's ``lipschitz``, else ``obj.lipschitz``; for a stochastic oracle with a declared variance σ²,
+    G = √(Lipschitz² + σ²) so that E‖g‖² ≤ G² (o2nc.md §1).  gap: the config's ``gap``, else F(x0) − f*, else the
+    objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F, as the hard instance gives).  ``info``
+    records where each came from.
+    """
+    lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
+    if lip is None or not (lip > 0 and math.isfinite(lip)):
         raise ValueError(f"objective {ocfg['name']!r} has no Lipschitz constant; set 'lipschitz' in the spec")
+    info: dict[str, Any] = {"lipschitz_declared": float(lip)}
+    G = float(lip)
+    var = noise_variance(obj) if stochastic else None
+    if var is not None and var > 0:
+        if not math.isfinite(var):
+            raise ValueError(f"objective {ocfg['name']!r} declares an infinite noise variance; the theory tuning "
+                             "needs E‖g‖² ≤ G² < ∞ (set 'lipschitz' to a second-moment bound, or oracle = 'exact')")
+        G = math.sqrt(G * G + var)
+        info["noise_variance"] = var
     gap = ocfg.get("gap")
-    if gap is None:
+    if gap is not None:
+        info["gap_source"] = "spec"
+    else:
         f_star = getattr(obj, "f_star", None)
-        if f_star is None:
-            raise ValueError(f"objective {ocfg['name']!r} has no known f_star; set 'gap' (F(x0) − inf F) in the spec")
-        gap = float(obj.value(np.asarray(obj.x0, dtype=np.float64))) - float(f_star)
-        if not gap > 0:
-            gap = max(gap, 0.0) + 1e-12 * (1 + abs(float(f_star)))  # x0 already optimal: any tiny positive gap
-    return float(G), float(gap)
+        bound = (getattr(obj, "extra", None) or {}).get("gap_bound")
+        if f_star is not None:
+            gap = float(obj.value(np.asarray(obj.x0, dtype=np.float64))) - float(f_star)
+            if not gap > 0:
+                gap = max(gap, 0.0) + 1e-12 * (1 + abs(float(f_star)))  # x0 already optimal: any tiny positive gap
+            info["gap_source"] = "f_star"
+        elif bound is not None and float(bound) > 0:
+            gap = float(bound)
+            info["gap_source"] = "gap_bound"
+        else:
+            raise ValueError(f"objective {ocfg['name']!r} has no known f_star and no gap_bound; set 'gap' "
+                             "(F(x0) − inf F) in the spec")
+    return float(G), float(gap), info
+
+
+def chain_progress(obj, point) -> dict | None:
+    """prog_α(point/λ) for α = 1/4, 1/2, 1 on a zero-chain instance (``extra`` with ``T`` and ``lam``), else None
+    (objectives.md §9.1: prog_α(x) = max{i : |x_i| > α}, 0 when there is none)."""
+    extra = getattr(obj, "extra", None) or {}
+    if "lam" not in extra or "T" not in extra:
+        return None
+    y = np.abs(np.asarray(point, dtype=np.float64)) / float(extra["lam"])
+
+    def prog(alpha):
+        idx = np.flatnonzero(y > alpha)
+        return int(idx[-1] + 1) if idx.size else 0
+
+    return {"T": int(extra["T"]), "prog_quarter": prog(0.25), "prog_half": prog(0.5), "prog_one": prog(1.0)}
 
 
 def theory_budget(epsilon: float, delta: float, lipschitz: float, gap: float, cap: int = 10 ** 13) -> int:
@@ -135,6 +202,19 @@ class _ExactTracker:
         return g
 
 
+def _epsilon_abs(config, obj, ocfg) -> float:
+    """The run's absolute ε: the spec's ε, times G when ``epsilon_scale = "lipschitz"`` (G = the Lipschitz
+    constant, which bounds every certificate)."""
+    eps = float(config["epsilon"])
+    if config.get("epsilon_scale", "absolute") == "lipschitz":
+        lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
+        if lip is None or not (lip > 0 and math.isfinite(lip)):
+            raise ValueError(f"objective {ocfg['name']!r} has no Lipschitz constant; set 'lipschitz' in the spec "
+                             "or use epsilon_scale = 'absolute'")
+        eps *= float(lip)
+    return eps
+
+
 def run_config(config: Mapping[str, Any]) -> dict:
     """Run one configuration and return its measurements (plain JSON data).  Raises on any error."""
     import o2nc
@@ -143,7 +223,15 @@ def run_config(config: Mapping[str, Any]) -> dict:
     t0 = time.perf_counter()
     ocfg, mcfg = config["objective"], config["method"]
     delta, seed = float(config["delta"]), int(config["seed"])
-    obj = build_objective(ocfg)
+    measure = config["measure"]
+    eps = None
+    if measure == "epsilon" and config.get("epsilon_scale", "absolute") == "absolute":
+        eps = float(config["epsilon"])
+    obj = build_objective(ocfg, epsilon=eps, delta=delta)
+    if measure == "epsilon" and eps is None:
+        eps = _epsilon_abs(config, obj, ocfg)
+    if "baseline" in mcfg:
+        return _run_baseline(config, obj, eps, t0)
     x0 = np.array(obj.x0, dtype=np.float64)
 
     stochastic = getattr(obj, "stochastic_grad", None)
@@ -153,20 +241,15 @@ def run_config(config: Mapping[str, Any]) -> dict:
     if oracle_kind == "stochastic" and stochastic is None:
         raise ValueError(f"objective {ocfg['name']!r} has no stochastic oracle")
 
-    measure = config["measure"]
     theory = mcfg["tuning"] == "theory"
     G = gap = None
+    info: dict = {}
     if theory:
-        G, gap = resolve_constants(obj, ocfg)
+        G, gap, info = resolve_constants(obj, ocfg, stochastic=oracle_kind == "stochastic")
     if measure == "budget":
         n_theory = int(config["budget"])
         run_budget = n_theory
     else:
-        eps = float(config["epsilon"])
-        if config.get("epsilon_scale", "absolute") == "lipschitz":
-            if G is None:
-                G, _ = resolve_constants(obj, {**ocfg, "gap": 1.0})
-            eps *= G
         n_theory = theory_budget(eps, delta, G, gap) if theory else int(config["max_queries"])
         run_budget = int(config["max_queries"])
     if theory:
@@ -176,11 +259,22 @@ def run_config(config: Mapping[str, Any]) -> dict:
     else:
         T = int(mcfg["epoch_length"])
         lparams = dict(mcfg["learner_params"])
+    chain_min = None
+    extra = getattr(obj, "extra", None) or {}
+    if "lam" in extra and "T" in extra and lparams.get("radius"):
+        # zero chain: coordinate i+1 moves only once |w_i| > λ/2; each query moves a coordinate by <= D
+        chain_min = int(math.ceil(int(extra["T"]) * float(extra["lam"]) / (2.0 * float(lparams["radius"]))))
     if run_budget < T:
         if measure == "epsilon":
-            return {"queries": None, "censored": True, "reason": f"max_queries {run_budget} < epoch length {T}",
-                    "epoch_length": T, "theory_budget": n_theory, "grad_calls": 0, "eval_calls": 0,
-                    "oracle": oracle_kind, "wall": time.perf_counter() - t0}
+            out = {"queries": None, "censored": True, "reason": f"max_queries {run_budget} < epoch length {T}",
+                   "epoch_length": T, "theory_budget": n_theory, "grad_calls": 0, "eval_calls": 0,
+                   "oracle": oracle_kind, "epsilon_abs": eps, "learner_params": lparams}
+            if theory:
+                out.update(lipschitz=G, gap=gap, **info)
+            out["wall"] = time.perf_counter() - t0
+            if chain_min is not None:
+                out["chain_min_queries"] = chain_min
+            return out
         raise ValueError(f"budget {run_budget} is shorter than one epoch ({T})")
     learner = _learner(mcfg["learner"], lparams)
 
@@ -194,21 +288,19 @@ def run_config(config: Mapping[str, Any]) -> dict:
     else:
         grad = obj.grad
 
-    state = {"first": None}
+    state = {"first": None, "last_mean": None}
     callback = None
     if measure == "epsilon":
         def callback(k, stats):
+            state["last_mean"] = stats["mean"]
             cert = tracker.certificates[k] if tracker is not None else float(stats["certificate"])
             if cert <= eps:
                 state["first"] = (k, cert, int(stats["grad_calls"]), float(stats["radius"]))
-                raise _Stop
+                return True  # stop the run after this epoch (o2nc.minimize)
+            return False
 
-    res = None
-    try:
-        res = o2nc.minimize(grad, x0, learner=learner, budget=run_budget, epoch_length=T,
-                            scaling=mcfg["scaling"], seed=seed, restart=mcfg["restart"], callback=callback)
-    except _Stop:
-        pass
+    res = o2nc.minimize(grad, x0, learner=learner, budget=run_budget, epoch_length=T, scaling=mcfg["scaling"],
+                        seed=seed, restart=mcfg["restart"], callback=callback)
 
     out: dict[str, Any] = {"oracle": oracle_kind, "epoch_length": T, "theory_budget": n_theory,
                            "certificate_source": "exact-recomputed" if tracker is not None else
@@ -216,16 +308,18 @@ def run_config(config: Mapping[str, Any]) -> dict:
                            "learner_params": lparams}
     if theory:
         out["lipschitz"], out["gap"] = G, gap
+        out.update(info)
     if measure == "epsilon":
         if state["first"] is not None:
             k, cert, calls, radius = state["first"]
             out.update(queries=calls, censored=False, epoch=k, certificate=cert, radius=radius, grad_calls=calls,
                        epsilon_abs=eps)
         else:
-            K = res.epochs.certificate.shape[0]
+            K = len(tracker.certificates) if tracker is not None else res.epochs.certificate.shape[0]
             certs = tracker.certificates if tracker is not None else np.asarray(res.epochs.certificate).tolist()
             out.update(queries=None, censored=True, epochs=K, grad_calls=int(res.grad_calls),
                        certificate_best=float(np.min(certs)), epsilon_abs=eps)
+        last = state["last_mean"]
     else:
         certs = np.asarray(tracker.certificates if tracker is not None else res.epochs.certificate, dtype=float)
         if tracker is not None:  # the tracker's epochs must be the driver's epochs
@@ -238,8 +332,106 @@ def run_config(config: Mapping[str, Any]) -> dict:
                    certificate=float(certs.mean()))
         if theory:
             out["bound"] = float(ogd_bound(n_theory, delta, G, gap))
+        last = np.asarray(res.epochs.mean)[-1]
+    if last is not None:
+        prog = chain_progress(obj, last)
+        if prog is not None:
+            out["chain"] = prog
+    if chain_min is not None:
+        out["chain_min_queries"] = chain_min
     out["eval_calls"] = int(tracker.exact_calls) if tracker is not None else 0
     out["wall"] = time.perf_counter() - t0
+    return out
+
+
+def _first_certified(trace: Mapping[str, np.ndarray], eps: float) -> int | None:
+    """Index of the first trace entry whose (finite) certificate is ≤ ε, or None."""
+    cert = np.asarray(trace.get("certificate", []), dtype=float)
+    hit = np.flatnonzero(np.isfinite(cert) & (cert <= eps))
+    return int(hit[0]) if hit.size else None
+
+
+def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) -> dict:
+    """One run of a baseline of :mod:`o2nc.baselines` (see the module docstring for the two measurements)."""
+    from o2nc.experiments.spec import baseline_from
+
+    ocfg, mcfg = config["objective"], config["method"]
+    delta, seed = float(config["delta"]), int(config["seed"])
+    method = baseline_from(mcfg["baseline"], mcfg.get("params", {}), epsilon=eps, delta=delta)
+    x0 = np.array(obj.x0, dtype=np.float64)
+    oracle = ocfg.get("oracle", "auto")
+    kw = {"oracle": oracle} if method.order == "first-order" else {}
+    query_kind = "gradient" if method.order == "first-order" else "evaluation"
+    out: dict[str, Any] = {"baseline": mcfg["baseline"], "baseline_params": _plain(method.params()),
+                           "query_kind": query_kind}
+
+    def summary(res) -> dict:
+        return {"certificate": float(res.certificate), "certificate_source": res.certificate_source,
+                "grad_calls": int(res.grad_calls), "value_calls": int(res.value_calls),
+                "eval_calls": int(res.certificate_calls), "stopped": res.stopped,
+                "certificate_delta": float(res.delta)}
+
+    if config["measure"] == "budget":
+        res = method.minimize(obj, x0, budget=int(config["budget"]), seed=seed, **kw)
+        out.update(summary(res))
+        out["certificate_mean"] = out["certificate"]  # one output point: its certificate (what the fit uses)
+        prog = chain_progress(obj, res.point)
+        if prog is not None:
+            out["chain"] = prog
+        out["wall"] = time.perf_counter() - t0
+        return out
+
+    cap = int(config["max_queries"])
+    res = method.minimize(obj, x0, budget=cap, seed=seed, **kw)
+    out["epsilon_abs"] = eps
+    if res.certificate_source == "own" and res.delta <= delta:
+        i = _first_certified(res.trace, eps)
+        out.update(summary(res), resolution="trace")
+        if i is not None:
+            out.update(queries=int(res.trace["calls"][i]), censored=False, certificate=float(res.trace[
+                "certificate"][i]))
+        else:
+            out.update(queries=None, censored=True, certificate_best=float(res.certificate))
+    else:
+        # no sound running certificate: certify the returned point of runs with budgets 2^j·n0 (and the cap)
+        budgets, n = [], min(64, cap)
+        while n < cap:
+            budgets.append(n)
+            n *= 2
+        budgets.append(cap)
+        spent = {"grad_calls": 0, "value_calls": 0, "eval_calls": 0}
+        found = None
+        best = math.inf
+        for n in budgets:
+            r = res if n == cap else method.minimize(obj, x0, budget=n, seed=seed, **kw)
+            for k in spent:
+                spent[k] += summary(r)[k]
+            best = min(best, float(r.certificate))
+            if float(r.certificate) <= eps:
+                found = (n, r)
+                break
+        if found is None:
+            out.update(summary(res), queries=None, censored=True, certificate_best=best, resolution="doubling")
+        else:
+            out.update(summary(found[1]), queries=found[0], censored=False, resolution="doubling")
+        out["work"] = spent  # all the calls the doubling grid spent (the cap run included)
+    prog = chain_progress(obj, res.point)
+    if prog is not None:
+        out["chain"] = prog
+    out["wall"] = time.perf_counter() - t0
+    return out
+
+
+def _plain(params: Mapping[str, Any]) -> dict:
+    """A baseline's hyperparameters as JSON data (learner objects by their repr)."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, (bool, int, float, str)) or v is None:
+            out[k] = v
+        elif isinstance(v, (list, tuple)) and all(isinstance(x, (bool, int, float, str)) for x in v):
+            out[k] = list(v)
+        else:
+            out[k] = repr(v)
     return out
 
 

@@ -24,7 +24,13 @@ Format (TOML shown; the same keys in a dict or YAML)::
     oracle = "auto"                # "auto" (stochastic when the objective has a stochastic oracle), "exact",
                                    # "stochastic"
     # lipschitz = 1.0              # override G (else the objective's own constant)
-    # gap = 2.0                    # override F(x0) − F* (required when f_star is unknown)
+    # gap = 2.0                    # override F(x0) − F* (else from f_star, else the objective's extra["gap_bound"])
+    # epsilon_scale = "absolute"   # override measure.epsilon_scale for this objective
+    # max_queries = 50000          # override measure.max_queries for this objective
+
+    [[objectives]]                 # parameters may follow each run's ε and δ: "$epsilon", "$delta"
+    name = "hard_chain"            # (such an objective takes part in epsilon runs only; its ε is absolute)
+    params = { eps = "$epsilon", delta = "$delta", sigma = 40.0, gap = 3000.0 }
 
     [[methods]]
     name = "o2nc-ogd"              # the label stored with the results
@@ -33,6 +39,15 @@ Format (TOML shown; the same keys in a dict or YAML)::
     scaling = "uniform"            # "uniform", "exponential" or "none"
     # epoch_length = 100           # with tuning = "fixed"
     # learner_params = { lr = 0.01, radius = 0.001 }
+
+    [[methods]]                    # a baseline of o2nc.baselines instead of a learner
+    name = "ingd"
+    baseline = "ingd"              # o2nc.baselines.names()
+    params = { descent = 0.25 }    # its hyperparameters; δ is each run's δ ("$epsilon" may be used too)
+
+Objective and method parameters that are the strings ``"$epsilon"`` or ``"$delta"`` take each run's absolute ε
+and δ (:func:`substitute`).  The hard instance of objectives.md §9 needs this: it is built for one (δ, ε), and only
+the instance scaled to the run's own (δ, ε) is hard for that target (§9.3–9.4).
 
 References for the two measurements: [CMO23] Theorem 8 and its OGD corollary (o2nc.md §5–6).
 """
@@ -47,16 +62,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Union
 
-__all__ = ["SpecError", "Spec", "RunConfig", "load_spec", "config_key", "canonical_json", "SCHEMA_VERSION"]
+__all__ = ["SpecError", "Spec", "RunConfig", "load_spec", "config_key", "canonical_json", "SCHEMA_VERSION",
+           "substitute", "follows", "PLACEHOLDERS"]
 
-#: Bumped when the meaning of a run configuration changes; part of every key.
-SCHEMA_VERSION = 1
+#: Bumped when the meaning of a run configuration changes; part of every key.  Version 2: the theory tuning of a
+#: stochastic run takes G² = Lipschitz² + the objective's declared noise variance (E‖g‖² ≤ G², o2nc.md §1).
+SCHEMA_VERSION = 2
 
 _TOP_KEYS = {"name", "seeds", "deltas", "measure", "objectives", "methods", "description"}
 _MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_scale"}
 _EPSILON_SCALES = ("absolute", "lipschitz")
-_OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "label"}
+_OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "label", "epsilon_scale", "max_queries"}
 _METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart"}
+_BASELINE_KEYS = {"name", "baseline", "params"}
+#: Placeholders a parameter value may be: replaced by the run's absolute ε or its δ.
+PLACEHOLDERS = ("$epsilon", "$delta")
 _ORACLES = ("auto", "exact", "stochastic")
 _TUNINGS = ("theory", "fixed")
 _SCALINGS = ("uniform", "exponential", "none")
@@ -70,6 +90,35 @@ class SpecError(ValueError):
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, floats as Python's shortest repr."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def follows(params: Mapping[str, Any], what: str) -> bool:
+    """Whether some value of ``params`` is the placeholder ``"$" + what`` (``what`` is ``"epsilon"`` or ``"delta"``)."""
+    return any(v == "$" + what for v in params.values())
+
+
+def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float | None) -> dict:
+    """``params`` with ``"$epsilon"`` and ``"$delta"`` replaced by the run's absolute ε and δ.
+
+    Raises:
+        ValueError: a placeholder whose value the run does not have (``"$epsilon"`` in a budget run).
+
+    Example:
+        >>> substitute({"eps": "$epsilon", "delta": "$delta", "sigma": 4.0}, epsilon=0.2, delta=0.1)
+        {'eps': 0.2, 'delta': 0.1, 'sigma': 4.0}
+    """
+    out = {}
+    for k, v in params.items():
+        if v == "$epsilon":
+            if epsilon is None:
+                raise ValueError(f"parameter {k!r} follows $epsilon, which a budget run does not have")
+            v = float(epsilon)
+        elif v == "$delta":
+            if delta is None:
+                raise ValueError(f"parameter {k!r} follows $delta, which this run does not have")
+            v = float(delta)
+        out[k] = v
+    return out
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -105,8 +154,10 @@ class Spec:
         meas = d["measure"]
         for obj in d["objectives"]:
             for meth in d["methods"]:
+                # an objective or method whose parameters follow ε exists only for ε targets
+                eps_only = follows(obj["params"], "epsilon") or follows(meth.get("params", {}), "epsilon")
                 for delta in d["deltas"]:
-                    targets = [("budget", "budget", b) for b in meas.get("budgets", [])]
+                    targets = [] if eps_only else [("budget", "budget", b) for b in meas.get("budgets", [])]
                     targets += [("epsilon", "epsilon", e) for e in meas.get("epsilons", [])]
                     for measure, field_, target in targets:
                         for seed in d["seeds"]:
@@ -121,8 +172,10 @@ class Spec:
                                 "certificate": meas["certificate"],
                             }
                             if measure == "epsilon":
-                                cfg["max_queries"] = meas["max_queries"]
-                                cfg["epsilon_scale"] = meas["epsilon_scale"]
+                                cfg["max_queries"] = obj.get("max_queries", meas["max_queries"])
+                                cfg["epsilon_scale"] = obj.get("epsilon_scale", meas["epsilon_scale"])
+                            if "baseline" in meth:  # the O2NC certificate option means nothing to a baseline
+                                cfg.pop("certificate")
                             out.append(RunConfig(config_key(cfg), cfg))
         return out
 
@@ -299,11 +352,26 @@ def _validate(d: dict, src: str) -> Spec:
             raise _err(src, f + ".name", "missing or not a string")
         o2 = {"name": o["name"], "params": _json_params(src, f + ".params", o.get("params")),
               "oracle": o.get("oracle", "auto")}
+        _check_placeholders(src, f + ".params", o2["params"])
         if o2["oracle"] not in _ORACLES:
             raise _err(src, f + ".oracle", f"expected one of {', '.join(_ORACLES)}, got {o2['oracle']!r}")
         for k in ("lipschitz", "gap"):
             if k in o:
                 o2[k] = _pos_number(src, f"{f}.{k}", o[k])
+        if "epsilon_scale" in o:
+            if o["epsilon_scale"] not in _EPSILON_SCALES:
+                raise _err(src, f + ".epsilon_scale", f"expected one of {', '.join(_EPSILON_SCALES)}, got "
+                                                      f"{o['epsilon_scale']!r}")
+            o2["epsilon_scale"] = o["epsilon_scale"]
+        if "max_queries" in o:
+            o2["max_queries"] = _pos_number(src, f + ".max_queries", o["max_queries"], integer=True)
+        if follows(o2["params"], "epsilon"):
+            if "epsilons" not in meas:
+                raise _err(src, f + ".params", "follows $epsilon, but the spec has no measure.epsilons")
+            if o2.get("epsilon_scale", meas["epsilon_scale"]) != "absolute":
+                # ε relative to G, where G itself depends on ε, would be circular
+                raise _err(src, f + ".epsilon_scale", "parameters that follow $epsilon need an absolute ε; set "
+                                                      "epsilon_scale = 'absolute' for this objective")
         label = o.get("label")
         if label is None:
             label = o["name"] + "".join(f",{k}={v}" for k, v in sorted(o2["params"].items()))
@@ -321,15 +389,22 @@ def _validate(d: dict, src: str) -> Spec:
         f = f"methods[{i}]"
         if not isinstance(m, Mapping):
             raise _err(src, f, "expected a table")
+        if "baseline" in m:
+            out_meths.append(_baseline_method(src, f, m, meas, deltas))
+            continue
         _unknown(src, f + ".", m, _METHOD_KEYS)
         if "learner" not in m:
-            raise _err(src, f + ".learner", "missing (a learner of online_learners' registry, e.g. 'ogd')")
+            raise _err(src, f + ".learner", "missing (a learner of online_learners' registry, e.g. 'ogd'; or "
+                                            "give 'baseline', a name of o2nc.baselines)")
         if not isinstance(m["learner"], str):
             raise _err(src, f + ".learner", f"expected a string, got {m['learner']!r}")
         m2 = {"name": str(m.get("name", m["learner"])), "learner": m["learner"],
               "tuning": m.get("tuning", "theory"), "scaling": m.get("scaling", "uniform"),
               "restart": m.get("restart", True),
               "learner_params": _json_params(src, f + ".learner_params", m.get("learner_params"))}
+        if any(isinstance(v, str) and v.startswith("$") for v in m2["learner_params"].values()):
+            raise _err(src, f + ".learner_params", "placeholders ($epsilon, $delta) are for objective and "
+                                                   "baseline parameters; the theory tuning sets the learner's")
         if m2["tuning"] not in _TUNINGS:
             raise _err(src, f + ".tuning", f"expected one of {', '.join(_TUNINGS)}, got {m2['tuning']!r}")
         if m2["scaling"] not in _SCALINGS:
@@ -349,7 +424,7 @@ def _validate(d: dict, src: str) -> Spec:
         raise _err(src, "methods", "two methods have the same name")
 
     for i, o in enumerate(out_objs):
-        _check_objective(src, f"objectives[{i}]", o)
+        _check_objective(src, f"objectives[{i}]", o, meas, deltas)
 
     data = {"name": name, "seeds": seeds, "deltas": deltas, "measure": meas, "objectives": out_objs,
             "methods": out_meths, "description": str(d.get("description", ""))}
@@ -365,12 +440,62 @@ def _check_learner(src, field, name) -> None:
         raise _err(src, field, f"unknown learner {name!r}; known: {', '.join(registry.names())}")
 
 
-def _check_objective(src, field, o) -> None:
+def _check_placeholders(src, field, params) -> None:
+    for k, v in params.items():
+        if isinstance(v, str) and v.startswith("$") and v not in PLACEHOLDERS:
+            raise _err(src, f"{field}.{k}", f"unknown placeholder {v!r}; use one of {', '.join(PLACEHOLDERS)}")
+
+
+def _first_values(meas, deltas) -> dict:
+    """The values used to build an objective or baseline once while validating (every (ε, δ) pair is too many)."""
+    eps = meas.get("epsilons", [None])[0]
+    return {"epsilon": eps, "delta": deltas[0]}
+
+
+def _baseline_method(src, f, m, meas, deltas) -> dict:
+    """Validate a ``[[methods]]`` table that names a baseline (``baseline = NAME``, ``params = {...}``)."""
+    _unknown(src, f + ".", m, _BASELINE_KEYS)
+    name = m["baseline"]
+    if not isinstance(name, str) or not name:
+        raise _err(src, f + ".baseline", f"expected a name of o2nc.baselines, got {name!r}")
+    try:
+        from o2nc import baselines
+    except ImportError:  # pragma: no cover - the package ships with o2nc
+        raise _err(src, f + ".baseline", "o2nc.baselines is not available in this installation") from None
+    if name not in baselines.names():
+        raise _err(src, f + ".baseline", f"unknown baseline {name!r}; known: {', '.join(baselines.names())}")
+    params = _json_params(src, f + ".params", m.get("params"))
+    _check_placeholders(src, f + ".params", params)
+    if "delta" in params:
+        raise _err(src, f + ".params.delta", "set by the sweep: each run's δ (top-level 'deltas') is the "
+                                             "baseline's certificate radius")
+    if follows(params, "epsilon") and "epsilons" not in meas:
+        raise _err(src, f + ".params", "follows $epsilon, but the spec has no measure.epsilons")
+    first = _first_values(meas, deltas)
+    try:
+        baseline_from(name, params, epsilon=first["epsilon"], delta=first["delta"])
+    except (ValueError, TypeError) as exc:
+        raise _err(src, f + ".params", str(exc)) from None
+    return {"name": str(m.get("name", name)), "baseline": name, "params": params}
+
+
+def baseline_from(name: str, params: Mapping[str, Any], *, epsilon: float | None, delta: float):
+    """Build baseline ``name`` for one run: placeholders substituted, ``delta`` = the run's δ, JSON lists as tuples
+    (baselines take tuples, e.g. Mechanic's ``betas``)."""
+    from o2nc import baselines
+
+    p = substitute(params, epsilon=epsilon, delta=delta)
+    p = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
+    return baselines.get(name, delta=float(delta), **p)
+
+
+def _check_objective(src, field, o, meas, deltas) -> None:
     """Build the objective once in the driver so that an unknown name or parameter fails before any run."""
     from o2nc.experiments.runner import build_objective
 
+    first = _first_values(meas, deltas)
     try:
-        obj = build_objective(o)
+        obj = build_objective(o, epsilon=first["epsilon"], delta=first["delta"])
     except SpecError:
         raise
     except Exception as exc:

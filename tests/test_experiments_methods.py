@@ -1,0 +1,212 @@
+"""Sweeps over objectives that follow each run's (ε, δ) (the hard instance), theory constants read from the
+objective, and baselines of o2nc.baselines as sweep methods."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from o2nc.experiments import SpecError, Store, load_spec, run_config, run_sweep
+
+HERE = Path(__file__).resolve().parent
+TOY = "test_experiments_toys:scaled_norm"
+
+
+@pytest.fixture(autouse=True)
+def _toys_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+
+
+def spec(**over):
+    d = {"name": "m", "seeds": [0], "deltas": [0.1, 0.05],
+         "measure": {"budgets": [400], "epsilons": [0.6, 0.4], "max_queries": 20000},
+         "objectives": [{"name": TOY, "params": {"dim": 3}}],
+         "methods": [{"name": "o2nc-ogd", "learner": "ogd"}]}
+    d.update(over)
+    return d
+
+
+def bank_has(name):
+    try:
+        import objectives
+        return name in objectives.names()
+    except Exception:
+        return False
+
+
+# ------------------------------------------------------------------------------------------------ placeholders
+
+
+def test_parameters_follow_each_runs_epsilon_and_delta():
+    sp = load_spec(spec(objectives=[{"name": TOY, "label": "follow", "params": {"dim": 3, "a": "$epsilon"}},
+                                    {"name": TOY, "label": "fixed", "params": {"dim": 3, "a": "$delta"}}]))
+    runs = [r.config for r in sp.runs()]
+    follow = [c for c in runs if c["objective"]["label"] == "follow"]
+    fixed = [c for c in runs if c["objective"]["label"] == "fixed"]
+    assert {c["measure"] for c in follow} == {"epsilon"}  # no ε in a budget run: epsilon runs only
+    assert len(follow) == 4 and len(fixed) == 6
+    for c in follow[:2] + [c for c in fixed if c["measure"] == "budget"][:1]:
+        res = run_config(c)
+        want = c["epsilon"] if c["objective"]["label"] == "follow" else c["delta"]
+        assert res["lipschitz_declared"] == want  # the toy's Lipschitz constant is its parameter a
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"objectives": [{"name": TOY, "params": {"a": "$eps"}}]}, "objectives[0].params.a"),
+    ({"objectives": [{"name": TOY, "params": {"a": "$epsilon"}}], "measure": {"budgets": [400]}},
+     "objectives[0].params"),
+    ({"objectives": [{"name": TOY, "params": {"a": "$epsilon"}}],
+      "measure": {"epsilons": [0.5], "max_queries": 100, "epsilon_scale": "lipschitz"}},
+     "objectives[0].epsilon_scale"),
+    ({"objectives": [{"name": TOY, "epsilon_scale": "relative"}]}, "objectives[0].epsilon_scale"),
+    ({"objectives": [{"name": TOY, "max_queries": 0}]}, "objectives[0].max_queries"),
+    ({"methods": [{"learner": "ogd", "learner_params": {"lr": "$epsilon"}}]}, "methods[0].learner_params"),
+])
+def test_placeholder_errors_name_the_field(change, field):
+    with pytest.raises(SpecError) as ei:
+        load_spec(spec(**change))
+    assert f"{field}:" in str(ei.value)
+
+
+def test_per_objective_cap_and_scale_are_in_the_config():
+    sp = load_spec(spec(measure={"epsilons": [0.5], "max_queries": 1000, "epsilon_scale": "lipschitz"},
+                        objectives=[{"name": TOY, "label": "a", "params": {"a": 2.0}},
+                                    {"name": TOY, "label": "b", "params": {"a": 2.0}, "max_queries": 300,
+                                     "epsilon_scale": "absolute"}]))
+    by = {c["objective"]["label"]: c for c in (r.config for r in sp.runs()) if c["delta"] == 0.1}
+    assert (by["a"]["max_queries"], by["a"]["epsilon_scale"]) == (1000, "lipschitz")
+    assert (by["b"]["max_queries"], by["b"]["epsilon_scale"]) == (300, "absolute")
+    assert run_config(by["a"])["epsilon_abs"] == 1.0 and run_config(by["b"])["epsilon_abs"] == 0.5
+
+
+# ------------------------------------------------------------------------------------------------ theory constants
+
+
+def test_gap_from_the_objectives_bound_and_noise_in_G():
+    from o2nc.theory import ogd_parameters
+
+    c = next(r.config for r in load_spec(spec(objectives=[{"name": TOY, "params": {"gap_bound": 7.5}}])).runs()
+             if r.config["measure"] == "budget")
+    res = run_config(c)
+    assert res["gap_source"] == "gap_bound" and res["gap"] == 7.5
+    assert res["epoch_length"] == ogd_parameters(400, c["delta"], 1.0, 7.5).epoch_length
+    # a stochastic run: E‖g‖² ≤ a² + σ² d, so G = √(a² + σ² d) sets the step
+    c = next(r.config for r in load_spec(spec(objectives=[{"name": TOY, "params": {
+        "dim": 3, "a": 1.0, "noise": 2.0, "declare_noise": True}}])).runs() if r.config["measure"] == "budget")
+    res = run_config(c)
+    assert res["oracle"] == "stochastic" and res["noise_variance"] == 12.0
+    assert res["lipschitz"] == pytest.approx(math.sqrt(13.0), rel=1e-15)
+    p = ogd_parameters(400, c["delta"], math.sqrt(13.0), res["gap"])
+    assert res["learner_params"]["lr"] == pytest.approx(p.lr, rel=1e-15)
+    with pytest.raises(ValueError, match="f_star.*gap_bound|gap"):
+        from o2nc.experiments.runner import resolve_constants
+
+        class NoGap:
+            lipschitz, f_star, extra = 1.0, None, {}
+        resolve_constants(NoGap(), {"name": "nogap"})
+
+
+# ------------------------------------------------------------------------------------------------ the hard instance
+
+
+@pytest.mark.skipif(not bank_has("hard_chain"), reason="the objective bank has no hard_chain")
+def test_hard_instance_is_rebuilt_for_each_run_and_its_chain_progress_is_recorded():
+    import objectives
+
+    gap = 1200.0
+    sp = load_spec({"name": "h", "seeds": [0], "deltas": [0.2, 0.1],
+                    "measure": {"epsilons": [0.4, 0.2], "max_queries": 1500},
+                    "objectives": [{"name": "hard_chain", "label": "hard",
+                                    "params": {"eps": "$epsilon", "delta": "$delta", "sigma": 100.0, "gap": gap}}],
+                    "methods": [{"name": "o2nc-ogd", "learner": "ogd"},
+                                {"name": "fixed", "learner": "ogd", "tuning": "fixed", "epoch_length": 50,
+                                 "learner_params": {"lr": 1e-3, "radius": 2e-3}}]})
+    runs = [r.config for r in sp.runs()]
+    assert len(runs) == 8 and all(c["measure"] == "epsilon" for c in runs)
+    for c in runs:
+        inst = objectives.get("hard_chain", eps=c["epsilon"], delta=c["delta"], sigma=100.0, gap=gap)
+        T, lam = inst.extra["T"], inst.extra["lam"]
+        assert T == math.floor(gap / (48 * 152 * c["epsilon"] * c["delta"]))  # objectives.md §9.3
+        res = run_config(c)
+        assert res["censored"]
+        D = res["learner_params"]["radius"]
+        assert res["chain_min_queries"] == math.ceil(T * lam / (2 * D))
+        if c["method"]["name"] == "o2nc-ogd":
+            # the theory tuning's wall is far beyond the cap: censored before the first epoch ends
+            assert res["gap_source"] == "gap_bound" and res["gap"] == inst.extra["gap_bound"]
+            assert res["noise_variance"] == inst.extra["variance_bound"]
+            assert res["epoch_length"] > 1500 and res["chain_min_queries"] > 10 ** 6
+        else:
+            # zero chain: no coordinate can pass λ/2 within λ/(2D) queries (here 1500 < λ/(2D))
+            assert 1500 < lam / (2 * D)
+            assert res["chain"]["T"] == T and res["chain"]["prog_half"] == 0
+
+
+@pytest.mark.skipif(not bank_has("hard_chain"), reason="the objective bank has no hard_chain")
+def test_chain_progress_moves_when_the_steps_allow_it():
+    # the same instance with exact gradients and D large enough to cross λ/2 within the budget: progress is seen,
+    # so the zero progress above is the wall and not a broken measurement
+    sp = load_spec({"name": "h2", "seeds": [0], "deltas": [0.2], "measure": {"epsilons": [0.4], "max_queries": 4000},
+                    "objectives": [{"name": "hard_chain", "label": "hard", "oracle": "exact",
+                                    "params": {"eps": "$epsilon", "delta": "$delta", "sigma": 0.0, "T": 3}}],
+                    "methods": [{"name": "big-steps", "learner": "ogd", "tuning": "fixed", "epoch_length": 100,
+                                 "learner_params": {"lr": 1.0, "radius": 0.5}}]})
+    res = run_config(sp.runs()[0].config)
+    assert res["chain"]["prog_half"] >= 1
+
+
+# ------------------------------------------------------------------------------------------------ baselines
+
+
+def test_baselines_as_sweep_methods(tmp_path):
+    pytest.importorskip("o2nc.baselines")
+    s = spec(methods=[{"name": "o2nc-ogd", "learner": "ogd"}, {"baseline": "ingd"},
+                      {"name": "sgd", "baseline": "sgd", "params": {"lr": 0.02, "schedule": "sqrt"}}],
+             deltas=[0.1])
+    sp = load_spec(s)
+    runs = {(r.config["method"]["name"], r.config["measure"], r.config.get("epsilon")): r.config for r in sp.runs()}
+    assert ("ingd", "budget", None) in runs and "certificate" not in runs[("ingd", "budget", None)]
+    res = run_config(runs[("ingd", "budget", None)])
+    assert res["grad_calls"] <= 400 and res["certificate_source"] == "own" and res["query_kind"] == "gradient"
+    assert res["certificate_mean"] == res["certificate"]
+    res = run_config(runs[("ingd", "epsilon", 0.4)])
+    assert res["resolution"] == "trace" and not res["censored"] and res["certificate"] <= 0.4
+    assert 0 < res["queries"] <= res["grad_calls"] <= 20000
+    res = run_config(runs[("sgd", "epsilon", 0.4)])
+    assert res["resolution"] == "doubling" and res["certificate_source"] == "goldstein"
+    if not res["censored"]:
+        assert res["certificate"] <= 0.4 and res["queries"] in [64 * 2 ** j for j in range(10)] + [20000]
+        assert res["work"]["grad_calls"] >= res["queries"]
+    db = tmp_path / "r.db"
+    rep = run_sweep(s, db, executor="serial", progress=False)
+    assert rep.done == rep.total == 9 and rep.failed == 0
+    assert run_sweep(s, db, executor="serial", progress=False).skipped == 9
+    with Store(db, readonly=True) as st:
+        assert {r["config"]["method"]["name"] for r in st.rows()} == {"o2nc-ogd", "ingd", "sgd"}
+
+
+@pytest.mark.parametrize("method, field", [
+    ({"baseline": "ingdd"}, "methods[0].baseline"),
+    ({"baseline": "sgd", "params": {"lr": -1.0}}, "methods[0].params"),
+    ({"baseline": "sgd", "params": {"lr": 0.1, "momentum": 0.9}}, "methods[0].params"),
+    ({"baseline": "ingd", "params": {"delta": 0.3}}, "methods[0].params.delta"),
+    ({"baseline": "ingd", "learner": "ogd"}, "methods[0].learner"),
+    ({"baseline": 3}, "methods[0].baseline"),
+])
+def test_baseline_errors_name_the_field(method, field):
+    pytest.importorskip("o2nc.baselines")
+    with pytest.raises(SpecError) as ei:
+        load_spec(spec(methods=[method]))
+    assert f"{field}:" in str(ei.value)
+
+
+def test_baseline_parameters_may_follow_epsilon():
+    pytest.importorskip("o2nc.baselines")
+    sp = load_spec(spec(methods=[{"name": "ingd-stop", "baseline": "ingd", "params": {"epsilon": "$epsilon"}}]))
+    cfgs = [r.config for r in sp.runs()]
+    assert {c["measure"] for c in cfgs} == {"epsilon"}
+    res = run_config(cfgs[0])
+    assert res["baseline_params"]["epsilon"] == cfgs[0]["epsilon"] and res["stopped"] == "target"
+    assert np.isfinite(res["certificate"])
