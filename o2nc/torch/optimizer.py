@@ -1,0 +1,846 @@
+"""``o2nc.torch.O2NC``: the online-to-non-convex conversion as a ``torch.optim.Optimizer``.
+
+Algorithm 1 of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775), [CMO23] below, in the notation of
+``o2nc.minimize``: the learner plays Δ_n, the anchor moves x_n = x_{n−1} + lr_n Δ_n, and the gradient is taken at
+w_n = x_{n−1} + s_n lr_n Δ_n (the ``uniform`` scaling; see :mod:`o2nc.scaling` for ``exponential``, ``none`` and a
+replayed s-sequence). The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
+(``store_anchor=True``), the anchor.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import numpy as np
+import torch
+from torch.optim import Optimizer
+
+from o2nc.scaling import SCALINGS, Scaling, resolve_scaling
+from o2nc.torch import _fast
+
+__all__ = ["O2NC", "NonFiniteGradientError"]
+
+_GROUP = "group."  # prefix of the group-level entries kept in the state of the group's first parameter
+_LEARNER = "learner."  # prefix of the learner's state entries
+
+
+class NonFiniteGradientError(FloatingPointError):
+    """A gradient with NaN or inf entries (or a norm that overflows its dtype); names the parameter and the step."""
+
+    def __init__(self, name: str, step: int, late: bool = False):
+        when = (
+            f"at step {step} (detected after that step was applied: the optimizer state is no longer valid, "
+            "reload a checkpoint)"
+            if late
+            else f"at step {step}; nothing was updated"
+        )
+        super().__init__(f"the gradient of {name} is not finite {when}")
+        self.parameter = name
+        self.step = step
+
+
+class _Leaves(list):
+    """A list with one entry per parameter of a group: marks the parameter-shaped nodes of a learner's state."""
+
+    __slots__ = ()
+
+
+def _is_namedtuple(x) -> bool:
+    return isinstance(x, tuple) and hasattr(x, "_fields")
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _split(state) -> tuple:
+    """(per, shared): the learner state's parameter-shaped nodes and its group-level leaves, keyed by dotted path."""
+    per: Dict[str, list] = {}
+    shared: Dict[str, Any] = {}
+
+    def walk(node, path):
+        if type(node) is _Leaves:
+            per[path] = node
+        elif _is_namedtuple(node):
+            for name, child in zip(node._fields, node):
+                walk(child, _join(path, name))
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, _join(path, key))
+        elif isinstance(node, (list, tuple)):
+            for i, child in enumerate(node):
+                walk(child, _join(path, i))
+        else:
+            shared[path] = node
+
+    walk(state, "")
+    return per, shared
+
+
+def _assemble(template, per: Dict[str, list], shared: Dict[str, Any]):
+    """Rebuild a learner state shaped like ``template`` from ``per`` (lists) and ``shared`` (leaves)."""
+
+    def build(node, path):
+        if type(node) is _Leaves:
+            return _Leaves(per[path])
+        if _is_namedtuple(node):
+            return type(node)(*(build(child, _join(path, name)) for name, child in zip(node._fields, node)))
+        if isinstance(node, dict):
+            return {key: build(child, _join(path, key)) for key, child in node.items()}
+        if isinstance(node, (list, tuple)):
+            return type(node)(build(child, _join(path, i)) for i, child in enumerate(node))
+        return shared[path]
+
+    return build(template, "")
+
+
+def _averaging_spec(averaging):
+    """None, ("epoch",) or ("ema", β): validated form of the ``averaging`` argument."""
+    if averaging is None:
+        return None
+    if averaging == "epoch":
+        return "epoch"
+    if isinstance(averaging, (tuple, list)) and len(averaging) == 2 and averaging[0] == "ema":
+        beta = averaging[1]
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
+            raise ValueError(f"Invalid averaging EMA factor: {beta!r} (need 0 <= beta < 1)")
+        return ("ema", float(beta))
+    raise ValueError(f"Invalid averaging: {averaging!r} (use None, 'epoch' or ('ema', beta))")
+
+
+class O2NC(Optimizer):
+    r"""The online-to-non-convex conversion (O2NC) of any online learner, as a ``torch.optim.Optimizer``.
+
+    Per parameter group, the learner runs over the group's parameter list as one pytree (norms are global over the
+    group). With Δ_n = ``learner.predict`` and s_n from the scaling ([CMO23] Algorithm 1; o2nc.md §3, §15):
+
+        uniform, replay:  x_n = x_{n−1} + lr_n Δ_n,      w_n = x_{n−1} + s_n lr_n Δ_n,   s_n ~ U[0, 1]
+        exponential:      x_n = w_n = x_{n−1} + s_n lr_n Δ_n,                          s_n ~ Exp(1)
+        none:             x_n = w_n = x_{n−1} + lr_n Δ_n
+
+    then the learner sees the linear loss ⟨g_n, ·⟩ with g_n the gradient at w_n. The parameters hold w_n between
+    steps. One s_n per ``step()`` is shared by all groups, so the whole model's gradient point lies on one segment.
+
+    **What ``lr`` scales.** ``lr`` multiplies the increment (above). With a constant lr this is exactly O2NC with the
+    learner's domain scaled by lr — e.g. OGD(η, D) behaves as OGD(lr·η, lr·D) and KT(ε) as KT(lr·ε) — so LR
+    schedulers (warm-up, decay) shorten or lengthen the step as with SGD, and lr = 0 freezes the anchor. The default
+    1.0 leaves parameter-free learners untouched. A 0-d tensor ``lr`` is accepted.
+
+    **First step and lazy state.** State is created at the first ``step`` from the current weights, so weights loaded
+    after construction count. Those weights are the first gradient point w_1, with the anchor x_0 = w_1 − s_1 lr Δ_1
+    (= w_1 for every learner whose first play is 0, as OGD, AdaGradNorm and KT).
+
+    **Epochs.** Every ``epoch_length`` steps of a group (steps where at least one of its parameters has a gradient)
+    close an epoch; with ``restart=True`` the learner is re-initialised there ([CMO23] §3, K-shifting regret).
+
+    **Anchor memory.** With ``store_anchor=False`` (default) the anchor is recomputed as x_n = w_n + (1 − s_n) lr_n Δ_n
+    from the weights and the learner's play, so O2NC(OGD) keeps one parameter-sized buffer (Δ). ``store_anchor=True``
+    keeps x_n (one more buffer) and forms w from it without accumulated round-off (ecosystem.md §2, optax #1227); both
+    agree to rounding.
+
+    **Output point.** ``averaging`` chooses the point returned by :meth:`eval` / :meth:`eval_params`: ``None`` the
+    anchor x_n; ``"epoch"`` the mean of w over the last completed epoch ([CMO23] Theorem 8's output w̄_k; the running
+    mean of the current epoch before one is complete), which also keeps the epoch's mean gradient for the certificate
+    ‖ĝ_k‖ (o2nc.md §8); ``("ema", β)`` the exponential moving average of w (o2nc.md §12.2).
+
+    **Parameters without gradients** are skipped: the learner then runs over the group's parameters that have one
+    (global norms over those), and the others keep their value and state. At an epoch restart a skipped parameter's
+    current value becomes its anchor.
+
+    **Non-finite gradients** raise :class:`NonFiniteGradientError` naming the parameter. The check reads the
+    per-parameter gradient norms that the step computes anyway (for ‖g‖ in :meth:`diagnostics`). On the CPU the
+    value is read at once and nothing is updated. On an accelerator it is copied to pinned host memory without
+    blocking, and checked at a later ``step`` once the copy has landed (or at ``diagnostics``, ``eval``,
+    ``state_dict``), so the step never waits on the device; the error then says that the state is already spoilt.
+    ``check_finite=False`` skips the check (and ‖g‖).
+
+    **No host syncs in ``step``.** The s-sequence is drawn on the host from a CPU ``torch.Generator`` (its state is
+    saved as a uint8 tensor); counters are Python integers; everything else stays on the parameters' device.
+
+    Args:
+        params: parameters or param groups (dicts). Every group may override ``learner``, ``lr``,
+            ``epoch_length``, ``restart`` and ``averaging``.
+        learner: an online learner of ``online_learners`` (e.g. ``OGD(lr=0.01)``, ``KT()``).
+        lr: increment multiplier (≥ 0), see above.
+        epoch_length: steps per epoch T (positive integer).
+        scaling: ``"uniform"`` ([CMO23]), ``"exponential"``, ``"none"``, or a 1-D array of s values replayed in
+            order (an optimizer-wide setting).
+        restart: re-initialise the learner at every epoch start.
+        averaging: ``None``, ``"epoch"`` or ``("ema", beta)``.
+        generator: a CPU ``torch.Generator`` for the s-sequence (default: seeded from ``torch.initial_seed()``).
+        store_anchor: keep x_n instead of recomputing it.
+        foreach: use the multi-tensor fast path (None: whenever the parameters are plain dense tensors).
+        check_finite: raise on non-finite gradients.
+
+    Example:
+        >>> import torch
+        >>> from online_learners import OGD
+        >>> from o2nc.torch import O2NC
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <...>
+        >>> model = torch.nn.Linear(3, 1)
+        >>> opt = O2NC(model.parameters(), learner=OGD(lr=0.01, radius=0.1), epoch_length=10)
+        >>> x, y = torch.randn(64, 3), torch.randn(64, 1)
+        >>> start = torch.nn.functional.mse_loss(model(x), y).item()
+        >>> for _ in range(50):
+        ...     opt.zero_grad()
+        ...     loss = torch.nn.functional.mse_loss(model(x), y)
+        ...     loss.backward()
+        ...     opt.step()
+        >>> with opt.eval_params():
+        ...     final = torch.nn.functional.mse_loss(model(x), y)
+        >>> bool(final < 0.6 * start)
+        True
+
+    References:
+        A. Cutkosky, H. Mehta, F. Orabona. Optimal Stochastic Non-smooth Non-convex Optimization through
+        Online-to-Non-convex Conversion. ICML 2023 (arXiv 2302.03775).
+    """
+
+    def __init__(
+        self,
+        params,
+        learner=None,
+        lr: float | torch.Tensor = 1.0,
+        epoch_length: int = 100,
+        scaling="uniform",
+        restart: bool = True,
+        averaging=None,
+        generator: Optional[torch.Generator] = None,
+        *,
+        store_anchor: bool = False,
+        foreach: Optional[bool] = None,
+        check_finite: bool = True,
+    ):
+        if learner is None:
+            raise TypeError("O2NC: `learner` is required (an online learner such as online_learners.OGD(lr=0.01))")
+        if isinstance(scaling, str) and scaling not in SCALINGS:
+            raise ValueError(f"Invalid scaling: {scaling!r} (use one of {SCALINGS} or a 1-D array of s values)")
+        rule = resolve_scaling(scaling.detach().cpu().numpy() if isinstance(scaling, torch.Tensor) else scaling)
+        if generator is None:
+            generator = torch.Generator().manual_seed(torch.initial_seed() % (2**63))
+        if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
+            raise TypeError(f"Invalid generator: need a CPU torch.Generator, got {generator!r}")
+        for name, flag in (("store_anchor", store_anchor), ("check_finite", check_finite)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"Invalid {name}: need a bool, got {flag!r}")
+        if foreach is not None and not isinstance(foreach, bool):
+            raise TypeError(f"Invalid foreach: need None or a bool, got {foreach!r}")
+        defaults = dict(
+            learner=learner,
+            lr=lr,
+            epoch_length=epoch_length,
+            restart=restart,
+            averaging=averaging,
+            train_mode=True,
+        )
+        self._rule: Scaling = rule
+        self._generator = generator
+        self._s: Optional[float] = None  # s of the current gradient point (drawn at the first step)
+        self._draws = 0
+        self._store_anchor = store_anchor
+        self._foreach = foreach
+        self._check_finite = check_finite
+        self._pending: list = []  # accelerator non-finite flags not read yet
+        self._templates: dict = {}
+        super().__init__(params, defaults)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # groups and validation
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        try:
+            self._validate_group(group)
+        except Exception:
+            self.param_groups.pop()
+            raise
+
+    def _validate_group(self, group: dict) -> None:
+        learner = group["learner"]
+        for method in ("init", "predict", "update"):
+            if not callable(getattr(learner, method, None)):
+                raise TypeError(
+                    f"Invalid learner: need init/predict/update methods; {type(learner).__name__} lacks {method}"
+                )
+        lr = group["lr"]
+        if isinstance(lr, torch.Tensor):
+            if lr.numel() != 1:
+                raise ValueError("Tensor lr must be 1-element")
+        elif isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr!r} (need a finite number >= 0)")
+        length = group["epoch_length"]
+        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length <= 0:
+            raise ValueError(f"Invalid epoch_length: {length!r} (need a positive integer)")
+        if not isinstance(group["restart"], bool):
+            raise TypeError(f"Invalid restart: need a bool, got {group['restart']!r}")
+        group["averaging"] = _averaging_spec(group["averaging"])
+        params = group["params"]
+        for p in params:
+            if not p.is_floating_point():
+                raise TypeError(f"O2NC: parameters must have a real floating dtype, got {p.dtype}")
+            if p.is_complex():
+                raise TypeError("O2NC: complex parameters are not supported")
+        if params:
+            dtypes = {p.dtype for p in params}
+            devices = {p.device for p in params}
+            if len(dtypes) > 1:
+                raise ValueError(
+                    f"O2NC: one param group must hold one dtype (global norms over the group), got {sorted(map(str, dtypes))}"
+                    "; put parameters of other dtypes in their own group"
+                )
+            if len(devices) > 1:
+                raise ValueError(
+                    f"O2NC: one param group must live on one device, got {sorted(map(str, devices))}; "
+                    "put parameters of other devices in their own group"
+                )
+
+    def _names(self, group: dict) -> List[str]:
+        names = group.get("param_names")
+        gi = self.param_groups.index(group)
+        if names is not None:
+            return [f"parameter {n!r}" for n in names]
+        return [f"parameter {i} of param group {gi} (shape {tuple(p.shape)})" for i, p in enumerate(group["params"])]
+
+    # ------------------------------------------------------------------------------------------------------------
+    # state layout
+
+    def _template(self, group: dict):
+        """(template state, per-param field paths, shared field paths) of the group's learner."""
+        p0 = group["params"][0]
+        key = (id(group["learner"]), p0.dtype, p0.device)
+        cached = self._templates.get(key)
+        if cached is None or cached[0] is not group["learner"]:
+            template = group["learner"].init(_Leaves([torch.zeros(1, dtype=p0.dtype, device=p0.device)]))
+            per, shared = _split(template)
+            if not per:
+                raise TypeError(
+                    f"O2NC: the state of {type(group['learner']).__name__} has no parameter-shaped part; the torch "
+                    "shell needs a learner built on online_learners.tree (tree_map keeps the list type)"
+                )
+            cached = (group["learner"], template, tuple(per), tuple(shared))
+            self._templates[key] = cached
+        return cached[1], cached[2], cached[3]
+
+    def _store_learner_state(self, group: dict, state, indices: List[int]) -> None:
+        per, shared = _split(state)
+        params = group["params"]
+        for path, values in per.items():
+            for i, v in zip(indices, values):
+                self.state[params[i]][_LEARNER + path] = v
+        gstate = self.state[params[0]]
+        for path, value in shared.items():
+            gstate[_GROUP + _LEARNER + path] = value
+
+    def _load_learner_lists(self, group: dict, indices: List[int]):
+        _, per_fields, shared_fields = self._template(group)
+        params = group["params"]
+        per = {f: [self.state[params[i]][_LEARNER + f] for i in indices] for f in per_fields}
+        gstate = self.state[params[0]]
+        shared = {f: gstate[_GROUP + _LEARNER + f] for f in shared_fields}
+        return per, shared
+
+    def _learner_state(self, group: dict, indices: List[int]):
+        template, _, _ = self._template(group)
+        per, shared = self._load_learner_lists(group, indices)
+        return _assemble(template, per, shared)
+
+    def _draw(self) -> float:
+        """The next s of the scaling, as a Python float drawn on the host (no device work)."""
+        rule = self._rule
+        if rule.name == "uniform":
+            s = float(torch.rand((), generator=self._generator, dtype=torch.float64))
+        elif rule.name == "exponential":
+            s = float(torch.empty((), dtype=torch.float64).exponential_(1.0, generator=self._generator))
+        elif rule.name == "none":
+            s = 1.0
+        else:
+            if self._draws >= rule.values.shape[0]:
+                raise ValueError(
+                    f"scaling: the replayed s-sequence has {rule.values.shape[0]} values, "
+                    f"but step {self._draws + 1} was requested"
+                )
+            s = float(rule.values[self._draws])
+        self._draws += 1
+        return s
+
+    def _lag(self, s: float, lr):
+        """x_n − w_n = lag · Δ_n: (1 − s) lr for the uniform and replayed scalings, 0 otherwise."""
+        return (1.0 - s) * lr if self._rule.full_step and self._rule.name != "none" else 0.0
+
+    def _init_group(self, group: dict) -> None:
+        params = group["params"]
+        learner = group["learner"]
+        self._template(group)
+        state = learner.init(_Leaves(list(params)))
+        self._store_learner_state(group, state, list(range(len(params))))
+        if self._s is None:
+            self._s = self._draw()
+        s, lr = self._s, group["lr"]
+        delta = state_play = learner.predict(state)
+        lag = self._lag(s, lr)
+        for p, d in zip(params, state_play):
+            st = self.state[p]
+            st["lag"] = lag
+            if self._store_anchor:
+                # x_1 = x_0 + lr Δ_1 with x_0 = w_1 − s_1 lr Δ_1 (uniform); x_1 = w_1 otherwise.
+                st["anchor"] = p.detach().clone() if lag == 0.0 else p.detach() + lag * d
+            if group["averaging"] == "epoch":
+                st["w_sum"] = torch.zeros_like(p)
+                st["g_sum"] = torch.zeros_like(p)
+            elif group["averaging"] is not None:
+                st["ema"] = p.detach().clone()
+        del delta
+        gstate = self.state[params[0]]
+        gstate[_GROUP + "step"] = 0
+        zero = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
+        gstate[_GROUP + "grad_norm"] = zero.clone()
+        nan = torch.full((), float("nan"), dtype=params[0].dtype, device=params[0].device)
+        gstate[_GROUP + "certificate"] = nan.clone()
+        gstate[_GROUP + "radius"] = nan.clone()
+        gstate[_GROUP + "epochs"] = 0
+        if group["averaging"] == "epoch":
+            gstate[_GROUP + "path"] = zero.clone()
+            x_coef = lr * (s if not self._rule.full_step else 1.0)
+            x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
+            gstate[_GROUP + "segment"] = self._norm(list(state_play), False) * x_abs
+
+    # ------------------------------------------------------------------------------------------------------------
+    # the step
+
+    def _use_foreach(self, params) -> bool:
+        if self._foreach is not None:
+            return self._foreach
+        return all(type(p) in (torch.Tensor, torch.nn.Parameter) and p.device.type in ("cpu", "cuda") for p in params)
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """One O2NC step for every group with gradients; returns ``closure()`` when given.
+
+        Raises:
+            RuntimeError: the optimizer is in eval mode (call :meth:`train` first).
+            NonFiniteGradientError: a gradient is NaN/inf (see the class docstring for when).
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self._read_pending(block=False)
+        active_groups = []
+        for group in self.param_groups:
+            active = [i for i, p in enumerate(group["params"]) if p.grad is not None]
+            if not active:
+                continue
+            if not group["train_mode"]:
+                raise RuntimeError(
+                    "O2NC.step() in eval mode: the parameters hold the averaged point; call optimizer.train() "
+                    "before stepping (and optimizer.eval() before evaluating)"
+                )
+            for i in active:
+                if group["params"][i].grad.is_sparse:
+                    raise TypeError("O2NC does not support sparse gradients")
+            active_groups.append((group, active))
+        if not active_groups:
+            return loss
+        for group, active in active_groups:
+            if _GROUP + "step" not in self.state[group["params"][0]]:
+                self._init_group(group)
+        norms = [self._grad_norms(group, active) for group, active in active_groups]
+        s_next = self._draw()
+        for (group, active), norm in zip(active_groups, norms):
+            self._step_group(group, active, norm, s_next)
+        self._s = s_next
+        return loss
+
+    def _grad_norms(self, group: dict, active: List[int]):
+        """(‖g‖ over the group, ‖g‖², per-param norms); checks finiteness on the CPU before anything is updated."""
+        if not self._check_finite:
+            return None
+        grads = [group["params"][i].grad for i in active]
+        per = torch._foreach_norm(grads)
+        stacked = torch.stack(per)
+        norm = torch.linalg.vector_norm(stacked)
+        step = self.state[group["params"][0]][_GROUP + "step"] + 1
+        if norm.device.type == "cpu":
+            if not bool(torch.isfinite(norm)):
+                self._raise_nonfinite(group, active, stacked, step, late=False)
+        else:
+            flags = torch.isfinite(stacked)
+            host = torch.empty(flags.shape, dtype=torch.bool, pin_memory=torch.cuda.is_available())
+            host.copy_(flags, non_blocking=True)
+            event = torch.cuda.Event() if flags.device.type == "cuda" else None
+            if event is not None:
+                event.record()
+            self._pending.append((event, host, group, list(active), step))
+        return norm
+
+    def _raise_nonfinite(self, group, active, stacked, step, late):
+        finite = torch.isfinite(stacked).tolist() if isinstance(stacked, torch.Tensor) else stacked
+        names = self._names(group)
+        bad = [names[i] for i, ok in zip(active, finite) if not ok]
+        raise NonFiniteGradientError(bad[0] if bad else names[active[0]], step, late=late)
+
+    def _read_pending(self, block: bool) -> None:
+        keep = []
+        for event, host, group, active, step in self._pending:
+            if event is not None and not event.query():
+                if not block:
+                    keep.append((event, host, group, active, step))
+                    continue
+                event.synchronize()
+            if not bool(host.all()):
+                self._pending = []
+                self._raise_nonfinite(group, active, host.tolist(), step, late=True)
+        self._pending = keep
+
+    def _step_group(self, group: dict, active: List[int], grad_norm, s_next: float) -> None:
+        params = group["params"]
+        learner = group["learner"]
+        lr = group["lr"]
+        gstate = self.state[params[0]]
+        P = [params[i] for i in active]
+        G = [p.grad for p in P]
+        states = [self.state[p] for p in P]
+        foreach = self._use_foreach(P)
+        _, per_fields, shared_fields = self._template(group)
+        kernel = _fast.kernel_for(learner, per_fields, shared_fields) if foreach else None
+        n_step = gstate[_GROUP + "step"] + 1
+        averaging = group["averaging"]
+
+        # Bookkeeping at w_n (the current weights): epoch sums and path length, or the EMA.
+        if averaging == "epoch":
+            self._add_([st["w_sum"] for st in states], P, 1.0, foreach)
+            self._add_([st["g_sum"] for st in states], G, 1.0, foreach)
+            gstate[_GROUP + "path"] = gstate[_GROUP + "path"] + gstate[_GROUP + "segment"]
+        elif averaging is not None:
+            ema = [st["ema"] for st in states]
+            if foreach:
+                torch._foreach_lerp_(ema, P, 1.0 - averaging[1])
+            else:
+                for e, p in zip(ema, P):
+                    e.lerp_(p, 1.0 - averaging[1])
+
+        # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
+        lags = [st["lag"] for st in states]
+        need_play = not self._store_anchor and any(isinstance(l, torch.Tensor) or l != 0.0 for l in lags)
+        if kernel is not None:
+            per, shared = self._load_learner_lists(group, active)
+            played = kernel.play(learner, per, shared) if need_play or kernel.update_uses_play else None
+        else:
+            lstate = self._learner_state(group, active)
+            played = list(learner.predict(lstate)) if need_play else None
+
+        # x_n into the parameters: from the stored anchor, or x_n = w_n + lag·Δ_n.
+        if self._store_anchor:
+            self._copy_(P, [st["anchor"] for st in states], foreach)
+        else:
+            self._recover_anchor_(P, played, lags, foreach)
+
+        # The learner sees the linear loss ⟨g_n, ·⟩.
+        if kernel is not None:
+            grad_sq = grad_norm * grad_norm if grad_norm is not None else _fast.global_norm(G) ** 2
+            for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
+                gstate[_GROUP + _LEARNER + path] = value
+        else:
+            self._store_learner_state(group, learner.update(lstate, _Leaves(G)), active)
+        del played
+
+        # Epoch end: statistics, then the restart.
+        gstate[_GROUP + "step"] = n_step
+        length = group["epoch_length"]
+        if n_step % length == 0:
+            gstate[_GROUP + "epochs"] += 1
+            if averaging == "epoch":
+                every = self._all_states(group)
+                gstate[_GROUP + "certificate"] = _fast.global_norm([st["g_sum"] / length for st in every])
+                gstate[_GROUP + "radius"] = gstate[_GROUP + "path"]
+                gstate[_GROUP + "path"] = torch.zeros_like(gstate[_GROUP + "path"])
+                for st in every:
+                    st["epoch_mean"] = st["w_sum"] / length
+                    st["w_sum"].zero_()
+                    st["g_sum"].zero_()
+            if group["restart"]:
+                self._store_learner_state(group, learner.init(_Leaves(list(params))), list(range(len(params))))
+                taken = set(active)
+                for i, p in enumerate(params):
+                    if i in taken:
+                        continue
+                    st = self.state[p]  # a skipped parameter's value becomes its anchor
+                    st["lag"] = 0.0
+                    if self._store_anchor:
+                        st["anchor"].copy_(p)
+
+        # Δ_{n+1}, then x_{n+1} and w_{n+1}.
+        if kernel is not None:
+            per, shared = self._load_learner_lists(group, active)
+            delta = kernel.play(learner, per, shared)
+        else:
+            delta = list(learner.predict(self._learner_state(group, active)))
+        rule = self._rule
+        if rule.name == "none":
+            w_coef, x_coef = lr, lr
+        elif rule.full_step:
+            w_coef, x_coef = s_next * lr, lr
+        else:
+            w_coef = x_coef = s_next * lr
+        if self._store_anchor:
+            anchors = [st["anchor"] for st in states]
+            self._add_(anchors, delta, x_coef, foreach)
+            if rule.full_step and rule.name != "none":
+                self._add_(P, delta, w_coef, foreach)  # w_{n+1} = x_n + s lr Δ_{n+1}
+            else:
+                self._copy_(P, anchors, foreach)  # w_{n+1} = x_{n+1}
+        else:
+            self._add_(P, delta, w_coef, foreach)
+        if averaging == "epoch":
+            x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
+            gstate[_GROUP + "segment"] = self._norm(delta, foreach) * x_abs
+        new_lag = self._lag(s_next, lr)
+        for st in states:
+            st["lag"] = new_lag
+        if grad_norm is not None:
+            gstate[_GROUP + "grad_norm"] = grad_norm
+
+    def _all_states(self, group):
+        return [self.state[p] for p in group["params"]]
+
+    @staticmethod
+    def _add_(ys, xs, coef, foreach: bool) -> None:
+        """y ← y + coef·x (coef a Python number or a 0-d tensor)."""
+        if foreach:
+            _fast.axpy_(ys, xs, coef)
+            return
+        for y, x in zip(ys, xs):
+            if isinstance(coef, torch.Tensor):
+                y.addcmul_(x, coef)
+            elif coef != 0:
+                y.add_(x, alpha=coef)
+
+    @staticmethod
+    def _copy_(ys, xs, foreach: bool) -> None:
+        if foreach and ys:
+            torch._foreach_copy_(ys, xs)
+        else:
+            for y, x in zip(ys, xs):
+                y.copy_(x)
+
+    @staticmethod
+    def _norm(xs, foreach: bool):
+        if foreach:
+            return _fast.global_norm(list(xs))
+        return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(x) for x in xs]))
+
+    def _recover_anchor_(self, P, played, lags, foreach: bool) -> None:
+        """x_n = w_n + lag·Δ_n in place, grouping parameters that share a lag (usually all of them)."""
+        by_lag: Dict[Any, list] = {}
+        for i, lag in enumerate(lags):
+            by_lag.setdefault(id(lag) if isinstance(lag, torch.Tensor) else lag, []).append(i)
+        for key, idx in by_lag.items():
+            lag = lags[idx[0]]
+            if not isinstance(lag, torch.Tensor) and lag == 0.0:
+                continue
+            self._add_([P[i] for i in idx], [played[i] for i in idx], lag, foreach)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # output point, modes and diagnostics
+
+    def _eval_points(self, group: dict) -> List[Optional[torch.Tensor]]:
+        """The output point of each parameter of the group (None where the parameter has no state yet)."""
+        params = group["params"]
+        if not params or _GROUP + "step" not in self.state[params[0]]:
+            return [None] * len(params)
+        averaging = group["averaging"]
+        gstate = self.state[params[0]]
+        out: List[Optional[torch.Tensor]] = []
+        if averaging is None and not self._store_anchor:
+            lstate = self._learner_state(group, list(range(len(params))))
+            deltas = list(group["learner"].predict(lstate))
+        for i, p in enumerate(params):
+            st = self.state[p]
+            if averaging == "epoch":
+                if "epoch_mean" in st:
+                    out.append(st["epoch_mean"].clone())
+                else:
+                    done = gstate[_GROUP + "step"] % group["epoch_length"]
+                    out.append(st["w_sum"] / done if done else p.detach().clone())
+            elif averaging is not None:
+                out.append(st["ema"].clone())
+            elif self._store_anchor:
+                out.append(st["anchor"].clone())
+            else:
+                lag = st["lag"]
+                out.append(p.detach() + lag * deltas[i])
+        return out
+
+    def eval_points(self) -> List[List[Optional[torch.Tensor]]]:
+        """The output point (see ``averaging``) of every parameter, per group; the weights are not touched."""
+        self._read_pending(block=True)
+        return [self._eval_points(g) for g in self.param_groups]
+
+    def eval(self) -> "O2NC":
+        """Swap the output point into the parameters (the training point is kept in the state). Idempotent."""
+        self._read_pending(block=True)
+        for group in self.param_groups:
+            if not group["train_mode"]:
+                continue
+            for p, point in zip(group["params"], self._eval_points(group)):
+                if point is None:
+                    continue
+                st = self.state[p]
+                st["train_point"] = p.detach().clone()
+                with torch.no_grad():
+                    p.copy_(point)
+            group["train_mode"] = False
+        return self
+
+    def train(self) -> "O2NC":
+        """Put the training point (w_n) back into the parameters. Idempotent."""
+        for group in self.param_groups:
+            if group["train_mode"]:
+                continue
+            for p in group["params"]:
+                st = self.state.get(p)
+                if st and "train_point" in st:
+                    with torch.no_grad():
+                        p.copy_(st.pop("train_point"))
+            group["train_mode"] = True
+        return self
+
+    @contextmanager
+    def eval_params(self):
+        """Context manager: the output point in the parameters inside, the training point restored on exit."""
+        was_training = [g["train_mode"] for g in self.param_groups]
+        self.eval()
+        try:
+            yield self
+        finally:
+            if any(was_training):
+                self.train()
+
+    def diagnostics(self) -> List[Dict[str, torch.Tensor]]:
+        """Per group, as tensors: the step, s, ‖lr·Δ‖ of the current play, ‖g‖ of the last gradient, the effective
+        step lr‖Δ‖/‖g‖, and for ``averaging="epoch"`` the last completed epoch's certificate ‖ĝ_k‖ and radius bound
+        (path length Σ_t ‖x_t − x_{t−1}‖ within the epoch, which bounds max_t ‖w_t − w̄_k‖; o2nc.md §8). Values a
+        group does not track are NaN."""
+        self._read_pending(block=True)
+        out = []
+        for group in self.param_groups:
+            params = group["params"]
+            if not params or _GROUP + "step" not in self.state[params[0]]:
+                out.append({})
+                continue
+            gstate = self.state[params[0]]
+            lstate = self._learner_state(group, list(range(len(params))))
+            delta = list(group["learner"].predict(lstate))
+            lr = group["lr"]
+            delta_norm = self._norm(delta, False) * (lr if isinstance(lr, torch.Tensor) else abs(lr))
+            grad_norm = gstate[_GROUP + "grad_norm"]
+            dtype, device = grad_norm.dtype, grad_norm.device
+            out.append(
+                {
+                    "step": torch.tensor(gstate[_GROUP + "step"], device=device),
+                    "s": torch.tensor(self._s if self._s is not None else float("nan"), dtype=dtype, device=device),
+                    "delta_norm": delta_norm,
+                    "grad_norm": grad_norm,
+                    "effective_step": delta_norm / grad_norm,
+                    "certificate": gstate[_GROUP + "certificate"],
+                    "radius": gstate[_GROUP + "radius"],
+                }
+            )
+        return out
+
+    # ------------------------------------------------------------------------------------------------------------
+    # checkpoints
+
+    def _extra_state(self) -> dict:
+        return {
+            "generator_state": self._generator.get_state(),
+            "s": self._s,
+            "draws": self._draws,
+            "scaling": self._rule.name,
+            "store_anchor": self._store_anchor,
+        }
+
+    def state_dict(self) -> dict:
+        """``torch.optim`` state dict plus an ``"o2nc"`` entry (the s-sequence RNG as a uint8 tensor, the current s
+        and the draw count). Learners are stored as their ``repr`` strings, so ``torch.load(weights_only=True)``
+        reads the file; :meth:`load_state_dict` checks them against this optimizer's learners."""
+        self._read_pending(block=True)
+        sd = super().state_dict()
+        for group in sd["param_groups"]:
+            group["learner"] = repr(group["learner"])
+            if isinstance(group["averaging"], tuple):
+                group["averaging"] = list(group["averaging"])
+        sd["o2nc"] = self._extra_state()
+        return sd
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if not isinstance(state_dict, dict) or "o2nc" not in state_dict:
+            raise ValueError(
+                "O2NC.load_state_dict: this state_dict was not produced by o2nc.torch.O2NC (it has no 'o2nc' entry)"
+            )
+        extra = state_dict["o2nc"]
+        if extra.get("scaling") != self._rule.name:
+            raise ValueError(
+                f"O2NC.load_state_dict: saved with scaling {extra.get('scaling')!r}, this optimizer uses "
+                f"{self._rule.name!r}"
+            )
+        if extra.get("store_anchor") != self._store_anchor:
+            raise ValueError(
+                f"O2NC.load_state_dict: saved with store_anchor={extra.get('store_anchor')}, this optimizer has "
+                f"store_anchor={self._store_anchor}"
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("O2NC.load_state_dict: the state_dict has a different number of param groups")
+        groups = []
+        for i, (saved, ours) in enumerate(zip(saved_groups, self.param_groups)):
+            if saved.get("learner") != repr(ours["learner"]):
+                raise ValueError(
+                    f"O2NC.load_state_dict: param group {i} was saved with learner {saved.get('learner')!r}, "
+                    f"this optimizer has {ours['learner']!r}"
+                )
+            saved = dict(saved)
+            saved["learner"] = ours["learner"]
+            saved["averaging"] = _averaging_spec(
+                tuple(saved["averaging"]) if isinstance(saved["averaging"], list) else saved["averaging"]
+            )
+            groups.append(saved)
+        sd = {k: v for k, v in state_dict.items() if k != "o2nc"}
+        sd["param_groups"] = groups
+        super().load_state_dict(sd)
+        self._generator.set_state(extra["generator_state"].to(dtype=torch.uint8, device="cpu"))
+        self._s = extra["s"]
+        self._draws = int(extra["draws"])
+        self._pending = []
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_o2nc"] = dict(self._extra_state(), rule=self._rule, foreach=self._foreach, check_finite=self._check_finite)
+        return state
+
+    def __setstate__(self, state):
+        extra = state.pop("_o2nc", None)
+        super().__setstate__(state)
+        if extra is not None:
+            self._rule = extra["rule"]
+            self._generator = torch.Generator()
+            self._generator.set_state(extra["generator_state"])
+            self._s = extra["s"]
+            self._draws = extra["draws"]
+            self._store_anchor = extra["store_anchor"]
+            self._foreach = extra["foreach"]
+            self._check_finite = extra["check_finite"]
+            self._pending = []
+            self._templates = {}
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} (scaling={self._rule.name!r}, store_anchor={self._store_anchor})"]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k not in ("params", "param_names")):
+                lines.append(f"    {key}: {group[key]!r}")
+        return "\n".join(lines)

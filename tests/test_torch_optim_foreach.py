@@ -1,0 +1,103 @@
+"""The multi-tensor fast path of ``o2nc.torch.O2NC`` against the for-loop over the core learners (ground truth), in
+float64, on parameters of mixed shapes with a frozen layer, None gradients and a zero-size parameter
+(torch's ``test_foreach_matches_forloop`` scenario, ecosystem.md §6)."""
+from __future__ import annotations
+
+import pytest
+
+from online_learners import AdaGradNorm, OGD, registry
+
+torch = pytest.importorskip("torch")
+from o2nc.torch import O2NC, _fast  # noqa: E402
+from o2nc.torch.optimizer import _Leaves, _split  # noqa: E402
+
+FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]
+KERNEL_LEARNERS = [OGD(lr=0.1, radius=0.5), OGD(lr=0.05), OGD(lr=0.5, radius=1.0, anytime=True), AdaGradNorm(radius=1.0)]
+if "kt" in registry.names():
+    KERNEL_LEARNERS += list(registry._REGISTRY["kt"].examples)
+
+
+def has_kernel(learner) -> bool:
+    per, shared = _split(learner.init(_Leaves([torch.zeros(1)])))
+    return _fast.kernel_for(learner, tuple(per), tuple(shared)) is not None
+
+
+def test_the_fast_kernels_are_in_use():
+    assert all(has_kernel(l) for l in KERNEL_LEARNERS)
+
+
+def run(learner, *, foreach, store_anchor, averaging, steps=12):
+    g = torch.Generator().manual_seed(0)
+    shapes = [(5, 3), (3,), (0,), (4, 2, 2), (1,)]
+    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=torch.float64)) for s in shapes]
+    opt = O2NC(params, learner=learner, epoch_length=4, averaging=averaging, foreach=foreach,
+               store_anchor=store_anchor, generator=torch.Generator().manual_seed(1))
+    grads = torch.Generator().manual_seed(2)
+    for n in range(steps):
+        for i, p in enumerate(params):
+            p.grad = torch.randn(p.shape, generator=grads, dtype=torch.float64) + 0.3 * torch.tanh(p.detach())
+        if n == 2:
+            params[1].grad = None  # a None gradient at one step
+        if 3 <= n < 6:
+            params[3].grad = None  # a layer frozen for three steps (across an epoch restart at n = 3)
+        opt.step()
+    state = {i: {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in opt.state[p].items()}
+             for i, p in enumerate(params)}
+    return [p.detach().clone() for p in params], state, opt
+
+
+def assert_close_states(a, b):
+    assert a.keys() == b.keys()
+    for i in a:
+        assert a[i].keys() == b[i].keys()
+        for k in a[i]:
+            x, y = a[i][k], b[i][k]
+            if isinstance(x, torch.Tensor):
+                torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-14, equal_nan=True, msg=f"param {i} {k}")
+            else:
+                assert x == pytest.approx(y, rel=1e-12, abs=1e-14), (i, k)
+
+
+@pytest.mark.parametrize("store_anchor", [False, True])
+@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=repr)
+def test_foreach_kernels_match_the_forloop(learner, store_anchor):
+    for averaging in (None, "epoch"):
+        ref_params, ref_state, _ = run(learner, foreach=False, store_anchor=store_anchor, averaging=averaging)
+        got_params, got_state, _ = run(learner, foreach=True, store_anchor=store_anchor, averaging=averaging)
+        for a, b in zip(got_params, ref_params):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+        assert_close_states(got_state, ref_state)
+
+
+@pytest.mark.parametrize("learner", [l for _, l in FIRST], ids=[n for n, _ in FIRST])
+def test_foreach_matches_forloop_for_every_learner(learner):
+    ref_params, ref_state, _ = run(learner, foreach=False, store_anchor=False, averaging=("ema", 0.8))
+    got_params, got_state, _ = run(learner, foreach=True, store_anchor=False, averaging=("ema", 0.8))
+    for a, b in zip(got_params, ref_params):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert_close_states(got_state, ref_state)
+
+
+def test_frozen_and_none_grad_parameters_do_not_move():
+    g = torch.Generator().manual_seed(0)
+    a = torch.nn.Parameter(torch.randn(3, generator=g, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.randn(2, generator=g, dtype=torch.float64))
+    for foreach in (False, True):
+        opt = O2NC([a, b], learner=OGD(lr=0.1, radius=1.0), epoch_length=3, foreach=foreach)
+        for n in range(7):
+            a.grad = torch.ones(3, dtype=torch.float64)
+            b.grad = None if n >= 2 else torch.ones(2, dtype=torch.float64)
+            if n == 2:
+                frozen = b.detach().clone()
+            opt.step()
+        assert torch.equal(b, frozen)
+
+
+def test_anchor_recomputation_keeps_one_buffer_for_ogd():
+    """O2NC(OGD) without averaging keeps one parameter-sized buffer (Δ) per parameter; the issue's memory target."""
+    p = torch.nn.Parameter(torch.zeros(1000, dtype=torch.float64))
+    opt = O2NC([p], learner=OGD(lr=0.1), epoch_length=5)
+    p.grad = torch.ones_like(p)
+    opt.step()
+    big = [k for k, v in opt.state[p].items() if isinstance(v, torch.Tensor) and v.numel() == p.numel()]
+    assert big == ["learner.delta"]
