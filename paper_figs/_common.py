@@ -64,6 +64,7 @@ def cached(db: Store, config: Mapping[str, Any], compute: Callable[[], Any]) -> 
         return row["result"]
     start = time.perf_counter()
     result = compute()
+    json.dumps(result, allow_nan=False)  # NaN/inf must be stored as None (see `finite`), never silently
     db.put(key, config, "done", result=result, wall=time.perf_counter() - start)
     return result
 
