@@ -25,7 +25,7 @@ from o2nc.experiments import Store, config_key  # noqa: E402
 from o2nc.plotting import PALETTE  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / "cache"
+CACHE = Path(os.environ.get("O2NC_FIGS_CACHE", HERE / "cache"))  # where the results stores live
 
 #: matplotlib settings shared by every figure: readable at single-column width (3.4 in), mathtext only.
 STYLE = {
