@@ -92,8 +92,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     left.set_ylabel("training loss (cross-entropy)")
     right.set_xlabel("epoch")
     right.set_ylabel("test accuracy")
-    right.set_ylim(0.8, 1.0)
-    right.legend(loc="lower right")
+    left.legend(loc="lower left")
     caption = (f"{TITLE}; median over {seeds} seeds, each method at its default learning rate. Test accuracy after "
                f"{epochs} epochs: " + ", ".join(finals) + ". The lr sensitivity over four decades is in "
                "examples/digits.py.")
