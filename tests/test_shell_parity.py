@@ -72,9 +72,9 @@ def run_torch(learner, scaling, restart, *, foreach, store_anchor):
     return np.array(ws), np.array(certs), means
 
 
-def run_jax(learner, scaling, restart):
+def run_jax(learner, scaling, restart, averaging="epoch", store_anchor=True):
     x0, stream, s = problem(scaling)
-    tx = o2nc_tx(learner, epoch_length=T, scaling=s, restart=restart, averaging="epoch")
+    tx = o2nc_tx(learner, epoch_length=T, scaling=s, restart=restart, averaging=averaging, store_anchor=store_anchor)
     params = jnp.asarray(x0)
     state = tx.init(params)
     update = jax.jit(tx.update)
@@ -155,3 +155,14 @@ def test_torch_and_jax_agree_on_several_tensors(learner):
     for p, q in zip(params, jparams):
         if p.numel():
             assert rel(p.detach().numpy(), np.asarray(q)) <= TOL
+
+
+@pytest.mark.parametrize("learner", [l for _, l in FIRST], ids=[n for n, _ in FIRST])
+def test_jax_anchor_recovery_matches_the_stored_anchor(learner):
+    """``store_anchor=False`` (x_n recovered from w_n and the play) gives the stored-anchor trajectory and output
+    point, the last update closing an epoch (so the output point reads a learner state with a restart pending)."""
+    assert BUDGET % T == 0
+    stored_w, _, stored_x = run_jax(learner, "replay", True, averaging=None, store_anchor=True)
+    recovered_w, _, recovered_x = run_jax(learner, "replay", True, averaging=None, store_anchor=False)
+    assert rel(recovered_w, stored_w) <= TOL
+    assert rel(recovered_x, stored_x) <= TOL

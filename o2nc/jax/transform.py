@@ -23,16 +23,20 @@ class O2NCState(NamedTuple):
     Fields hold, after n updates (the params then hold w_{n+1}):
         count: n, int32.
         anchor: x_{n+1}, the end of the current segment (a pytree like params).
-        learner: the learner's state over the list of param leaves.
+        learner: the learner's state over the list of param leaves. After an update that closed an epoch with
+            ``restart``, it is the state before the restart: the restart is applied when the next update reads it.
         key: the PRNG key of the s-sequence.
         s: s_{n+1}, the scalar of the current gradient point.
         draws: number of s values drawn (the index into a replayed s-sequence), int32.
-        w_sum, g_sum: running sums of w and g over the current epoch (``averaging="epoch"``; else ()).
+        w_sum, g_sum: running sums of w and g over the current epoch (``averaging="epoch"``; else ()); after an
+            update that closed an epoch they still hold that epoch's sums, zeroed when the next update reads them.
         epoch_mean: w̄ of the last completed epoch (``averaging="epoch"``; else ()).
         ema: exponential moving average of w (``averaging=("ema", β)``; else ()).
         certificate: ‖ĝ_k‖ of the last completed epoch (NaN before one completes or without epoch averaging).
         radius: Σ‖x_t − x_{t−1}‖ over the last completed epoch, which bounds max_t ‖w_t − w̄_k‖ (o2nc.md §8).
         path, segment: running path length of the current epoch, and the length of the current segment.
+        lag: x_{n+1} − w_{n+1} = lag · Δ_{n+1}, i.e. (1 − s_{n+1}) lr for the full-step scalings, else 0.
+        play: ``store_anchor=False`` without averaging: the learner's ``predict`` as a leafless pytree, so that :func:`o2nc_eval_params` can recover the anchor; else None.
     """
 
     count: Any
@@ -49,6 +53,34 @@ class O2NCState(NamedTuple):
     radius: Any
     path: Any
     segment: Any
+    lag: Any = None
+    play: Any = None
+
+
+@jax.tree_util.register_pytree_node_class
+class _Play:
+    """A function (state, leaves) → Δ_n as a leafless pytree (static, compared and hashed by identity)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, state, leaves):
+        return self.fn(state, leaves)
+
+    def __eq__(self, other):
+        return isinstance(other, _Play) and other.fn is self.fn
+
+    def __hash__(self):
+        return hash(id(self.fn))
+
+    def tree_flatten(self):
+        return (), self
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return aux
 
 
 def _lowest_dtype(leaves):
@@ -84,6 +116,7 @@ def o2nc(
     restart=True,
     averaging=None,
     key=None,
+    store_anchor=True,
 ) -> optax.GradientTransformationExtraArgs:
     r"""The online-to-non-convex conversion of an online learner, as an optax transformation.
 
@@ -94,8 +127,14 @@ def o2nc(
         exponential:      x_n = w_n = x_{n−1} + s_n lr Δ_n,                      s_n ~ Exp(1)
         none:             x_n = w_n = x_{n−1} + lr Δ_n
 
-    The params passed to ``update`` are w_n (where ``grads`` were taken); the returned updates are w_{n+1} − params,
-    computed from the stored anchor rather than by accumulating differences (ecosystem.md §2, optax #1227). The first
+    The params passed to ``update`` are w_n (where ``grads`` were taken); the returned updates are w_{n+1} − params.
+    With ``store_anchor=True`` (default) they are computed from the stored anchor, not by accumulating differences
+    (ecosystem.md §2, optax #1227): x_n = x_{n−1} + lr Δ_n, w_n = x_n − (1 − s_n) lr Δ_n. ``store_anchor=False``
+    recovers the anchor as x_n = w_n + (1 − s_n) lr_n Δ_n from the params and the learner's play instead (as
+    ``o2nc.torch.O2NC`` does by default), saving one parameter-sized buffer; under XLA, whose passes each write one
+    array, that update reads the old play after the new one is written in place, so with a donated state it costs
+    a copy of the learner state per step (slower, less memory). Both agree to rounding (1e-12 in float64 in the parity
+    tests). The scalars s and lag are kept in at least float32. The first
     ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in after
     ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain scaled
     by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
@@ -112,6 +151,7 @@ def o2nc(
         averaging: ``None`` (output point: the anchor), ``"epoch"`` (mean of w over the last completed epoch) or
             ``("ema", beta)``; read it with :func:`o2nc_eval_params`.
         key: PRNG key of the s-sequence (default ``jax.random.key(0)``).
+        store_anchor: keep x_n in the state instead of recovering it (one more parameter-sized buffer).
 
     Returns:
         An ``optax.GradientTransformationExtraArgs`` whose state is an :class:`O2NCState`.
@@ -152,6 +192,8 @@ def o2nc(
         arr = scaling if isinstance(scaling, jax.Array) else resolve_scaling(np.asarray(scaling)).values
         rule_name, values = "replay", jnp.asarray(arr)
     averaging = _averaging_spec(averaging)
+    if not isinstance(store_anchor, bool):
+        raise TypeError(f"o2nc: `store_anchor` must be a bool, got {store_anchor!r}")
     full_step = rule_name in ("uniform", "replay")
 
     def draw(key, draws, dtype):
@@ -175,31 +217,52 @@ def o2nc(
             return s * lr, lr
         return s * lr, s * lr
 
+    epoch = averaging == "epoch"
+    ema_beta = averaging[1] if isinstance(averaging, tuple) else None
+
+    def select(pred, a, b):
+        """Elementwise choice by a scalar predicate: fused into the surrounding loop by XLA, where a ``lax.cond``
+        returning full-size arrays costs a copy of every operand (its buffers cannot alias the donated state)."""
+        return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y).astype(y.dtype), a, b)
+
+    restarts = not (isinstance(restart, bool) and not restart)
+
+    def pending_restart(state):
+        """The previous update closed an epoch: the stored learner state is due for a restart."""
+        return jnp.logical_and(restart, jnp.logical_and(state.count > 0, state.count % epoch_length == 0))
+
+    def current_play(state, leaves):
+        """Δ_n, the play that placed the current params (the fresh learner's after a pending restart)."""
+        if not restarts:
+            return learner.predict(state.learner)
+        return select(pending_restart(state), learner.predict(learner.init(list(leaves))),
+                      learner.predict(state.learner))
+
     def init_fn(params):
         leaves = jax.tree_util.tree_leaves(params)
         dtype = _lowest_dtype(leaves)
+        sdtype = jnp.promote_types(dtype, jnp.float32)  # s and lag: at least float32, even for bf16 params
         lstate = learner.init(list(leaves))
         k = jax.random.key(0) if key is None else key
-        k, s, draws = draw(k, jnp.zeros((), jnp.int32), dtype)
-        anchor = [jnp.array(x, copy=True) for x in leaves]  # recomputed from the params at the first update
-        zeros = [jnp.zeros_like(x) for x in leaves]
+        k, s, draws = draw(k, jnp.zeros((), jnp.int32), sdtype)
         nan = jnp.full((), jnp.nan, dtype)
-        epoch = averaging == "epoch"
         state = O2NCState(
             count=jnp.zeros((), jnp.int32),
-            anchor=anchor,
+            anchor=[jnp.array(x, copy=True) for x in leaves] if store_anchor else (),  # set at the first update
             learner=lstate,
             key=k,
             s=s,
             draws=draws,
-            w_sum=zeros if epoch else (),
+            w_sum=[jnp.zeros_like(x) for x in leaves] if epoch else (),
             g_sum=[jnp.zeros_like(x) for x in leaves] if epoch else (),
             epoch_mean=[jnp.array(x, copy=True) for x in leaves] if epoch else (),
-            ema=[jnp.array(x, copy=True) for x in leaves] if isinstance(averaging, tuple) else (),
+            ema=[jnp.array(x, copy=True) for x in leaves] if ema_beta is not None else (),
             certificate=nan,
             radius=nan,
             path=jnp.zeros((), dtype),
             segment=jnp.zeros((), dtype),
+            lag=jnp.zeros((), sdtype),
+            play=None if (store_anchor or averaging is not None) else _Play(current_play),
         )
         # Distinct buffers for every leaf, so that donating the state (jit donate_argnums) never donates one twice.
         return jax.tree_util.tree_map(
@@ -212,56 +275,82 @@ def o2nc(
             raise ValueError("o2nc: `update` needs `params` (the point w_n where the gradients were taken)")
         G, treedef = jax.tree_util.tree_flatten(updates)
         P = treedef.flatten_up_to(params)
-        dtype = state.path.dtype
+        dtype, sdtype = state.path.dtype, state.lag.dtype
         first = state.count == 0
-        # x_n: from the stored anchor, or from the params at the first update (x_1 = w_1 + (1 − s_1) lr Δ_1).
-        delta_now = learner.predict(state.learner)
-        _, x_c = coefs(state.s)
-        w_c, _ = coefs(state.s)
-        lag = (x_c - w_c) if full_step else 0.0
-        # lax.cond: one real branch under jit (a select only under vmap), not a full-size select every step.
-        x = jax.lax.cond(
-            first,
-            lambda: [(p + lag * d).astype(a.dtype) for p, d, a in zip(P, delta_now, state.anchor)],
-            lambda: list(state.anchor),
-        )
-        seg_first = _global_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))
-        segment = jnp.where(first, seg_first, state.segment)
+        # x_n = w_n + lag_n Δ_n, lag_n = (1 − s_n) lr_n for the full-step scalings ([CMO23] Alg. 1: w_n = x_{n−1} +
+        # s_n(x_n − x_{n−1})), 0 otherwise. The first update takes the params as w_1 and the current lr.
+        w_c, x_c = coefs(state.s)
+        has_lag = full_step and rule_name != "none"
+        lag = jnp.where(first, jnp.asarray(x_c - w_c, sdtype), state.lag) if has_lag else state.lag
+        if store_anchor:
+            # The first play Δ_1 is recomputed from the learner's ``init`` (a function of the params' shapes only),
+            # not read from the state: an elementwise pass that read the old learner state next to the in-place
+            # write of the new one would make XLA copy that state every step.
+            delta_now = learner.predict(learner.init(list(P))) if (has_lag or epoch) else None
+            if has_lag:
+                first_x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)]
+            else:
+                first_x = list(P)
+            x = select(first, first_x, list(state.anchor))  # fused elementwise choice, no full-size cond
+        else:
+            delta_now = current_play(state, P) if (has_lag or epoch) else None
+            x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
+        segment = state.segment
+        if epoch:  # ‖x_1 − x_0‖ at the first update (a scalar cond: no reduction later), carried over otherwise
+            segment = jax.lax.cond(
+                first,
+                lambda: (_global_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
+                lambda: segment,
+            )
 
-        lstate = learner.update(state.learner, list(G))
         count = state.count + 1
         epoch_end = (count % epoch_length) == 0
-        do_restart = jnp.logical_and(epoch_end, restart)
-        lstate = jax.lax.cond(do_restart, lambda: learner.init(list(P)), lambda: lstate)
+        # Restarts ([CMO23] §3) are applied lazily: the update that closes an epoch plays the fresh learner's first
+        # play but stores the learner state as updated, and the next update starts from ``learner.init``. Selecting
+        # on the input (and on the play) instead of on the new state lets XLA write the state in place; a select on
+        # the new state is duplicated into the passes that read it, which then read the old state and force a copy.
+        if restarts:
+            lstate_in = select(pending_restart(state), learner.init(list(P)), state.learner)
+        else:
+            lstate_in = state.learner
+        lstate = learner.update(lstate_in, list(G))
 
         w_sum, g_sum, epoch_mean, ema = state.w_sum, state.g_sum, state.epoch_mean, state.ema
         certificate, radius, path = state.certificate, state.radius, state.path
-        if averaging == "epoch":
-            w_sum = [a + p for a, p in zip(w_sum, P)]
-            g_sum = [a + g for a, g in zip(g_sum, G)]
-            path = path + segment
+        if epoch:
             t = jnp.asarray(epoch_length, dtype)
-            mean_now = [a / t.astype(a.dtype) for a in w_sum]
-            cert_now = _global_norm([a / t.astype(a.dtype) for a in g_sum], dtype)
-            epoch_mean = [jnp.where(epoch_end, m, e) for m, e in zip(mean_now, epoch_mean)]
-            certificate = jnp.where(epoch_end, cert_now, certificate)
+            # The sums restart lazily too (see the restarts above): zeroed on input after an epoch end.
+            closed = jnp.logical_and(state.count > 0, state.count % epoch_length == 0)
+            w_sum = [jnp.where(closed, jnp.zeros_like(a), a) + p for a, p in zip(w_sum, P)]
+            g_sum = [jnp.where(closed, jnp.zeros_like(a), a) + g for a, g in zip(g_sum, G)]
+            path = path + segment
+            # The epoch's statistics only at its end (a cond over scalar outputs: no per-step reduction).
+            certificate = jax.lax.cond(
+                epoch_end,
+                lambda: _global_norm([a / t.astype(a.dtype) for a in g_sum], dtype),
+                lambda: certificate,
+            )
+            epoch_mean = [jnp.where(epoch_end, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]
             radius = jnp.where(epoch_end, path, radius)
             path = jnp.where(epoch_end, jnp.zeros_like(path), path)
-            w_sum = [jnp.where(epoch_end, jnp.zeros_like(a), a) for a in w_sum]
-            g_sum = [jnp.where(epoch_end, jnp.zeros_like(a), a) for a in g_sum]
-        elif averaging is not None:
-            beta = averaging[1]
-            ema = [jnp.where(first, p, (beta * e + (1 - beta) * p).astype(e.dtype)) for e, p in zip(ema, P)]
+        elif ema_beta is not None:
+            ema = [jnp.where(first, p, (ema_beta * e + (1 - ema_beta) * p).astype(e.dtype)) for e, p in zip(ema, P)]
 
         delta = learner.predict(lstate)
-        k, s, draws = draw(state.key, state.draws, dtype)
+        if restarts:
+            delta = select(jnp.logical_and(epoch_end, restart), learner.predict(learner.init(list(P))), delta)
+        k, s, draws = draw(state.key, state.draws, sdtype)
         w_c, x_c = coefs(s)
-        anchor = [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
-        if full_step:
-            w_next = [(xi + w_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
+        new_lag = jnp.asarray(x_c - w_c, sdtype) if has_lag else state.lag
+        if store_anchor:
+            anchor = [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
+            # w_{n+1} = x_{n+1} − lag_{n+1} Δ_{n+1}: from the new anchor and play only, so that XLA can write both in
+            # place (w from x_n would read the old anchor after its in-place update and cost a copy).
+            w_next = [(a - new_lag * d).astype(a.dtype) for a, d in zip(anchor, delta)] if has_lag else anchor
         else:
-            w_next = anchor
-        if averaging == "epoch":
+            anchor = state.anchor
+            w_next = [(xi + w_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
+        if epoch:
             segment = _global_norm(list(delta), dtype) * jnp.abs(jnp.asarray(x_c, dtype))
         new_updates = [(w - p).astype(p.dtype) for w, p in zip(w_next, P)]
         new_state = O2NCState(
@@ -279,6 +368,8 @@ def o2nc(
             radius=radius,
             path=path,
             segment=segment,
+            lag=new_lag,
+            play=state.play,
         )
         return jax.tree_util.tree_unflatten(treedef, new_updates), new_state
 
@@ -303,8 +394,8 @@ def o2nc_eval_params(state, params):
     """The output point for evaluation, shaped like ``params`` (the training params are not changed).
 
     ``averaging="epoch"``: the mean of w over the last completed epoch ([CMO23] Theorem 8's w̄_k), or the running mean
-    of the current epoch before one completes; ``("ema", β)``: the EMA of w; ``None``: the anchor x. Before the first
-    update it is ``params``. ``state`` may be any optax state holding one :class:`O2NCState`.
+    of the current epoch before one completes; ``("ema", β)``: the EMA of w; ``None``: the anchor x (stored, or recovered from
+    ``params`` = w_n, which must then be the params of the last update). Before the first update it is ``params``. ``state`` may be any optax state holding one :class:`O2NCState`.
     """
     st = find_o2nc_state(state)
     leaves, treedef = jax.tree_util.tree_flatten(params)
@@ -316,8 +407,10 @@ def o2nc_eval_params(state, params):
         out = [jnp.where(has_epoch, m, q) for m, q in zip(st.epoch_mean, partial)]
     elif isinstance(st.ema, list):
         out = st.ema
-    else:
+    elif isinstance(st.anchor, list):
         out = st.anchor
+    else:  # the anchor recovered from the params: x_n = w_n + lag_n Δ_n (see ``store_anchor``)
+        out = [(p + st.lag * d).astype(p.dtype) for p, d in zip(leaves, st.play(st, leaves))]
     out = [jnp.where(first, p, o).astype(p.dtype) for p, o in zip(leaves, out)]
     return jax.tree_util.tree_unflatten(treedef, out)
 

@@ -460,10 +460,15 @@ class O2NC(Optimizer):
         if not self._check_finite:
             return None
         grads = [group["params"][i].grad for i in active]
-        per = torch._foreach_norm(grads)
-        stacked = torch.stack(per)
-        norm = torch.linalg.vector_norm(stacked)
         step = self.state[group["params"][0]][_GROUP + "step"] + 1
+        if grads[0].device.type == "cpu" and grads[0].dtype in (torch.float32, torch.float64):
+            # ‖g‖² from inner products (one fast read); only when that sum is not finite are the norms taken, to
+            # tell a non-finite gradient from a square that overflowed.
+            sq = torch.stack(_fast.sq_norms(grads)).sum()
+            if bool(torch.isfinite(sq)):
+                return torch.sqrt(sq)
+        stacked = torch.stack(torch._foreach_norm(grads))
+        norm = torch.linalg.vector_norm(stacked)
         if norm.device.type == "cpu":
             if not bool(torch.isfinite(norm)):
                 self._raise_nonfinite(group, active, stacked, step, late=False)
@@ -546,6 +551,7 @@ class O2NC(Optimizer):
                 gstate[_GROUP + _LEARNER + path] = value
         else:
             self._store_learner_state(group, learner.update(lstate, _Leaves(G)), active)
+        scratch = played if kernel is not None and kernel.update_uses_play else None  # dead now: reusable
         del played
 
         # Epoch end: statistics, then the restart.
@@ -574,11 +580,6 @@ class O2NC(Optimizer):
                         st["anchor"].copy_(p)
 
         # Δ_{n+1}, then x_{n+1} and w_{n+1}.
-        if kernel is not None:
-            per, shared = self._load_learner_lists(group, active)
-            delta = kernel.play(learner, per, shared)
-        else:
-            delta = list(learner.predict(self._learner_state(group, active)))
         rule = self._rule
         if rule.name == "none":
             w_coef, x_coef = lr, lr
@@ -586,7 +587,19 @@ class O2NC(Optimizer):
             w_coef, x_coef = s_next * lr, lr
         else:
             w_coef = x_coef = s_next * lr
-        if self._store_anchor:
+        if kernel is not None:
+            per, shared = self._load_learner_lists(group, active)
+            if not self._store_anchor and averaging != "epoch":
+                # Δ_{n+1} is needed only in w_{n+1} = x_n + w_coef Δ_{n+1}: the kernel adds it in place.
+                kernel.add_play_(learner, per, shared, P, w_coef, scratch)
+                delta = None
+            else:
+                delta = kernel.play(learner, per, shared)
+        else:
+            delta = list(learner.predict(self._learner_state(group, active)))
+        if delta is None:
+            pass
+        elif self._store_anchor:
             anchors = [st["anchor"] for st in states]
             self._add_(anchors, delta, x_coef, foreach)
             if rule.full_step and rule.name != "none":
