@@ -103,7 +103,7 @@ def test_loss_goes_down_with_and_without_scheduler(learner):
             if sched is not None:
                 sched.step()
         with opt.eval_params():
-            last = float(torch.nn.functional.mse_loss(model(x), y))
+            last = float(torch.nn.functional.mse_loss(model(x), y).detach())
         assert last < first, (learner, scheduled, first, last)
         if scheduled:
             assert opt.param_groups[0]["lr"] == 0.005
