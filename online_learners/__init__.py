@@ -8,7 +8,7 @@ it.
 from online_learners import registry, tree
 from online_learners.adagrad_norm import AdaGradNorm, AdaGradNormState
 from online_learners.base import Learner
-from online_learners.betting import COCOB, KT, COCOBState, KTState, ONSBettor, ONSBettorState
+from online_learners.betting import COCOB, KT, COCOBState, KTScaleFreeState, KTState, ONSBettor, ONSBettorState
 from online_learners.combinators import Coordinatewise, Discounted, Restarting, RestartingState
 from online_learners.ftrl import FTRL, DiscountedFTRL, DiscountedFTRLState, FTRLState
 from online_learners.ogd import OGD, OGDState
@@ -46,8 +46,8 @@ registry.register(
 registry.register(
     "kt",
     KT,
-    summary="Krichevsky–Trofimov coin betting per coordinate (Orabona & Pál 2016)",
-    examples=(KT(lipschitz=100.0), KT(eps=0.1, lipschitz=100.0)),
+    summary="Krichevsky–Trofimov coin betting per coordinate, known G or scale-free coins (Orabona & Pál 2016)",
+    examples=(KT(lipschitz=100.0), KT(eps=0.1, lipschitz=100.0), KT(lipschitz=None)),
     bad_params=(dict(eps=0.0), dict(eps=-1.0), dict(eps=_NAN), dict(lipschitz=0.0), dict(lipschitz=float("inf"))),
 )
 registry.register(
@@ -72,6 +72,7 @@ registry.register(
         DirectionMagnitude(KT(lipschitz=100.0), OGD(lr=0.1, radius=1.0)),
         DirectionMagnitude(ONSBettor(lipschitz=100.0), OGD(lr=0.1, radius=1.0)),
         DirectionMagnitude(KT(eps=0.1, lipschitz=100.0), AdaGradNorm(radius=1.0)),
+        DirectionMagnitude(KT(lipschitz=None), Restarting(AdaGradNorm(radius=1.0, scale=2**0.5), period=10)),
     ),
     bad_params=(
         dict(magnitude=KT(), direction=OGD(lr=0.1)),
@@ -185,6 +186,7 @@ __all__ = [
     "OptimisticOGDState",
     "KT",
     "KTState",
+    "KTScaleFreeState",
     "ONSBettor",
     "ONSBettorState",
     "COCOB",

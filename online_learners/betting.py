@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 from online_learners import tree
 from online_learners._ops import coordinatewise_total, elementary_bound, lmap, max_sq, sup_concave, xp_of
 from online_learners.base import check_positive
 
-__all__ = ["KT", "KTState", "ONSBettor", "ONSBettorState", "COCOB", "COCOBState", "kt_log_potential"]
+__all__ = ["KT", "KTState", "KTScaleFreeState", "ONSBettor", "ONSBettorState", "COCOB", "COCOBState", "kt_log_potential"]
 
 
 def _clipped_coin(grad, lipschitz: float):
@@ -20,6 +20,13 @@ def _clipped_coin(grad, lipschitz: float):
         return xp.clip(-g / lipschitz, -1.0, 1.0)
 
     return tree.tree_map(coin, grad)
+
+
+def _scale_free_coin(g, h):
+    """c = −g/h with h = max(h_{t−1}, |g|) ≥ |g|, so |c| ≤ 1 exactly in floating point; 0 where h = 0."""
+    xp = xp_of(g)
+    positive = h > 0
+    return xp.where(positive, -g / xp.where(positive, h, 1.0), 0.0 * g)
 
 
 def _gradients_within(grad_sq_norms: Sequence[float], lipschitz: float) -> bool:
@@ -57,6 +64,26 @@ class KTState(NamedTuple):
     count: Any  # t (0-d array)
 
 
+class KTScaleFreeState(NamedTuple):
+    coin_sum: Any  # X_t = Σ_{s≤t} c_s per coordinate, c_s = −g_s/h_s
+    wealth: Any  # W_t = ε Π_{s≤t} (1 + c_s β_s) per coordinate (> 0)
+    scale: Any  # h_t = max_{s≤t} |g_s| per coordinate (0 before the first non-zero gradient)
+    count: Any  # t (0-d array)
+
+
+def kt_wealth_envelope(active: Sequence[bool], eps: float) -> list:
+    """[εP_0, εP_1, …, εP_T]: the largest KT wealth after t rounds when round s has a coin in [−1, 1] if
+    ``active[s]`` and the coin 0 otherwise: P_t = Π_{s≤t, active} (1 + K_{s−1}/s), K_s = #active rounds ≤ s (derived:
+    W_s = W_{s−1}(1 + c_s X_{s−1}/s) with |c_s| ≤ 1 and |X_{s−1}| ≤ K_{s−1})."""
+    out, log_p, k = [eps], math.log(eps), 0
+    for s, on in enumerate(active, start=1):
+        if on:
+            log_p += math.log1p(k / s)
+            k += 1
+        out.append(_safe_exp(log_p))
+    return out
+
+
 @dataclass(frozen=True)
 class KT:
     r"""Krichevsky–Trofimov coin betting, one bettor per coordinate (Orabona & Pál, NeurIPS 2016).
@@ -86,9 +113,45 @@ class KT:
     The familiar closed form, Reg ≤ ε + |u|√(T ln(1 + 24 T² u²/ε²)) up to constants (Orabona, *A Modern Introduction to
     Online Learning*, arXiv 1912.13213, §10.3), is a corollary of the same potential.
 
+    **Unknown G: ``lipschitz=None`` (scale-free coins).** The coins are normalised by the running maximum
+    h_t = max_{s≤t} |g_{s,i}| of each coordinate, *including the current gradient*:
+
+        c_t = −g_t/h_t ∈ [−1, 1]  (c_t = 0 while h_t = 0),    X_t = X_{t−1} + c_t,    W_t = W_{t−1} + c_t w_t,
+
+    with the same bet w_t = (X_{t−1}/t) W_{t−1}. This is legitimate online: the bet w_t does not involve the scale, so
+    h_t (known once g_t is seen) is used only in the update; no clipping is needed and the wealth stays positive. The
+    plays are invariant to a rescaling of all gradients (scale-free in the sense of Orabona & Pál, *Scale-free online
+    learning*, TCS 2018), and the initial wealth ε is in the units of the plays. This is an alternative to feeding a
+    known-G learner gradients clipped to h_{t−1} (Cutkosky, *Artificial constraints and hints for unbounded online
+    learning*, COLT 2019), which needs no clipping correction here because the bet never needs the bound.
+
+    Regret (derived). Per coordinate g_t = −h_t c_t, so with r_t = ε − W_t + uX_t (the regret of the unit-scale
+    bettor on the coins c_1..c_t) and Abel summation (h_0 r_0 = 0):
+
+        Reg_T(u) = Σ_t h_t (r_t − r_{t−1}) = h_T r_T + Σ_{t<T} (h_{t+1} − h_t)(W_t − ε − uX_t).
+
+    The potential argument above bounds r_T ≤ B_T(|u|) = ε + max_{0≤x≤T}(|u|x − F_T(x)), the known-G bound with G = 1.
+    Hence, when the scale is set in the first round (h_t = h_1 for all t), Reg_T(u) ≤ h_T B_T(|u|): exactly the KT
+    bound with G replaced by the observed max |g_t|, with no price for not knowing it. The second term is the price of
+    a growing scale: wealth and coins earned at a small scale are revalued at the larger one. Knowing only
+    ‖g_t‖ ≥ |g_{t,i}| (the package's bound interface), every term is at most its worst case: h_T ≤ H_T = max_t ‖g_t‖,
+    W_t ≤ εP_t and |X_t| ≤ K_t (:func:`kt_wealth_envelope`; rounds with ‖g_t‖ = 0 have c_t = 0), so
+    W_t − ε − uX_t ≤ M_t = ε(P_t − 1) + |u|K_t ≤ M_{T−1} for t < T; the increments h_{t+1} − h_t ≥ 0 sum to at most H_T;
+    and h_T r_T ≤ H_T B_T(|u|) as B_T ≥ ε − F_T(0) ≥ 0. So
+
+        Reg_T(u_i) ≤ H_T (B_T(|u_i|) + ε(P_{T−1} − 1) + |u_i| K_{T−1})
+
+    per coordinate, summed with ``dim`` as above. P_t grows like 2^t/√t, and this is not an artefact: a long run of
+    tiny same-sign gradients grows the wealth (and the plays) geometrically, and one large opposite gradient then costs
+    it all. Some such price is unavoidable without a known bound (Cutkosky & Boahen, *Online learning without prior
+    information*, COLT 2017, show that no learner keeps both a constant regret at u = 0 and √T regret for every u when
+    G is unknown). The elementary bound Σ_t ‖g_t‖(‖w_t‖ + ‖u‖), with ‖w_t‖ ≤ √dim·εP_{t−1}, also holds; the smaller is
+    returned. In training, the gradient scale is typically largest in the first rounds, where the revaluation is cheap.
+
     Args:
         eps: initial wealth ε per coordinate (> 0).
-        lipschitz: the gradient bound G (> 0); gradients are divided by it and clipped to [−1, 1].
+        lipschitz: the gradient bound G (> 0); gradients are divided by it and clipped to [−1, 1]. ``None``: unknown,
+            the scale-free coins above.
 
     Example:
         >>> import numpy as np
@@ -100,34 +163,45 @@ class KT:
     """
 
     eps: float = 1.0
-    lipschitz: float = 1.0
+    lipschitz: Optional[float] = 1.0
 
     def __post_init__(self):
         check_positive("eps", self.eps, "KT")
-        check_positive("lipschitz", self.lipschitz, "KT")
+        if self.lipschitz is not None:
+            check_positive("lipschitz", self.lipschitz, "KT")
 
-    def init(self, params) -> KTState:
+    def init(self, params):
         zeros = tree.tree_zeros_like(params)
-        return KTState(
-            coin_sum=zeros,
-            wealth=tree.tree_map(lambda z: z + self.eps, zeros),
-            count=tree.scalar_like(0.0, params),
-        )
+        wealth = tree.tree_map(lambda z: z + self.eps, zeros)
+        count = tree.scalar_like(0.0, params)
+        if self.lipschitz is None:
+            return KTScaleFreeState(coin_sum=zeros, wealth=wealth, scale=zeros, count=count)
+        return KTState(coin_sum=zeros, wealth=wealth, count=count)
 
-    def predict(self, state: KTState, hint=None):
+    def predict(self, state, hint=None):
         return lmap(lambda x, w, n: x / (n + 1) * w, state.coin_sum, state.wealth, state.count)
 
-    def update(self, state: KTState, grad) -> KTState:
-        bet = self.predict(state)
-        coin = _clipped_coin(grad, self.lipschitz)
-        return KTState(
-            coin_sum=tree.tree_add(state.coin_sum, coin),
-            wealth=lmap(lambda w, c, b: w + c * b, state.wealth, coin, bet),
-            count=state.count + 1,
-        )
+    def update(self, state, grad):
+        # The wealth (which needs the old coin sum, through the bet) is formed before the new coin sum, in one
+        # element-wise expression per leaf: no separate bet buffer has to outlive the coin sum's update.
+        n1 = state.count + 1
+        if self.lipschitz is None:
+            scale = lmap(lambda h, g: xp_of(h).maximum(h, xp_of(g).abs(g)), state.scale, grad)
+            coin = lmap(_scale_free_coin, grad, scale)
+        else:
+            scale, coin = None, _clipped_coin(grad, self.lipschitz)
+        wealth = lmap(lambda w, c, x: w + c * (x / n1 * w), state.wealth, coin, state.coin_sum)
+        coin_sum = tree.tree_add(state.coin_sum, coin)
+        if self.lipschitz is None:
+            return KTScaleFreeState(coin_sum=coin_sum, wealth=wealth, scale=scale, count=n1)
+        return KTState(coin_sum=coin_sum, wealth=wealth, count=n1)
 
     def coordinate_bound(self, comparator: float, rounds: int) -> float:
         """h(|u_i|)·G: the regret bound of one coordinate after ``rounds`` rounds (see the class docstring)."""
+        return self.lipschitz * self._unit_bound(comparator, rounds)
+
+    def _unit_bound(self, comparator: float, rounds: int) -> float:
+        """B_T(|u_i|) = ε + max_{0≤x≤T}(|u_i|x − F_T(x)): the regret of the bettor on coins in [−1, 1]."""
         t, s = int(rounds), float(comparator)
         if t == 0:
             return 0.0
@@ -135,7 +209,29 @@ class KT:
         def phi(x):
             return s * x - self.eps * _safe_exp(kt_log_potential(x, t, 1.0))
 
-        return self.lipschitz * (self.eps + sup_concave(phi, 0.0, float(t)))
+        return self.eps + sup_concave(phi, 0.0, float(t))
+
+    def scale_free_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        """The bound of ``lipschitz=None`` (see the class docstring): the smaller of
+        Σ_i H_T(B_T(|u_i|) + ε(P_{T−1} − 1) + |u_i|K_{T−1}) (summed with ``dim``) and Σ_t ‖g_t‖(√dim·εP_{t−1} + ‖u‖)."""
+        if dim is None:
+            return math.inf
+        norms = [math.sqrt(float(q)) for q in grad_sq_norms]
+        rounds = len(norms)
+        if rounds == 0:
+            return 0.0
+        active = [n > 0 for n in norms]
+        envelope = kt_wealth_envelope(active, self.eps)
+        big_h = max(norms)
+        k_prev = sum(active[:-1])
+        revalue = envelope[-2] - self.eps  # ε(P_{T−1} − 1)
+
+        def coordinate(s):
+            return big_h * (self._unit_bound(s, rounds) + revalue + s * k_prev)
+
+        per_coordinate = coordinatewise_total(coordinate, dim, comparator_norm)
+        plays = [math.sqrt(int(dim)) * envelope[t] for t in range(rounds)]
+        return min(per_coordinate, elementary_bound(comparator_norm, grad_sq_norms, plays))
 
     def dimension_free_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
         """G(ε Σ_t ‖c_t‖ Σ_{s<t} ‖c_s‖/t) + ‖u‖ Σ_t ‖g_t‖, valid in any dimension (see the class docstring)."""
@@ -147,6 +243,8 @@ class KT:
         return self.lipschitz * self.eps * lost + float(comparator_norm) * self.lipschitz * past
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
+        if self.lipschitz is None:
+            return self.scale_free_bound(comparator_norm, grad_sq_norms, dim)
         if not _gradients_within(grad_sq_norms, self.lipschitz):
             return math.inf
         rounds = len(grad_sq_norms)

@@ -34,41 +34,11 @@ def methods(ex) -> dict:
     return table
 
 
-def train(ex, name, epochs, seed, batch=64):
-    import torch
-
-    from o2nc.torch import O2NC
-
+def train(ex, name, epochs, seed):
+    """Per-epoch training loss and test accuracy at the output point: the example's own loop (``history=True``)."""
     Xtr, Xte, ytr, yte = ex.load()
-    kind, entry = methods(ex)[name]
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
-    if name == "sgd-momentum":
-        opt = torch.optim.SGD(model.parameters(), lr=entry, momentum=0.9)
-    elif name == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=entry)
-    else:
-        learner, lr, restart = entry[:3]
-        opt = O2NC(model.parameters(), learner=learner, lr=lr, epoch_length=10, restart=restart,
-                   averaging=("ema", 0.9), generator=torch.Generator().manual_seed(seed))
-    Xtr_t, ytr_t, Xte_t = torch.tensor(Xtr), torch.tensor(ytr), torch.tensor(Xte)
-    order = torch.Generator().manual_seed(seed)
-    losses, accuracies = [], []
-    for _ in range(epochs):
-        perm = torch.randperm(len(Xtr_t), generator=order)
-        for i in range(0, len(perm), batch):
-            idx = perm[i:i + batch]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(Xtr_t[idx]), ytr_t[idx]).backward()
-            opt.step()
-        if isinstance(opt, O2NC):
-            opt.eval()
-        with torch.no_grad():
-            losses.append(float(torch.nn.functional.cross_entropy(model(Xtr_t), ytr_t)))
-            accuracies.append(float((model(Xte_t).argmax(1).numpy() == yte).mean()))
-        if isinstance(opt, O2NC):
-            opt.train()
-    return {"loss": losses, "accuracy": accuracies}
+    lr = ex.default_lrs()[name]
+    return ex.run_torch(name, lr, Xtr, ytr, Xte, yte, epochs, seed=seed, history=True)
 
 
 def make(out: Path, quick: bool = False) -> list[Path]:

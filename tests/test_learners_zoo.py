@@ -147,6 +147,78 @@ def test_kt_wealth_on_coins_is_the_potential_and_dominates_it_on_continuous_coin
                 assert wealth == pytest.approx(potential, rel=1e-11)
 
 
+def _kt_unit_regret(eps, coins, u):
+    """r_T = ε − W_T + uX_T of the unit-scale bettor on ``coins``, and its bound B_T(|u|) (KT's docstring)."""
+    learner = KT(eps=eps, lipschitz=1.0)
+    state = learner.init(np.zeros(1))
+    for c in coins:
+        state = learner.update(state, np.array([-c]))
+    return eps - float(state.wealth[0]) + u * float(np.sum(coins)), learner.coordinate_bound(abs(u), len(coins))
+
+
+def test_scale_free_kt_plays_are_invariant_to_the_gradient_scale():
+    rng = np.random.default_rng(21)
+    grads = rng.standard_normal((80, 3)) * np.array([1e-3, 1.0, 1e3])
+    plays = run(KT(lipschitz=None), grads)
+    assert np.all(np.isfinite(plays)) and np.abs(plays).max() > 0
+    for factor in (1e-6, 7.0, 1e6):
+        assert np.allclose(run(KT(lipschitz=None), grads * factor), plays, rtol=1e-12, atol=0)
+    # the same per coordinate: each coordinate has its own running max
+    assert np.allclose(run(KT(lipschitz=None), grads / np.array([1e-3, 1.0, 1e3])), plays, rtol=1e-12, atol=0)
+
+
+def test_scale_free_kt_regret_identity_and_the_known_scale_case():
+    """Reg_T(u) = h_T r_T + Σ_{t<T}(h_{t+1} − h_t)(W_t − ε − uX_t) exactly; with the max in round 1, ≤ h_T B_T(|u|)."""
+    rng = np.random.default_rng(22)
+    eps = 0.5
+    learner = KT(eps=eps, lipschitz=None)
+    for trial in range(30):
+        grads = rng.uniform(-1, 1, 60) * rng.uniform(0.1, 3.0, 60) ** 2
+        if trial % 2:
+            grads[0] = 1.01 * np.abs(grads).max() * np.sign(grads[0] or 1.0)  # the scale is set in round 1
+        state = learner.init(np.zeros(1))
+        plays, wealth, coin_sum, scale = [], [], [], []
+        for g in grads:
+            plays.append(float(learner.predict(state)[0]))
+            state = learner.update(state, np.array([g]))
+            wealth.append(float(state.wealth[0]))
+            coin_sum.append(float(state.coin_sum[0]))
+            scale.append(float(state.scale[0]))
+        h = np.array(scale)
+        coins = -grads / h
+        assert np.all(np.abs(coins) <= 1.0) and min(wealth) > 0
+        for u in (-3.0, -0.2, 0.0, 0.4, 5.0):
+            regret = float(np.sum(grads * (np.array(plays) - u)))
+            r_t, b_t = _kt_unit_regret(eps, coins, u)
+            revalue = sum((h[t + 1] - h[t]) * (wealth[t] - eps - u * coin_sum[t]) for t in range(len(h) - 1))
+            assert regret == pytest.approx(h[-1] * r_t + revalue, rel=1e-9, abs=1e-9)
+            if trial % 2:
+                assert revalue == 0.0
+                assert regret <= h[-1] * b_t * (1 + 1e-9) + 1e-12
+            assert regret <= learner.regret_bound(abs(u), list(grads**2), dim=1) * (1 + 1e-9)
+
+
+def test_scale_free_kt_pays_for_a_late_scale_jump_and_its_bound_says_so():
+    """Tiny same-sign gradients grow the wealth geometrically; one large opposite gradient costs it. The regret then
+    exceeds what a learner knowing G = max|g| is guaranteed (G·B_T), and stays within the documented bound."""
+    learner = KT(eps=1.0, lipschitz=None)
+    grads = np.concatenate([np.full(40, -1e-3), [1.0]])
+    plays = run(learner, grads[:, None])[:, 0]
+    regret = float(np.sum(grads * plays))  # u = 0
+    assert regret > 1e6 * KT(eps=1.0, lipschitz=1.0).regret_bound(0.0, list(grads**2), dim=1)
+    assert regret <= learner.regret_bound(0.0, list(grads**2), dim=1)
+
+
+def test_scale_free_kt_state_and_first_rounds():
+    learner = KT(eps=1.0, lipschitz=None)
+    state = learner.init(np.zeros(2))
+    state = learner.update(state, np.array([0.0, -4.0]))  # coordinate 0 has no scale yet: coin 0
+    assert np.array_equal(state.scale, [0.0, 4.0]) and np.array_equal(state.coin_sum, [0.0, 1.0])
+    assert np.array_equal(learner.predict(state), [0.0, 0.5])  # X/(t+1)·W = 1/2 · 1
+    state = learner.update(state, np.array([0.0, 2.0]))  # coin −1/2 against the bet 1/2
+    assert np.allclose(state.wealth, [1.0, 0.75]) and np.allclose(state.coin_sum, [0.0, 0.5])
+
+
 def test_ons_exp_concavity_constant():
     # −ln(1−y) ≥ y + (γ/2) y² on y ∈ [−2, 2/3] with γ = (2 − ln 3)/2, tight at y = −2
     y = np.linspace(-2, 2 / 3, 20001)
@@ -358,8 +430,9 @@ def test_discounted_ftrl_is_adam_without_bias_correction():
 
 @pytest.mark.parametrize(
     "learner",
-    [KT(), COCOB(), DiscountedFTRL(lr=0.1), FreeGrad(coordinatewise=True), Restarting(FTRL(lr=0.1), period=3)],
-    ids=["kt", "cocob", "adam", "freegrad_cw", "restarting"],
+    [KT(), KT(lipschitz=None), COCOB(), DiscountedFTRL(lr=0.1), FreeGrad(coordinatewise=True),
+     Restarting(FTRL(lr=0.1), period=3)],
+    ids=["kt", "kt_scale_free", "cocob", "adam", "freegrad_cw", "restarting"],
 )
 def test_jit_matches_eager(learner):
     jax = pytest.importorskip("jax")
