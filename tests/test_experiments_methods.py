@@ -210,3 +210,83 @@ def test_baseline_parameters_may_follow_epsilon():
     res = run_config(cfgs[0])
     assert res["baseline_params"]["epsilon"] == cfgs[0]["epsilon"] and res["stopped"] == "target"
     assert np.isfinite(res["certificate"])
+
+
+# ------------------------------------------------------------------------------------------------ step rules
+
+
+def test_expressions_evaluate_and_name_what_they_follow():
+    from o2nc.experiments.spec import evaluate, follows, substitute
+
+    assert evaluate("0.25 * $extra.lam / $epsilon", {"$extra.lam": 30.4, "$epsilon": 0.1}) == pytest.approx(76.0)
+    assert evaluate("$delta", {"$delta": 0.1}) == 0.1
+    assert follows({"lr": "2 * $epsilon / $lipschitz"}, "epsilon") and not follows({"lr": "$delta"}, "epsilon")
+    assert substitute({"lr": "$delta / $lipschitz", "s": "sqrt"}, epsilon=None, delta=0.2, lipschitz=4.0) == \
+        {"lr": 0.05, "s": "sqrt"}
+    for bad in ("$delta +", "2 ** $delta", "* $delta", "$delta $epsilon", "x / $delta"):
+        with pytest.raises(ValueError):
+            evaluate(bad, {"$delta": 1.0, "$epsilon": 1.0})
+    with pytest.raises(ValueError, match="extra"):
+        substitute({"lr": "$extra.lam"}, epsilon=0.1, delta=0.1, extra={})
+
+
+def test_step_rules_follow_the_objective_and_methods_can_be_restricted():
+    pytest.importorskip("o2nc.baselines")
+    sp = load_spec(spec(
+        objectives=[{"name": TOY, "label": "a2", "params": {"dim": 3, "a": 2.0}},
+                    {"name": TOY, "label": "a4", "params": {"dim": 3, "a": 4.0, "gap_bound": 3.0}}],
+        methods=[{"name": "sgd", "baseline": "sgd", "params": {"lr": "$delta / $lipschitz"}},
+                 {"name": "sgd-eps", "baseline": "sgd", "params": {"lr": "0.5 * $extra.gap_bound / $epsilon"},
+                  "objectives": ["a4"]},
+                 {"name": "fixed", "learner": "ogd", "tuning": "fixed", "epoch_length": 20,
+                  "learner_params": {"lr": "$delta / $lipschitz", "radius": "0.5 * $delta"}, "objectives": ["a2"]}],
+        deltas=[0.1], measure={"budgets": [200], "epsilons": [0.6], "max_queries": 400}))
+    runs = {(r.config["objective"]["label"], r.config["method"]["name"], r.config["measure"]): r.config
+            for r in sp.runs()}
+    assert set(runs) == {("a2", "sgd", "budget"), ("a2", "sgd", "epsilon"), ("a4", "sgd", "budget"),
+                         ("a4", "sgd", "epsilon"), ("a4", "sgd-eps", "epsilon"),  # follows ε: epsilon runs only
+                         ("a2", "fixed", "budget"), ("a2", "fixed", "epsilon")}
+    assert run_config(runs[("a2", "sgd", "budget")])["baseline_params"]["lr"] == pytest.approx(0.05)
+    assert run_config(runs[("a4", "sgd", "budget")])["baseline_params"]["lr"] == pytest.approx(0.025)
+    assert run_config(runs[("a4", "sgd-eps", "epsilon")])["baseline_params"]["lr"] == pytest.approx(2.5)
+    res = run_config(runs[("a2", "fixed", "budget")])
+    assert res["learner_params"] == pytest.approx({"lr": 0.05, "radius": 0.05})
+
+
+@pytest.mark.parametrize("method, field", [
+    ({"baseline": "sgd", "params": {"lr": "$delta / $G"}}, "methods[0].params.lr"),
+    ({"baseline": "sgd", "params": {"lr": "$delta + 1"}}, "methods[0].params.lr"),
+    ({"baseline": "sgd", "params": {"lr": "$extra.lam"}}, "methods[0].params"),  # the toy has no extra["lam"]
+    ({"baseline": "sgd", "params": {"lr": "$delta"}, "objectives": ["nope"]}, "methods[0].objectives"),
+    ({"baseline": "sgd", "params": {"lr": "$delta"}, "objectives": []}, "methods[0].objectives"),
+    ({"learner": "ogd", "learner_params": {"lr": "$delta"}}, "methods[0].learner_params"),  # theory tuning
+])
+def test_step_rule_errors_name_the_field(method, field):
+    pytest.importorskip("o2nc.baselines")
+    with pytest.raises(SpecError) as ei:
+        load_spec(spec(methods=[method]))
+    assert f"{field}:" in str(ei.value)
+
+
+def test_objective_parameters_cannot_follow_the_objective():
+    with pytest.raises(SpecError, match=r"objectives\[0\]\.params\.a:"):
+        load_spec(spec(objectives=[{"name": TOY, "params": {"a": "$lipschitz"}}]))
+
+
+def test_doubling_grid_starts_where_asked_and_where_the_method_can():
+    pytest.importorskip("o2nc.baselines")
+    s = spec(methods=[{"name": "sgd", "baseline": "sgd", "params": {"lr": 0.02}},
+                      {"name": "gs", "baseline": "gradient_sampling", "objectives": ["follow"]}],
+             objectives=[{"name": TOY, "label": "follow", "params": {"dim": 3}}],
+             deltas=[0.1], measure={"epsilons": [0.6], "max_queries": 2000, "doubling_start": 4})
+    cfgs = {r.config["method"]["name"]: r.config for r in load_spec(s).runs()}
+    assert cfgs["sgd"]["doubling_start"] == 4
+    res = run_config(cfgs["sgd"])
+    assert res["doubling_start"] == 4 and res["resolution"] == "doubling"
+    assert res["censored"] or res["queries"] in [4 * 2 ** j for j in range(10)] + [2000]
+    # gradient sampling needs 2d + 1 = 7 gradients for one iteration: its grid would start at 8, but it has a
+    # certificate of its own, so it is read off the trace of one capped run
+    res = run_config(cfgs["gs"])
+    assert res["resolution"] == "trace" and res["certificate_source"] == "own"
+    with pytest.raises(SpecError, match="measure.doubling_start"):
+        load_spec(spec(measure={"budgets": [100], "doubling_start": 4}))

@@ -25,10 +25,16 @@ a learner with a radius D, the queries before coordinate T can move at all: each
 the next one has a non-zero gradient (Ψ = 0 on (−∞, ½]) and moves at most D per query, so ≥ T·λ/(2D) queries
 (derived from the zero-chain property, §9.1, and ‖Δ_n‖ ≤ D).
 
+Method parameters may be expressions of the run's ε, δ and of the objective's G and ``extra`` (``"$delta /
+$lipschitz"``, ``"0.25 * $extra.lam / $epsilon"``; :mod:`o2nc.experiments.spec`): they are evaluated here, for
+the objective built for the run (:func:`method_params`), and the results store the values used.
+
 Baselines (``method["baseline"]``, :mod:`o2nc.baselines`) run through their own ``minimize``: the budget run keeps
 the certificate of the returned point; the epsilon run takes the first entry of the method's trace whose own
 certificate is ≤ ε (methods with a sound certificate of their own, exact gradients), else the smallest budget of a
-doubling grid whose returned point has a certificate ≤ ε (resolution: a factor 2).
+doubling grid n0·2^j (n0 = ``measure.doubling_start``, 64 by default; then the cap) whose returned point has a
+certificate ≤ ε (resolution: a factor 2; the runs stop at the first certified budget).  The chain progress of a
+baseline's epsilon run is that of the last run made (the certified one, or the cap run).
 
 The worker returns plain data; only the driver writes to the results store.
 """
@@ -43,7 +49,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["execute", "run_config", "build_objective", "resolve_constants", "theory_budget"]
+__all__ = ["execute", "run_config", "build_objective", "resolve_constants", "theory_budget", "method_params"]
 
 
 def build_objective(ocfg: Mapping[str, Any], *, epsilon: float | None = None, delta: float | None = None):
@@ -158,6 +164,16 @@ def theory_budget(epsilon: float, delta: float, lipschitz: float, gap: float, ca
     return hi
 
 
+def method_params(params: Mapping[str, Any], obj, ocfg: Mapping[str, Any], eps: float | None, delta: float) -> dict:
+    """A method's parameters for one run: expressions evaluated with the run's absolute ε and δ, the objective's
+    Lipschitz constant (the spec's ``lipschitz``, else the objective's) and its ``extra``
+    (:func:`o2nc.experiments.spec.substitute`)."""
+    from o2nc.experiments.spec import substitute
+
+    lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
+    return substitute(params, epsilon=eps, delta=delta, lipschitz=lip, extra=getattr(obj, "extra", None))
+
+
 def _learner(name: str, params: dict):
     from online_learners import registry
 
@@ -258,7 +274,7 @@ def run_config(config: Mapping[str, Any]) -> dict:
         lparams = _learner_params(mcfg["learner"], {"lr": p.lr, "radius": p.radius}, mcfg["learner_params"])
     else:
         T = int(mcfg["epoch_length"])
-        lparams = dict(mcfg["learner_params"])
+        lparams = method_params(mcfg["learner_params"], obj, ocfg, eps, delta)
     chain_min = None
     extra = getattr(obj, "extra", None) or {}
     if "lam" in extra and "T" in extra and lparams.get("radius"):
@@ -344,6 +360,10 @@ def run_config(config: Mapping[str, Any]) -> dict:
     return out
 
 
+#: The smallest budget of the doubling grid of a baseline's epsilon run (``measure.doubling_start`` overrides it).
+DOUBLING_START = 64
+
+
 def _first_certified(trace: Mapping[str, np.ndarray], eps: float) -> int | None:
     """Index of the first trace entry whose (finite) certificate is ≤ ε, or None."""
     cert = np.asarray(trace.get("certificate", []), dtype=float)
@@ -357,7 +377,9 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
 
     ocfg, mcfg = config["objective"], config["method"]
     delta, seed = float(config["delta"]), int(config["seed"])
-    method = baseline_from(mcfg["baseline"], mcfg.get("params", {}), epsilon=eps, delta=delta)
+    lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
+    method = baseline_from(mcfg["baseline"], mcfg.get("params", {}), epsilon=eps, delta=delta, lipschitz=lip,
+                           extra=getattr(obj, "extra", None))
     x0 = np.array(obj.x0, dtype=np.float64)
     oracle = ocfg.get("oracle", "auto")
     kw = {"oracle": oracle} if method.order == "first-order" else {}
@@ -382,9 +404,21 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
         return out
 
     cap = int(config["max_queries"])
-    res = method.minimize(obj, x0, budget=cap, seed=seed, **kw)
+    n0 = min(int(config.get("doubling_start", DOUBLING_START)), cap)
     out["epsilon_abs"] = eps
-    if res.certificate_source == "own" and res.delta <= delta:
+    # the first run of the doubling grid also tells whether the method has a sound running certificate here; a
+    # method that needs more calls than n0 for one iteration (gradient sampling: 2d + 1) starts at the first
+    # budget of the grid it accepts
+    while True:
+        try:
+            first = method.minimize(obj, x0, budget=n0, seed=seed, **kw)
+            break
+        except ValueError as exc:
+            if "budget" not in str(exc) or n0 >= cap:
+                raise
+            n0 = min(2 * n0, cap)
+    if first.certificate_source == "own" and first.delta <= delta:
+        res = first if n0 == cap else method.minimize(obj, x0, budget=cap, seed=seed, **kw)
         i = _first_certified(res.trace, eps)
         out.update(summary(res), resolution="trace")
         if i is not None:
@@ -393,8 +427,9 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
         else:
             out.update(queries=None, censored=True, certificate_best=float(res.certificate))
     else:
-        # no sound running certificate: certify the returned point of runs with budgets 2^j·n0 (and the cap)
-        budgets, n = [], min(64, cap)
+        # no sound running certificate: certify the returned point of runs with budgets 2^j·n0 (and the cap),
+        # smallest first, and stop at the first certified one (the cap run only when nothing smaller certifies)
+        budgets, n = [], n0
         while n < cap:
             budgets.append(n)
             n *= 2
@@ -402,19 +437,21 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
         spent = {"grad_calls": 0, "value_calls": 0, "eval_calls": 0}
         found = None
         best = math.inf
+        res = first
         for n in budgets:
-            r = res if n == cap else method.minimize(obj, x0, budget=n, seed=seed, **kw)
+            res = first if n == n0 else method.minimize(obj, x0, budget=n, seed=seed, **kw)
             for k in spent:
-                spent[k] += summary(r)[k]
-            best = min(best, float(r.certificate))
-            if float(r.certificate) <= eps:
-                found = (n, r)
+                spent[k] += summary(res)[k]
+            best = min(best, float(res.certificate))
+            if float(res.certificate) <= eps:
+                found = (n, res)
                 break
         if found is None:
             out.update(summary(res), queries=None, censored=True, certificate_best=best, resolution="doubling")
         else:
             out.update(summary(found[1]), queries=found[0], censored=False, resolution="doubling")
-        out["work"] = spent  # all the calls the doubling grid spent (the cap run included)
+        out["work"] = spent  # all the calls the doubling grid spent
+        out["doubling_start"] = n0
     prog = chain_progress(obj, res.point)
     if prog is not None:
         out["chain"] = prog

@@ -17,6 +17,8 @@ Format (TOML shown; the same keys in a dict or YAML)::
     epsilon_scale = "absolute"     # or "lipschitz": each ε is multiplied by the objective's G (certificates ≤ G)
     certificate = "auto"           # "auto": exact gradients recompute the certificate of stochastic runs;
                                    # "algorithm": the run's own ‖ĝ_k‖
+    # doubling_start = 64          # epsilon runs of baselines without a running certificate of their own:
+                                   # certify the output of runs with budgets 64·2^j (the grid's first budget)
 
     [[objectives]]
     name = "nesterov_n2"           # a name of the objective bank, or "package.module:factory"
@@ -45,9 +47,29 @@ Format (TOML shown; the same keys in a dict or YAML)::
     baseline = "ingd"              # o2nc.baselines.names()
     params = { descent = 0.25 }    # its hyperparameters; δ is each run's δ ("$epsilon" may be used too)
 
+    [[methods]]
+    name = "sgd"
+    baseline = "sgd"
+    params = { lr = "$delta / $lipschitz" }   # a step rule: an expression of the run's constants (below)
+    objectives = ["nesterov_n2"]   # run this method on these objectives (labels) only; default: all of them
+
 Objective and method parameters that are the strings ``"$epsilon"`` or ``"$delta"`` take each run's absolute ε
 and δ (:func:`substitute`).  The hard instance of objectives.md §9 needs this: it is built for one (δ, ε), and only
 the instance scaled to the run's own (δ, ε) is hard for that target (§9.3–9.4).
+
+Method parameters (a baseline's ``params``; the ``learner_params`` of a ``tuning = "fixed"`` method) may also
+follow the objective of the run, so that a step rule such as "η = δ/G" or figure 4's "η = λ/(4ε)" on the hard
+instance is written once for every objective and target:
+
+- ``"$lipschitz"``: the objective's Lipschitz constant G (the objective's ``lipschitz`` in the spec, else its own
+  declared constant; without the noise term of the theory tuning);
+- ``"$extra.KEY"``: the number ``extra[KEY]`` of the objective built for the run (e.g. ``"$extra.lam"``, the
+  chain scale λ of ``hard_chain``).
+
+A parameter string containing ``$`` is an expression: numbers and placeholders joined by ``*`` and ``/``, read
+left to right (``"0.25 * $extra.lam / $epsilon"`` is λ/(4ε)); no other operators, no parentheses
+(:func:`evaluate`).  Objective parameters may use only ``$epsilon`` and ``$delta`` (the objective does not exist
+before they are known).  A method with an expression that uses ``$epsilon`` exists for ε targets only.
 
 References for the two measurements: [CMO23] Theorem 8 and its OGD corollary (o2nc.md §5–6).
 """
@@ -63,20 +85,22 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Union
 
 __all__ = ["SpecError", "Spec", "RunConfig", "load_spec", "config_key", "canonical_json", "SCHEMA_VERSION",
-           "substitute", "follows", "PLACEHOLDERS"]
+           "substitute", "follows", "evaluate", "placeholders_of", "PLACEHOLDERS", "METHOD_PLACEHOLDERS"]
 
 #: Bumped when the meaning of a run configuration changes; part of every key.  Version 2: the theory tuning of a
 #: stochastic run takes G² = Lipschitz² + the objective's declared noise variance (E‖g‖² ≤ G², o2nc.md §1).
 SCHEMA_VERSION = 2
 
 _TOP_KEYS = {"name", "seeds", "deltas", "measure", "objectives", "methods", "description"}
-_MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_scale"}
+_MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_scale", "doubling_start"}
 _EPSILON_SCALES = ("absolute", "lipschitz")
 _OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "label", "epsilon_scale", "max_queries"}
-_METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart"}
-_BASELINE_KEYS = {"name", "baseline", "params"}
-#: Placeholders a parameter value may be: replaced by the run's absolute ε or its δ.
+_METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart", "objectives"}
+_BASELINE_KEYS = {"name", "baseline", "params", "objectives"}
+#: Placeholders any parameter value may use: the run's absolute ε and its δ.
 PLACEHOLDERS = ("$epsilon", "$delta")
+#: Placeholders a method parameter may use besides: the objective's Lipschitz constant, a number of its ``extra``.
+METHOD_PLACEHOLDERS = PLACEHOLDERS + ("$lipschitz", "$extra.KEY")
 _ORACLES = ("auto", "exact", "stochastic")
 _TUNINGS = ("theory", "fixed")
 _SCALINGS = ("uniform", "exponential", "none")
@@ -92,13 +116,77 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def _tokens(expr: str) -> list[str]:
+    """``"0.25 * $extra.lam / $epsilon"`` -> ``["0.25", "*", "$extra.lam", "/", "$epsilon"]`` (ValueError if the
+    string is not numbers and placeholders joined by ``*`` and ``/``)."""
+    out: list[str] = []
+    for part in expr.replace("*", " * ").replace("/", " / ").split():
+        out.append(part)
+    if not out or len(out) % 2 == 0 or any(out[i] not in ("*", "/") for i in range(1, len(out), 2)) or any(
+            t in ("*", "/") for t in out[0::2]):
+        raise ValueError(f"{expr!r} is not an expression of numbers and placeholders joined by '*' and '/'")
+    for t in out[0::2]:
+        if not t.startswith("$"):
+            try:
+                v = float(t)
+            except ValueError:
+                raise ValueError(f"{expr!r}: {t!r} is neither a number nor a placeholder") from None
+            if not math.isfinite(v):
+                raise ValueError(f"{expr!r}: {t!r} is not a finite number")
+    return out
+
+
+def is_expression(v: Any) -> bool:
+    """Whether a parameter value is an expression with placeholders (a string containing ``$``)."""
+    return isinstance(v, str) and "$" in v
+
+
+def placeholders_of(v: Any) -> list[str]:
+    """The placeholders of one parameter value (``[]`` for a plain value)."""
+    if not is_expression(v):
+        return []
+    return [t for t in _tokens(v)[0::2] if t.startswith("$")]
+
+
 def follows(params: Mapping[str, Any], what: str) -> bool:
-    """Whether some value of ``params`` is the placeholder ``"$" + what`` (``what`` is ``"epsilon"`` or ``"delta"``)."""
-    return any(v == "$" + what for v in params.values())
+    """Whether some value of ``params`` uses the placeholder ``"$" + what`` (``what`` is e.g. ``"epsilon"``)."""
+    return any("$" + what in placeholders_of(v) for v in params.values())
 
 
-def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float | None) -> dict:
-    """``params`` with ``"$epsilon"`` and ``"$delta"`` replaced by the run's absolute ε and δ.
+def evaluate(expr: str, values: Mapping[str, float]) -> float:
+    """The value of an expression (numbers and placeholders joined by ``*`` and ``/``, left to right).
+
+    ``values`` maps placeholder names (``"$epsilon"``, ``"$extra.lam"``, …) to numbers.
+
+    Raises:
+        ValueError: a malformed expression, or a placeholder without a value.
+
+    Example:
+        >>> round(evaluate("0.25 * $extra.lam / $epsilon", {"$extra.lam": 30.4, "$epsilon": 0.1}), 12)
+        76.0
+    """
+    toks = _tokens(expr)
+
+    def val(t):
+        if t.startswith("$"):
+            if t not in values or values[t] is None:
+                raise ValueError(f"{expr!r}: {t} has no value in this run")
+            return float(values[t])
+        return float(t)
+
+    out = val(toks[0])
+    for op, t in zip(toks[1::2], toks[2::2]):
+        out = out * val(t) if op == "*" else out / val(t)
+    if not math.isfinite(out):
+        raise ValueError(f"{expr!r} evaluates to {out}")
+    return float(out)
+
+
+def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float | None,
+               lipschitz: float | None = None, extra: Mapping[str, Any] | None = None) -> dict:
+    """``params`` with every expression (a string with ``$``) replaced by its value for the run: ``"$epsilon"`` and
+    ``"$delta"`` the run's absolute ε and δ; ``"$lipschitz"`` and ``"$extra.KEY"`` the objective's G and
+    ``extra[KEY]`` (method parameters only).
 
     Raises:
         ValueError: a placeholder whose value the run does not have (``"$epsilon"`` in a budget run).
@@ -106,17 +194,26 @@ def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float
     Example:
         >>> substitute({"eps": "$epsilon", "delta": "$delta", "sigma": 4.0}, epsilon=0.2, delta=0.1)
         {'eps': 0.2, 'delta': 0.1, 'sigma': 4.0}
+        >>> substitute({"lr": "2 * $delta / $lipschitz"}, epsilon=None, delta=0.1, lipschitz=4.0)
+        {'lr': 0.05}
     """
     out = {}
     for k, v in params.items():
-        if v == "$epsilon":
-            if epsilon is None:
-                raise ValueError(f"parameter {k!r} follows $epsilon, which a budget run does not have")
-            v = float(epsilon)
-        elif v == "$delta":
-            if delta is None:
-                raise ValueError(f"parameter {k!r} follows $delta, which this run does not have")
-            v = float(delta)
+        if is_expression(v):
+            values: dict[str, float | None] = {"$epsilon": epsilon, "$delta": delta, "$lipschitz": lipschitz}
+            for t in placeholders_of(v):
+                if t.startswith("$extra."):
+                    x = (extra or {}).get(t[len("$extra."):])
+                    values[t] = float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+            for t in placeholders_of(v):
+                if values.get(t) is None:
+                    if t == "$epsilon":
+                        raise ValueError(f"parameter {k!r} follows $epsilon, which a budget run does not have")
+                    if t.startswith("$extra."):
+                        raise ValueError(f"parameter {k!r} follows {t}, but the objective has no number "
+                                         f"extra[{t[len('$extra.'):]!r}]")
+                    raise ValueError(f"parameter {k!r} follows {t}, which this run does not have")
+            v = evaluate(v, values)
         out[k] = v
     return out
 
@@ -154,8 +251,11 @@ class Spec:
         meas = d["measure"]
         for obj in d["objectives"]:
             for meth in d["methods"]:
+                if "objectives" in meth and obj["label"] not in meth["objectives"]:
+                    continue  # the method is restricted to other objectives
                 # an objective or method whose parameters follow ε exists only for ε targets
-                eps_only = follows(obj["params"], "epsilon") or follows(meth.get("params", {}), "epsilon")
+                eps_only = (follows(obj["params"], "epsilon") or follows(meth.get("params", {}), "epsilon")
+                            or follows(meth.get("learner_params", {}), "epsilon"))
                 for delta in d["deltas"]:
                     targets = [] if eps_only else [("budget", "budget", b) for b in meas.get("budgets", [])]
                     targets += [("epsilon", "epsilon", e) for e in meas.get("epsilons", [])]
@@ -176,6 +276,8 @@ class Spec:
                                 cfg["epsilon_scale"] = obj.get("epsilon_scale", meas["epsilon_scale"])
                             if "baseline" in meth:  # the O2NC certificate option means nothing to a baseline
                                 cfg.pop("certificate")
+                                if measure == "epsilon" and "doubling_start" in meas:
+                                    cfg["doubling_start"] = meas["doubling_start"]
                             out.append(RunConfig(config_key(cfg), cfg))
         return out
 
@@ -330,6 +432,10 @@ def _validate(d: dict, src: str) -> Spec:
         if "max_queries" not in meas:
             raise _err(src, "measure.max_queries", "required with epsilons (the cap on an epsilon run's calls)")
         meas["max_queries"] = _pos_number(src, "measure.max_queries", meas["max_queries"], integer=True)
+    if "doubling_start" in meas:
+        if "epsilons" not in meas:
+            raise _err(src, "measure.doubling_start", "only with epsilons (it sets the budgets of epsilon runs)")
+        meas["doubling_start"] = _pos_number(src, "measure.doubling_start", meas["doubling_start"], integer=True)
     meas.setdefault("epsilon_scale", "absolute")
     if meas["epsilon_scale"] not in _EPSILON_SCALES:
         raise _err(src, "measure.epsilon_scale", f"expected one of {', '.join(_EPSILON_SCALES)}, got "
@@ -352,7 +458,7 @@ def _validate(d: dict, src: str) -> Spec:
             raise _err(src, f + ".name", "missing or not a string")
         o2 = {"name": o["name"], "params": _json_params(src, f + ".params", o.get("params")),
               "oracle": o.get("oracle", "auto")}
-        _check_placeholders(src, f + ".params", o2["params"])
+        _check_placeholders(src, f + ".params", o2["params"], PLACEHOLDERS)
         if o2["oracle"] not in _ORACLES:
             raise _err(src, f + ".oracle", f"expected one of {', '.join(_ORACLES)}, got {o2['oracle']!r}")
         for k in ("lipschitz", "gap"):
@@ -402,11 +508,17 @@ def _validate(d: dict, src: str) -> Spec:
               "tuning": m.get("tuning", "theory"), "scaling": m.get("scaling", "uniform"),
               "restart": m.get("restart", True),
               "learner_params": _json_params(src, f + ".learner_params", m.get("learner_params"))}
-        if any(isinstance(v, str) and v.startswith("$") for v in m2["learner_params"].values()):
-            raise _err(src, f + ".learner_params", "placeholders ($epsilon, $delta) are for objective and "
-                                                   "baseline parameters; the theory tuning sets the learner's")
         if m2["tuning"] not in _TUNINGS:
             raise _err(src, f + ".tuning", f"expected one of {', '.join(_TUNINGS)}, got {m2['tuning']!r}")
+        if any(is_expression(v) for v in m2["learner_params"].values()):
+            if m2["tuning"] != "fixed":
+                raise _err(src, f + ".learner_params", "placeholders ($epsilon, $delta, ...) need tuning = 'fixed'; "
+                                                       "the theory tuning sets the learner's parameters")
+            _check_placeholders(src, f + ".learner_params", m2["learner_params"], METHOD_PLACEHOLDERS)
+            if follows(m2["learner_params"], "epsilon") and "epsilons" not in meas:
+                raise _err(src, f + ".learner_params", "follows $epsilon, but the spec has no measure.epsilons")
+        if "objectives" in m:
+            m2["objectives"] = _method_objectives(src, f + ".objectives", m["objectives"])
         if m2["scaling"] not in _SCALINGS:
             raise _err(src, f + ".scaling", f"expected one of {', '.join(_SCALINGS)}, got {m2['scaling']!r}")
         if not isinstance(m2["restart"], bool):
@@ -422,9 +534,15 @@ def _validate(d: dict, src: str) -> Spec:
     mnames = [m["name"] for m in out_meths]
     if len(set(mnames)) != len(mnames):
         raise _err(src, "methods", "two methods have the same name")
+    for i, m in enumerate(out_meths):
+        for lab in m.get("objectives", []):
+            if lab not in labels:
+                raise _err(src, f"methods[{i}].objectives", f"no objective has the label {lab!r}; labels: "
+                                                            f"{', '.join(labels)}")
 
-    for i, o in enumerate(out_objs):
-        _check_objective(src, f"objectives[{i}]", o, meas, deltas)
+    built = [_check_objective(src, f"objectives[{i}]", o, meas, deltas) for i, o in enumerate(out_objs)]
+    for i, m in enumerate(out_meths):
+        _check_method_on_objectives(src, f"methods[{i}]", m, out_objs, built, meas, deltas)
 
     data = {"name": name, "seeds": seeds, "deltas": deltas, "measure": meas, "objectives": out_objs,
             "methods": out_meths, "description": str(d.get("description", ""))}
@@ -440,10 +558,50 @@ def _check_learner(src, field, name) -> None:
         raise _err(src, field, f"unknown learner {name!r}; known: {', '.join(registry.names())}")
 
 
-def _check_placeholders(src, field, params) -> None:
+def _check_placeholders(src, field, params, allowed) -> None:
+    """Every expression of ``params`` parses and uses only the placeholders ``allowed``."""
     for k, v in params.items():
-        if isinstance(v, str) and v.startswith("$") and v not in PLACEHOLDERS:
-            raise _err(src, f"{field}.{k}", f"unknown placeholder {v!r}; use one of {', '.join(PLACEHOLDERS)}")
+        if not is_expression(v):
+            continue
+        try:
+            names = placeholders_of(v)
+        except ValueError as exc:
+            raise _err(src, f"{field}.{k}", str(exc)) from None
+        for t in names:
+            ok = t in allowed or ("$extra.KEY" in allowed and t.startswith("$extra.") and len(t) > len("$extra."))
+            if not ok:
+                raise _err(src, f"{field}.{k}", f"unknown placeholder {t!r}; use one of {', '.join(allowed)}")
+
+
+def _method_objectives(src, field, v) -> list:
+    if not isinstance(v, (list, tuple)) or not v or not all(isinstance(x, str) and x for x in v):
+        raise _err(src, field, f"expected a non-empty list of objective labels, got {v!r}")
+    if len(set(v)) != len(v):
+        raise _err(src, field, "duplicate labels")
+    return list(v)
+
+
+def _check_method_on_objectives(src, field, m, objs, built, meas, deltas) -> None:
+    """Substitute a method's parameters for the first (ε, δ) of every objective it runs on, and build the baseline
+    (an expression naming an ``extra`` the objective lacks, or a value the baseline rejects, fails here)."""
+    params = m.get("params", m.get("learner_params", {}))
+    if not any(is_expression(v) for v in params.values()):
+        return
+    which = "params" if "baseline" in m else "learner_params"
+    first = _first_values(meas, deltas)
+    for o, obj in zip(objs, built):
+        if "objectives" in m and o["label"] not in m["objectives"]:
+            continue
+        if obj is None:
+            continue
+        lip = o.get("lipschitz", getattr(obj, "lipschitz", None))
+        try:
+            p = substitute(params, epsilon=first["epsilon"], delta=first["delta"], lipschitz=lip,
+                           extra=getattr(obj, "extra", None))
+            if "baseline" in m:
+                baseline_from(m["baseline"], p, epsilon=first["epsilon"], delta=first["delta"])
+        except (ValueError, TypeError) as exc:
+            raise _err(src, f"{field}.{which}", f"on objective {o['label']!r}: {exc}") from None
 
 
 def _first_values(meas, deltas) -> dict:
@@ -465,32 +623,40 @@ def _baseline_method(src, f, m, meas, deltas) -> dict:
     if name not in baselines.names():
         raise _err(src, f + ".baseline", f"unknown baseline {name!r}; known: {', '.join(baselines.names())}")
     params = _json_params(src, f + ".params", m.get("params"))
-    _check_placeholders(src, f + ".params", params)
+    _check_placeholders(src, f + ".params", params, METHOD_PLACEHOLDERS)
     if "delta" in params:
         raise _err(src, f + ".params.delta", "set by the sweep: each run's δ (top-level 'deltas') is the "
                                              "baseline's certificate radius")
     if follows(params, "epsilon") and "epsilons" not in meas:
         raise _err(src, f + ".params", "follows $epsilon, but the spec has no measure.epsilons")
     first = _first_values(meas, deltas)
-    try:
-        baseline_from(name, params, epsilon=first["epsilon"], delta=first["delta"])
-    except (ValueError, TypeError) as exc:
-        raise _err(src, f + ".params", str(exc)) from None
-    return {"name": str(m.get("name", name)), "baseline": name, "params": params}
+    if not any(t in ("$lipschitz",) or t.startswith("$extra.") for v in params.values() for t in placeholders_of(v)):
+        # (parameters that follow the objective are checked once the objectives are built)
+        try:
+            baseline_from(name, params, epsilon=first["epsilon"], delta=first["delta"])
+        except (ValueError, TypeError) as exc:
+            raise _err(src, f + ".params", str(exc)) from None
+    out = {"name": str(m.get("name", name)), "baseline": name, "params": params}
+    if "objectives" in m:
+        out["objectives"] = _method_objectives(src, f + ".objectives", m["objectives"])
+    return out
 
 
-def baseline_from(name: str, params: Mapping[str, Any], *, epsilon: float | None, delta: float):
-    """Build baseline ``name`` for one run: placeholders substituted, ``delta`` = the run's δ, JSON lists as tuples
-    (baselines take tuples, e.g. Mechanic's ``betas``)."""
+def baseline_from(name: str, params: Mapping[str, Any], *, epsilon: float | None, delta: float,
+                  lipschitz: float | None = None, extra: Mapping[str, Any] | None = None):
+    """Build baseline ``name`` for one run: expressions substituted (:func:`substitute`; ``lipschitz`` and
+    ``extra`` are the objective's), ``delta`` = the run's δ, JSON lists as tuples (baselines take tuples, e.g.
+    Mechanic's ``betas``)."""
     from o2nc import baselines
 
-    p = substitute(params, epsilon=epsilon, delta=delta)
+    p = substitute(params, epsilon=epsilon, delta=delta, lipschitz=lipschitz, extra=extra)
     p = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
     return baselines.get(name, delta=float(delta), **p)
 
 
-def _check_objective(src, field, o, meas, deltas) -> None:
-    """Build the objective once in the driver so that an unknown name or parameter fails before any run."""
+def _check_objective(src, field, o, meas, deltas):
+    """Build the objective once in the driver so that an unknown name or parameter fails before any run; return
+    it."""
     from o2nc.experiments.runner import build_objective
 
     first = _first_values(meas, deltas)
@@ -502,3 +668,4 @@ def _check_objective(src, field, o, meas, deltas) -> None:
         raise _err(src, field, f"cannot build objective {o['name']!r}: {exc}") from None
     if o["oracle"] == "stochastic" and getattr(obj, "stochastic_grad", None) is None:
         raise _err(src, field + ".oracle", f"objective {o['name']!r} has no stochastic oracle")
+    return obj
