@@ -26,16 +26,16 @@ def test_the_fast_kernels_are_in_use():
     assert all(has_kernel(l) for l in KERNEL_LEARNERS)
 
 
-def run(learner, *, foreach, store_anchor, averaging, steps=12):
+def run(learner, *, foreach, store_anchor, averaging, steps=12, dtype=torch.float64):
     g = torch.Generator().manual_seed(0)
     shapes = [(5, 3), (3,), (0,), (4, 2, 2), (1,)]
-    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=torch.float64)) for s in shapes]
+    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
     opt = O2NC(params, learner=learner, epoch_length=4, averaging=averaging, foreach=foreach,
                store_anchor=store_anchor, generator=torch.Generator().manual_seed(1))
     grads = torch.Generator().manual_seed(2)
     for n in range(steps):
         for i, p in enumerate(params):
-            p.grad = torch.randn(p.shape, generator=grads, dtype=torch.float64) + 0.3 * torch.tanh(p.detach())
+            p.grad = torch.randn(p.shape, generator=grads, dtype=dtype) + 0.3 * torch.tanh(p.detach())
         if n == 2:
             params[1].grad = None  # a None gradient at one step
         if 3 <= n < 6:
@@ -67,6 +67,41 @@ def test_foreach_kernels_match_the_forloop(learner, store_anchor):
         for a, b in zip(got_params, ref_params):
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
         assert_close_states(got_state, ref_state)
+
+
+@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=repr)
+def test_blocked_step_cuts_tensors_without_changing_the_result(learner, monkeypatch):
+    """Blocks of a few elements (tensors cut into chunks, several tensors per block) against one block: bit-identical
+    in float32 without a projection (only the visiting order changes), to rounding with one (per-chunk norms); and
+    the small blocks against the for-loop ground truth in float64."""
+    runs = {}
+    for block in (4, 1 << 40):
+        monkeypatch.setattr(_fast, "BLOCK", block)
+        runs[block] = run(learner, foreach=True, store_anchor=False, averaging=None, dtype=torch.float32)
+    exact = getattr(learner, "radius", None) is None
+    (small_p, small_s, _), (one_p, one_s, _) = runs[4], runs[1 << 40]
+    for a, b in zip(small_p, one_p):
+        if exact:
+            assert torch.equal(a, b)
+        else:
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    for i in small_s:
+        for k, v in small_s[i].items():
+            if isinstance(v, torch.Tensor) and exact:
+                torch.testing.assert_close(v, one_s[i][k], rtol=0, atol=0, equal_nan=True, msg=f"param {i} {k}")
+    monkeypatch.setattr(_fast, "BLOCK", 4)
+    got_params, got_state, _ = run(learner, foreach=True, store_anchor=False, averaging=("ema", 0.8))
+    ref_params, ref_state, _ = run(learner, foreach=False, store_anchor=False, averaging=("ema", 0.8))
+    for a, b in zip(got_params, ref_params):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert_close_states(got_state, ref_state)
+
+
+def test_the_plan_cuts_large_contiguous_tensors_only(monkeypatch):
+    monkeypatch.setattr(_fast, "BLOCK", 4)
+    a, b, c, d = torch.zeros(3), torch.zeros(10), torch.zeros(5, 2).t(), torch.zeros(2)
+    plan = _fast._plan([[a, b, c, d]])
+    assert plan == [[(0, None)], [(1, slice(0, 4))], [(1, slice(4, 8))], [(1, slice(8, 10))], [(2, None)], [(3, None)]]
 
 
 @pytest.mark.parametrize("learner", [l for _, l in FIRST], ids=[n for n, _ in FIRST])

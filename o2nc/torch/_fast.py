@@ -10,6 +10,13 @@ A kernel sees the group's state as two dicts: ``per`` maps a state field (its do
 state, e.g. ``"delta"``) to the list of that field's tensors for the parameters being stepped, and ``shared`` maps a
 field to its group-level value (0-d tensors such as a step count). ``update`` mutates the lists in place and returns
 the new ``shared`` dict.
+
+:func:`blocked_step` runs a whole O2NC step (anchor recovery, the learner's update, the next weights) block by block
+over the parameters (:data:`BLOCK` elements at a time), so that the step's several element-wise passes find their
+operands in the CPU cache: on a 10M-parameter model this cuts the step to about what SGD with momentum (OGD) or less
+than Adam (KT) costs. The optimizer takes it whenever nothing else happens in the step (no stored anchor, no epoch
+averaging, no restart at this step, one lag for all parameters); the results are the pass-by-pass ones, bit for bit
+(to rounding with a projection, whose norm is summed per tensor or chunk in a read-only first sweep).
 """
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 
-__all__ = ["Kernel", "kernel_for", "axpy_", "global_norm", "sq_norms"]
+__all__ = ["Kernel", "kernel_for", "blocked_step", "axpy_", "global_norm", "sq_norms"]
 
 
 def global_norm(tensors: List[torch.Tensor]) -> torch.Tensor:
@@ -53,13 +60,17 @@ class Kernel:
     ``add_play`` (optional) adds coef·Δ_t to a list of tensors without materialising Δ_t when Δ_t is a product."""
 
     def __init__(self, play: Callable, update: Callable, fields: tuple, shared_fields: tuple, update_uses_play=False,
-                 add_play: Optional[Callable] = None):
+                 add_play: Optional[Callable] = None, blocked: Optional[Callable] = None, uses_grad_sq=False):
         self.update_uses_play = update_uses_play  # the update needs Δ_t (e.g. the KT bet), computed once
         self.play = play
         self.update = update
         self.fields = fields
         self.shared_fields = shared_fields
         self._add_play = add_play
+        # blocked(learner, per, shared, plan, params, grads, lag, coef, grad_sq) -> new shared: the whole step
+        # (x_n, update, w_{n+1}) block by block, see blocked_step
+        self.blocked = blocked
+        self.uses_grad_sq = uses_grad_sq  # the update reads ‖g_t‖² of the group
 
     def add_play_(self, learner, per, shared, ys: List[torch.Tensor], coef, scratch=None) -> None:
         """y_i ← y_i + coef·Δ_{t,i}; ``scratch`` (optional) is a list of dead tensors shaped like ``ys`` to reuse
@@ -86,28 +97,78 @@ def _ogd_play(learner, per, shared):
     return per["delta"]
 
 
-def _ogd_update(learner, per, shared, grads, played, grad_sq):
-    """Δ_{t+1} = Π(Δ_t − η_t g_t), η_t = lr or lr/√t (OGD's docstring; Zinkevich 2003)."""
+def _ogd_rate(learner, shared, grad_sq):
+    """(η_t, new shared): η_t = lr or lr/√t (OGD's docstring; Zinkevich 2003)."""
     count = shared["count"] + 1
-    step = learner.lr / torch.sqrt(count) if learner.anytime else learner.lr
+    return (learner.lr / torch.sqrt(count) if learner.anytime else learner.lr), {"count": count}
+
+
+def _ogd_update(learner, per, shared, grads, played, grad_sq):
+    """Δ_{t+1} = Π(Δ_t − η_t g_t)."""
+    step, new_shared = _ogd_rate(learner, shared, grad_sq)
     deltas = per["delta"]
     axpy_(deltas, grads, -step)
     _project_(deltas, learner.radius)
-    return {"count": count}
+    return new_shared
 
 
 # --- AdaGrad-norm (online_learners.AdaGradNorm) -------------------------------------------------------------------
 
 
-def _agn_update(learner, per, shared, grads, played, grad_sq):
-    """V_t = V_{t−1} + ‖g_t‖², η_t = c·D/√V_t (0 while V_t = 0), Δ_{t+1} = Π_D(Δ_t − η_t g_t) (Streeter & McMahan 2010)."""
+def _agn_rate(learner, shared, grad_sq):
+    """V_t = V_{t−1} + ‖g_t‖², η_t = c·D/√V_t (0 while V_t = 0) (Streeter & McMahan 2010)."""
     sum_sq = shared["sum_sq"] + grad_sq
     positive = sum_sq > 0
     step = torch.where(positive, learner.scale * learner.radius / torch.sqrt(torch.where(positive, sum_sq, 1.0)), 0.0)
+    return step, {"sum_sq": sum_sq}
+
+
+def _agn_update(learner, per, shared, grads, played, grad_sq):
+    """Δ_{t+1} = Π_D(Δ_t − η_t g_t)."""
+    step, new_shared = _agn_rate(learner, shared, grad_sq)
     deltas = per["delta"]
     axpy_(deltas, grads, -step)
     _project_(deltas, learner.radius)
-    return {"sum_sq": sum_sq}
+    return new_shared
+
+
+def _descent_blocked(rate, learner, per, shared, plan, params, grads, lag, coef, grad_sq):
+    """The blocked step of projected gradient descent on Δ (OGD, AdaGrad-norm): x_n = w_n + lag·Δ_n,
+    Δ_{n+1} = Π(Δ_n − η g_n), w_{n+1} = x_n + coef·Δ_{n+1}. With a radius, a first read-only sweep takes the norms of
+    Δ_n − η g_n (into a block-sized scratch) so that the second writes every buffer once, as without one."""
+    step, new_shared = rate(learner, shared, grad_sq)
+    radius = learner.radius
+    deltas = per["delta"]
+    factor = None
+    if radius is not None:
+        norms = []
+        scratch = None
+        for block in plan:
+            for (i, sl), d, g in zip(block, _take(deltas, block), _take(grads, block)):
+                if d.numel() == 0:
+                    norms.append(torch.linalg.vector_norm(d))
+                    continue
+                if scratch is None or scratch.numel() < d.numel():
+                    scratch = torch.empty(d.numel(), dtype=d.dtype, device=d.device)
+                t = scratch[: d.numel()].view(d.shape)
+                if isinstance(step, torch.Tensor):
+                    torch.addcmul(d, g, -step, out=t)
+                else:
+                    torch.add(d, g, alpha=-step, out=t)
+                norms.append(torch.linalg.vector_norm(t))
+        norm = torch.linalg.vector_norm(torch.stack(norms))
+        bound = torch.as_tensor(radius, dtype=norm.dtype, device=norm.device)
+        factor = bound / torch.maximum(norm, bound)
+    recover = isinstance(lag, torch.Tensor) or lag != 0.0
+    for block in plan:
+        p, d, g = _take(params, block), _take(deltas, block), _take(grads, block)
+        if recover:
+            axpy_(p, d, lag)
+        axpy_(d, g, -step)
+        if factor is not None:
+            torch._foreach_mul_(d, factor)
+        axpy_(p, d, coef)
+    return new_shared
 
 
 # --- Krichevsky–Trofimov coin betting per coordinate (online_learners.KT) -----------------------------------------
@@ -139,28 +200,76 @@ def _kt_add_play(learner, per, shared, ys, coef, scratch=None):
         torch._foreach_addcmul_(ys, ratios, per["wealth"], value=coef)
 
 
-def _kt_update(learner, per, shared, grads, played, grad_sq):
-    """c_t = clip(−g_t/G, −1, 1); X_t = X_{t−1} + c_t; W_t = W_{t−1} + c_t w_t (KT's docstring)."""
-    bets = played if played is not None else _kt_play(learner, per, shared)
+def _clipped_coins(learner, per, grads):
     coins = torch._foreach_div(grads, -float(learner.lipschitz))
     for c in coins:  # one two-sided clamp per tensor: one pass where the foreach clamps take two
         c.clamp_(-1.0, 1.0)
+    return coins
+
+
+def _scale_free_coins(learner, per, grads):
+    """``lipschitz=None``: h_t = max(h_{t−1}, |g_t|) in place, c_t = −g_t/h_t (0 where h_t = 0)."""
+    coins = []
+    for h, g in zip(per["scale"], grads):
+        torch.maximum(h, g.abs(), out=h)
+        positive = h > 0
+        c = torch.neg(g).div_(torch.where(positive, h, 1.0))
+        coins.append(c.masked_fill_(positive.logical_not_(), 0.0))
+    return coins
+
+
+def _kt_bet_(coin_fn, learner, per, grads, bets) -> None:
+    """X_t = X_{t−1} + c_t; W_t = W_{t−1} + c_t w_t, with w_t = ``bets`` (KT's docstring)."""
+    coins = coin_fn(learner, per, grads)
     torch._foreach_add_(per["coin_sum"], coins)
     torch._foreach_addcmul_(per["wealth"], coins, bets)
-    return {"count": shared["count"] + 1}
 
 
-_KERNELS: Dict[str, Kernel] = {}  # by class name, for the classes of the online_learners package
+def _kt_updater(coin_fn):
+    def update(learner, per, shared, grads, played, grad_sq):
+        bets = played if played is not None else _kt_play(learner, per, shared)
+        _kt_bet_(coin_fn, learner, per, grads, bets)
+        return {"count": shared["count"] + 1}
+
+    return update
+
+
+def _kt_blocked_for(coin_fn):
+    def blocked(learner, per, shared, plan, params, grads, lag, coef, grad_sq):
+        """Per block: the bet w_n (Δ_n), x_n = w_n + lag·Δ_n, the coins and the new X and W, then
+        w_{n+1} = x_n + coef·Δ_{n+1}, with the bet's buffer reused for Δ_{n+1}'s ratio; the counts formed once."""
+        n1 = shared["count"] + 1  # t + 1 of the bet w_n = X/(t+1)·W, and the new count
+        now = {"count": n1}
+        recover = isinstance(lag, torch.Tensor) or lag != 0.0
+        for block in plan:
+            per_b = {f: _take(v, block) for f, v in per.items()}
+            p = _take(params, block)
+            bets = torch._foreach_div(per_b["coin_sum"], n1)
+            torch._foreach_mul_(bets, per_b["wealth"])
+            if recover:
+                axpy_(p, bets, lag)
+            _kt_bet_(coin_fn, learner, per_b, _take(grads, block), bets)
+            _kt_add_play(learner, per_b, now, p, coef, bets)
+        return now
+
+    return blocked
+
+
+_KERNELS: Dict[str, List[Kernel]] = {}  # by class name, for the classes of the online_learners package
 
 
 def _register(name: str, kernel: Kernel) -> None:
-    _KERNELS[name] = kernel
+    _KERNELS.setdefault(name, []).append(kernel)
 
 
-_register("OGD", Kernel(_ogd_play, _ogd_update, ("delta",), ("count",)))
-_register("AdaGradNorm", Kernel(_ogd_play, _agn_update, ("delta",), ("sum_sq",)))
-_register("KT", Kernel(_kt_play, _kt_update, ("coin_sum", "wealth"), ("count",), update_uses_play=True,
-                      add_play=_kt_add_play))
+_register("OGD", Kernel(_ogd_play, _ogd_update, ("delta",), ("count",),
+                       blocked=lambda *a: _descent_blocked(_ogd_rate, *a)))
+_register("AdaGradNorm", Kernel(_ogd_play, _agn_update, ("delta",), ("sum_sq",), uses_grad_sq=True,
+                               blocked=lambda *a: _descent_blocked(_agn_rate, *a)))
+_register("KT", Kernel(_kt_play, _kt_updater(_clipped_coins), ("coin_sum", "wealth"), ("count",),
+                      update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_clipped_coins)))
+_register("KT", Kernel(_kt_play, _kt_updater(_scale_free_coins), ("coin_sum", "scale", "wealth"), ("count",),
+                      update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_scale_free_coins)))
 
 
 def kernel_for(learner, per_fields, shared_fields) -> Optional[Kernel]:
@@ -168,11 +277,55 @@ def kernel_for(learner, per_fields, shared_fields) -> Optional[Kernel]:
     cls = type(learner)
     if not cls.__module__.startswith("online_learners"):
         return None
-    kernel = _KERNELS.get(cls.__name__)
-    if kernel is None:
-        return None
-    if tuple(sorted(per_fields)) != tuple(sorted(kernel.fields)):
-        return None
-    if tuple(sorted(shared_fields)) != tuple(sorted(kernel.shared_fields)):
-        return None
-    return kernel
+    for kernel in _KERNELS.get(cls.__name__, ()):
+        if tuple(sorted(per_fields)) == tuple(sorted(kernel.fields)) and \
+                tuple(sorted(shared_fields)) == tuple(sorted(kernel.shared_fields)):
+            return kernel
+    return None
+
+
+# --- the blocked step ---------------------------------------------------------------------------------------------
+
+BLOCK = 1 << 18
+"""Elements per block of :func:`blocked_step` (about 1 MiB per float32 operand): a block's operands and temporaries
+stay in the CPU cache while all of a step's element-wise passes run over it, so each parameter-sized buffer crosses
+the memory bus about once per step instead of once per pass."""
+
+
+def _plan(tensors: List[List[torch.Tensor]]) -> List[list]:
+    """Blocks of about :data:`BLOCK` elements: consecutive whole tensors, and the contiguous tensors over twice that
+    size cut into flat chunks of BLOCK elements (a multiple of every vector width). A block is a list of
+    (index, slice or None)."""
+    first = tensors[0]
+    blocks, current, filled = [], [], 0
+    for i, t in enumerate(first):
+        n = t.numel()
+        if n > 2 * BLOCK and all(ts[i].is_contiguous() for ts in tensors):
+            if current:
+                blocks.append(current)
+                current, filled = [], 0
+            blocks.extend([(i, slice(a, min(a + BLOCK, n)))] for a in range(0, n, BLOCK))
+            continue
+        current.append((i, None))
+        filled += n
+        if filled >= BLOCK:
+            blocks.append(current)
+            current, filled = [], 0
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _take(ts: List[torch.Tensor], block: list) -> List[torch.Tensor]:
+    return [ts[i] if sl is None else ts[i].view(-1)[sl] for i, sl in block]
+
+
+def blocked_step(kernel: Kernel, learner, per, shared, params, grads, lag, coef, grad_sq):
+    """One O2NC step of a group, block by block: x_n = w_n + lag·Δ_n, the learner's update with g_n, and
+    w_{n+1} = x_n + coef·Δ_{n+1}, all in place in ``params`` and the state lists ``per``; returns the new ``shared``.
+
+    The same element-wise operations as the pass-by-pass path, in the same order for every element, so the results
+    are bit-identical to it; only the order in which the elements are visited changes (with a projection, the norm
+    of Δ is summed per block: a rounding-level difference where a tensor is cut into chunks)."""
+    plan = _plan([params, grads] + list(per.values()))
+    return kernel.blocked(learner, per, shared, plan, params, grads, lag, coef, grad_sq)

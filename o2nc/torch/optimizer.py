@@ -328,8 +328,13 @@ class O2NC(Optimizer):
     def _store_learner_state(self, group: dict, state, indices: List[int]) -> None:
         per, shared = _split(state)
         params = group["params"]
+        seen = set()
         for path, values in per.items():
             for i, v in zip(indices, values):
+                if isinstance(v, torch.Tensor):
+                    if id(v) in seen:  # one tensor in two fields (a functional init may share its zeros): the
+                        v = v.clone()  # in-place kernels need a buffer per field
+                    seen.add(id(v))
                 self.state[params[i]][_LEARNER + path] = v
         gstate = self.state[params[0]]
         for path, value in shared.items():
@@ -528,8 +533,41 @@ class O2NC(Optimizer):
                 for e, p in zip(ema, P):
                     e.lerp_(p, 1.0 - averaging[1])
 
-        # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
         lags = [st["lag"] for st in states]
+        rule = self._rule
+        if rule.name == "none":
+            w_coef, x_coef = lr, lr
+        elif rule.full_step:
+            w_coef, x_coef = s_next * lr, lr
+        else:
+            w_coef = x_coef = s_next * lr
+        length = group["epoch_length"]
+        if (
+            kernel is not None
+            and kernel.blocked is not None
+            and not self._store_anchor
+            and averaging != "epoch"
+            and not (group["restart"] and n_step % length == 0)
+            and all(l is lags[0] or (not isinstance(l, torch.Tensor) and l == lags[0]) for l in lags)
+        ):
+            # The common case in one sweep over blocks of the parameters (x_n, the learner's update, w_{n+1}), so
+            # that the buffers stay in the cache between the passes (_fast.blocked_step).
+            per, shared = self._load_learner_lists(group, active)
+            grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
+            new_shared = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq)
+            for path, value in new_shared.items():
+                gstate[_GROUP + _LEARNER + path] = value
+            gstate[_GROUP + "step"] = n_step
+            if n_step % length == 0:
+                gstate[_GROUP + "epochs"] += 1
+            new_lag = self._lag(s_next, lr)
+            for st in states:
+                st["lag"] = new_lag
+            if grad_norm is not None:
+                gstate[_GROUP + "grad_norm"] = grad_norm
+            return
+
+        # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
         need_play = not self._store_anchor and any(isinstance(l, torch.Tensor) or l != 0.0 for l in lags)
         if kernel is not None:
             per, shared = self._load_learner_lists(group, active)
@@ -546,7 +584,7 @@ class O2NC(Optimizer):
 
         # The learner sees the linear loss ⟨g_n, ·⟩.
         if kernel is not None:
-            grad_sq = grad_norm * grad_norm if grad_norm is not None else _fast.global_norm(G) ** 2
+            grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
             for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
                 gstate[_GROUP + _LEARNER + path] = value
         else:
@@ -556,7 +594,6 @@ class O2NC(Optimizer):
 
         # Epoch end: statistics, then the restart.
         gstate[_GROUP + "step"] = n_step
-        length = group["epoch_length"]
         if n_step % length == 0:
             gstate[_GROUP + "epochs"] += 1
             if averaging == "epoch":
@@ -580,13 +617,6 @@ class O2NC(Optimizer):
                         st["anchor"].copy_(p)
 
         # Δ_{n+1}, then x_{n+1} and w_{n+1}.
-        rule = self._rule
-        if rule.name == "none":
-            w_coef, x_coef = lr, lr
-        elif rule.full_step:
-            w_coef, x_coef = s_next * lr, lr
-        else:
-            w_coef = x_coef = s_next * lr
         if kernel is not None:
             per, shared = self._load_learner_lists(group, active)
             if not self._store_anchor and averaging != "epoch":
@@ -616,6 +646,11 @@ class O2NC(Optimizer):
             st["lag"] = new_lag
         if grad_norm is not None:
             gstate[_GROUP + "grad_norm"] = grad_norm
+
+    @staticmethod
+    def _grad_sq(grad_norm, grads):
+        """‖g‖² of the group, from the norm the finiteness check took when there is one."""
+        return grad_norm * grad_norm if grad_norm is not None else _fast.global_norm(grads) ** 2
 
     def _all_states(self, group):
         return [self.state[p] for p in group["params"]]
