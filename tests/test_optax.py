@@ -170,3 +170,24 @@ def test_bad_input():
         tx.update(init_params(), tx.init(init_params()))
     with pytest.raises(ValueError, match="exactly one"):
         find_o2nc_state((optax.EmptyState(),))
+
+
+def test_default_store_anchor_and_donated_step_copies_no_parameter_sized_buffer():
+    """``store_anchor=None`` recovers the anchor for unconstrained OGD (its play is recomputed from the new state) and
+    stores it otherwise; either way a jitted step with params and state donated writes every buffer in place."""
+    import re
+
+    size = 1000
+    params = [jnp.ones((size,), jnp.float32), jnp.zeros((size,), jnp.float32)]
+    grads = [jnp.full((size,), 0.5, jnp.float32), jnp.full((size,), -0.5, jnp.float32)]
+    for learner, stored in ((OGD(lr=0.1), False), (OGD(lr=0.1, anytime=True), False), (OGD(lr=0.1, radius=1.0), True)):
+        tx = o2nc(learner, epoch_length=5)
+        state = tx.init(params)
+        assert isinstance(state.anchor, list) is stored, learner
+
+        def step(p, s, g, tx=tx):
+            u, s = tx.update(g, s, p)
+            return optax.apply_updates(p, u), s
+
+        hlo = jax.jit(step, donate_argnums=(0, 1)).lower(params, state, grads).compile().as_text()
+        assert not re.search(rf"= f32\[{size}\]\S* copy\(", hlo), learner

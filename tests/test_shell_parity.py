@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import o2nc
-from online_learners import registry
+from online_learners import OGD, registry
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")
@@ -72,7 +72,7 @@ def run_torch(learner, scaling, restart, *, foreach, store_anchor):
     return np.array(ws), np.array(certs), means
 
 
-def run_jax(learner, scaling, restart, averaging="epoch", store_anchor=True):
+def run_jax(learner, scaling, restart, averaging="epoch", store_anchor=True):  # None: the default
     x0, stream, s = problem(scaling)
     tx = o2nc_tx(learner, epoch_length=T, scaling=s, restart=restart, averaging=averaging, store_anchor=store_anchor)
     params = jnp.asarray(x0)
@@ -166,3 +166,27 @@ def test_jax_anchor_recovery_matches_the_stored_anchor(learner):
     recovered_w, _, recovered_x = run_jax(learner, "replay", True, averaging=None, store_anchor=False)
     assert rel(recovered_w, stored_w) <= TOL
     assert rel(recovered_x, stored_x) <= TOL
+
+
+UNCONSTRAINED_OGD = [OGD(lr=0.1), OGD(lr=0.2, anytime=True)]
+
+
+@pytest.mark.parametrize("learner", UNCONSTRAINED_OGD, ids=["ogd", "ogd_anytime"])
+@pytest.mark.parametrize("scaling", ["replay", "none"])
+def test_jax_recovered_play_matches_minimize_and_the_stored_anchor(learner, scaling):
+    """Unconstrained OGD defaults to ``store_anchor=False`` with Δ_n recomputed from the new state and g_n (the
+    learner's state is then written in place): same trajectory, certificates and output points as ``minimize`` and
+    as the stored anchor, with and without restarts."""
+    ref = run_minimize(learner, scaling, restart=True)
+    ws, certs, mean = run_jax(learner, scaling, True, store_anchor=None)
+    assert rel(ws, np.asarray(ref.history.w)) <= TOL
+    assert rel(certs, np.asarray(ref.epochs.certificate)) <= TOL
+    assert rel(mean, ref.epochs.mean[-1]) <= TOL
+    for restart in (True, False):
+        stored_w, _, stored_x = run_jax(learner, scaling, restart, averaging=None, store_anchor=True)
+        recovered_w, _, recovered_x = run_jax(learner, scaling, restart, averaging=None, store_anchor=None)
+        assert rel(recovered_w, stored_w) <= TOL
+        assert rel(recovered_x, stored_x) <= TOL
+    ref = run_minimize(learner, scaling, restart=False)
+    ws, _, _ = run_jax(learner, scaling, False, store_anchor=None)
+    assert rel(ws, np.asarray(ref.history.w)) <= TOL

@@ -13,6 +13,7 @@ import numpy as np
 import optax
 
 from o2nc.scaling import SCALINGS, resolve_scaling
+from online_learners import OGD
 
 __all__ = ["O2NCState", "o2nc", "o2nc_eval_params", "o2nc_diagnostics", "find_o2nc_state"]
 
@@ -97,6 +98,20 @@ def _global_norm(leaves, dtype):
     return jnp.sqrt(total).astype(dtype)
 
 
+def _play_recovery(learner):
+    """For a learner whose update can be undone elementwise, a function (new learner state, g_n) → Δ_n (the play
+    before the update); else None. Unconstrained OGD: Δ_{n+1} = Δ_n − η_n g_n, so Δ_n = Δ_{n+1} + η_n g_n (exactly
+    where no rounding occurs, else within one rounding of Δ_n; an exact 0 after a restart)."""
+    if type(learner) is not OGD or learner.radius is not None:
+        return None
+
+    def recover(lstate, grads):
+        step = learner.lr / jnp.sqrt(lstate.count) if learner.anytime else learner.lr
+        return [(d - (-step) * g).astype(d.dtype) for d, g in zip(lstate.delta, grads)]
+
+    return recover
+
+
 def _averaging_spec(averaging):
     if averaging is None or averaging == "epoch":
         return averaging
@@ -116,7 +131,7 @@ def o2nc(
     restart=True,
     averaging=None,
     key=None,
-    store_anchor=True,
+    store_anchor=None,
 ) -> optax.GradientTransformationExtraArgs:
     r"""The online-to-non-convex conversion of an online learner, as an optax transformation.
 
@@ -128,13 +143,17 @@ def o2nc(
         none:             x_n = w_n = x_{n−1} + lr Δ_n
 
     The params passed to ``update`` are w_n (where ``grads`` were taken); the returned updates are w_{n+1} − params.
-    With ``store_anchor=True`` (default) they are computed from the stored anchor, not by accumulating differences
+    With ``store_anchor=True`` they are computed from the stored anchor, not by accumulating differences
     (ecosystem.md §2, optax #1227): x_n = x_{n−1} + lr Δ_n, w_n = x_n − (1 − s_n) lr Δ_n. ``store_anchor=False``
     recovers the anchor as x_n = w_n + (1 − s_n) lr_n Δ_n from the params and the learner's play instead (as
-    ``o2nc.torch.O2NC`` does by default), saving one parameter-sized buffer; under XLA, whose passes each write one
-    array, that update reads the old play after the new one is written in place, so with a donated state it costs
-    a copy of the learner state per step (slower, less memory). Both agree to rounding (1e-12 in float64 in the parity
-    tests). The scalars s and lag are kept in at least float32. The first
+    ``o2nc.torch.O2NC`` does by default), saving one parameter-sized buffer. Under XLA, whose passes each write one
+    array, the params' pass must then read the old play Δ_n while the learner's pass overwrites it in place: for a
+    learner whose update can be undone elementwise (unconstrained OGD: Δ_n = Δ_{n+1} + η_n g_n) Δ_n is recomputed
+    from the new state and g_n, and the step moves about 7 words per parameter (read w, g, Δ twice; write w, Δ)
+    against 11 with the stored anchor; for any other learner it costs a copy of the learner state per step (slower,
+    less memory). The default ``store_anchor=None`` picks the faster: ``False`` for unconstrained OGD, ``True``
+    otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at
+    least float32. The first
     ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in after
     ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain scaled
     by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
@@ -151,7 +170,10 @@ def o2nc(
         averaging: ``None`` (output point: the anchor), ``"epoch"`` (mean of w over the last completed epoch) or
             ``("ema", beta)``; read it with :func:`o2nc_eval_params`.
         key: PRNG key of the s-sequence (default ``jax.random.key(0)``).
-        store_anchor: keep x_n in the state instead of recovering it (one more parameter-sized buffer).
+        store_anchor: keep x_n in the state instead of recovering it (one more parameter-sized buffer); ``None``
+            (default): ``False`` where the learner's previous play can be recomputed (unconstrained OGD), else
+            ``True``. Without it and without averaging, :func:`o2nc_eval_params` needs the params of the last
+            update.
 
     Returns:
         An ``optax.GradientTransformationExtraArgs`` whose state is an :class:`O2NCState`.
@@ -192,9 +214,12 @@ def o2nc(
         arr = scaling if isinstance(scaling, jax.Array) else resolve_scaling(np.asarray(scaling)).values
         rule_name, values = "replay", jnp.asarray(arr)
     averaging = _averaging_spec(averaging)
-    if not isinstance(store_anchor, bool):
-        raise TypeError(f"o2nc: `store_anchor` must be a bool, got {store_anchor!r}")
+    if store_anchor is not None and not isinstance(store_anchor, bool):
+        raise TypeError(f"o2nc: `store_anchor` must be None or a bool, got {store_anchor!r}")
     full_step = rule_name in ("uniform", "replay")
+    recover = None if store_anchor else _play_recovery(learner)
+    if store_anchor is None:
+        store_anchor = recover is None
 
     def draw(key, draws, dtype):
         key, sub = jax.random.split(key)
@@ -292,16 +317,9 @@ def o2nc(
             else:
                 first_x = list(P)
             x = select(first, first_x, list(state.anchor))  # fused elementwise choice, no full-size cond
-        else:
+        elif recover is None:
             delta_now = current_play(state, P) if (has_lag or epoch) else None
             x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
-        segment = state.segment
-        if epoch:  # ‖x_1 − x_0‖ at the first update (a scalar cond: no reduction later), carried over otherwise
-            segment = jax.lax.cond(
-                first,
-                lambda: (_global_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
-                lambda: segment,
-            )
 
         count = state.count + 1
         epoch_end = (count % epoch_length) == 0
@@ -314,6 +332,18 @@ def o2nc(
         else:
             lstate_in = state.learner
         lstate = learner.update(lstate_in, list(G))
+        if not store_anchor and recover is not None:
+            # Δ_n (the fresh learner's after a pending restart) from the new learner state and g_n: the params' pass
+            # then reads only the new state, so that XLA writes the learner state in place without copying it.
+            delta_now = recover(lstate, list(G))
+            x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
+        segment = state.segment
+        if epoch:  # ‖x_1 − x_0‖ at the first update (a scalar cond: no reduction later), carried over otherwise
+            segment = jax.lax.cond(
+                first,
+                lambda: (_global_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
+                lambda: segment,
+            )
 
         w_sum, g_sum, epoch_mean, ema = state.w_sum, state.g_sum, state.epoch_mean, state.ema
         certificate, radius, path = state.certificate, state.radius, state.path
