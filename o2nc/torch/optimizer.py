@@ -627,17 +627,16 @@ class O2NC(Optimizer):
                 delta = kernel.play(learner, per, shared)
         else:
             delta = list(learner.predict(self._learner_state(group, active)))
-        if delta is None:
-            pass
-        elif self._store_anchor:
+        if delta is not None and self._store_anchor:
             anchors = [st["anchor"] for st in states]
             self._add_(anchors, delta, x_coef, foreach)
             if rule.full_step and rule.name != "none":
                 self._add_(P, delta, w_coef, foreach)  # w_{n+1} = x_n + s lr Δ_{n+1}
             else:
                 self._copy_(P, anchors, foreach)  # w_{n+1} = x_{n+1}
-        else:
+        elif delta is not None:
             self._add_(P, delta, w_coef, foreach)
+        # (delta is None: the kernel has already added the play into the parameters)
         if averaging == "epoch":
             x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
             gstate[_GROUP + "segment"] = self._norm(delta, foreach) * x_abs
