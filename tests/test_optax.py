@@ -191,3 +191,23 @@ def test_default_store_anchor_and_donated_step_copies_no_parameter_sized_buffer(
 
         hlo = jax.jit(step, donate_argnums=(0, 1)).lower(params, state, grads).compile().as_text()
         assert not re.search(rf"= f32\[{size}\]\S* copy\(", hlo), learner
+
+
+def test_s_is_drawn_one_update_ahead_without_changing_the_sequence():
+    """``s_next`` (s_{n+2}) is drawn one update ahead, so that the parameter pass does not wait on the PRNG; a state
+    without it (drawing s_{n+1} in the update, as earlier versions did) gives the same s-sequence and updates."""
+    tx = o2nc(OGD(lr=0.1), epoch_length=3, key=jax.random.key(5))
+    params = init_params()
+    ahead = tx.init(params)
+    assert int(ahead.draws) == 2 and ahead.s_next is not None
+    # The state just before s_2 was drawn: the key advanced once, one draw.
+    now = ahead._replace(key=jax.random.split(jax.random.key(5))[0], draws=jnp.ones((), jnp.int32), s_next=None)
+    update = jax.jit(tx.update)
+    pa, pn = params, params
+    for _ in range(7):
+        ua, ahead = update(jax.grad(loss)(pa), ahead, pa)
+        un, now = update(jax.grad(loss)(pn), now, pn)
+        pa, pn = optax.apply_updates(pa, ua), optax.apply_updates(pn, un)
+        assert float(ahead.s) == float(now.s)
+        assert all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree_util.tree_leaves(pa),
+                                                                 jax.tree_util.tree_leaves(pn)))
