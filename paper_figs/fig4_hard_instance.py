@@ -8,9 +8,8 @@ queries in expectation — the wall, ∝ ε^-3 δ^-1 at a fixed gap and σ.
 
 Measured: queries until the iterate (SGD) or an epoch mean (O2NC) reaches prog₁ = T. Methods: O2NC with OGD on the
 ball D = λ/2, epochs of 10 (a radius large enough to cross a link per epoch; the theory radius δ/T would need
-~10⁸ queries here), and SGD with step λ/(4ε). INGD and perturbed INGD stop at their first query: with probability
-1 − p the oracle returns a zero gradient, their direction estimate m is 0, and ‖m‖ = 0 certifies (falsely) — the
-certificate is only sound with exact gradients.
+~10⁸ queries here), and SGD with step λ/(4ε). INGD's normalized steps have length δ, so it crosses no link within
+20× the wall; its run is reported in the caption, not drawn.
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import MARKERS, cached, finite, fit_text, new_figure, save, store
+from _common import MARKERS, cached, fit_text, new_figure, save, store
 import o2nc
 import o2nc.baselines as baselines
 import objectives
@@ -63,11 +62,12 @@ def o2nc_queries(eps, seed, cap):
     return reached.get("calls")
 
 
-def ingd_first_run(eps):
+def ingd_run(eps, budget):
+    """INGD on the stochastic oracle: its normalized steps have length δ, while a link needs ~λ/2 = 152δ."""
     obj, T, _, lam = instance(eps)
-    result = baselines.get("ingd", delta=DELTA).minimize(obj, np.zeros(T), budget=1000, seed=0, certify=False)
-    return {"grad_calls": result.grad_calls, "stopped": result.stopped, "certificate": finite(result.trace["certificate"][-1]),
-            "progress": progress(result.point, 1.0, lam)}
+    result = baselines.get("ingd", delta=DELTA).minimize(obj, np.zeros(T), budget=budget, seed=0, certify=False)
+    return {"grad_calls": result.grad_calls, "value_calls": result.value_calls, "stopped": result.stopped,
+            "progress": progress(result.point, 1.0, lam), "links": T}
 
 
 def make(out: Path, quick: bool = False) -> list[Path]:
@@ -104,8 +104,10 @@ def make(out: Path, quick: bool = False) -> list[Path]:
                                   "ci": [fit.ci_low[0], fit.ci_high[0]], "uncrossed": int((~ok).sum()),
                                   "ratio_to_wall": (median / walls).tolist()}
         lines.append(f"{label} {fit_text(fit, -3.0)}")
+    ingd_budget = int(20 * walls[0])
     ingd = cached(db, {"figure": NAME, "method": "INGD", "epsilon": float(eps_values[0]), "delta": DELTA,
-                       "sigma": SIGMA, "gap": GAP, "version": 2}, lambda: ingd_first_run(float(eps_values[0])))
+                       "sigma": SIGMA, "gap": GAP, "budget": ingd_budget, "version": 3},
+                  lambda: ingd_run(float(eps_values[0]), ingd_budget))
     data["ingd"] = ingd
     ax.set_xlabel(r"$1/\epsilon$")
     ax.set_ylabel("gradient queries to cross the chain")
@@ -117,8 +119,8 @@ def make(out: Path, quick: bool = False) -> list[Path]:
         + f". Both methods sit on the wall (ratios to T/p: "
         + ", ".join(f"{m} {min(v['ratio_to_wall']):.2f}–{max(v['ratio_to_wall']):.2f}" for m, v in
                     data["methods"].items())
-        + f"), which grows like ε^-3. INGD stopped after {ingd['grad_calls']} query with ‖m‖ = "
-        f"{ingd['certificate']:g} at chain progress {ingd['progress']}: a zero stochastic gradient makes its "
-        "certificate vanish, so INGD cannot be run on this oracle."
+        + f"), which grows like ε^-3. INGD at ε = {eps_values[0]:g} with {ingd['grad_calls']} gradient calls (20× the "
+        f"wall) crossed {ingd['progress']} of {ingd['links']} links: its normalized steps have length δ while each "
+        "link needs about λ/2 = 152δ, so it is not drawn."
     )
     return save(fig, NAME, out, data=data, caption=caption)

@@ -349,3 +349,15 @@ def test_ingd_only_descends_on_small_luksan_vlcek(name):
         f_trial = np.array([float(obj.value(x)) for x in h["trial"][accepted]])
         assert np.all(f_trial < f_x)  # every accepted δ-step strictly lowers F
     assert math.isfinite(res.certificate) and float(obj.value(res.point)) <= float(obj.value(obj.x0))
+
+
+def test_ingd_does_not_stop_on_a_zero_stochastic_gradient():
+    """With a stochastic oracle ‖m‖ is no certificate: a zero stochastic gradient must not end the run."""
+    obj = objectives.get("hard_chain", eps=0.1, delta=0.1, sigma=20.0, gap=3000.0)
+    for name in ("ingd", "pingd"):
+        result = baselines.get(name, delta=0.1).minimize(obj, np.zeros(obj.dim), budget=500, seed=0, certify=False)
+        assert result.stopped == "budget" and result.grad_calls == 500, (name, result.stopped, result.grad_calls)
+    # with exact gradients the ‖m‖ = 0 stop is a sound certificate and still ends the run
+    exact = baselines.get("ingd", delta=0.1).minimize(objectives.get("abs_1d"), np.array([0.05]), budget=500, seed=0,
+                                                      oracle="exact")
+    assert exact.stopped == "target" and exact.certificate == 0.0

@@ -27,8 +27,10 @@ so O(L²ε^-2) rejected steps (in expectation, up to a log factor) bring ‖m‖
 gradient calls in all. The contraction inequality is checked numerically in the tests.
 
 Stochastic oracle: the gradients at x_t and y are then stochastic and the descent test still uses exact values.
-This is the reference sketch with noisy gradients, not the paper's Algorithm 2, and no rate is claimed for it; the
-certificate is then recomputed with :func:`o2nc.certify.goldstein` at the output (counted apart).
+This is the reference sketch with noisy gradients, not the paper's Algorithm 2, and no rate is claimed for it. ‖m‖
+is then no certificate, so the run never stops on it (it uses its whole budget), a zero m — e.g. a stochastic
+gradient that is exactly 0 — only triggers a fresh gradient at x_t, and the certificate is recomputed with
+:func:`o2nc.certify.goldstein` at the output (counted apart).
 
 The gradient at a sampled y is an ordinary gradient: with probability one y is a point of differentiability for the
 bank's objectives, which stands in for the paper's special (Hadamard directional derivative) oracle. The gradient at
@@ -82,9 +84,11 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
             if norm < best_cert:
                 best_x, best_cert = x.copy(), norm
             while True:
-                if norm <= epsilon:
+                if norm <= epsilon and not calls.stochastic:
                     stopped = "target"
                     raise StopIteration
+                if norm == 0.0:  # a zero stochastic gradient: no direction and no certificate; sample x_t again
+                    break
                 u = m / norm
                 trial = x - delta * u
                 f_trial = calls.value(trial)
@@ -120,7 +124,8 @@ class INGD(Baseline):
 
     Args:
         delta: δ > 0, the step length and the certificate radius.
-        epsilon: ε ≥ 0; stop as soon as ‖m‖ ≤ ε (0: run the whole budget, stopping only if m = 0).
+        epsilon: ε ≥ 0; with exact gradients stop as soon as ‖m‖ ≤ ε (0: run the whole budget, stopping only if
+            m = 0); with a stochastic oracle the run never stops on ‖m‖.
         descent: the sufficient-descent constant c ∈ (0, 1) (1/4 in the reference sketch).
 
     Returns (from ``minimize``): the iterate with the smallest ‖m‖, that ‖m‖ as the certificate (exact gradients).

@@ -31,7 +31,8 @@ class PerturbedINGD(Baseline):
 
     Args:
         delta: δ > 0, the step length and the certificate radius.
-        epsilon: ε ≥ 0; stop as soon as ‖m‖ ≤ ε (0: run the whole budget).
+        epsilon: ε ≥ 0; with exact gradients stop as soon as ‖m‖ ≤ ε (0: run the whole budget); with a stochastic
+            oracle the run never stops on ‖m‖ (see :mod:`o2nc.baselines.ingd`).
         descent: the sufficient-descent constant c ∈ (0, 1).
         perturbation: ρ/δ ∈ (0, 1], the perturbation radius relative to δ.
     """
