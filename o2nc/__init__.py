@@ -6,8 +6,9 @@ with O(ε^-3 δ^-1) gradient queries. Framework shells (``o2nc.torch``, ``o2nc.j
 o2nc`` needs only numpy and scipy.
 """
 from o2nc import theory
+from o2nc.certificate import Certificate
 from o2nc.minimize import Epochs, History, NonFiniteGradientError, Result, minimize
 from o2nc.scaling import Scaling
 
 __version__ = "0.1.0"
-__all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "Scaling", "theory"]
+__all__ = ["Certificate", "minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "Scaling", "theory"]
