@@ -7,8 +7,31 @@ o2nc`` needs only numpy and scipy.
 """
 from o2nc import theory
 from o2nc.certificate import Certificate
-from o2nc.minimize import Epochs, History, NonFiniteGradientError, Result, minimize
+from o2nc.minimize import (
+    Epochs,
+    History,
+    NonFiniteEpochError,
+    NonFiniteGradientError,
+    NonFiniteStepError,
+    Result,
+    UnboundedRadiusWarning,
+    learner_radius,
+    minimize,
+)
 from o2nc.scaling import Scaling
 
 __version__ = "0.1.0"
-__all__ = ["Certificate", "minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "Scaling", "theory"]
+__all__ = [
+    "Certificate",
+    "minimize",
+    "Result",
+    "Epochs",
+    "History",
+    "NonFiniteGradientError",
+    "NonFiniteStepError",
+    "NonFiniteEpochError",
+    "UnboundedRadiusWarning",
+    "learner_radius",
+    "Scaling",
+    "theory",
+]

@@ -9,33 +9,51 @@ Online-to-Non-convex Conversion*, ICML 2023 (arXiv 2302.03775), [CMO23] below; n
 With ``restart=True`` the learner is re-initialised at the start of every epoch of T = ``epoch_length`` steps, so its
 static regret bounds the K-shifting regret ([CMO23] §3; o2nc.md §5). For each epoch k the driver records the mean point
 w̄_k, the mean gradient ĝ_k, the certificate ‖ĝ_k‖ and the radius r_k = max_t ‖w_t^k − w̄_k‖; with exact gradients
-‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k (o2nc.md §8).
+‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k (o2nc.md §8; [CMO23] §3, Definition 5), which the
+:class:`o2nc.Certificate` of the selected epoch states (``Result.certificate``).
+
+Norms of the epoch statistics are scaled, ‖v‖ = a·‖v/a‖ with a = max_i |v_i| (the overflow-free 2-norm of LAPACK's
+``xNRM2``; Blue, ACM TOMS 4(1), 1978), so a float32 run gives the same certificates at every gradient scale that
+float32 represents.
 """
 from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from typing import Any, Callable, NamedTuple, Optional
 
 import array_api_compat
 import numpy as np
 
+from o2nc.certificate import Certificate
 from o2nc.scaling import resolve_scaling
 
-__all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "OUTPUTS"]
+__all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "NonFiniteStepError",
+           "NonFiniteEpochError", "UnboundedRadiusWarning", "learner_radius", "OUTPUTS"]
 
 OUTPUTS = ("best", "random", "last")
 HINTS = (None, "last_gradient", "extrapolated", "fixed_point")
 
 
 class Epochs(NamedTuple):
-    """Per-epoch statistics, arrays of the run's backend with K rows."""
+    """Per-epoch statistics: arrays of the run's backend (and dtype) with K rows, one per completed epoch k.
 
-    mean: Any  # (K, *shape): w̄_k
-    grad_mean: Any  # (K, *shape): ĝ_k
-    certificate: Any  # (K,): ‖ĝ_k‖
-    radius: Any  # (K,): max_t ‖w_t^k − w̄_k‖
-    value: Any  # (K,): F(w̄_k) when a value oracle was given, else None
+    Attributes:
+        mean: (K, *shape), w̄_k, the mean of the epoch's gradient points w_t.
+        grad_mean: (K, *shape), ĝ_k, the mean of the epoch's gradients g_t.
+        certificate: (K,), ‖ĝ_k‖ (a scaled norm: no underflow or overflow where ‖ĝ_k‖ itself is representable).
+        radius: (K,), r_k = max_t ‖w_t − w̄_k‖, the exact radius of the epoch's points around w̄_k.
+        value: (K,), F(w̄_k) when a value oracle was given, else None.
+        calls: a tuple of K ints, the gradient calls made up to the end of epoch k (host-side counts).
+    """
+
+    mean: Any
+    grad_mean: Any
+    certificate: Any
+    radius: Any
+    value: Any
+    calls: tuple
 
 
 class History(NamedTuple):
@@ -49,12 +67,35 @@ class History(NamedTuple):
 
 
 class Result(NamedTuple):
-    point: Any  # the selected epoch's mean point w̄_k
+    """What :func:`minimize` returns: the selected epoch's point and certificate, every epoch's statistics, the cost.
+
+    Attributes:
+        point: the output point, w̄_k of the selected epoch k (the same array as ``certificate.point``).
+        selected_epoch: k, the 0-based index (into the rows of ``epochs``) of the epoch chosen by ``output``:
+            ``"best"`` the smallest certificate ‖ĝ_k‖ (with ``delta``: among the epochs of radius r_k ≤ δ, else the
+            epoch of smallest radius), ``"random"`` a uniform epoch (Theorem 8 of [CMO23]), ``"last"`` the last one.
+        epochs: :class:`Epochs`, the statistics of every completed epoch.
+        grad_calls: the oracle calls made by the whole run (value calls for ``epochs.value`` are not counted).
+        history: :class:`History` of every step when ``record=True``, else None.
+        final_anchor: x_N, the conversion's anchor after the last step: the point the next step would start from (it
+            is not the output point and carries no certificate).
+        certificate: the :class:`o2nc.Certificate` of the selected epoch: point w̄_k, ``delta`` = r_k (radius kind
+            ``"exact"``), ``epsilon`` = ‖ĝ_k‖ (float64), kind ``"exact-gradient epoch"`` for a deterministic oracle or
+            ``"stochastic estimate"`` for a stochastic one, ``calls`` = the gradient calls up to the end of epoch k.
+            ``certificate.describe(delta)`` is the sentence to print about it.
+        certified: True when ``certificate`` proves (δ, ε)-stationarity of ``point`` at the requested ``delta``
+            (``certificate.proves(delta)``); without ``delta``, True when its kind is a proof (exact gradients).
+            False means: no certificate at that δ (or only a stochastic estimate).
+    """
+
+    point: Any
     selected_epoch: int
     epochs: Epochs
-    grad_calls: int  # oracle calls made by the algorithm (value calls for epochs.value are not counted)
+    grad_calls: int
     history: Optional[History]
-    final_anchor: Any  # x_N
+    final_anchor: Any
+    certificate: Certificate
+    certified: bool
 
 
 class NonFiniteGradientError(FloatingPointError):
@@ -62,11 +103,90 @@ class NonFiniteGradientError(FloatingPointError):
 
     def __init__(self, step: int, result: Optional[Result]):
         super().__init__(
-            f"the gradient at step {step} is not finite; the {0 if result is None else len(result.epochs.certificate)} "
+            f"the gradient at step {step} is not finite; the {_count(result)} "
             "completed epochs are kept in this error's `result`"
         )
         self.step = step
         self.result = result
+
+
+class NonFiniteStepError(FloatingPointError):
+    """A learner played an increment Δ_n with NaN or inf entries; ``result`` holds the completed epochs (or None)."""
+
+    def __init__(self, step: int, learner, result: Optional[Result]):
+        super().__init__(
+            f"the learner {learner!r} played a non-finite step Δ at step {step}; the {_count(result)} completed "
+            "epochs are kept in this error's `result`"
+        )
+        self.step = step
+        self.learner = learner
+        self.result = result
+
+
+class NonFiniteEpochError(FloatingPointError):
+    """An epoch's statistics (mean point, mean gradient, certificate or radius) are not finite, e.g. a gradient sum
+    that overflowed the run's dtype; ``result`` holds the epochs completed before it (or None)."""
+
+    def __init__(self, epoch: int, what: str, result: Optional[Result]):
+        super().__init__(
+            f"the statistics of epoch {epoch + 1} are not finite ({what}); the sum of its gradients or points overflowed "
+            f"the run's dtype; the {_count(result)} earlier epochs are kept in this error's `result`"
+        )
+        self.epoch = epoch
+        self.result = result
+
+
+class UnboundedRadiusWarning(UserWarning):
+    """``output="best"`` at a δ with a learner whose steps have no radius bound: no epoch may have r_k ≤ δ."""
+
+
+def _count(result: Optional[Result]) -> int:
+    return 0 if result is None else len(result.epochs.calls)
+
+
+def learner_radius(learner, size: int) -> Optional[float]:
+    """A bound on every ‖Δ_n‖ that ``learner`` can play on ``size`` coordinates, or None when it has none.
+
+    Read from the ``radius`` attribute, the convention of :mod:`online_learners`: OGD, AdaGradNorm, OptimisticOGD,
+    FTRL, DiscountedFTRL and BallConstraint project their plays on the ball ‖Δ‖ ≤ radius, and Restarting and
+    Discounted pass their inner learner's radius on (Discounted scales a projected play by β' ≤ 1). Coordinatewise
+    projects each coordinate on [−radius, radius], a box whose points have ‖Δ‖ ≤ radius·√size. Learners without a
+    ``radius`` (or with ``radius=None``: KT, ONSBettor, COCOB, FreeGrad, ParameterFreeMirrorDescent,
+    DirectionMagnitude, unconstrained OGD) have no bound. With ‖Δ_n‖ ≤ D every epoch of T steps has r_k ≤ T·D
+    (the anchor moves by at most D a step; [CMO23] Theorem 8 takes D = δ/T for r_k ≤ δ).
+
+    Example:
+        >>> from online_learners import KT, OGD, BallConstraint
+        >>> learner_radius(OGD(lr=0.1, radius=0.5), 3), learner_radius(KT(), 3)
+        (0.5, None)
+        >>> learner_radius(BallConstraint(KT(), radius=0.01), 3)
+        0.01
+    """
+    radius = getattr(learner, "radius", None)
+    if radius is None or isinstance(radius, bool) or not isinstance(radius, (int, float, np.floating)):
+        return None
+    radius = float(radius)
+    if not (math.isfinite(radius) and radius > 0):
+        return None
+    from online_learners import Coordinatewise
+
+    return radius * math.sqrt(size) if isinstance(learner, Coordinatewise) else radius
+
+
+def _scaled_norm(xp, v):
+    """‖v‖₂ over all entries as a·‖v/a‖ with a = max|v_i| (Blue 1978): no underflow or overflow of the squares."""
+    flat = xp.reshape(v, (-1,))
+    a = xp.max(xp.abs(flat))
+    safe = xp.where(a > 0, a, xp.ones_like(a))
+    return a * xp.linalg.vector_norm(flat / safe)
+
+
+def _scaled_max_row_norm(xp, rows):
+    """max_t ‖rows_t‖₂ with one common scale a = max|rows| (the largest row norm is at least a, so it cannot
+    underflow, and ‖rows_t/a‖ ≤ √d cannot overflow)."""
+    a = xp.max(xp.abs(rows))
+    safe = xp.where(a > 0, a, xp.ones_like(a))
+    return a * xp.max(xp.linalg.vector_norm(rows / safe, axis=1))
 
 
 def _check_count(name: str, value) -> int:
@@ -115,6 +235,8 @@ def minimize(
     hint: Optional[str] = None,
     inner_steps: int = 20,
     inner_tol: float = 1e-10,
+    delta: Optional[float] = None,
+    stochastic: Optional[bool] = None,
 ) -> Result:
     r"""Run O2NC for ⌊budget/epoch_length⌋ full epochs and return the epoch means with their certificates.
 
@@ -131,8 +253,8 @@ def minimize(
         restart: re-initialise the learner at the start of every epoch.
         value: optional x ↦ F(x); evaluated at each epoch mean into ``epochs.value`` (not counted in grad_calls).
         record: keep the full history (N rows of x, w, Δ, s, g).
-        output: ``"best"`` (smallest certificate; o2nc.md §7), ``"random"`` (uniform epoch, as in Theorem 8) or
-            ``"last"``.
+        output: ``"best"`` (smallest certificate; o2nc.md §7; with ``delta``, among the epochs of radius r_k ≤ δ),
+            ``"random"`` (uniform epoch, as in Theorem 8) or ``"last"``.
         progress: show a progress bar over steps.
         callback: called as ``callback(k, epoch_stats)`` after each epoch, with a dict of that epoch's mean,
             certificate, radius and the gradient calls so far (e.g. for live printing); returning True stops the run
@@ -146,6 +268,14 @@ def minimize(
             budget; with extra calls the run makes as many full epochs as the budget allows.
         inner_steps: the most inner calls per step of the fixed-point hint.
         inner_tol: the relative stopping tolerance of the fixed-point iteration.
+        delta: the requested Goldstein radius δ (finite, > 0), or None. With ``output="best"`` the selected epoch
+            is the one of smallest certificate among the epochs with r_k ≤ δ; when no epoch has r_k ≤ δ it is the
+            epoch of smallest radius and ``Result.certified`` is False (``result.certificate.describe(delta)`` then
+            says there is no certificate at δ). A learner without a radius bound (:func:`learner_radius`) warns
+            with :class:`UnboundedRadiusWarning`. For every ``output``, ``Result.certified`` is checked at δ.
+        stochastic: whether the oracle's gradients are stochastic, which makes the certificate a
+            ``"stochastic estimate"`` rather than an ``"exact-gradient epoch"`` proof; None (default) detects it:
+            stochastic iff ``grad`` takes the run's RNG.
 
     Returns:
         A :class:`Result`.
@@ -153,6 +283,10 @@ def minimize(
     Raises:
         NonFiniteGradientError: a gradient had NaN/inf entries; the error names the step and carries the completed
             epochs.
+        NonFiniteStepError: the learner played a Δ with NaN/inf entries; the error names the learner and the step
+            and carries the completed epochs.
+        NonFiniteEpochError: an epoch's mean point, mean gradient, certificate or radius is not finite (an overflow
+            of the run's dtype); it carries the earlier epochs.
 
     Example:
         >>> import numpy as np, o2nc
@@ -161,6 +295,10 @@ def minimize(
         ...                     budget=400, epoch_length=20)
         >>> bool(res.epochs.certificate.min() < 1.0), res.grad_calls
         (True, 400)
+        >>> res = o2nc.minimize(np.sign, np.array([1.0, -2.0]), learner=OGD(lr=0.01, radius=0.005),
+        ...                     budget=400, epoch_length=20, delta=0.1)
+        >>> res.certified, res.certificate.delta <= 0.1, res.certificate.kind
+        (True, True, 'exact-gradient epoch')
     """
     budget = _check_count("budget", budget)
     epoch_length = _check_count("epoch_length", epoch_length)
@@ -175,6 +313,8 @@ def minimize(
     xp = array_api_compat.array_namespace(x0)
     if not xp.isdtype(x0.dtype, "real floating"):
         raise TypeError(f"`x0` must have a real floating dtype, got {x0.dtype}")
+    if math.prod(x0.shape) == 0:
+        raise ValueError(f"`x0` must have at least one entry, got shape {tuple(x0.shape)}")
     if not bool(xp.all(xp.isfinite(x0))):
         raise ValueError("`x0` must be finite (it has NaN or inf entries)")
     for method in ("init", "predict", "update"):
@@ -185,6 +325,21 @@ def minimize(
     inner_steps = _check_count("inner_steps", inner_steps)
     if not isinstance(inner_tol, (int, float)) or not inner_tol >= 0:
         raise ValueError(f"`inner_tol` must be a number ≥ 0, got {inner_tol!r}")
+    if delta is not None:
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not (
+            math.isfinite(delta) and delta > 0
+        ):
+            raise ValueError(f"`delta` must be a finite number > 0 (or None), got {delta!r}")
+        delta = float(delta)
+    if stochastic is not None and not isinstance(stochastic, (bool, np.bool_)):
+        raise TypeError(f"`stochastic` must be True, False or None (detect from `grad`), got {stochastic!r}")
+    size = math.prod(x0.shape)
+    if output == "best" and delta is not None and learner_radius(learner, size) is None:
+        warnings.warn(UnboundedRadiusWarning(
+            f"minimize: the learner {learner!r} has no radius bound, so output='best' at delta={delta:g} may find no "
+            f"epoch of radius ≤ δ; constrain its steps, e.g. BallConstraint(learner, radius=δ/T) = "
+            f"BallConstraint(..., radius={delta / epoch_length:.4g}) (online_learners; [CMO23] Theorem 8: "
+            f"‖Δ‖ ≤ δ/T gives r_k ≤ δ)"), stacklevel=2)
     rule = resolve_scaling(scaling)
     epochs = budget // epoch_length
     if rule.values is not None and rule.values.shape[0] < epochs * epoch_length:
@@ -193,11 +348,13 @@ def minimize(
         )
 
     scaling_rng, oracle_rng, output_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-    oracle = (lambda w: grad(w, oracle_rng)) if _takes_rng(grad) else grad
+    takes_rng = _takes_rng(grad)
+    oracle = (lambda w: grad(w, oracle_rng)) if takes_rng else grad
+    kind = "stochastic estimate" if (takes_rng if stochastic is None else bool(stochastic)) else "exact-gradient epoch"
 
     anchor = x0
     learner_state = learner.init(x0)
-    means, grad_means, certificates, radii, values = [], [], [], [], []
+    means, grad_means, certificates, radii, values, epoch_calls = [], [], [], [], [], []
     history = {k: [] for k in History._fields} if record else None
     bar = None
     if progress:
@@ -208,8 +365,8 @@ def minimize(
     def partial_result():
         if not means:
             return None
-        return _assemble(xp, means, grad_means, certificates, radii, values, value, output, output_rng,
-                         calls, history, anchor)
+        return _assemble(xp, means, grad_means, certificates, radii, values, epoch_calls, value, output,
+                         output_rng, calls, history, anchor, delta, kind)
 
     step = 0
     calls = 0
@@ -244,6 +401,10 @@ def minimize(
                     break
         return learner.predict(state, h), h
 
+    def check_step(delta_n):
+        if not bool(xp.all(xp.isfinite(delta_n))):
+            raise NonFiniteStepError(step, learner, partial_result())
+
     # Learners whose update needs the round's hint again (single-projection optimistic forms) take it as `hint=`.
     update_takes_hint = hint is not None and "hint" in inspect.signature(learner.update).parameters
 
@@ -264,11 +425,12 @@ def minimize(
             if t > 0 and hint is not None and not affordable():
                 break
             step += 1
-            delta, h = play(learner_state)
+            increment, h = play(learner_state)
+            check_step(increment)
             s = float(s_values[t])
-            x_next, w = rule.points(anchor, delta, s)
+            x_next, w = rule.points(anchor, increment, s)
             g = query(w)
-            last_grad, last_delta = g, delta
+            last_grad, last_delta = g, increment
             if update_takes_hint:
                 learner_state = learner.update(learner_state, g, hint=h)
             else:
@@ -276,7 +438,7 @@ def minimize(
             points.append(w)
             grad_sum = g if grad_sum is None else grad_sum + g
             if record:
-                for name, item in zip(History._fields, (x_next, w, delta, s, g)):
+                for name, item in zip(History._fields, (x_next, w, increment, s, g)):
                     history[name].append(item)
             anchor = x_next
         if len(points) < epoch_length:
@@ -284,8 +446,14 @@ def minimize(
         stacked = xp.stack(points)
         mean = xp.mean(stacked, axis=0)
         grad_mean = grad_sum / epoch_length
-        certificate = xp.linalg.vector_norm(grad_mean)
-        radius = xp.max(xp.linalg.vector_norm(xp.reshape(stacked - mean, (epoch_length, -1)), axis=1))
+        certificate = _scaled_norm(xp, grad_mean)
+        radius = _scaled_max_row_norm(xp, xp.reshape(stacked - mean, (epoch_length, -1)))
+        if not bool(xp.isfinite(certificate) & xp.isfinite(radius) & xp.all(xp.isfinite(mean))):
+            what = ", ".join(name for name, item in (("mean point", mean), ("mean gradient", grad_mean),
+                                                      ("certificate", certificate), ("radius", radius))
+                             if not bool(xp.all(xp.isfinite(item))))
+            raise NonFiniteEpochError(k, what, partial_result())
+        epoch_calls.append(calls)
         means.append(mean)
         grad_means.append(grad_mean)
         certificates.append(certificate)
@@ -302,12 +470,29 @@ def minimize(
         bar.close()
     if not means:
         raise ValueError(f"`budget` ({budget}) ran out before the first epoch ended; raise it or shorten epochs")
-    return _assemble(xp, means, grad_means, certificates, radii, values, value, output, output_rng, calls, history,
-                     anchor)
+    return _assemble(xp, means, grad_means, certificates, radii, values, epoch_calls, value, output, output_rng, calls,
+                     history, anchor, delta, kind)
 
 
-def _assemble(xp, means, grad_means, certificates, radii, values, value, output, output_rng, grad_calls, history,
-              anchor) -> Result:
+def _select(output: str, certificates, radii, delta: Optional[float], output_rng) -> int:
+    """The epoch that ``output`` picks; with ``delta``, ``"best"`` looks only at the epochs of radius ≤ δ."""
+    count = len(certificates)
+    if output == "random":
+        return int(output_rng.integers(count))
+    if output == "last":
+        return count - 1
+    eps = np.asarray([float(c) for c in certificates])
+    if delta is None:
+        return int(np.argmin(eps))
+    rad = np.asarray([float(r) for r in radii])
+    within = np.flatnonzero(rad <= delta)
+    if within.size:
+        return int(within[np.argmin(eps[within])])
+    return int(np.argmin(rad))  # no epoch has r_k ≤ δ: the closest one, reported as no certificate at δ
+
+
+def _assemble(xp, means, grad_means, certificates, radii, values, epoch_calls, value, output, output_rng, grad_calls,
+              history, anchor, delta, kind) -> Result:
     certificate = xp.stack(certificates)
     epochs = Epochs(
         mean=xp.stack(means),
@@ -315,14 +500,12 @@ def _assemble(xp, means, grad_means, certificates, radii, values, value, output,
         certificate=certificate,
         radius=xp.stack(radii),
         value=xp.stack(values) if value is not None and values else None,
+        calls=tuple(epoch_calls),
     )
-    count = len(means)
-    if output == "best":
-        selected = int(np.argmin(np.asarray([float(c) for c in certificates])))
-    elif output == "random":
-        selected = int(output_rng.integers(count))
-    else:
-        selected = count - 1
+    selected = _select(output, certificates, radii, delta, output_rng)
+    cert = Certificate(point=means[selected], delta=float(radii[selected]), epsilon=float(certificates[selected]),
+                       kind=kind, radius_kind="exact", calls=epoch_calls[selected])
+    certified = cert.proves(delta) if delta is not None else cert.is_proof
     hist = None
     if history is not None:
         s_dtype = means[0].dtype
@@ -334,4 +517,4 @@ def _assemble(xp, means, grad_means, certificates, radii, values, value, output,
             grad=xp.stack(history["grad"]),
         )
     return Result(point=means[selected], selected_epoch=selected, epochs=epochs, grad_calls=grad_calls,
-                  history=hist, final_anchor=anchor)
+                  history=hist, final_anchor=anchor, certificate=cert, certified=certified)
