@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import objectives
-from o2nc import baselines
+from o2nc import Certificate, baselines
 from o2nc.baselines import registry
 from o2nc.baselines.ingd import min_norm_segment
 from o2nc.certify import goldstein
@@ -89,7 +89,10 @@ def test_seeded_runs_are_reproducible_and_seeds_matter(method):
     b = method.minimize(problem, problem.x0, budget=budget, seed=3)
     c = method.minimize(problem, problem.x0, budget=budget, seed=4)
     np.testing.assert_array_equal(a.point, b.point)
-    assert a.certificate == b.certificate or (math.isnan(a.certificate) and math.isnan(b.certificate))
+    assert (a.certificate is None) == (b.certificate is None)
+    if a.certificate is not None:
+        assert a.certificate.as_dict() == b.certificate.as_dict()
+        np.testing.assert_array_equal(a.certificate.point, b.certificate.point)
     for key in a.trace:
         np.testing.assert_array_equal(a.trace[key], b.trace[key])
     assert len(a.trace["calls"]) > 0
@@ -101,7 +104,9 @@ def test_budget_counters_and_trace_agree_with_a_counting_wrapper(method):
     problem = objectives.Counting(objectives.get("max_affine"))
     budget = budget_for(method)
     res = method.minimize(problem, problem.x0, budget=budget, seed=0, record=True)
-    assert res.delta > 0 and math.isfinite(res.certificate)
+    assert res.delta > 0 and isinstance(res.certificate, Certificate) and math.isfinite(res.certificate.epsilon)
+    assert res.certificate.delta <= res.delta and res.certificate.is_proof  # exact gradients: a proof at δ
+    assert np.array_equal(res.certificate.point, res.point)
     calls = res.trace["calls"]
     assert np.all(np.diff(calls) >= 0) and calls[-1] <= budget
     if method.order == "first-order":
@@ -115,8 +120,11 @@ def test_budget_counters_and_trace_agree_with_a_counting_wrapper(method):
         assert problem.grad_calls == res.certificate_calls  # only the certificate, counted apart
     if res.certificate_source == "own":
         assert res.certificate_calls == 0
+        assert 0 < res.certificate.calls <= res.grad_calls  # the gradients that entered ε, within the run's
     else:
         assert res.certificate_source == "goldstein" and res.certificate_calls > 0
+        assert res.certificate.calls == res.certificate_calls and res.certificate.radius_kind == "exact"
+    assert res.certificate.kind == "sampled one-sided"
     assert res.history is not None and len(res.history["x"]) > 0
 
 
@@ -126,7 +134,8 @@ def test_zero_order_methods_make_no_gradient_call(entry):
         problem = objectives.Counting(noisy_abs())
         res = method.minimize(problem, problem.x0, budget=2000, seed=1, certify=False)
         assert problem.grad_calls == 0 and problem.stochastic_grad_calls == 0
-        assert res.grad_calls == 0 and res.certificate_calls == 0 and math.isnan(res.certificate)
+        assert res.grad_calls == 0 and res.certificate_calls == 0 and res.certificate is None
+        assert math.isnan(res.epsilon)
         assert res.certificate_source == "none"
         assert 0 < problem.value_calls == res.value_calls <= 2000
 
@@ -186,10 +195,11 @@ def test_certificate_below_epsilon_within_budget(name, objective):
     method = baselines.get(name, delta=DELTA, certificate_samples=64, **params)
     res = method.minimize(obj, obj.x0, budget=budget, seed=0)
     exact = obj.goldstein(res.point, res.delta)
-    assert res.delta == DELTA
-    assert res.certificate <= EPSILON, f"{name} on {objective}: certificate {res.certificate:.3g} (exact {exact:.3g})"
+    assert res.delta == DELTA and res.certificate.delta <= DELTA
+    assert res.certificate.proves(DELTA, EPSILON), \
+        f"{name} on {objective}: certificate {res.certificate!r} (exact {exact:.3g})"
     # soundness: a certificate is an upper bound on the exact Goldstein value
-    assert res.certificate >= exact - 1e-12
+    assert res.certificate.epsilon >= exact - 1e-12
 
 
 # --- INGD and perturbed INGD ------------------------------------------------------------------------------------------
@@ -220,8 +230,9 @@ def test_ingd_certificate_is_sound(name, objective):
     obj = objectives.get(objective)
     for delta in (0.02, 0.2):
         res = baselines.get(name, delta=delta).minimize(obj, obj.x0, budget=200, seed=5)
-        assert res.certificate_source == "own"
-        assert res.certificate >= obj.goldstein(res.point, delta) - 1e-12
+        assert res.certificate_source == "own" and res.certificate.kind == "sampled one-sided"
+        assert res.certificate.delta == delta and res.certificate.radius_kind == "bound"
+        assert res.certificate.epsilon >= obj.goldstein(res.point, delta) - 1e-12
 
 
 def test_min_norm_segment_contraction_inequality():
@@ -247,6 +258,23 @@ def test_ingd_with_a_stochastic_oracle_reports_a_computed_certificate():
     problem = noisy_abs()
     res = baselines.INGD(delta=0.1).minimize(problem, problem.x0, budget=200, seed=0)
     assert res.certificate_source == "goldstein" and res.certificate_calls > 0
+    assert res.certificate.kind == "sampled one-sided" and res.certificate.is_proof
+
+
+def test_a_stochastic_running_quantity_is_returned_as_an_estimate_never_a_proof():
+    """INGD's ‖m‖ from stochastic gradients, without a computed certificate: kind "stochastic estimate"."""
+    problem = noisy_abs()
+    res = baselines.INGD(delta=0.1).minimize(problem, problem.x0, budget=200, seed=0, certify=False)
+    assert res.certificate_source == "estimate" and res.certificate_calls == 0
+    assert res.certificate.kind == "stochastic estimate" and not res.certificate.is_proof
+    assert not res.certificate.proves(0.1, math.inf)
+    assert "not a proof" in res.certificate.describe(0.1)
+
+
+def test_first_order_methods_without_a_certificate_claim_nothing_with_certify_false():
+    problem = objectives.get("max_affine")
+    res = baselines.SGD(lr=0.01).minimize(problem, problem.x0, budget=50, seed=0, certify=False)
+    assert res.certificate is None and res.certificate_source == "none" and math.isnan(res.epsilon)
 
 
 # --- gradient sampling ------------------------------------------------------------------------------------------------
@@ -284,7 +312,7 @@ def test_gradient_sampling_reaches_f_star_on_convex_luksan_vlcek(name):
     assert res.stopped == "converged"
     assert gap <= 1e-4 * max(1.0, abs(obj.f_star)), f"{name}: f − f* = {gap:.3g}"
     assert gap >= -1e-4 * max(1.0, abs(obj.f_star))  # f* is the tabulated optimum (rounded)
-    assert res.certificate <= baselines.GradientSampling().tolerance
+    assert res.certificate.epsilon <= baselines.GradientSampling().tolerance
 
 
 # --- zero-order pieces ------------------------------------------------------------------------------------------------
@@ -348,7 +376,7 @@ def test_ingd_only_descends_on_small_luksan_vlcek(name):
         f_x = np.array([float(obj.value(x)) for x in h["x"][accepted]])
         f_trial = np.array([float(obj.value(x)) for x in h["trial"][accepted]])
         assert np.all(f_trial < f_x)  # every accepted δ-step strictly lowers F
-    assert math.isfinite(res.certificate) and float(obj.value(res.point)) <= float(obj.value(obj.x0))
+    assert math.isfinite(res.certificate.epsilon) and float(obj.value(res.point)) <= float(obj.value(obj.x0))
 
 
 def test_ingd_does_not_stop_on_a_zero_stochastic_gradient():
@@ -360,4 +388,4 @@ def test_ingd_does_not_stop_on_a_zero_stochastic_gradient():
     # with exact gradients the ‖m‖ = 0 stop is a sound certificate and still ends the run
     exact = baselines.get("ingd", delta=0.1).minimize(objectives.get("abs_1d"), np.array([0.05]), budget=500, seed=0,
                                                       oracle="exact")
-    assert exact.stopped == "target" and exact.certificate == 0.0
+    assert exact.stopped == "target" and exact.certificate.epsilon == 0.0

@@ -28,8 +28,10 @@ Example:
     ...     def value(self, x): return float(np.abs(x).sum())
     ...     def grad(self, x): return np.sign(x)
     >>> res = baselines.get("ingd", delta=0.1).minimize(AbsX(), np.array([0.95]), budget=100)
-    >>> res.certificate, res.certificate_source
-    (0.0, 'own')
+    >>> res.certificate.epsilon, res.certificate.kind, res.certificate_source
+    (0.0, 'sampled one-sided', 'own')
+    >>> res.certificate.describe(0.1)  # doctest: +ELLIPSIS
+    '(δ, ε)-stationary with δ = 0.1, ε = 0 (...; r = 0.1 (upper bound) ≤ δ; 2 calls)'
 """
 from o2nc.baselines import registry
 from o2nc.baselines._base import Baseline, BaselineResult, NonFiniteOracleError

@@ -10,10 +10,19 @@ The budget counts oracle calls: gradient calls (exact or stochastic) for first-o
 evaluations for zero-order ones. Calls spent on a certificate computed after the run are reported apart
 (``certificate_calls``) and never taken from the budget.
 
-Certificates (Goldstein (δ,ε)-stationarity; Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020): a method reports its
-own certificate where it has a sound one (INGD's and perturbed INGD's ‖m‖, gradient sampling's min-norm value, both
-with exact gradients); otherwise the certificate is :func:`o2nc.certify.goldstein` at the output point with exact
-gradients — an upper bound on dist(0, ∂_δ F(x)) (Burke, Lewis, Overton 2005; objectives.md §10.1).
+Certificates (Goldstein (δ,ε)-stationarity; Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020) are
+:class:`o2nc.Certificate` values:
+
+* a method's own certificate where it has a sound one — INGD's and perturbed INGD's ‖m‖ and gradient sampling's
+  min-norm value, each an element of the hull of exact gradients at points within δ of the returned point, hence an
+  upper bound on dist(0, ∂_δ F(point)): kind ``"sampled one-sided"``, radius ``δ`` as a proven bound
+  (``radius_kind="bound"``: the points lie in the δ-ball by construction, their distances are not recomputed);
+* with a stochastic oracle the same running quantity is built from stochastic gradients and proves nothing: it is
+  returned as kind ``"stochastic estimate"`` only when no exact certificate is computed (``certify=False``);
+* otherwise :func:`o2nc.certify.goldstein` at the output point with exact gradients — an upper bound on
+  dist(0, ∂_δ F(x)) (Burke, Lewis, Overton 2005; objectives.md §10.1): kind ``"sampled one-sided"``, with the exact
+  largest distance of the sampled points as its radius;
+* with ``certify=False`` and no certificate of the method's own, ``certificate`` is None: the run claims nothing.
 """
 from __future__ import annotations
 
@@ -22,6 +31,8 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Dict, NamedTuple, Optional
 
 import numpy as np
+
+from o2nc.certificate import Certificate
 
 __all__ = [
     "BaselineResult",
@@ -43,23 +54,27 @@ class BaselineResult(NamedTuple):
 
     Attributes:
         point: the output point (numpy float64, shape (d,)).
-        certificate: an upper bound on dist(0, ∂_δ F(point)) for ``delta`` (NaN with ``certify=False`` when the
-            method has no certificate of its own).
-        delta: the radius the certificate is for.
+        certificate: the :class:`o2nc.Certificate` of ``point`` (see the module docstring for its kind), or None with
+            ``certify=False`` when the method has no certificate of its own.  Print it with
+            ``certificate.describe(delta)``; only ``certificate.proves(delta, eps)`` is a proof.
+        delta: the radius the method targeted and the certificate is for (``certificate.delta`` is the radius
+            achieved, ≤ ``delta``).
         grad_calls: gradient calls made by the algorithm (exact or stochastic), within the budget.
         value_calls: function evaluations made by the algorithm (zero-order methods, line searches, descent tests).
         trace: per-iteration arrays: ``calls`` (budgeted oracle calls so far), ``value`` (F at the iterate where the
-            method evaluated it, else NaN) and ``certificate`` (the method's running certificate where it has one,
-            else NaN).
+            method evaluated it, else NaN) and ``certificate`` (the method's running certificate value where it has
+            one, else NaN; with a stochastic oracle an estimate only).
         history: with ``record=True``, per-iteration arrays of the iterates and method-specific quantities; else None.
-        certificate_source: ``"own"`` (the method's certificate, exact gradients), ``"goldstein"``
-            (:func:`o2nc.certify.goldstein` at ``point``) or ``"none"``.
-        certificate_calls: exact-gradient calls spent by a ``"goldstein"`` certificate, counted apart from the budget.
+        certificate_source: ``"own"`` (the method's certificate, exact gradients), ``"estimate"`` (the method's
+            running quantity from stochastic gradients, ``certify=False``), ``"goldstein"``
+            (:func:`o2nc.certify.goldstein` at ``point``) or ``"none"`` (``certificate`` is None).
+        certificate_calls: exact-gradient calls spent by a ``"goldstein"`` certificate, counted apart from the budget
+            (0 otherwise; ``certificate.calls`` is the number of gradients that entered ε).
         stopped: why the run ended: ``"budget"``, ``"target"`` (certificate ≤ the method's ε) or ``"converged"``.
     """
 
     point: np.ndarray
-    certificate: float
+    certificate: Optional[Certificate]
     delta: float
     grad_calls: int
     value_calls: int
@@ -68,6 +83,11 @@ class BaselineResult(NamedTuple):
     certificate_source: str
     certificate_calls: int
     stopped: str
+
+    @property
+    def epsilon(self) -> float:
+        """``certificate.epsilon``, or NaN when there is no certificate (a number for tables and plots)."""
+        return math.nan if self.certificate is None else float(self.certificate.epsilon)
 
 
 class NonFiniteOracleError(FloatingPointError):
@@ -201,14 +221,17 @@ class Baseline:
         point = np.asarray(out.point, dtype=np.float64)
         delta = float(out.delta if out.delta is not None else self.delta)
         cert_calls = 0
+        certificate: Optional[Certificate] = None
         if out.certificate is not None and not (stochastic and out.certificate_needs_exact):
-            certificate, source = float(out.certificate), "own"
+            certificate, source = _own_certificate(out, point, delta, calls.grad_calls, "own"), "own"
         elif certify:
-            certificate, cert_calls = goldstein_certificate(problem, point, delta, self.certificate_samples,
-                                                            int(cert_seq.generate_state(1)[0]))
-            source = "goldstein"
+            certificate = goldstein_certificate(problem, point, delta, self.certificate_samples,
+                                                int(cert_seq.generate_state(1)[0]))
+            source, cert_calls = "goldstein", certificate.calls
+        elif out.certificate is not None:  # a running quantity of stochastic gradients: an estimate, not a proof
+            certificate, source = _own_certificate(out, point, delta, calls.grad_calls, "estimate"), "estimate"
         else:
-            certificate, source = math.nan, "none"
+            source = "none"
         return BaselineResult(point=point, certificate=certificate, delta=delta, grad_calls=calls.grad_calls,
                               value_calls=calls.value_calls, trace=out.trace.arrays(),
                               history=None if out.history is None else _stack_history(out.history),
@@ -224,12 +247,29 @@ class Baseline:
 
 class RunOutput(NamedTuple):
     point: np.ndarray
-    certificate: Optional[float]  # the method's own certificate, or None
+    certificate: Optional[float]  # the method's own certificate value ε, or None
     trace: "Trace"
     history: Optional[dict]
     stopped: str
     delta: Optional[float] = None  # the certificate radius when it differs from the field `delta`
     certificate_needs_exact: bool = True  # an own certificate is sound only with exact gradients
+    certificate_calls: Optional[int] = None  # gradients that entered the own certificate (None: not tracked)
+    certificate_kind: str = "sampled one-sided"  # what the own certificate is with exact gradients (o2nc.Certificate)
+    certificate_radius_kind: str = "bound"  # "bound": the points lie within `delta` by construction
+
+
+def _own_certificate(out: RunOutput, point: np.ndarray, delta: float, grad_calls: int, source: str) -> Certificate:
+    """The method's own certificate as an :class:`o2nc.Certificate`.
+
+    ``source="own"``: exact gradients, the method's kind.  ``source="estimate"``: stochastic gradients, kind
+    ``"stochastic estimate"`` (the running quantity is a norm of a combination of noisy gradients; nothing bounds
+    the Goldstein distance by it for this run).  ``calls``: the gradients that entered ε when the method tracks them,
+    else all the run's gradient calls (an upper bound on them).
+    """
+    kind = out.certificate_kind if source == "own" else "stochastic estimate"
+    calls = int(out.certificate_calls) if out.certificate_calls is not None else int(grad_calls)
+    return Certificate(point=point, delta=delta, epsilon=float(out.certificate), kind=kind,
+                       radius_kind=out.certificate_radius_kind, calls=calls)
 
 
 def _stochastic_oracle(problem) -> Optional[Callable]:
@@ -343,13 +383,24 @@ def certificate_sample_count(samples: Optional[int], dim: int) -> int:
     return max(16, default_samples(dim))
 
 
-def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: Optional[int], seed: int):
-    """(value, gradient calls) of :func:`o2nc.certify.goldstein` at ``x`` with the problem's exact gradient."""
+def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: Optional[int], seed: int) -> Certificate:
+    """:func:`o2nc.certify.goldstein` at ``x`` with the problem's exact gradient, as an :class:`o2nc.Certificate`.
+
+    Kind ``"sampled one-sided"``: ε = min ‖Σ λ_i ∇F(y_i)‖ over the hull of exact gradients at points y_i of B(x, δ),
+    an upper bound on dist(0, ∂_δ F(x)) (Burke, Lewis, Overton, SIAM J. Optim. 15(3), 2005).  Its radius is the exact
+    largest ‖y_i − x‖ (≤ δ); ``calls`` the exact-gradient calls it cost (counted apart from the budget).
+    """
     from o2nc.certify import goldstein
 
     cert = goldstein(problem.grad, x, delta, samples=certificate_sample_count(samples, x.shape[0]), seed=seed,
                      exact=False)
-    return float(cert.value), int(cert.grad_calls)
+    if isinstance(cert, Certificate):  # o2nc.certify.goldstein returning the library's certificate type
+        return cert
+    points = np.asarray(cert.points, dtype=np.float64).reshape(-1, x.shape[0])
+    radius = float(np.max(np.linalg.norm(points - x[None, :], axis=1))) if points.shape[0] else 0.0
+    # the sampler draws every y_i in the closed δ-ball; min() only removes a last-bit rounding excess of the norm
+    return Certificate(point=x, delta=min(radius, float(delta)), epsilon=float(cert.value), kind="sampled one-sided",
+                       radius_kind="exact", calls=int(cert.grad_calls))
 
 
 # ------------------------------------------------------------------------------------------------ shared helpers

@@ -64,7 +64,7 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
     x = x0.copy()
     trace = Trace()
     history = {"x": [], "trial": [], "query": [], "accepted": []} if record else None
-    best_x, best_cert = x.copy(), math.inf
+    best_x, best_cert, best_count = x.copy(), math.inf, 0
     stopped = "budget"
     fx = None
     try:
@@ -77,12 +77,13 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
             if fx is None:
                 fx = calls.value(x)
             m = calls.grad(x)
+            count = 1  # the gradients combined into m
             if record:
                 history["query"].append(x.copy())
             norm = float(np.linalg.norm(m))
             trace.add(calls.used, fx, norm)
             if norm < best_cert:
-                best_x, best_cert = x.copy(), norm
+                best_x, best_cert, best_count = x.copy(), norm, count
             while True:
                 if norm <= epsilon and not calls.stochastic:
                     stopped = "target"
@@ -105,16 +106,20 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
                 if record:
                     history["query"].append(y)
                 m = min_norm_segment(m, g)
+                count += 1
                 norm = float(np.linalg.norm(m))
                 trace.add(calls.used, fx, norm)
                 if norm < best_cert:
-                    best_x, best_cert = x.copy(), norm
+                    best_x, best_cert, best_count = x.copy(), norm, count
     except (BudgetExhausted, StopIteration):
         pass
     if history is not None:
         history = {k: (np.asarray(v) if v else np.zeros((0, d) if k != "accepted" else 0)) for k, v in history.items()}
+    # with exact gradients m is a convex combination of gradients at x_t and at points of segments of length δ
+    # from x_t (module docstring): kind "sampled one-sided", radius δ as a bound
     return RunOutput(point=best_x, certificate=best_cert if math.isfinite(best_cert) else None, trace=trace,
-                     history=history, stopped=stopped)
+                     history=history, stopped=stopped, certificate_calls=best_count,
+                     certificate_kind="sampled one-sided", certificate_radius_kind="bound")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +133,9 @@ class INGD(Baseline):
             m = 0); with a stochastic oracle the run never stops on ‖m‖.
         descent: the sufficient-descent constant c ∈ (0, 1) (1/4 in the reference sketch).
 
-    Returns (from ``minimize``): the iterate with the smallest ‖m‖, that ‖m‖ as the certificate (exact gradients).
+    Returns (from ``minimize``): the iterate with the smallest ‖m‖ and, with exact gradients, that ‖m‖ as an
+    :class:`o2nc.Certificate` of kind ``"sampled one-sided"`` (radius δ, a bound); with a stochastic oracle a
+    :func:`o2nc.certify.goldstein` certificate of the output (``certify=False``: ‖m‖ as a ``"stochastic estimate"``).
 
     Example:
         >>> import numpy as np
@@ -137,8 +144,8 @@ class INGD(Baseline):
         ...     def value(self, x): return float(np.abs(x).sum())
         ...     def grad(self, x): return np.sign(x)
         >>> res = INGD(delta=0.1).minimize(AbsX(), np.array([0.95]), budget=100)
-        >>> res.certificate, res.stopped, abs(float(res.point[0])) <= 0.1
-        (0.0, 'target', True)
+        >>> res.certificate.epsilon, res.certificate.kind, res.stopped, abs(float(res.point[0])) <= 0.1
+        (0.0, 'sampled one-sided', 'target', True)
     """
 
     epsilon: float = 0.0

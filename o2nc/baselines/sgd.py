@@ -42,7 +42,7 @@ class SGD(Baseline):
         ...     def value(self, x): return float(np.abs(x).sum())
         ...     def grad(self, x): return np.sign(x)
         >>> res = SGD(lr=0.01, delta=0.1).minimize(AbsX(), np.array([1.0]), budget=200)
-        >>> res.grad_calls, abs(float(res.point[0])) <= 0.01, res.certificate < 1e-12
+        >>> res.grad_calls, abs(float(res.point[0])) <= 0.01, res.certificate.epsilon < 1e-12
         (200, True, True)
     """
 

@@ -237,14 +237,17 @@ def _run_baseline(args, name: str, objective, x0) -> int:
         writer.writerow(["iteration", "calls", "value", "certificate"])
         for i in range(calls.shape[0]):
             writer.writerow([i + 1, int(calls[i]), float(trace["value"][i]), float(trace["certificate"][i])])
-    png = _plot_trace(trace, res, out / "o2nc-run.png", title=f"{name} on {objective.name}")
+    # _plot_trace draws a number: the certificate's ε (NaN when the run computed none)
+    png = _plot_trace(trace, res._replace(certificate=res.epsilon), out / "o2nc-run.png",
+                      title=f"{name} on {objective.name}")
     sources = {"own": "the method's own certificate, exact gradients",
+               "estimate": "the method's running quantity, stochastic gradients",
                "goldstein": f"sampled Goldstein certificate, {res.certificate_calls} exact calls counted apart",
                "none": "no certificate"}
     value = float(objective.value(res.point))
-    print(f"final certificate ({sources.get(res.certificate_source, res.certificate_source)}): the returned point is "
-          f"(δ, ε)-stationary with δ = {res.delta:.4g}, ε = {res.certificate:.5g} (an upper bound on the Goldstein "
-          f"distance); F = {value:.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls, "
+    claim = "the run computed no certificate" if res.certificate is None else res.certificate.describe(args.delta)
+    print(f"final certificate ({sources.get(res.certificate_source, res.certificate_source)}): {claim}; "
+          f"F = {value:.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls, "
           f"{res.value_calls} function evaluations; stopped: {res.stopped}")
     print(f"wrote {png} and {csv_path}" if png else f"wrote {csv_path}")
     return 0

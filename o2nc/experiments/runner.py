@@ -388,10 +388,12 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
                            "query_kind": query_kind}
 
     def summary(res) -> dict:
-        return {"certificate": float(res.certificate), "certificate_source": res.certificate_source,
+        cert = res.certificate
+        return {"certificate": float(res.epsilon), "certificate_source": res.certificate_source,
                 "grad_calls": int(res.grad_calls), "value_calls": int(res.value_calls),
                 "eval_calls": int(res.certificate_calls), "stopped": res.stopped,
-                "certificate_delta": float(res.delta)}
+                "certificate_delta": float(res.delta),
+                "certificate_claim": None if cert is None else _claim(cert)}
 
     if config["measure"] == "budget":
         res = method.minimize(obj, x0, budget=int(config["budget"]), seed=seed, **kw)
@@ -417,7 +419,7 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
             if "budget" not in str(exc) or n0 >= cap:
                 raise
             n0 = min(2 * n0, cap)
-    if first.certificate_source == "own" and first.delta <= delta:
+    if first.certificate_source == "own" and first.certificate.proves(delta, math.inf):
         res = first if n0 == cap else method.minimize(obj, x0, budget=cap, seed=seed, **kw)
         i = _first_certified(res.trace, eps)
         out.update(summary(res), resolution="trace")
@@ -425,7 +427,7 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
             out.update(queries=int(res.trace["calls"][i]), censored=False, certificate=float(res.trace[
                 "certificate"][i]))
         else:
-            out.update(queries=None, censored=True, certificate_best=float(res.certificate))
+            out.update(queries=None, censored=True, certificate_best=float(res.epsilon))
     else:
         # no sound running certificate: certify the returned point of runs with budgets 2^j·n0 (and the cap),
         # smallest first, and stop at the first certified one (the cap run only when nothing smaller certifies)
@@ -442,8 +444,8 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
             res = first if n == n0 else method.minimize(obj, x0, budget=n, seed=seed, **kw)
             for k in spent:
                 spent[k] += summary(res)[k]
-            best = min(best, float(res.certificate))
-            if float(res.certificate) <= eps:
+            best = min(best, res.epsilon)  # NaN (no certificate) leaves it unchanged
+            if res.certificate is not None and res.certificate.proves(delta, eps):
                 found = (n, res)
                 break
         if found is None:
@@ -456,6 +458,21 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
     if prog is not None:
         out["chain"] = prog
     out["wall"] = time.perf_counter() - t0
+    return out
+
+
+def _json_number(value: float) -> float | None:
+    """A float for the results store (JSON): None for NaN/inf (no certificate, or an unbounded one)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _claim(cert) -> dict:
+    """The scalar fields of an :class:`o2nc.Certificate` (``as_dict()``: delta, epsilon, kind, radius_kind, calls)
+    with ``is_proof``, as JSON data: what fits and figures read to tell a proof from an estimate."""
+    out = dict(cert.as_dict())
+    out["delta"], out["epsilon"] = _json_number(out["delta"]), _json_number(out["epsilon"])
+    out["is_proof"] = bool(cert.is_proof)
     return out
 
 
