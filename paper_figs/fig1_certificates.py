@@ -1,7 +1,7 @@
 """Figure 1: certificate and radius against gradient calls on six bank problems, O2NC learners against baselines.
 
 Each point is one run with a budget of N gradient calls, tuned for that N: O2NC (Algorithm 1 of [CMO23], restarts,
-``o2nc.theory.ogd_parameters`` for T and D = δ/T) with OGD at the theory step, AdaGradNorm, and KT through the
+``o2nc.theory.ogd_parameters`` for T and D = δ/T, with the stochastic problem's σ in T as the sweep runner takes it) with OGD at the theory step, AdaGradNorm, and KT through the
 reductions (Cutkosky & Orabona 2018); the baselines SGD (constant step δ/G, so each step moves at most δ), INGD
 (Zhang et al. 2020) and gradient sampling (Burke, Lewis, Overton 2005) from ``o2nc.baselines``. Certificates are
 upper bounds on min ‖∂_δ F‖ computed with exact gradients: O2NC's best epoch (‖ĝ_k‖ with radius r_k ≤ δ), INGD's and
@@ -18,6 +18,7 @@ from _common import MARKERS, cached, new_figure, save, store
 import o2nc
 import o2nc.baselines as baselines
 import objectives
+from o2nc.experiments.runner import resolve_constants
 from online_learners import KT, OGD, AdaGradNorm, BallConstraint, DirectionMagnitude
 
 NAME = "fig1_certificates"
@@ -39,11 +40,18 @@ def o2nc_learner(name, p, lipschitz):
     return BallConstraint(DirectionMagnitude(magnitude, OGD(lr=1.0 / lipschitz, radius=1.0)), radius=p.radius)
 
 
+def theory_constants(objective):
+    """(G, gap, σ) as the sweep runner takes them (:func:`o2nc.experiments.runner.resolve_constants`): σ = 0 for an
+    exact oracle; for a stochastic one the declared noise, else σ = G (E‖g − ∇F‖² ≤ E‖g‖² ≤ G²), the σ of
+    [CMO23] Theorem 8's σ/√T term that ``ogd_parameters`` balances T with."""
+    G, gap, info = resolve_constants(objective, {"name": objective.name}, stochastic=objective.is_stochastic)
+    return G, gap, info["sigma"]
+
+
 def run_o2nc(objective, method, budget, seed):
     x0 = np.array(objective.x0)
-    lipschitz = float(objective.lipschitz)
-    gap = max(float(objective.value(x0)) - objective.f_star, 1e-12)
-    p = o2nc.theory.ogd_parameters(budget, DELTA, lipschitz, gap)
+    lipschitz, gap, sigma = theory_constants(objective)
+    p = o2nc.theory.ogd_parameters(budget, DELTA, lipschitz, gap, sigma)
     stochastic = objective.is_stochastic
     grad = objective.stochastic_grad if stochastic else objective.grad
     res = o2nc.minimize(grad, x0, learner=o2nc_learner(method, p, lipschitz), budget=budget,
@@ -55,9 +63,11 @@ def run_o2nc(objective, method, budget, seed):
                                  for epoch in points])
     else:
         certificates = np.asarray(res.epochs.certificate)
-    k = int(np.argmin(certificates))
+    k = int(np.argmin(certificates))  # D = δ/T: every epoch's radius is ≤ δ, so the best epoch is a claim at δ
+    claim = o2nc.Certificate(point=None, delta=float(res.epochs.radius[k]), epsilon=float(certificates[k]),
+                             kind="exact-gradient epoch", radius_kind="exact", calls=p.epoch_length)
     return {"certificate": float(certificates[k]), "radius": float(res.epochs.radius[k]),
-            "grad_calls": int(res.grad_calls)}
+            "grad_calls": int(res.grad_calls), "certificate_claim": {**claim.as_dict(), "is_proof": claim.is_proof}}
 
 
 def run_baseline(objective, method, budget, seed):
@@ -87,6 +97,8 @@ def make(out: Path, quick: bool = False) -> list[Path]:
                 for seed in range(seeds):
                     config = {"figure": NAME, "problem": problem, "method": label, "budget": budget,
                               "delta": DELTA, "seed": seed}
+                    if kind == "o2nc" and objective.is_stochastic:  # T depends on σ (Theorem 8's σ/√T term)
+                        config["sigma"] = theory_constants(objective)[2]
                     if kind == "o2nc":
                         result = cached(db, config, lambda: run_o2nc(objective, label, budget, seed))
                     else:

@@ -98,7 +98,9 @@ def test_gap_from_the_objectives_bound_and_noise_in_G():
     res = run_config(c)
     assert res["oracle"] == "stochastic" and res["noise_variance"] == 12.0
     assert res["lipschitz"] == pytest.approx(math.sqrt(13.0), rel=1e-15)
-    p = ogd_parameters(400, c["delta"], math.sqrt(13.0), res["gap"])
+    assert res["sigma"] == pytest.approx(math.sqrt(12.0), rel=1e-15) and res["sigma_source"] == "declared variance"
+    p = ogd_parameters(400, c["delta"], math.sqrt(13.0), res["gap"], sigma=math.sqrt(12.0))
+    assert res["epoch_length"] == p.epoch_length
     assert res["learner_params"]["lr"] == pytest.approx(p.lr, rel=1e-15)
     with pytest.raises(ValueError, match="f_star.*gap_bound|gap"):
         from o2nc.experiments.runner import resolve_constants

@@ -14,10 +14,22 @@ oracle and ``certificate = "auto"``, each epoch's certificate is recomputed from
 w_t (one exact call per step, counted apart in ``eval_calls``), since ‖ĝ_k‖ is then only an estimate.
 
 Theory constants (:func:`resolve_constants`): G is the objective's Lipschitz constant; for a stochastic run whose
-objective declares its noise variance σ² (``extra["variance_bound"]`` or ``extra["noise_variance"]``), G² is
-Lipschitz² + σ², since the tuning needs E‖g‖² ≤ G² ([CMO23]'s assumption, o2nc.md §1; E‖g‖² ≤ ‖∇F‖² + σ² for an
-unbiased oracle).  The gap is F(x0) − f*, or the objective's own ``extra["gap_bound"]`` when f* is unknown (the
-zero-chain hard instance, objectives.md §9.3).
+noise level σ is known — the spec's ``sigma``, else the variance σ² the objective declares (``extra["variance_bound"]``
+or ``extra["noise_variance"]``) — G² is Lipschitz² + σ², since the tuning needs E‖g‖² ≤ G² ([CMO23]'s assumption,
+o2nc.md §1; E‖g‖² = ‖∇F‖² + E‖g − ∇F‖² ≤ Lipschitz² + σ² for an unbiased oracle).  A stochastic run whose σ is
+not known takes σ = G: E‖g − ∇F‖² = E‖g‖² − ‖∇F‖² ≤ E‖g‖² ≤ G² under the same assumption (the "σ ≤ G" of o2nc.md §6).
+An exact oracle has σ = 0.  σ enters every Theorem-8 budget and bound (:func:`o2nc.theory.ogd_parameters`,
+:func:`o2nc.theory.ogd_bound`, :func:`theory_budget`): [CMO23] Theorem 8 bounds the mean exact-gradient epoch
+certificate by gap/(DM) + E[R_T]/(DM) + σ/√T, which with restarted OGD is gap/(δK) + (G + σ)/√T.  The gap is
+F(x0) − f*, or the objective's own ``extra["gap_bound"]`` when f* is unknown (the zero-chain hard instance,
+objectives.md §9.3).
+
+The certificate of an O2NC run (``certificate_claim``, the scalar fields of an :class:`o2nc.Certificate` with
+``is_proof``): the certified epoch of an epsilon run, else the epoch with the smallest certificate among those of
+radius r_k ≤ δ (the epoch of smallest radius when none is, which then proves nothing at δ); kind
+``"exact-gradient epoch"`` for an exact oracle or exact-recomputed certificates, ``"stochastic estimate"`` for the
+run's own ‖ĝ_k‖ on a stochastic oracle (``certificate = "algorithm"``); radius r_k exact.  An epsilon run counts an
+epoch as certified only when its radius is ≤ δ as well.
 
 Zero-chain instances (``extra`` holding ``T`` and ``lam``): the result also records the chain progress
 prog_α(w̄/λ) = max{i : |w̄_i/λ| > α} of the last epoch mean for α = 1/4, 1/2, 1 (objectives.md §9.1), and, for
@@ -40,6 +52,7 @@ The worker returns plain data; only the driver writes to the results store.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import math
@@ -88,25 +101,38 @@ def noise_variance(obj) -> float | None:
 
 
 def resolve_constants(obj, ocfg: Mapping[str, Any], *, stochastic: bool = False) -> tuple[float, float, dict]:
-    """(G, gap, info) for the theory tuning.
+    """(G, gap, info) for the theory tuning; ``info["sigma"]`` is the σ of [CMO23] Theorem 8 for this run.
 
-    G: the config's ``lipschitz``, else ``obj.lipschitz``; for a stochastic oracle with a declared variance σ²,
-    G = √(Lipschitz² + σ²) so that E‖g‖² ≤ G² (o2nc.md §1).  gap: the config's ``gap``, else F(x0) − f*, else the
-    objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F, as the hard instance gives).  ``info``
-    records where each came from.
+    σ (E‖g − ∇F‖² ≤ σ²): 0 for an exact oracle; for a stochastic one the config's ``sigma``, else √ of the variance
+    the objective declares, else G (module docstring: σ ≤ G follows from E‖g‖² ≤ G²).  G: the config's
+    ``lipschitz``, else ``obj.lipschitz``; for a stochastic oracle with a known σ > 0, G = √(Lipschitz² + σ²) so that
+    E‖g‖² ≤ G² (o2nc.md §1).  gap: the config's ``gap``, else F(x0) − f*, else the objective's ``extra["gap_bound"]``
+    (an upper bound on F(x0) − inf F, as the hard instance gives).  ``info`` records each value and where it came
+    from (``sigma_source``: ``"exact oracle"``, ``"spec"``, ``"declared variance"`` or ``"second moment (σ ≤ G)"``).
     """
     lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
     if lip is None or not (lip > 0 and math.isfinite(lip)):
         raise ValueError(f"objective {ocfg['name']!r} has no Lipschitz constant; set 'lipschitz' in the spec")
     info: dict[str, Any] = {"lipschitz_declared": float(lip)}
     G = float(lip)
-    var = noise_variance(obj) if stochastic else None
-    if var is not None and var > 0:
+    var, sigma_source = None, "exact oracle"
+    if stochastic:
+        if ocfg.get("sigma") is not None:
+            var, sigma_source = float(ocfg["sigma"]) ** 2, "spec"
+        else:
+            var = noise_variance(obj)
+            sigma_source = "declared variance" if var is not None else "second moment (σ ≤ G)"
+    if var is not None:
         if not math.isfinite(var):
             raise ValueError(f"objective {ocfg['name']!r} declares an infinite noise variance; the theory tuning "
                              "needs E‖g‖² ≤ G² < ∞ (set 'lipschitz' to a second-moment bound, or oracle = 'exact')")
-        G = math.sqrt(G * G + var)
-        info["noise_variance"] = var
+        if var > 0:
+            G = math.sqrt(G * G + var)
+            info["noise_variance"] = var
+        sigma = math.sqrt(var)
+    else:
+        sigma = G if stochastic else 0.0
+    info["sigma"], info["sigma_source"] = float(sigma), sigma_source
     gap = ocfg.get("gap")
     if gap is not None:
         info["gap_source"] = "spec"
@@ -142,22 +168,24 @@ def chain_progress(obj, point) -> dict | None:
     return {"T": int(extra["T"]), "prog_quarter": prog(0.25), "prog_half": prog(0.5), "prog_one": prog(1.0)}
 
 
-def theory_budget(epsilon: float, delta: float, lipschitz: float, gap: float, cap: int = 10 ** 13) -> int:
-    """Smallest N with ogd_bound(N, δ, G, gap) ≤ ε (doubling, then bisection; the bound decreases in N up to the
-    rounding of T and K).  ogd_bound = gap/(δK) + G/√T ([CMO23] Theorem 8 with restarted OGD; o2nc.md §6)."""
+def theory_budget(epsilon: float, delta: float, lipschitz: float, gap: float, sigma: float = 0.0,
+                  cap: int = 10 ** 13) -> int:
+    """Smallest N with ogd_bound(N, δ, G, gap, σ) ≤ ε (doubling, then bisection; the bound decreases in N up to the
+    rounding of T and K).  ogd_bound = gap/(δK) + (G + σ)/√T ([CMO23] Theorem 8 with restarted OGD, σ/√T its noise
+    term; o2nc.md §5–6), with T and K of ``ogd_parameters(N, δ, G, gap, σ)``; σ = 0 for an exact oracle."""
     from o2nc.theory import ogd_bound
 
-    if ogd_bound(2, delta, lipschitz, gap) <= epsilon:
+    if ogd_bound(2, delta, lipschitz, gap, sigma) <= epsilon:
         return 2
     hi = 4
-    while ogd_bound(hi, delta, lipschitz, gap) > epsilon:
+    while ogd_bound(hi, delta, lipschitz, gap, sigma) > epsilon:
         hi *= 2
         if hi > cap:
             raise ValueError(f"epsilon={epsilon:g} needs more than {cap} calls by the theory bound")
     lo = hi // 2
     while hi - lo > max(1, lo // 1000):
         mid = (lo + hi) // 2
-        if ogd_bound(mid, delta, lipschitz, gap) <= epsilon:
+        if ogd_bound(mid, delta, lipschitz, gap, sigma) <= epsilon:
             hi = mid
         else:
             lo = mid
@@ -234,6 +262,7 @@ def _epsilon_abs(config, obj, ocfg) -> float:
 def run_config(config: Mapping[str, Any]) -> dict:
     """Run one configuration and return its measurements (plain JSON data).  Raises on any error."""
     import o2nc
+    from o2nc.certificate import Certificate
     from o2nc.theory import ogd_bound, ogd_parameters
 
     t0 = time.perf_counter()
@@ -259,17 +288,19 @@ def run_config(config: Mapping[str, Any]) -> dict:
 
     theory = mcfg["tuning"] == "theory"
     G = gap = None
+    sigma = 0.0
     info: dict = {}
     if theory:
         G, gap, info = resolve_constants(obj, ocfg, stochastic=oracle_kind == "stochastic")
+        sigma = info["sigma"]
     if measure == "budget":
         n_theory = int(config["budget"])
         run_budget = n_theory
     else:
-        n_theory = theory_budget(eps, delta, G, gap) if theory else int(config["max_queries"])
+        n_theory = theory_budget(eps, delta, G, gap, sigma) if theory else int(config["max_queries"])
         run_budget = int(config["max_queries"])
     if theory:
-        p = ogd_parameters(n_theory, delta, G, gap)
+        p = ogd_parameters(n_theory, delta, G, gap, sigma)
         T = p.epoch_length
         lparams = _learner_params(mcfg["learner"], {"lr": p.lr, "radius": p.radius}, mcfg["learner_params"])
     else:
@@ -310,8 +341,9 @@ def run_config(config: Mapping[str, Any]) -> dict:
         def callback(k, stats):
             state["last_mean"] = stats["mean"]
             cert = tracker.certificates[k] if tracker is not None else float(stats["certificate"])
-            if cert <= eps:
-                state["first"] = (k, cert, int(stats["grad_calls"]), float(stats["radius"]))
+            radius = float(stats["radius"])
+            if cert <= eps and radius <= delta:  # a certificate at the run's δ (theory tuning: r_k ≤ δ always)
+                state["first"] = (k, cert, int(stats["grad_calls"]), radius)
                 return True  # stop the run after this epoch (o2nc.minimize)
             return False
 
@@ -322,6 +354,8 @@ def run_config(config: Mapping[str, Any]) -> dict:
                            "certificate_source": "exact-recomputed" if tracker is not None else
                            ("algorithm-exact" if oracle_kind == "exact" else "algorithm-stochastic"),
                            "learner_params": lparams}
+    all_certs = np.asarray(tracker.certificates if tracker is not None else res.epochs.certificate, dtype=float)
+    all_radii = np.asarray(res.epochs.radius, dtype=float)[: all_certs.shape[0]]
     if theory:
         out["lipschitz"], out["gap"] = G, gap
         out.update(info)
@@ -330,11 +364,13 @@ def run_config(config: Mapping[str, Any]) -> dict:
             k, cert, calls, radius = state["first"]
             out.update(queries=calls, censored=False, epoch=k, certificate=cert, radius=radius, grad_calls=calls,
                        epsilon_abs=eps)
+            claim_epoch = k
         else:
             K = len(tracker.certificates) if tracker is not None else res.epochs.certificate.shape[0]
             certs = tracker.certificates if tracker is not None else np.asarray(res.epochs.certificate).tolist()
             out.update(queries=None, censored=True, epochs=K, grad_calls=int(res.grad_calls),
                        certificate_best=float(np.min(certs)), epsilon_abs=eps)
+            claim_epoch = _claim_epoch(all_certs, all_radii, delta)
         last = state["last_mean"]
     else:
         certs = np.asarray(tracker.certificates if tracker is not None else res.epochs.certificate, dtype=float)
@@ -346,9 +382,15 @@ def run_config(config: Mapping[str, Any]) -> dict:
                    certificate_mean=float(certs.mean()), certificate_best=float(certs.min()),
                    certificate_last=float(certs[-1]), radius_max=float(radii.max()),
                    certificate=float(certs.mean()))
-        if theory:
-            out["bound"] = float(ogd_bound(n_theory, delta, G, gap))
+        if theory:  # [CMO23] Theorem 8 with restarted OGD: gap/(δK) + (G + σ)/√T at this run's T and K
+            out["bound"] = float(ogd_bound(n_theory, delta, G, gap, sigma))
         last = np.asarray(res.epochs.mean)[-1]
+        claim_epoch = _claim_epoch(all_certs, all_radii, delta)
+    kind = "stochastic estimate" if oracle_kind == "stochastic" and tracker is None else "exact-gradient epoch"
+    # calls: the T gradients of the epoch, whose mean is ε (exact ones when recomputed, counted in eval_calls)
+    claim = Certificate(point=np.asarray(res.epochs.mean)[claim_epoch], delta=float(all_radii[claim_epoch]),
+                        epsilon=float(all_certs[claim_epoch]), kind=kind, radius_kind="exact", calls=T)
+    out["certificate_claim"] = _claim(claim)
     if last is not None:
         prog = chain_progress(obj, last)
         if prog is not None:
@@ -358,6 +400,15 @@ def run_config(config: Mapping[str, Any]) -> dict:
     out["eval_calls"] = int(tracker.exact_calls) if tracker is not None else 0
     out["wall"] = time.perf_counter() - t0
     return out
+
+
+def _claim_epoch(certs: np.ndarray, radii: np.ndarray, delta: float) -> int:
+    """The epoch whose certificate the run claims: the smallest certificate among the epochs of radius ≤ δ, else (no
+    epoch within δ: no certificate at δ) the epoch of smallest radius."""
+    within = np.flatnonzero(radii <= delta)
+    if within.size:
+        return int(within[np.argmin(certs[within])])
+    return int(np.argmin(radii))
 
 
 #: The smallest budget of the doubling grid of a baseline's epsilon run (``measure.doubling_start`` overrides it).
@@ -424,8 +475,12 @@ def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) 
         i = _first_certified(res.trace, eps)
         out.update(summary(res), resolution="trace")
         if i is not None:
-            out.update(queries=int(res.trace["calls"][i]), censored=False, certificate=float(res.trace[
-                "certificate"][i]))
+            calls_i, cert_i = int(res.trace["calls"][i]), float(res.trace["certificate"][i])
+            out.update(queries=calls_i, censored=False, certificate=cert_i)
+            # the claim is the certified trace entry's: the method's own kind and radius, its ε, and the calls made
+            # up to it (an upper bound on the gradients that entered it)
+            out["certificate_claim"] = _claim(dataclasses.replace(res.certificate, point=None, epsilon=cert_i,
+                                                                  calls=calls_i))
         else:
             out.update(queries=None, censored=True, certificate_best=float(res.epsilon))
     else:

@@ -27,6 +27,8 @@ Format (TOML shown; the same keys in a dict or YAML)::
                                    # "stochastic"
     # lipschitz = 1.0              # override G (else the objective's own constant)
     # gap = 2.0                    # override F(x0) − F* (else from f_star, else the objective's extra["gap_bound"])
+    # sigma = 0.5                  # override σ, E‖g − ∇F‖² ≤ σ², for stochastic runs (else the objective's declared
+                                   # variance, else σ = G; [CMO23] Theorem 8's σ/√T term)
     # epsilon_scale = "absolute"   # override measure.epsilon_scale for this objective
     # max_queries = 50000          # override measure.max_queries for this objective
 
@@ -94,7 +96,7 @@ SCHEMA_VERSION = 2
 _TOP_KEYS = {"name", "seeds", "deltas", "measure", "objectives", "methods", "description"}
 _MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_scale", "doubling_start"}
 _EPSILON_SCALES = ("absolute", "lipschitz")
-_OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "label", "epsilon_scale", "max_queries"}
+_OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "sigma", "label", "epsilon_scale", "max_queries"}
 _METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart", "objectives"}
 _BASELINE_KEYS = {"name", "baseline", "params", "objectives"}
 #: Placeholders any parameter value may use: the run's absolute ε and its δ.
@@ -464,6 +466,11 @@ def _validate(d: dict, src: str) -> Spec:
         for k in ("lipschitz", "gap"):
             if k in o:
                 o2[k] = _pos_number(src, f"{f}.{k}", o[k])
+        if "sigma" in o:  # σ = 0 is allowed: a stochastic oracle without noise
+            sig = o["sigma"]
+            if isinstance(sig, bool) or not isinstance(sig, (int, float)) or not math.isfinite(sig) or sig < 0:
+                raise _err(src, f + ".sigma", f"expected a finite number ≥ 0, got {sig!r}")
+            o2["sigma"] = float(sig)
         if "epsilon_scale" in o:
             if o["epsilon_scale"] not in _EPSILON_SCALES:
                 raise _err(src, f + ".epsilon_scale", f"expected one of {', '.join(_EPSILON_SCALES)}, got "
