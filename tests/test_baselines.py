@@ -358,6 +358,20 @@ def test_zero_order_o2nc_epochs_stay_within_delta_minus_smoothing():
     assert (T, rho, n) == (8, 0.05, 1600) and D == pytest.approx(0.15 / 8) and lr == 0.01
 
 
+@pytest.mark.parametrize("batch", [1, 4])
+def test_zero_order_o2nc_theory_epoch_length_includes_the_estimator_noise(batch):
+    """[CMO23] Theorem 8's σ/√T with σ = G/√b: one direction's estimate has E‖g − ∇f_ρ‖² ≤ E‖g‖² ≤ G²."""
+    from o2nc.baselines.zo_o2nc import estimator_second_moment
+    from o2nc.theory import ogd_parameters
+
+    method = baselines.ZeroOrderO2NC(delta=0.2, lipschitz=2.0, gap=3.0, batch=batch)
+    T, D, lr, rho, n = method.parameters(200_000, 5)
+    G = estimator_second_moment(5, 2.0)
+    p = ogd_parameters(n, 0.1, G, 3.0, sigma=G / math.sqrt(batch))
+    assert n == 200_000 // (2 * batch) and T == p.epoch_length and D == p.radius and lr == p.lr
+    assert T > ogd_parameters(n, 0.1, G, 3.0).epoch_length  # the σ-free T was shorter
+
+
 SMALL_LV = [n for n in objectives.names(tags=["luksan-vlcek"]) if objectives.get(n).dim <= 5]
 
 

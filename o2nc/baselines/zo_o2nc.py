@@ -12,8 +12,10 @@ epoch lies within δ' of the epoch mean w̄ (o2nc.md §5, locality). Hence the e
 with δ/2".
 
 **Tuning.** By default the O2NC parameters are the theory's (:func:`o2nc.theory.ogd_parameters`) for N/(2b)
-estimator calls, radius δ − ρ and the second-moment bound G = (16√(2π) d)^{1/2} L of the estimator (o2nc.md §12.4,
-quoted); ``epoch_length`` and ``lr`` override them (D = (δ − ρ)/T always).
+estimator calls, radius δ − ρ, the second-moment bound G = (16√(2π) d)^{1/2} L of one direction's estimate
+(o2nc.md §12.4, quoted) and the noise σ = G/√b of [CMO23] Theorem 8's σ/√T term (derived: one direction's estimate
+g_j is unbiased for ∇f_ρ, so E‖g_j − ∇f_ρ‖² = E‖g_j‖² − ‖∇f_ρ‖² ≤ G², and the mean of b independent ones has
+variance ≤ G²/b); ``epoch_length`` and ``lr`` override them (D = (δ − ρ)/T always).
 
 **Rate.** O(d δ^-1 ε^-3) function evaluations (Kornowski & Shamir 2024; inserting G² = O(dL²) into O2NC's
 G² δ^-1 ε^-3). The epoch certificates of the run are estimates (noisy values of ‖mean ∇f_ρ‖); the reported
@@ -92,7 +94,8 @@ class ZeroOrderO2NC(Baseline):
             if steps < 2:
                 raise ValueError(f"ZeroOrderO2NC: `budget` {budget} allows {steps} estimates; the theory tuning "
                                  "needs at least 2")
-            T = ogd_parameters(int(steps), inner, G, float(self.gap)).epoch_length
+            sigma = G / math.sqrt(int(self.batch))  # E‖ḡ − ∇f_ρ‖² ≤ G²/b (module docstring, Tuning)
+            T = ogd_parameters(int(steps), inner, G, float(self.gap), sigma).epoch_length
         else:
             T = int(self.epoch_length)
         if steps < T:
