@@ -157,3 +157,25 @@ def test_baseline_runs_record_the_certificate_kind(tmp_path):
         else:
             assert res["certificate_source"] == "own" and res["certificate_claim"]["radius_kind"] == "bound"
     store.close()
+
+
+# ------------------------------------------------------------------------------------------------ fits
+
+
+def test_fits_name_the_runs_whose_certificate_is_only_an_estimate(tmp_path):
+    from o2nc.experiments import fit_store
+    from o2nc.experiments.fit import is_proof
+
+    noisy = {"name": TOY, "params": {"dim": 3, "noise": 0.5}}
+    d = {"name": "f", "seeds": [0, 1], "deltas": [0.1], "objectives": [noisy],
+         "measure": {"budgets": [400, 1600], "certificate": "algorithm"},
+         "methods": [{"name": "o2nc-ogd", "learner": "ogd"}]}
+    store = Store(tmp_path / "f.db")
+    run_sweep(load_spec(d), store, workers=1)
+    rows = fit_store(store, against="budget", n_boot=200)
+    assert len(rows) == 1 and rows[0].estimates == 4 and "4 of 4 runs: stochastic estimates" in rows[0].note
+    store.close()
+    # results stored before certificate_claim existed are read off their certificate_source
+    assert is_proof({"certificate_source": "algorithm-stochastic"}) is False
+    assert is_proof({"certificate_source": "exact-recomputed"}) is True
+    assert is_proof({}) is None

@@ -12,7 +12,9 @@ certificate ~ N^-1/3 after N calls (Cutkosky, Mehta, Orabona, ICML 2023).
 
 --against epsilon fits log(queries) on log(eps) at each delta, and jointly on (log eps, log delta);
 --against delta fits on log(delta) at each eps; --against budget fits the certificate on log(N).
-Runs that never reached eps within max_queries are left out and counted in the `censored` column.
+Runs that never reached eps within max_queries are left out and counted in the `censored` column. Runs whose
+certificate is a stochastic estimate rather than a proof (an O2NC run's own epoch norms on a stochastic oracle)
+are fitted and named in the `note` column.
 """
 
 EPILOG = """\
@@ -65,7 +67,7 @@ def run(args) -> int:
         for r in rows:
             f = r.fit
             out.append({"objective": r.objective, "method": r.method, "against": r.against, "fixed": r.fixed,
-                        "theory": r.theory, "censored": r.censored, "note": r.note,
+                        "theory": r.theory, "censored": r.censored, "estimates": r.estimates, "note": r.note,
                         "fit": None if f is None else {"exponents": f.exponents, "ci_low": f.ci_low,
                                                        "ci_high": f.ci_high, "level": f.level, "n": f.n,
                                                        "r2": f.r2, "bootstrap": f.method}})

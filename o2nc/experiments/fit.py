@@ -171,6 +171,22 @@ class FitRow:
     theory: float
     censored: int  # runs left out because they never certified (epsilon runs only)
     note: str = ""
+    estimates: int = 0  # fitted runs whose certificate is a stochastic estimate, not a proof
+
+
+#: ``certificate_source`` values of results stored before ``certificate_claim`` existed, by whether they prove.
+_SOURCE_IS_PROOF = {"algorithm-exact": True, "exact-recomputed": True, "own": True, "goldstein": True,
+                    "algorithm-stochastic": False, "estimate": False}
+
+
+def is_proof(result: dict) -> Optional[bool]:
+    """Whether a stored run's certificate is a proof (an :class:`o2nc.Certificate` of a proof kind) or only a
+    stochastic estimate: its ``certificate_claim["is_proof"]``, else (older results) read off ``certificate_source``;
+    None when neither says."""
+    claim = result.get("certificate_claim")
+    if isinstance(claim, dict) and "is_proof" in claim:
+        return bool(claim["is_proof"])
+    return _SOURCE_IS_PROOF.get(result.get("certificate_source"))
 
 
 def _points(rows: Iterable[dict]):
@@ -188,12 +204,14 @@ def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n
     ``against="epsilon"``: log queries on log ε at each fixed δ, plus a joint fit on (log ε, log δ) over all δ;
     ``against="delta"``: log queries on log δ at each fixed ε; ``against="budget"``: log (mean certificate) on log N at
     each fixed δ.  Censored epsilon runs (no certified epoch within ``max_queries``) are left out and counted; a
-    group with censored runs under-states the queries of the hardest targets.
+    group with censored runs under-states the queries of the hardest targets.  Fitted runs whose certificate is a
+    stochastic estimate rather than a proof (:func:`is_proof`) are counted in ``estimates`` and named in the note.
     """
     if against not in THEORY:
         raise ValueError(f"against: expected one of {', '.join(THEORY)}, got {against!r}")
     groups: dict[tuple, list] = {}
     censored: dict[tuple, int] = {}
+    estimates: dict[tuple, int] = {}
     measure = "budget" if against == "budget" else "epsilon"
     for c, r in _points(store.rows(sweep=sweep)):
         if c["measure"] != measure:
@@ -212,6 +230,8 @@ def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n
             if measure == "epsilon" and r.get("censored"):
                 censored[key] = censored.get(key, 0) + 1
                 continue
+            if is_proof(r) is False:
+                estimates[key] = estimates.get(key, 0) + 1
             if measure == "epsilon":
                 if key[2] == "joint":
                     xs = (c["epsilon"], c["delta"])
@@ -235,8 +255,11 @@ def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n
                 note = str(exc)
         else:
             note = "no certified run"
+        n_est = estimates.get(key, 0)
+        if n_est:
+            note = "; ".join(filter(None, [note, f"{n_est} of {len(pts)} runs: stochastic estimates, not proofs"]))
         out.append(FitRow(objective=key[0], method=key[1], against=against, fixed=key[2], fit=fit,
-                          theory=THEORY[against], censored=censored.get(key, 0), note=note))
+                          theory=THEORY[against], censored=censored.get(key, 0), note=note, estimates=n_est))
     return out
 
 
