@@ -192,7 +192,9 @@ class Baseline:
             oracle: first-order methods only: ``"auto"`` (the stochastic oracle when the problem has one, else the
                 exact gradient), ``"exact"`` or ``"stochastic"``.
             certify: compute a :func:`o2nc.certify.goldstein` certificate at the output when the method has no
-                sound one of its own (exact-gradient calls counted apart, in ``certificate_calls``).
+                sound one of its own (exact-gradient calls counted apart, in ``certificate_calls``).  With False,
+                such a run returns ``certificate=None`` (a method's running quantity from stochastic gradients is
+                returned as a ``"stochastic estimate"``).
 
         Returns:
             :class:`BaselineResult`.
