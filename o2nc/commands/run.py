@@ -16,8 +16,14 @@ HELP = """Run O2NC (online-to-non-convex conversion) on one objective of the ban
 With no arguments: O2NC with projected OGD at the paper's parameters (epoch length T, radius D = δ/T,
 step D/(G√T), from the budget, δ, the objective's Lipschitz constant G and gap F(x0) − F*) on the
 non-smooth non-convex chained crescent function I of Haarala, Miettinen and Mäkelä (n = 50). It prints each epoch's
-certificate ‖ĝ_k‖ and radius r_k, the final (δ, ε) certificate, and writes o2nc-run.png (certificate
-and radius against gradient calls) and o2nc-run.csv (every epoch) into --out.
+certificate ‖ĝ_k‖ and radius r_k, the final certificate, and writes o2nc-run.png (certificate and radius
+against gradient calls) and o2nc-run.csv (every epoch) into --out.
+
+Every learner of `o2nc list learners` plays in the ball ‖Δ‖ ≤ D = δ/T, so every epoch with s ≤ 1 has radius
+r_k ≤ T·D = δ: OGD, AdaGradNorm, optimistic OGD and FTRL take the radius D; the unconstrained learners (KT, ONS
+bettor, COCOB, FreeGrad, PFMD, direction-magnitude) are wrapped in BallConstraint(learner, radius=D), and those that
+take a gradient bound get G (G + σ with --stochastic when the objective declares its noise σ). The final
+certificate is the best epoch among those with r_k ≤ δ; when there is none the run says so ("no certificate at δ").
 
 With --method NAME (or --baseline NAME) it runs a baseline of o2nc.baselines instead (INGD, gradient sampling,
 SGD, Adam, ...), with its hyperparameters from --method-param KEY=VALUE and its certificate radius δ = --delta; it
@@ -75,8 +81,8 @@ def add_parser(subparsers) -> None:
                    help="gradient calls N (function evaluations for zero-order baselines; default 20000)")
     p.add_argument("--delta", type=float, default=0.1, help="Goldstein radius δ (default 0.1)")
     p.add_argument("--epoch-length", type=int, default=None, help="T (default: the paper's choice for N, δ, G)")
-    p.add_argument("--scaling", default="uniform", choices=["uniform", "exponential", "none"],
-                   help="random scaling of Δ (default uniform, Algorithm 1)")
+    p.add_argument("--scaling", default="uniform", choices=["uniform", "exponential", "none", "midpoint"],
+                   help="random scaling of Δ (default uniform, Algorithm 1; midpoint: s = 1/2)")
     p.add_argument("--stochastic", action="store_true",
                    help="use the objective's stochastic oracle (certificates become estimates)")
     p.add_argument("--seed", type=int, default=0, help="seed of the scaling and the oracle (default 0)")
@@ -86,17 +92,58 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def _learner(name: str, overrides: dict, theory):
-    from online_learners import registry
+def _learner_defaults(theory, *, gradient_scale: float, size: int) -> dict:
+    """Each registered learner's parameters at the requested δ, keyed by registry name.
 
-    if name == "ogd":
-        params = {"lr": theory.lr, "radius": theory.radius}
-    elif name == "adagrad_norm":
-        params = {"radius": theory.radius}
-    else:
-        params = {}
+    D = δ/T and η = D/(G√T) are the theory's ([CMO23] §4; :func:`o2nc.theory.ogd_parameters`); G is
+    ``gradient_scale``. A per-coordinate learner gets the per-coordinate scale D/√d: a box of side D/√d lies in the
+    ball of radius D. The bettors' initial wealth (KT, ONS bettor, the KT magnitude of direction-magnitude) and PFMD's
+    ε are D·G, the convention of paper_figs/fig5_parameter_free.py (whose multiplier sweep measures how little the
+    certificate depends on it), split as D·G/√d over the coordinates of a per-coordinate bettor. The combinators
+    get a projected OGD at the theory's step as their inner learner; Restarting restarts it every T rounds and
+    Discounted keeps a memory of about T rounds (β = 1 − 1/T).
+    """
+    from online_learners import KT, OGD
+
+    T, D, lr, G = theory.epoch_length, theory.radius, theory.lr, gradient_scale
+    per_coordinate = D / math.sqrt(size)
+    wealth = D * G
+    return {
+        "ogd": {"lr": lr, "radius": D},
+        "adagrad_norm": {"radius": D},
+        "optimistic_ogd": {"lr": lr, "radius": D},
+        "ftrl": {"lr": lr, "radius": D},
+        "discounted_ftrl": {"lr": per_coordinate, "radius": D},  # Adam-like: each coordinate moves by about lr
+        "kt": {"eps": wealth / math.sqrt(size), "lipschitz": G},
+        "ons_bettor": {"eps": wealth / math.sqrt(size), "lipschitz": G},
+        "cocob": {},
+        "freegrad": {"lipschitz": G},
+        "pfmd": {"eps": wealth},
+        "direction_magnitude": {"magnitude": KT(eps=wealth, lipschitz=G), "direction": OGD(lr=1.0 / G, radius=1.0)},
+        "ball_constraint": {"learner": KT(eps=wealth / math.sqrt(size), lipschitz=G), "radius": D},
+        "coordinatewise": {"learner": OGD(lr=lr, radius=per_coordinate)},
+        "restarting": {"learner": OGD(lr=lr, radius=D), "period": T},
+        "discounted": {"learner": OGD(lr=lr, radius=D), "beta": 1.0 - 1.0 / T},
+    }
+
+
+def _learner(name: str, overrides: dict, theory, *, gradient_scale: float, size: int):
+    """The learner ``name`` at the requested δ: its defaults (:func:`_learner_defaults`) updated by ``overrides``;
+    a learner without a radius bound is wrapped in ``BallConstraint(learner, radius=D)`` (Cutkosky & Orabona,
+    COLT 2018, §4), so its plays satisfy ‖Δ‖ ≤ D = δ/T like projected OGD's ([CMO23] Theorem 8)."""
+    from online_learners import BallConstraint, registry
+
+    from o2nc.minimize import learner_radius
+
+    params = dict(_learner_defaults(theory, gradient_scale=gradient_scale, size=size).get(name, {}))
     params.update(overrides)
-    return registry.get(name, **params)
+    try:
+        learner = registry.get(name, **params)
+    except TypeError as err:
+        raise ValueError(f"--learner {name}: {err}; give its hyperparameters with --learner-param KEY=VALUE") from None
+    if learner_radius(learner, size) is None:
+        learner = BallConstraint(learner, radius=theory.radius)
+    return learner
 
 
 def _gap(objective, x0, override):
@@ -142,22 +189,27 @@ def run(args) -> int:
         raise SystemExit(f"o2nc run: objective {objective.name!r} has no Lipschitz constant G")
     gap = _gap(objective, x0, args.gap)
     lipschitz = float(objective.lipschitz)
-    theory = o2nc.theory.ogd_parameters(args.budget, args.delta, lipschitz, gap)
+    if args.stochastic and not objective.is_stochastic:
+        raise SystemExit(f"o2nc run: objective {objective.name!r} has no stochastic oracle; drop --stochastic")
+    sigma = _noise(objective) if args.stochastic else 0.0
+    # A stochastic oracle has E‖g‖² ≤ G² + σ², the bound the OGD step uses; T balances gap/(δK) against
+    # (G + σ)/√T ([CMO23] Theorem 8; o2nc.theory.ogd_parameters).
+    second_moment = math.sqrt(lipschitz**2 + sigma**2)
+    theory = (o2nc.theory.ogd_parameters(args.budget, args.delta, second_moment, gap, sigma=sigma) if sigma > 0
+              else o2nc.theory.ogd_parameters(args.budget, args.delta, lipschitz, gap))
     epoch_length = args.epoch_length or theory.epoch_length
     if args.epoch_length:
-        theory = theory._replace(epoch_length=epoch_length, radius=args.delta / epoch_length,
-                                 lr=args.delta / epoch_length / (lipschitz * math.sqrt(epoch_length)))
-    learner = _learner(args.learner, _params(args.learner_param, "--learner-param"), theory)
-    if args.stochastic:
-        if not objective.is_stochastic:
-            raise SystemExit(f"o2nc run: objective {objective.name!r} has no stochastic oracle; drop --stochastic")
-        grad = objective.stochastic_grad
-    else:
-        grad = objective.grad
+        theory = theory._replace(epoch_length=epoch_length, epochs=args.budget // epoch_length,
+                                 radius=args.delta / epoch_length,
+                                 lr=args.delta / epoch_length / (second_moment * math.sqrt(epoch_length)))
+    learner = _learner(args.learner, _params(args.learner_param, "--learner-param"), theory,
+                       gradient_scale=lipschitz + sigma, size=x0.size)
+    grad = objective.stochastic_grad if args.stochastic else objective.grad
 
     say = (lambda *a, **k: None) if args.quiet else print
     say(f"O2NC on {objective.name} (d = {x0.size}), learner {learner}")
-    say(f"budget N = {args.budget}, δ = {args.delta}, G = {lipschitz:.4g}, gap = {gap:.4g}: "
+    noise = f", σ = {sigma:.4g}" if sigma > 0 else ""
+    say(f"budget N = {args.budget}, δ = {args.delta}, G = {lipschitz:.4g}{noise}, gap = {gap:.4g}: "
         f"T = {epoch_length}, K = {args.budget // epoch_length}, D = δ/T = {theory.radius:.3g}")
     say(f"{'epoch':>6} {'grad calls':>11} {'certificate ‖ĝ‖':>16} {'radius r':>10} {'F(w̄)':>12}")
     epochs = args.budget // epoch_length
@@ -173,31 +225,52 @@ def run(args) -> int:
 
     res = o2nc.minimize(grad, x0, learner=learner, budget=args.budget, epoch_length=epoch_length,
                         scaling=args.scaling, seed=args.seed, restart=not args.no_restart,
-                        value=objective.value, progress=not args.quiet and sys.stderr.isatty(), callback=report)
+                        value=objective.value, progress=not args.quiet and sys.stderr.isatty(), callback=report,
+                        delta=args.delta, stochastic=args.stochastic)
+    epochs = len(res.epochs.calls)
     if every > 1:
-        say(f"(every {every}th epoch shown; all {epochs} are in the CSV)")
+        say(f"(every {_ordinal(every)} epoch shown; all {epochs} are in the CSV)")
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    calls = [(k + 1) * epoch_length for k in range(epochs)]
+    calls = list(res.epochs.calls)
     csv_path = out / "o2nc-run.csv"
     with open(csv_path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["epoch", "grad_calls", "certificate", "radius", "value"])
+        writer.writerow(["epoch", "grad_calls", "certificate", "radius", "value", "within_delta"])
         for k in range(epochs):
-            writer.writerow([k + 1, calls[k], float(res.epochs.certificate[k]), float(res.epochs.radius[k]),
-                             float(res.epochs.value[k])])
+            radius = float(res.epochs.radius[k])
+            writer.writerow([k + 1, calls[k], float(res.epochs.certificate[k]), radius, float(res.epochs.value[k]),
+                             int(radius <= args.delta)])
     from o2nc.plotting import plot_run
 
     png = plot_run(calls, res.epochs.certificate, res.epochs.radius, out / "o2nc-run.png",
                    title=f"O2NC on {objective.name}", delta=args.delta)
     k = res.selected_epoch
-    kind = "estimate from stochastic gradients" if args.stochastic else "exact gradients"
-    print(f"final certificate (epoch {k + 1} of {epochs}, {kind}): w̄ is (δ, ε)-stationary with "
-          f"δ = r = {float(res.epochs.radius[k]):.4g} ≤ {args.delta}, ε = ‖ĝ‖ = {float(res.epochs.certificate[k]):.5g}; "
-          f"F(w̄) = {float(res.epochs.value[k]):.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls")
+    print(f"final certificate (epoch {k + 1} of {epochs}): {res.certificate.describe(args.delta)}; "
+          f"F(w̄) = {float(res.epochs.value[k]):.6g} (F* = {_fmt_star(objective.f_star)}); "
+          f"{res.grad_calls} gradient calls in all")
     print(f"wrote {png} and {csv_path}")
     return 0
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st, …"""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _noise(objective) -> float:
+    """σ with E‖g − ∇F‖² ≤ σ², from the objective's declared variance bound (0 when it declares none)."""
+    from o2nc.experiments.runner import noise_variance
+
+    variance = noise_variance(objective)
+    if variance is None or variance <= 0:
+        return 0.0
+    if not math.isfinite(variance):
+        raise SystemExit(f"o2nc run: objective {objective.name!r} declares an infinite noise variance; the theory "
+                         "parameters need E‖g‖² < ∞")
+    return math.sqrt(variance)
 
 
 def _fmt_star(f_star) -> str:
