@@ -5,12 +5,14 @@ A point x is Goldstein (δ,ε)-stationary when dist(0, ∂_δ f(x)) ≤ ε, wher
 Jadbabaie, ICML 2020).  Gradients taken at finitely many points y_i of the δ-ball span a convex hull that lies inside
 ∂_δ f(x), so the minimal norm over that hull is an **upper bound** on dist(0, ∂_δ f(x)) (Burke, Lewis, Overton,
 SIAM J. Optim. 2005, the gradient-sampling method).  A small value therefore *certifies* stationarity; a large value
-proves nothing.  Every certificate returned here says so through ``one_sided=True`` and ``bound="upper"``.
+proves nothing.  Every certificate returned here is an :class:`o2nc.Certificate` (kind ``"sampled one-sided"``,
+``"mean-constrained upper bound"`` or ``"exact-gradient epoch"``) and says so through ``one_sided=True``.
 
 Contents
 --------
-- :func:`min_norm` — minimal norm over the convex hull of m gradients (the simplex QP), solved exactly by the
-  non-negative-least-squares reduction on scipy, or by an optional QP solver (``daqp``, ``quadprog``).
+- :func:`min_norm` — minimal norm over the convex hull of m gradients (the simplex QP) by Wolfe's finite algorithm,
+  every answer checked by its optimality gap (defined in ``objectives/minnorm.py``, shared with the bank's exact
+  Goldstein oracles and gradient sampling).
 - :func:`goldstein` — sample the δ-ball (plus caller-supplied points such as an epoch's iterates) and return the
   certificate with its weights and points; optionally the stricter variant of Cutkosky, Mehta, Orabona (ICML 2023,
   Definition 5) in which the weighted mean of the points must equal x.
@@ -33,8 +35,14 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
+# One min-norm solver for the whole library, checked by its optimality gap (objectives/minnorm.py).
+from objectives.minnorm import DEFAULT_TOL, SOLVERS, MinNorm, MinNormError, min_norm, optimality_gap
+from o2nc.certificate import Certificate
+
 __all__ = [
     "MinNorm",
+    "MinNormError",
+    "Certificate",
     "GoldsteinCertificate",
     "EpochCertificate",
     "min_norm",
@@ -43,180 +51,9 @@ __all__ = [
     "sample_ball",
     "default_samples",
     "SOLVERS",
+    "DEFAULT_TOL",
+    "optimality_gap",
 ]
-
-#: Names accepted by ``solver=``.  ``"nnls"`` chooses the direct or Gram form by shape.
-SOLVERS = ("nnls", "nnls-direct", "nnls-gram", "daqp", "quadprog")
-
-
-class MinNorm(NamedTuple):
-    """Solution of min_{λ∈Δ_m} ‖Σ_i λ_i g_i‖.
-
-    Attributes:
-        weights: (m,) non-negative weights summing to one (clipped and renormalised after the solve).
-        value: ‖Σ_i λ_i g_i‖ recomputed from ``weights`` and the gradients, never the solver's own estimate, so a
-            solver inaccuracy can only make the certificate larger (objectives.md §10.1, "Report").
-    """
-
-    weights: np.ndarray
-    value: float
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# the min-norm QP
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _as_gradients(G: Any) -> np.ndarray:
-    G = np.asarray(G, dtype=np.float64)
-    if G.ndim == 1:
-        G = G[None, :]
-    if G.ndim != 2 or G.shape[0] == 0 or G.shape[1] == 0:
-        raise ValueError(f"G: expected a non-empty (m, d) array of gradients, got shape {np.shape(G)}")
-    if not np.all(np.isfinite(G)):
-        bad = int(np.argwhere(~np.isfinite(G))[0][0])
-        raise ValueError(f"G: gradient {bad} has a non-finite entry")
-    return G
-
-
-def _finish(G: np.ndarray, lam: np.ndarray) -> MinNorm:
-    """Clip, renormalise and recompute the norm from the gradients themselves."""
-    lam = np.clip(np.asarray(lam, dtype=np.float64).reshape(-1), 0.0, None)
-    s = lam.sum()
-    if not np.isfinite(s) or s <= 0.0:
-        raise ArithmeticError("min_norm: the solver returned no usable weights")
-    lam = lam / s
-    return MinNorm(lam, float(np.linalg.norm(lam @ G)))
-
-
-def _nnls(E: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.optimize import nnls
-
-    m = E.shape[1]
-    mu, _ = nnls(E, b, maxiter=max(50 * m, 1000))
-    return mu
-
-
-def _nnls_direct(Gs: np.ndarray) -> np.ndarray:
-    """NNLS on E = [1ᵀ; Gᵀ] ((d+1)×m), b = e_1 (objectives.md §10.2)."""
-    m, d = Gs.shape
-    E = np.empty((d + 1, m))
-    E[0] = 1.0
-    E[1:] = Gs.T
-    b = np.zeros(d + 1)
-    b[0] = 1.0
-    return _nnls(E, b)
-
-
-def _nnls_gram(Gs: np.ndarray) -> np.ndarray:
-    """NNLS in the m×m Gram form (objectives.md §10.2, "Tall G").
-
-    With K = G Gᵀ the NNLS objective is (1 − 1ᵀμ)² + μᵀKμ = 1 − 2·1ᵀμ + μᵀ(K + 11ᵀ)μ.  If R is the Cholesky factor
-    of K + 11ᵀ (RᵀR = K + 11ᵀ), this equals ‖Rμ − c‖² + const with Rᵀc = 1, so NNLS(R, c) solves it.  When
-    K + 11ᵀ is singular or badly conditioned (affinely dependent gradients), fall back to any square root of K from
-    a clipped eigendecomposition and NNLS on [1ᵀ; R] with b = e_1.
-    """
-    from scipy.linalg import solve_triangular
-
-    m = Gs.shape[0]
-    K = Gs @ Gs.T
-    try:
-        R = np.linalg.cholesky(K + 1.0).T  # upper triangular, RᵀR = K + 11ᵀ
-        diag = np.abs(np.diag(R))
-        if diag.min() > 1e-7 * diag.max():
-            c = solve_triangular(R, np.ones(m), trans="T", lower=False)
-            return _nnls(R, c)
-    except np.linalg.LinAlgError:
-        pass
-    w, V = np.linalg.eigh(K)
-    R = np.sqrt(np.clip(w, 0.0, None))[:, None] * V.T  # RᵀR = K up to the clipped eigenvalues
-    E = np.vstack([np.ones((1, m)), R])
-    b = np.zeros(m + 1)
-    b[0] = 1.0
-    return _nnls(E, b)
-
-
-def _daqp(Gs: np.ndarray) -> np.ndarray:
-    try:
-        import daqp
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("solver='daqp' needs the optional package daqp (pip install daqp)") from exc
-    m = Gs.shape[0]
-    H = Gs @ Gs.T
-    A = np.ones((1, m))
-    bupper = np.concatenate([np.full(m, np.inf), [1.0]])
-    blower = np.concatenate([np.zeros(m), [1.0]])
-    sense = np.zeros(m + 1, dtype=np.int32)
-    sense[-1] = 5  # equality
-    x, _, flag, _ = daqp.solve(H, np.zeros(m), A, bupper, blower, sense, eps_prox=-1.0)
-    if flag < 1:
-        raise ArithmeticError(f"min_norm: daqp returned exit flag {flag}")
-    return np.asarray(x)
-
-
-def _quadprog(Gs: np.ndarray) -> np.ndarray:
-    try:
-        import quadprog
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("solver='quadprog' needs the optional package quadprog (pip install quadprog)") from exc
-    m = Gs.shape[0]
-    # quadprog needs a strictly positive-definite matrix: add a tiny ridge (install.md §5, "Gotchas").
-    P = Gs @ Gs.T + 1e-12 * np.eye(m)
-    C = np.hstack([np.ones((m, 1)), np.eye(m)])
-    b = np.concatenate([[1.0], np.zeros(m)])
-    return np.asarray(quadprog.solve_qp(P, np.zeros(m), C, b, 1)[0])
-
-
-def min_norm(G: Any, *, solver: str = "nnls") -> MinNorm:
-    """Minimal norm over the convex hull of the rows of G.
-
-    Solves   min_{λ ∈ Δ_m} ‖Gᵀλ‖²,  Δ_m = {λ ≥ 0, 1ᵀλ = 1}   (Burke, Lewis, Overton 2005; objectives.md §10.1)
-    by the exact reduction to non-negative least squares (objectives.md §10.2):
-
-        min_{μ≥0} (1 − 1ᵀμ)² + ‖Gᵀμ‖²   has solution μ* = λ*/(1 + q*),  q* = ‖Gᵀλ*‖²,
-
-    so λ* = μ*/1ᵀμ*.  (Writing μ = sλ, the objective is (1−s)² + s²q, minimised at s = 1/(1+q) with value q/(1+q),
-    increasing in q.)  The rows are first divided by their largest norm, which leaves λ* unchanged.
-
-    Args:
-        G: (m, d) array, one gradient per row (a 1-D array is one gradient).
-        solver: ``"nnls"`` (default: the (d+1)×m direct form when d < 2m, the m×m Gram form otherwise),
-            ``"nnls-direct"``, ``"nnls-gram"``, or an optional QP package: ``"daqp"``, ``"quadprog"``.
-
-    Returns:
-        :class:`MinNorm` (weights, value); the value is recomputed as ‖Gᵀλ‖ from the clipped, renormalised weights.
-
-    Example:
-        >>> import numpy as np
-        >>> w, v = min_norm(np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]))
-        >>> round(v, 12), np.round(w, 6).tolist()
-        (0.0, [0.5, 0.5, 0.0])
-
-    References:
-        Burke, Lewis, Overton, "A robust gradient sampling algorithm for nonsmooth, nonconvex optimization",
-        SIAM J. Optim. 15(3), 2005.  Lawson and Hanson, "Solving Least Squares Problems", 1974 (NNLS).
-    """
-    if solver not in SOLVERS:
-        raise ValueError(f"solver: unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
-    G = _as_gradients(G)
-    m, d = G.shape
-    if m == 1:
-        return MinNorm(np.ones(1), float(np.linalg.norm(G[0])))
-    scale = float(np.max(np.linalg.norm(G, axis=1)))
-    if scale == 0.0:
-        return MinNorm(np.full(m, 1.0 / m), 0.0)
-    Gs = G / scale
-    if solver == "nnls":
-        solver = "nnls-direct" if d < 2 * m else "nnls-gram"
-    if solver == "nnls-direct":
-        lam = _nnls_direct(Gs)
-    elif solver == "nnls-gram":
-        lam = _nnls_gram(Gs)
-    elif solver == "daqp":
-        lam = _daqp(Gs)
-    else:
-        lam = _quadprog(Gs)
-    return _finish(G, lam)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -245,50 +82,65 @@ def sample_ball(x: np.ndarray, delta: float, n: int, rng: np.random.Generator) -
     return x[None, :] + r * u / norms
 
 
-@dataclass(frozen=True)
-class GoldsteinCertificate:
-    """A one-sided certificate: ``value`` ≥ dist(0, ∂_δ f(x)).
+@dataclass(frozen=True, repr=False)
+class GoldsteinCertificate(Certificate):
+    """A one-sided certificate: ``epsilon`` ≥ dist(0, ∂_δ f(point)) for δ = ``delta``.
+
+    An :class:`o2nc.Certificate` (``kind`` ``"sampled one-sided"``, or ``"mean-constrained upper bound"`` with the
+    mean constraint) with the evidence behind it.
 
     Attributes:
-        value: min over the convex hull of the sampled gradients of the norm, an **upper bound** on
-            dist(0, ∂_δ f(x)) (with ``mean_constraint=True``, an upper bound on ‖∇f(x)‖_δ of [CMO23] Definition 5).
-        weights: (m,) convex weights attaining ``value`` over ``points``.
-        points: (m, d) the points whose gradients were used (all in B(x, δ)).
+        point: the certified point x (``x`` is an alias).
+        delta: the largest distance from x of the points used (exact; ≤ ``ball``), so conv{∇f(y_i)} ⊆ ∂_δ f(x).
+        epsilon: min over the convex hull of the gradients of the norm (``value`` is an alias), an **upper bound** on
+            dist(0, ∂_δ f(x)) (with ``mean_constraint=True``, on ‖∇f(x)‖_δ of [CMO23] Definition 5).
+        calls: gradient evaluations spent (``grad_calls`` is an alias), none reused from elsewhere.
+        ball: the radius of the ball the points were drawn from (the δ asked for).
+        weights: (m,) convex weights attaining ``epsilon`` over ``points``.
+        points: (m, d) the points whose gradients were used.
         gradients: (m, d) the gradients at ``points``.
         direction: Σ_i weights_i gradients_i, the min-norm element found.
-        x: the certified point.
-        delta: the ball radius.
-        one_sided: always True: a small value certifies (δ, value)-stationarity, a large value proves nothing.
-        bound: ``"upper"``.
-        exact: dist(0, ∂_δ f(x)) from the objective's exact Goldstein oracle when it has one, else None.  With the
+        gap: the min-norm solver's relative optimality gap (``objectives.minnorm.MinNorm.gap``).
+        exact: dist(0, ∂_ball f(x)) from the objective's exact Goldstein oracle when it has one, else None.  With the
             mean constraint this is a lower bound on the Definition-5 quantity.
         mean_constraint: whether Σ weights_i points_i = x was imposed.
         solver: the min-norm solver used.
-        grad_calls: gradient evaluations spent (all of them, none reused from elsewhere).
     """
 
-    value: float
-    weights: np.ndarray
-    points: np.ndarray
-    gradients: np.ndarray
-    direction: np.ndarray
-    x: np.ndarray
-    delta: float
-    one_sided: bool = True
-    bound: str = "upper"
+    ball: float = 0.0
+    weights: Any = None
+    points: Any = None
+    gradients: Any = None
+    direction: Any = None
+    gap: float = 0.0
     exact: Optional[float] = None
     mean_constraint: bool = False
-    solver: str = "nnls"
-    grad_calls: int = 0
+    solver: str = "wolfe"
+
+    one_sided = True
+    bound = "upper"
+
+    @property
+    def value(self) -> float:
+        return self.epsilon
+
+    @property
+    def x(self) -> Any:
+        return self.point
+
+    @property
+    def grad_calls(self) -> int:
+        return self.calls
 
     def certifies(self, epsilon: float) -> bool:
         """True when ``value`` ≤ ε, which proves (δ,ε)-stationarity of ``x``; False proves nothing."""
-        return bool(self.value <= epsilon)
+        return bool(self.epsilon <= epsilon)
 
     def __repr__(self) -> str:  # short: arrays can be large
         ex = "" if self.exact is None else f", exact={self.exact:.6g}"
-        return (f"GoldsteinCertificate(value={self.value:.6g} (upper bound){ex}, delta={self.delta:g}, "
-                f"m={len(self.weights)}, mean_constraint={self.mean_constraint}, solver={self.solver!r})")
+        return (f"GoldsteinCertificate(value={self.epsilon:.6g} (upper bound){ex}, delta={self.delta:g} "
+                f"(ball {self.ball:g}), m={len(self.weights)}, mean_constraint={self.mean_constraint}, "
+                f"solver={self.solver!r}, gap={self.gap:.2g})")
 
 
 def _gradient_oracle(objective: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -323,7 +175,7 @@ def _check_delta(delta: Any) -> float:
 
 
 def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = None, points: Any = None,
-              seed: int = 0, mean_constraint: bool = False, solver: str = "nnls", include_center: bool = True,
+              seed: int = 0, mean_constraint: bool = False, solver: str = "wolfe", include_center: bool = True,
               exact: bool = True) -> GoldsteinCertificate:
     """Upper bound on dist(0, ∂_δ f(x)) from gradients sampled in the δ-ball.
 
@@ -425,6 +277,7 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = 
         sol = min_norm(Gr, solver=solver)
         weights = sol.weights
         value = sol.value
+        gap = sol.gap
     else:
         # groups: each is (rows of P, their uniform weights inside the group)
         P_blocks, groups = [], []
@@ -455,12 +308,16 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = 
             weights[g] = nu / len(g)
         weights /= weights.sum()
         value = float(np.linalg.norm(weights @ Gr))
+        gap = sol.gap
     ex = None
     if exact and getattr(objective, "has_goldstein", False):
         ex = float(objective.goldstein(x, delta))
-    return GoldsteinCertificate(value=value, weights=weights, points=P, gradients=Gr, direction=weights @ Gr, x=x,
-                                delta=delta, exact=ex, mean_constraint=bool(mean_constraint), solver=solver,
-                                grad_calls=int(P.shape[0]))
+    reach = float(np.max(np.linalg.norm(P - x, axis=1)))
+    kind = "mean-constrained upper bound" if mean_constraint else "sampled one-sided"
+    return GoldsteinCertificate(point=x, delta=min(reach, delta), epsilon=value, kind=kind, radius_kind="exact",
+                                calls=int(P.shape[0]), ball=delta, weights=weights, points=P, gradients=Gr,
+                                direction=weights @ Gr, gap=gap, exact=ex, mean_constraint=bool(mean_constraint),
+                                solver=solver)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -468,31 +325,50 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = 
 # ----------------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EpochCertificate:
-    """The O2NC epoch certificate recomputed with exact gradients (o2nc.md §8).
+@dataclass(frozen=True, repr=False)
+class EpochCertificate(Certificate):
+    """The O2NC epoch certificate recomputed with exact gradients ([CMO23] §3): an :class:`o2nc.Certificate` of kind
+    ``"exact-gradient epoch"`` with the min-norm refinement beside it.
 
     Attributes:
-        center: w̄, the mean of the epoch's points.
-        radius: r = max_t ‖w_t − w̄‖.
-        certificate: ‖(1/T) Σ_t ∇F(w_t)‖ — certifies ‖∇F(w̄)‖_r ≤ certificate ([CMO23] Definition 5: uniform
-            weights over the epoch's points, whose mean is w̄), hence Goldstein (r, certificate)-stationarity.
-        min_norm: min over the hull of the same gradients (Goldstein only; never larger than ``certificate``).
+        point: w̄, the mean of the epoch's points (``center`` is an alias).
+        delta: r = max_t ‖w_t − w̄‖, exact (``radius`` is an alias).
+        epsilon: ‖(1/T) Σ_t ∇F(w_t)‖ (``certificate`` is an alias) — certifies ‖∇F(w̄)‖_r ≤ ε ([CMO23]
+            Definition 5: uniform weights over the epoch's points, whose mean is w̄), hence Goldstein (r, ε).
+        calls: exact-gradient evaluations spent here, counted apart from the algorithm's budget (``grad_calls``).
+        min_norm: min over the hull of the same gradients (Goldstein only; never larger than ``epsilon``).
         weights: the min-norm weights.
-        grad_calls: exact-gradient evaluations spent here, counted apart from the algorithm's budget.
-        one_sided: always True (upper bounds).
+        gap: the min-norm solver's relative optimality gap.
     """
 
-    center: np.ndarray
-    radius: float
-    certificate: float
-    min_norm: float
-    weights: np.ndarray = field(repr=False)
-    grad_calls: int = 0
-    one_sided: bool = True
+    min_norm: float = 0.0
+    weights: Any = field(default=None, repr=False)
+    gap: float = 0.0
+
+    one_sided = True
+
+    @property
+    def center(self) -> Any:
+        return self.point
+
+    @property
+    def radius(self) -> float:
+        return self.delta
+
+    @property
+    def certificate(self) -> float:
+        return self.epsilon
+
+    @property
+    def grad_calls(self) -> int:
+        return self.calls
+
+    def __repr__(self) -> str:
+        return (f"EpochCertificate(radius={self.delta:.6g}, certificate={self.epsilon:.6g}, "
+                f"min_norm={self.min_norm:.6g}, calls={self.calls})")
 
 
-def epoch_certificate(objective: Any, points: Any, *, solver: str = "nnls") -> EpochCertificate:
+def epoch_certificate(objective: Any, points: Any, *, solver: str = "wolfe") -> EpochCertificate:
     """Recompute an O2NC epoch's certificate with exact gradients at its points w_1..w_T.
 
     With w̄ = (1/T) Σ w_t and r = max ‖w_t − w̄‖, exact gradients give ‖∇F(w̄)‖_r ≤ ‖(1/T) Σ_t ∇F(w_t)‖
@@ -524,7 +400,8 @@ def epoch_certificate(objective: Any, points: Any, *, solver: str = "nnls") -> E
     Gr = _eval_gradients(grad, W, W.shape[1])
     cert = float(np.linalg.norm(Gr.mean(axis=0)))
     sol = min_norm(Gr, solver=solver)
-    if sol.value > cert:  # the uniform weights are feasible, so the QP is never worse (solver round-off aside)
-        sol = MinNorm(np.full(W.shape[0], 1.0 / W.shape[0]), cert)
-    return EpochCertificate(center=center, radius=radius, certificate=cert, min_norm=sol.value,
-                            weights=sol.weights, grad_calls=int(W.shape[0]))
+    weights, best = sol.weights, sol.value
+    if best > cert:  # the uniform weights are feasible, so this is rounding: keep the feasible point that is smaller
+        weights, best = np.full(W.shape[0], 1.0 / W.shape[0]), cert
+    return EpochCertificate(point=center, delta=radius, epsilon=cert, kind="exact-gradient epoch",
+                            radius_kind="exact", calls=int(W.shape[0]), min_norm=best, weights=weights, gap=sol.gap)

@@ -195,7 +195,7 @@ def test_certificate_below_epsilon_within_budget(name, objective):
     method = baselines.get(name, delta=DELTA, certificate_samples=64, **params)
     res = method.minimize(obj, obj.x0, budget=budget, seed=0)
     exact = obj.goldstein(res.point, res.delta)
-    assert res.delta == DELTA and res.certificate.delta <= DELTA
+    assert res.delta <= DELTA and res.certificate.delta <= res.delta
     assert res.certificate.proves(DELTA, EPSILON), \
         f"{name} on {objective}: certificate {res.certificate!r} (exact {exact:.3g})"
     # soundness: a certificate is an upper bound on the exact Goldstein value

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from o2nc.certify import (
-    SOLVERS, GoldsteinCertificate, default_samples, epoch_certificate, goldstein, min_norm, sample_ball,
+    DEFAULT_TOL, SOLVERS, GoldsteinCertificate, default_samples, epoch_certificate, goldstein, min_norm, sample_ball,
 )
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -118,62 +118,46 @@ def random_instances(seed=0):
     return out
 
 
-@pytest.mark.parametrize("solver", ["nnls", "nnls-direct", "nnls-gram"])
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_min_norm_satisfies_kkt(solver):
+    """o2nc.certify.min_norm is the library's one solver (objectives.minnorm); every path ends optimal."""
+    pytest.importorskip(solver) if solver in ("daqp", "quadprog") else None
     for G in random_instances():
-        w, v = min_norm(G, solver=solver)
+        sol = min_norm(G, solver=solver)
+        w, v = sol.weights, sol.value
         assert w.shape == (G.shape[0],)
         assert np.all(w >= 0) and abs(w.sum() - 1) < 1e-12
-        assert v == pytest.approx(np.linalg.norm(w @ G), abs=1e-14)
+        assert v == pytest.approx(np.linalg.norm(w @ G), rel=1e-12, abs=1e-14)
         assert kkt_violation(G, w) < 1e-9
+        assert sol.gap <= DEFAULT_TOL and sol.lower <= v
 
 
-def test_min_norm_two_points_closed_form():
-    rng = np.random.default_rng(3)
-    for _ in range(50):
-        g1, g2 = rng.standard_normal((2, 4))
-        t = np.clip((g2 - g1) @ g2 / ((g1 - g2) @ (g1 - g2)), 0, 1)   # argmin ‖t g1 + (1−t) g2‖
-        _, v = min_norm(np.vstack([g1, g2]))
-        assert v == pytest.approx(np.linalg.norm(t * g1 + (1 - t) * g2), rel=1e-10, abs=1e-13)
-
-
-def test_min_norm_trivial_cases():
-    w, v = min_norm(np.array([3.0, 4.0]))
-    assert v == 5.0 and w.tolist() == [1.0]
-    w, v = min_norm(np.zeros((4, 3)))
-    assert v == 0.0 and w.sum() == pytest.approx(1.0)
-    # the badly scaled instance of objectives.md §10.4: column norms from 1e-6 to 1e6
+def test_min_norm_badly_scaled_rows():
+    # the badly scaled instance: row norms from 1e-6 to 1e6
     rng = np.random.default_rng(7)
     G = rng.standard_normal((20, 10)) * np.logspace(-6, 6, 20)[:, None]
-    w, v = min_norm(G)
-    assert kkt_violation(G / 1e6, w) < 1e-9
-    assert v <= np.min(np.linalg.norm(G, axis=1)) + 1e-15
-
-
-@pytest.mark.parametrize("bad, match", [(np.zeros((0, 3)), "G"), (np.array([[1.0, np.nan]]), "non-finite"),
-                                        (np.zeros((2, 2, 2)), "G")])
-def test_min_norm_rejects_bad_input(bad, match):
-    with pytest.raises(ValueError, match=match):
-        min_norm(bad)
-
-
-def test_min_norm_unknown_solver():
-    with pytest.raises(ValueError, match="solver"):
-        min_norm(np.eye(3), solver="cvx")
+    sol = min_norm(G)
+    assert kkt_violation(G / 1e6, sol.weights) < 1e-9
+    assert sol.value <= np.min(np.linalg.norm(G, axis=1)) + 1e-15
 
 
 @pytest.mark.parametrize("qp", ["daqp", "quadprog"])
 def test_min_norm_agrees_with_independent_qp(qp):
-    if importlib.util.find_spec(qp) is None:
-        pytest.skip(f"optional QP package {qp} is not installed (extra: qp)")
+    """An independent QP package's value is never below ours by more than its own accuracy."""
+    pytest.importorskip(qp)
     rng = np.random.default_rng(11)
     for k in range(20):
         if k % 2:
             G = rng.standard_normal((50, 1000))
         else:
             G = rng.standard_normal(1000) + 0.1 * rng.standard_normal((50, 1000))
-        _, v_ref = min_norm(G, solver=qp)
-        _, v = min_norm(G)
+        ref = getattr(__import__("objectives.minnorm", fromlist=["_" + qp]), "_" + qp)
+        from objectives.minnorm import _scaled
+        Gs, scale = _scaled(G)
+        lam = np.clip(ref(Gs @ Gs.T), 0, None)
+        v_ref = float(np.linalg.norm(lam / lam.sum() @ G))
+        v = min_norm(G).value
+        assert v <= v_ref * (1 + 1e-9) + 1e-12
         assert abs(v * v - v_ref * v_ref) <= 1e-8 * max(1.0, v_ref * v_ref)
 
 
@@ -375,8 +359,12 @@ def test_default_samples_and_ball():
     assert np.mean(r <= 0.25) == pytest.approx(0.125, abs=0.02)
 
 
-def test_solvers_list():
-    assert SOLVERS[0] == "nnls"
+def test_solvers_list_and_one_implementation():
+    """The default is Wolfe's algorithm, and certify re-exports the bank's solver rather than a copy."""
+    import objectives.minnorm
+
+    assert SOLVERS[0] == "wolfe"
+    assert min_norm is objectives.minnorm.min_norm
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -119,9 +119,10 @@ class GradientSampling(Baseline):
             sol = min_norm(G)
             direction = sol.weights @ G
             cert = sol.value
-            last = (x.copy(), cert)
+            reach = float(np.max(np.linalg.norm(points - x, axis=1)))  # exact radius of this sample set (≤ radius)
+            last = (x.copy(), cert, reach)
             if best is None or cert < best[1]:
-                best = (x.copy(), cert)
+                best = (x.copy(), cert, reach)
             trace.add(calls.used, fx, cert)
             step = 0.0
             if cert <= tol:
@@ -152,4 +153,5 @@ class GradientSampling(Baseline):
         if last is None:
             raise ValueError(f"GradientSampling: `budget` must allow one sample set of m + 1 = {m + 1} gradients")
         chosen = best if self.output == "best" else last
-        return RunOutput(point=chosen[0], certificate=chosen[1], trace=trace, history=history, stopped=stopped)
+        return RunOutput(point=chosen[0], certificate=chosen[1], trace=trace, history=history, stopped=stopped,
+                         delta=chosen[2], certificate_calls=m + 1, certificate_radius_kind="exact")
