@@ -80,7 +80,7 @@ class Result(NamedTuple):
         final_anchor: x_N, the conversion's anchor after the last step: the point the next step would start from (it
             is not the output point and carries no certificate).
         certificate: the :class:`o2nc.Certificate` of the selected epoch: point w̄_k, ``delta`` = r_k (radius kind
-            ``"exact"``), ``epsilon`` = ‖ĝ_k‖ (float64), kind ``"exact-gradient epoch"`` for a deterministic oracle or
+            ``"exact"``), ``epsilon`` = ‖ĝ_k‖ (a Python float from the scaled norm of ``epochs.certificate``), kind ``"exact-gradient epoch"`` for a deterministic oracle or
             ``"stochastic estimate"`` for a stochastic one, ``calls`` = the gradient calls up to the end of epoch k.
             ``certificate.describe(delta)`` is the sentence to print about it.
         certified: True when ``certificate`` proves (δ, ε)-stationarity of ``point`` at the requested ``delta``
