@@ -80,8 +80,9 @@ class Result(NamedTuple):
         final_anchor: x_N, the conversion's anchor after the last step: the point the next step would start from (it
             is not the output point and carries no certificate).
         certificate: the :class:`o2nc.Certificate` of the selected epoch: point w̄_k, ``delta`` = r_k (radius kind
-            ``"exact"``), ``epsilon`` = ‖ĝ_k‖ (a Python float from the scaled norm of ``epochs.certificate``), kind ``"exact-gradient epoch"`` for a deterministic oracle or
-            ``"stochastic estimate"`` for a stochastic one, ``calls`` = the gradient calls up to the end of epoch k.
+            ``"exact"``), ``epsilon`` = ‖ĝ_k‖ (a Python float from the scaled norm of ``epochs.certificate``), kind
+            ``"exact-gradient epoch"`` for a deterministic oracle or ``"stochastic estimate"`` for a stochastic one,
+            ``calls`` = the gradient calls up to the end of epoch k.
             ``certificate.describe(delta)`` is the sentence to print about it.
         certified: True when ``certificate`` proves (δ, ε)-stationarity of ``point`` at the requested ``delta``
             (``certificate.proves(delta)``); without ``delta``, True when its kind is a proof (exact gradients).
@@ -129,8 +130,8 @@ class NonFiniteEpochError(FloatingPointError):
 
     def __init__(self, epoch: int, what: str, result: Optional[Result]):
         super().__init__(
-            f"the statistics of epoch {epoch + 1} are not finite ({what}); the sum of its gradients or points overflowed "
-            f"the run's dtype; the {_count(result)} earlier epochs are kept in this error's `result`"
+            f"the statistics of epoch {epoch + 1} are not finite ({what}); the sum of its gradients or points "
+            f"overflowed the run's dtype; the {_count(result)} earlier epochs are kept in this error's `result`"
         )
         self.epoch = epoch
         self.result = result

@@ -33,7 +33,7 @@ def run(args) -> int:
         print(f"learners ({len(registry.names())}):")
         for entry in registry.entries():
             print(f"  {entry.name:<36} {entry.summary}")
-        print("(`o2nc run --learner NAME` plays every one in the ball ‖Δ‖ ≤ δ/T: a radius, or BallConstraint around it)")
+        print("(`o2nc run --learner NAME` plays each in the ball ‖Δ‖ ≤ δ/T: a radius, or BallConstraint around it)")
     if args.what in ("baselines", "all"):
         from o2nc import baselines
 
