@@ -93,3 +93,19 @@ def test_ordinals():
 
     assert [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 112)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "112th"]
+
+
+def test_stochastic_run_is_an_estimate_and_its_bettor_gets_g_plus_sigma(capsys, tmp_path):
+    code = main(["run", "--objective", "hard_chain", "--stochastic", "--learner", "kt", "--budget", "1000",
+                 "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    import objectives
+    from o2nc.experiments.runner import noise_variance
+
+    obj = objectives.get("hard_chain")
+    g_plus_sigma = float(obj.lipschitz) + noise_variance(obj) ** 0.5
+    assert f"lipschitz={g_plus_sigma!r}" in out and "σ = " in out  # the header shows the learner and σ
+    final = [line for line in out.splitlines() if line.startswith("final certificate")][0]
+    assert "estimate, not a proof" in final or "no certificate at δ" in final
+    assert "(δ, ε)-stationary" not in final
