@@ -102,6 +102,18 @@ def _global_norm(leaves, dtype):
     return jnp.sqrt(total).astype(dtype)
 
 
+def _certificate_norm(leaves, dtype):
+    """‖leaves‖₂ scaled by the largest entry, a·‖x/a‖, for the epoch certificate ‖ĝ_k‖ (once per epoch).
+
+    Without float64 (jax's default), a float32 sum of squares turns a gradient of size 1e-30 into ε = 0 and one of
+    size 1e30 into ∞; the scaled form keeps every representable norm.
+    """
+    a = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
+    safe = jnp.where(a > 0, a, jnp.ones_like(a))
+    total = sum(jnp.sum(jnp.square(x / safe)) for x in leaves)
+    return jnp.where(a > 0, safe * jnp.sqrt(total), jnp.zeros_like(a)).astype(dtype)
+
+
 def _play_recovery(learner):
     """For a learner whose update can be undone elementwise, a function (new learner state, g_n) → Δ_n (the play
     before the update); else None. Unconstrained OGD: Δ_{n+1} = Δ_n − η_n g_n, so Δ_n = Δ_{n+1} + η_n g_n (exactly
@@ -363,7 +375,7 @@ def o2nc(
             # The epoch's statistics only at its end (a cond over scalar outputs: no per-step reduction).
             certificate = jax.lax.cond(
                 epoch_end,
-                lambda: _global_norm([a / t.astype(a.dtype) for a in g_sum], dtype),
+                lambda: _certificate_norm([a / t.astype(a.dtype) for a in g_sum], dtype),
                 lambda: certificate,
             )
             epoch_mean = [jnp.where(epoch_end, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]

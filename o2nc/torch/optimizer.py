@@ -472,10 +472,16 @@ class O2NC(Optimizer):
             sq = torch.stack(_fast.sq_norms(grads)).sum()
             if bool(torch.isfinite(sq)):
                 return torch.sqrt(sq)
-        stacked = torch.stack(torch._foreach_norm(grads))
-        norm = torch.linalg.vector_norm(stacked)
+        if grads[0].device.type == "cpu":
+            # Norms with float64 squares: a finite float32 gradient of size 1e30 has a finite norm, but its float32
+            # squares overflow; only NaN/inf entries make these non-finite.
+            stacked = torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
+            norm = torch.linalg.vector_norm(stacked).to(grads[0].dtype)
+        else:
+            stacked = torch.stack(torch._foreach_norm(grads))
+            norm = torch.linalg.vector_norm(stacked)
         if norm.device.type == "cpu":
-            if not bool(torch.isfinite(norm)):
+            if not bool(torch.isfinite(stacked).all()):
                 self._raise_nonfinite(group, active, stacked, step, late=False)
         else:
             flags = torch.isfinite(stacked)
@@ -598,7 +604,7 @@ class O2NC(Optimizer):
             gstate[_GROUP + "epochs"] += 1
             if averaging == "epoch":
                 every = self._all_states(group)
-                gstate[_GROUP + "certificate"] = _fast.global_norm([st["g_sum"] / length for st in every])
+                gstate[_GROUP + "certificate"] = _fast.certificate_norm([st["g_sum"] / length for st in every])
                 gstate[_GROUP + "radius"] = gstate[_GROUP + "path"]
                 gstate[_GROUP + "path"] = torch.zeros_like(gstate[_GROUP + "path"])
                 for st in every:
