@@ -120,7 +120,7 @@ class Certificate:
                     f"within {radius} of the point (its expectation is what Theorem 8 bounds)")
         within = f"{radius} ≤ δ" if requested_delta is not None else radius
         what = {"exact-gradient epoch": "epoch mean of exact gradients",
-                "sampled one-sided": "min-norm of sampled exact gradients, an upper bound",
+                "sampled one-sided": "a convex combination of exact gradients at points within r, an upper bound",
                 "mean-constrained upper bound": "mean-constrained min-norm, an upper bound"}[self.kind]
         return f"(δ, ε)-stationary with {at}, ε = {self.epsilon:.5g} ({what}; {within}; {self.calls} calls)"
 
