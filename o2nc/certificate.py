@@ -58,7 +58,9 @@ class Certificate:
         epsilon: the certified norm (see the module docstring for what it bounds, by ``kind``).
         kind: one of :data:`KINDS`.
         radius_kind: ``"exact"`` (the largest distance, computed) or ``"bound"`` (a proven upper bound on it).
-        calls: the gradient calls whose results entered ``epsilon`` (for a computed certificate: the calls it cost).
+        calls: the oracle calls it cost: for a run's own certificate, the calls the run had made when it was
+            obtained (the count complexity experiments measure); for one computed afterwards (sampled gradients at
+            the point), the calls spent computing it.
 
     Example:
         >>> import numpy as np

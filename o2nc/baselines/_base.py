@@ -255,7 +255,7 @@ class RunOutput(NamedTuple):
     stopped: str
     delta: Optional[float] = None  # the certificate radius when it differs from the field `delta`
     certificate_needs_exact: bool = True  # an own certificate is sound only with exact gradients
-    certificate_calls: Optional[int] = None  # gradients that entered the own certificate (None: not tracked)
+    certificate_calls: Optional[int] = None  # calls the run had made when its own certificate was obtained
     certificate_kind: str = "sampled one-sided"  # what the own certificate is with exact gradients (o2nc.Certificate)
     certificate_radius_kind: str = "bound"  # "bound": the points lie within `delta` by construction
 
@@ -265,8 +265,8 @@ def _own_certificate(out: RunOutput, point: np.ndarray, delta: float, grad_calls
 
     ``source="own"``: exact gradients, the method's kind.  ``source="estimate"``: stochastic gradients, kind
     ``"stochastic estimate"`` (the running quantity is a norm of a combination of noisy gradients; nothing bounds
-    the Goldstein distance by it for this run).  ``calls``: the gradients that entered ε when the method tracks them,
-    else all the run's gradient calls (an upper bound on them).
+    the Goldstein distance by it for this run).  ``calls``: the budgeted calls the run had made when the certificate was
+    obtained where the method records it, else all the run's calls (an upper bound on that).
     """
     kind = out.certificate_kind if source == "own" else "stochastic estimate"
     calls = int(out.certificate_calls) if out.certificate_calls is not None else int(grad_calls)

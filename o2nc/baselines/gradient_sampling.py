@@ -120,9 +120,9 @@ class GradientSampling(Baseline):
             direction = sol.weights @ G
             cert = sol.value
             reach = float(np.max(np.linalg.norm(points - x, axis=1)))  # exact radius of this sample set (≤ radius)
-            last = (x.copy(), cert, reach)
+            last = (x.copy(), cert, reach, calls.used)
             if best is None or cert < best[1]:
-                best = (x.copy(), cert, reach)
+                best = (x.copy(), cert, reach, calls.used)
             trace.add(calls.used, fx, cert)
             step = 0.0
             if cert <= tol:
@@ -154,4 +154,4 @@ class GradientSampling(Baseline):
             raise ValueError(f"GradientSampling: `budget` must allow one sample set of m + 1 = {m + 1} gradients")
         chosen = best if self.output == "best" else last
         return RunOutput(point=chosen[0], certificate=chosen[1], trace=trace, history=history, stopped=stopped,
-                         delta=chosen[2], certificate_calls=m + 1, certificate_radius_kind="exact")
+                         delta=chosen[2], certificate_calls=chosen[3], certificate_radius_kind="exact")

@@ -64,7 +64,7 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
     x = x0.copy()
     trace = Trace()
     history = {"x": [], "trial": [], "query": [], "accepted": []} if record else None
-    best_x, best_cert, best_count = x.copy(), math.inf, 0
+    best_x, best_cert, best_calls = x.copy(), math.inf, 0
     stopped = "budget"
     fx = None
     try:
@@ -77,13 +77,12 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
             if fx is None:
                 fx = calls.value(x)
             m = calls.grad(x)
-            count = 1  # the gradients combined into m
             if record:
                 history["query"].append(x.copy())
             norm = float(np.linalg.norm(m))
             trace.add(calls.used, fx, norm)
             if norm < best_cert:
-                best_x, best_cert, best_count = x.copy(), norm, count
+                best_x, best_cert, best_calls = x.copy(), norm, calls.used
             while True:
                 if norm <= epsilon and not calls.stochastic:
                     stopped = "target"
@@ -106,11 +105,10 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
                 if record:
                     history["query"].append(y)
                 m = min_norm_segment(m, g)
-                count += 1
                 norm = float(np.linalg.norm(m))
                 trace.add(calls.used, fx, norm)
                 if norm < best_cert:
-                    best_x, best_cert, best_count = x.copy(), norm, count
+                    best_x, best_cert, best_calls = x.copy(), norm, calls.used
     except (BudgetExhausted, StopIteration):
         pass
     if history is not None:
@@ -118,7 +116,7 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
     # with exact gradients m is a convex combination of gradients at x_t and at points of segments of length δ
     # from x_t (module docstring): kind "sampled one-sided", radius δ as a bound
     return RunOutput(point=best_x, certificate=best_cert if math.isfinite(best_cert) else None, trace=trace,
-                     history=history, stopped=stopped, certificate_calls=best_count,
+                     history=history, stopped=stopped, certificate_calls=best_calls,
                      certificate_kind="sampled one-sided", certificate_radius_kind="bound")
 
 
