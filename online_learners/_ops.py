@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import array_api_compat
 
-from online_learners import tree
+from online_learners import _checks, tree
 
 __all__ = [
     "lmap",
@@ -85,34 +85,24 @@ def vdot(a, b, coordinatewise: bool):
 # validation
 
 
-def _is_number(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float))
+def check_nonnegative(name: str, value, owner: str) -> float:
+    """A finite number >= 0 as a Python float (:func:`online_learners._checks.nonnegative`)."""
+    return _checks.nonnegative(owner, name, value)
 
 
-def check_nonnegative(name: str, value, owner: str) -> None:
-    """Raise a ValueError naming ``owner.name`` unless ``value`` is a finite number ≥ 0."""
-    if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{owner}: `{name}` must be a finite number >= 0, got {value!r}")
+def check_beta(name: str, value, owner: str, *, closed_right: bool = False) -> float:
+    """A number in [0, 1) (or [0, 1] with ``closed_right``) (:func:`online_learners._checks.unit_interval`)."""
+    return _checks.unit_interval(owner, name, value, closed_right=closed_right)
 
 
-def check_beta(name: str, value, owner: str, *, closed_right: bool = False) -> None:
-    """Raise a ValueError unless ``value`` lies in [0, 1) (or [0, 1] with ``closed_right``)."""
-    ok = _is_number(value) and math.isfinite(value) and 0 <= value and (value <= 1 if closed_right else value < 1)
-    if not ok:
-        interval = "[0, 1]" if closed_right else "[0, 1)"
-        raise ValueError(f"{owner}: `{name}` must lie in {interval}, got {value!r}")
+def check_bool(name: str, value, owner: str) -> bool:
+    """A real bool (:func:`online_learners._checks.boolean`)."""
+    return _checks.boolean(owner, name, value)
 
 
-def check_bool(name: str, value, owner: str) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: `{name}` must be a bool, got {value!r}")
-
-
-def check_learner(name: str, value, owner: str) -> None:
-    """Raise a TypeError unless ``value`` has the learner protocol's methods."""
-    for method in ("init", "predict", "update", "regret_bound"):
-        if not callable(getattr(value, method, None)):
-            raise TypeError(f"{owner}: `{name}` must be an online learner (init/predict/update/regret_bound), got {value!r}")
+def check_learner(name: str, value, owner: str):
+    """An object with the learner protocol's methods (:func:`online_learners._checks.learner`)."""
+    return _checks.learner(owner, name, value)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

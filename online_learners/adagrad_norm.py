@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners.base import check_positive, outside_ball
 
 __all__ = ["AdaGradNorm", "AdaGradNormState"]
@@ -51,8 +51,11 @@ class AdaGradNorm:
     scale: float = 1.0
 
     def __post_init__(self):
-        check_positive("radius", self.radius, "AdaGradNorm")
-        check_positive("scale", self.scale, "AdaGradNorm")
+        _checks.freeze(
+            self,
+            radius=check_positive("radius", self.radius, "AdaGradNorm"),
+            scale=check_positive("scale", self.scale, "AdaGradNorm"),
+        )
 
     def init(self, params) -> AdaGradNormState:
         return AdaGradNormState(delta=tree.tree_zeros_like(params), sum_sq=tree.scalar_like(0.0, params))
@@ -61,6 +64,7 @@ class AdaGradNorm:
         return state.delta
 
     def update(self, state: AdaGradNormState, grad) -> AdaGradNormState:
+        _checks.gradient("AdaGradNorm", grad, state.delta)
         sum_sq = state.sum_sq + tree.tree_sq_norm(grad)
         xp = tree.namespace(sum_sq)
         positive = sum_sq > 0

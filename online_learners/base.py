@@ -14,8 +14,9 @@ are NamedTuples of arrays; scalars inside are 0-d arrays of the params' backend.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Optional, Protocol, Sequence, runtime_checkable
+
+from online_learners import _checks
 
 __all__ = ["Learner", "check_positive", "check_optional_positive"]
 
@@ -31,16 +32,15 @@ class Learner(Protocol):
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float: ...
 
 
-def check_positive(name: str, value, owner: str) -> None:
-    """Raise a ValueError naming ``owner.name`` unless ``value`` is a finite number > 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}: `{name}` must be a finite number > 0, got {value!r}")
+def check_positive(name: str, value, owner: str) -> float:
+    """A finite number > 0 as a Python float, else a ValueError/TypeError naming ``owner.name``
+    (:func:`online_learners._checks.positive`)."""
+    return _checks.positive(owner, name, value)
 
 
-def check_optional_positive(name: str, value, owner: str) -> None:
+def check_optional_positive(name: str, value, owner: str):
     """As :func:`check_positive`, but ``None`` (no constraint) is accepted."""
-    if value is not None:
-        check_positive(name, value, owner)
+    return _checks.positive(owner, name, value, optional=True)
 
 
 def outside_ball(comparator_norm: float, radius: Optional[float]) -> bool:

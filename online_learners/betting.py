@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners._ops import coordinatewise_total, elementary_bound, lmap, max_sq, sup_concave, xp_of
 from online_learners.base import check_positive
 
@@ -61,14 +61,14 @@ def _safe_exp(v: float) -> float:
 class KTState(NamedTuple):
     coin_sum: Any  # X_t = Σ_{s≤t} c_s per coordinate, c_s = clip(−g_s/G, −1, 1)
     wealth: Any  # W_t = ε + Σ_{s≤t} c_s w_s per coordinate (the bettor's wealth, > 0)
-    count: Any  # t (0-d array)
+    count: Any  # t (0-d integer array)
 
 
 class KTScaleFreeState(NamedTuple):
     coin_sum: Any  # X_t = Σ_{s≤t} c_s per coordinate, c_s = −g_s/h_s
     wealth: Any  # W_t = ε Π_{s≤t} (1 + c_s β_s) per coordinate (> 0)
     scale: Any  # h_t = max_{s≤t} |g_s| per coordinate (0 before the first non-zero gradient)
-    count: Any  # t (0-d array)
+    count: Any  # t (0-d integer array)
 
 
 def kt_wealth_envelope(active: Sequence[bool], eps: float) -> list:
@@ -166,31 +166,34 @@ class KT:
     lipschitz: Optional[float] = 1.0
 
     def __post_init__(self):
-        check_positive("eps", self.eps, "KT")
-        if self.lipschitz is not None:
-            check_positive("lipschitz", self.lipschitz, "KT")
+        _checks.freeze(
+            self,
+            eps=check_positive("eps", self.eps, "KT"),
+            lipschitz=_checks.positive("KT", "lipschitz", self.lipschitz, optional=True),
+        )
 
     def init(self, params):
         zeros = tree.tree_zeros_like(params)
         wealth = tree.tree_map(lambda z: z + self.eps, zeros)
-        count = tree.scalar_like(0.0, params)
+        count = tree.counter_like(params)
         if self.lipschitz is None:
             return KTScaleFreeState(coin_sum=zeros, wealth=wealth, scale=zeros, count=count)
         return KTState(coin_sum=zeros, wealth=wealth, count=count)
 
     def predict(self, state, hint=None):
-        return lmap(lambda x, w, n: x / (n + 1) * w, state.coin_sum, state.wealth, state.count)
+        return lmap(lambda x, w, n: x / tree.count_as(n + 1, x) * w, state.coin_sum, state.wealth, state.count)
 
     def update(self, state, grad):
         # The wealth (which needs the old coin sum, through the bet) is formed before the new coin sum, in one
         # element-wise expression per leaf: no separate bet buffer has to outlive the coin sum's update.
+        _checks.gradient("KT", grad, state.coin_sum)
         n1 = state.count + 1
         if self.lipschitz is None:
             scale = lmap(lambda h, g: xp_of(h).maximum(h, xp_of(g).abs(g)), state.scale, grad)
             coin = lmap(_scale_free_coin, grad, scale)
         else:
             scale, coin = None, _clipped_coin(grad, self.lipschitz)
-        wealth = lmap(lambda w, c, x: w + c * (x / n1 * w), state.wealth, coin, state.coin_sum)
+        wealth = lmap(lambda w, c, x: w + c * (x / tree.count_as(n1, x) * w), state.wealth, coin, state.coin_sum)
         coin_sum = tree.tree_add(state.coin_sum, coin)
         if self.lipschitz is None:
             return KTScaleFreeState(coin_sum=coin_sum, wealth=wealth, scale=scale, count=n1)
@@ -305,8 +308,11 @@ class ONSBettor:
     lipschitz: float = 1.0
 
     def __post_init__(self):
-        check_positive("eps", self.eps, "ONSBettor")
-        check_positive("lipschitz", self.lipschitz, "ONSBettor")
+        _checks.freeze(
+            self,
+            eps=check_positive("eps", self.eps, "ONSBettor"),
+            lipschitz=check_positive("lipschitz", self.lipschitz, "ONSBettor"),
+        )
 
     def init(self, params) -> ONSBettorState:
         zeros = tree.tree_zeros_like(params)
@@ -320,6 +326,7 @@ class ONSBettor:
         return lmap(lambda b, w: b * w, state.fraction, state.wealth)
 
     def update(self, state: ONSBettorState, grad) -> ONSBettorState:
+        _checks.gradient("ONSBettor", grad, state.wealth)
         z = tree.tree_scale(_clipped_coin(grad, self.lipschitz), -1.0)
         wealth = lmap(lambda w, zi, b: w * (1 - zi * b), state.wealth, z, state.fraction)
         ztil = lmap(lambda zi, b: zi / (1 - zi * b), z, state.fraction)
@@ -412,10 +419,11 @@ class COCOB:
     eps: float = 1e-8
 
     def __post_init__(self):
-        check_positive("alpha", self.alpha, "COCOB")
-        if self.alpha < 1:
-            raise ValueError(f"COCOB: `alpha` must be a finite number >= 1, got {self.alpha!r}")
-        check_positive("eps", self.eps, "COCOB")
+        _checks.freeze(
+            self,
+            alpha=_checks.real("COCOB", "alpha", self.alpha, low=1.0, what="a finite number >= 1"),
+            eps=check_positive("eps", self.eps, "COCOB"),
+        )
 
     def init(self, params) -> COCOBState:
         zeros = tree.tree_zeros_like(params)
@@ -423,12 +431,16 @@ class COCOB:
 
     def predict(self, state: COCOBState, hint=None):
         def play(lsc, gsum, rew, theta):
+            # The same expression with every quantity divided by L first, −(θ/L)(1 + R/L)/max(G/L + 1, α): ratios
+            # before products, so L·max(G + L, αL) (of order L², 1e60 at gradients of 1e30) is never formed and a
+            # float32 run is scale-free over the whole float32 range (tested at 1e-30 and 1e30).
             xp = xp_of(lsc)
-            return -theta / (lsc * xp.maximum(gsum + lsc, self.alpha * lsc)) * (lsc + rew)
+            return -(theta / lsc) * (1 + rew / lsc) / xp.maximum(gsum / lsc + 1, self.alpha)
 
         return lmap(play, state.scale, state.abs_sum, state.reward, state.grad_sum)
 
     def update(self, state: COCOBState, grad) -> COCOBState:
+        _checks.gradient("COCOB", grad, state.grad_sum)
         delta = self.predict(state)
         absg = tree.tree_map(lambda g: xp_of(g).abs(g), grad)
         return COCOBState(

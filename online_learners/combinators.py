@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners._ops import (
     call_bound,
     check_beta,
@@ -44,8 +44,13 @@ class _BoxOGD:
         return state.delta
 
     def update(self, state, grad):
+        _checks.gradient("Coordinatewise(OGD)", grad, state.delta)
         count = state.count + 1
-        step = self.inner.lr / xp_of(count).sqrt(count) if self.inner.anytime else self.inner.lr
+        if self.inner.anytime:
+            t = tree.count_as(count, tree.tree_leaves(state.delta)[0])
+            step = self.inner.lr / xp_of(t).sqrt(t)
+        else:
+            step = self.inner.lr
         return OGDState(delta=_box(tree.tree_axpy(-step, grad, state.delta), self.inner.radius), count=count)
 
     def regret_bound(self, comparator_norm, grad_sq_norms, dim=None):
@@ -68,6 +73,7 @@ class _BoxFTRL:
         return _box(tree.tree_scale(state.grad_sum, -self.inner.lr), self.inner.radius)
 
     def update(self, state, grad):
+        _checks.gradient("Coordinatewise(FTRL)", grad, state.grad_sum)
         return FTRLState(grad_sum=tree.tree_add(state.grad_sum, grad))
 
     def regret_bound(self, comparator_norm, grad_sq_norms, dim=None):
@@ -142,7 +148,7 @@ class Coordinatewise:
 
 class RestartingState(NamedTuple):
     inner: Any
-    count: Any  # rounds since the last restart (0-d array)
+    count: Any  # rounds since the last restart (0-d integer array)
 
 
 @dataclass(frozen=True)
@@ -177,8 +183,7 @@ class Restarting:
 
     def __post_init__(self):
         check_learner("learner", self.learner, "Restarting")
-        if isinstance(self.period, bool) or not isinstance(self.period, int) or self.period < 1:
-            raise ValueError(f"Restarting: `period` must be a positive integer, got {self.period!r}")
+        _checks.freeze(self, period=_checks.integer("Restarting", "period", self.period, least=1))
 
     @property
     def radius(self):
@@ -186,7 +191,7 @@ class Restarting:
         return getattr(self.learner, "radius", None)
 
     def init(self, params) -> RestartingState:
-        return RestartingState(inner=self.learner.init(params), count=tree.scalar_like(0.0, params))
+        return RestartingState(inner=self.learner.init(params), count=tree.counter_like(params))
 
     def predict(self, state: RestartingState, hint=None):
         return self.learner.predict(state.inner, hint)
@@ -198,7 +203,7 @@ class Restarting:
         fresh = self.learner.init(grad)
         return RestartingState(
             inner=tree.tree_where(restart, fresh, inner),
-            count=xp_of(count).where(restart, 0.0 * count, count),
+            count=xp_of(count).where(restart, 0 * count, count),
         )
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
@@ -266,8 +271,11 @@ class Discounted:
             raise ValueError(
                 f"Discounted: `learner` must be OGD with a constant step or FTRL, got {self.learner!r}"
             )
-        check_beta("beta", self.beta, "Discounted", closed_right=True)
-        check_nonnegative("mu", self.mu, "Discounted")
+        _checks.freeze(
+            self,
+            beta=check_beta("beta", self.beta, "Discounted", closed_right=True),
+            mu=check_nonnegative("mu", self.mu, "Discounted"),
+        )
 
     @property
     def radius(self):
@@ -286,6 +294,7 @@ class Discounted:
 
     def update(self, state, grad):
         c = self.factor
+        _checks.gradient("Discounted", grad, state.delta if isinstance(self.learner, OGD) else state.grad_sum)
         if isinstance(self.learner, OGD):
             inner = self.learner.update(state, grad)
             return OGDState(delta=tree.tree_scale(inner.delta, c), count=inner.count)

@@ -5,8 +5,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence
 
-from online_learners import tree
-from online_learners._ops import check_beta, check_bool, check_nonnegative, elementary_bound, lmap, sq_norm, xp_of
+from online_learners import _checks, tree
+from online_learners._ops import check_beta, check_bool, check_nonnegative, elementary_bound, lmap, norm, xp_of
 from online_learners.base import check_optional_positive, check_positive, outside_ball
 
 __all__ = ["FTRL", "FTRLState", "DiscountedFTRL", "DiscountedFTRLState"]
@@ -50,8 +50,11 @@ class FTRL:
     radius: Optional[float] = None
 
     def __post_init__(self):
-        check_positive("lr", self.lr, "FTRL")
-        check_optional_positive("radius", self.radius, "FTRL")
+        _checks.freeze(
+            self,
+            lr=check_positive("lr", self.lr, "FTRL"),
+            radius=check_optional_positive("radius", self.radius, "FTRL"),
+        )
 
     def init(self, params) -> FTRLState:
         return FTRLState(grad_sum=tree.tree_zeros_like(params))
@@ -60,6 +63,7 @@ class FTRL:
         return tree.tree_project_ball(tree.tree_scale(state.grad_sum, -self.lr), self.radius)
 
     def update(self, state: FTRLState, grad) -> FTRLState:
+        _checks.gradient("FTRL", grad, state.grad_sum)
         return FTRLState(grad_sum=tree.tree_add(state.grad_sum, grad))
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
@@ -70,7 +74,7 @@ class FTRL:
 
 class DiscountedFTRLState(NamedTuple):
     first: Any  # m_t = β₁ m_{t−1} + (1 − β₁) g_t
-    second: Any  # v_t = β₂ v_{t−1} + (1 − β₂) g_t² (per coordinate), or ‖g_t‖² (a 0-d array) when global
+    second: Any  # √v_t, v_t = β₂ v_{t−1} + (1 − β₂) g_t² (per coordinate), or with ‖g_t‖² (a 0-d array) when global
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,10 @@ class DiscountedFTRL:
     v_t = β₂ v_{t−1} + (1 − β₂)‖g_t‖² (the global version of Ahn & Cutkosky, NeurIPS 2024). With ``radius`` D the play
     is clipped to the ball, Δ_{t+1} = Clip_D[−α m_t/(√v_t + ε)], the clipped-Adam learner of learners.md §5 and
     o2nc.md §12.2. Where v_t = 0 the play is 0 (then m_t = 0 too).
+
+    The state holds √v_t rather than v_t, updated as √v_t = hypot(√β₂·√v_{t−1}, √(1 − β₂)·|g_t|) (the same recursion;
+    ``hypot`` never forms the squares), so a float32 run keeps the Adam step at gradient scales 1e-30 and 1e30, where
+    g² underflows to 0 or overflows to ∞ (tested: gradients and ε multiplied by c give the same plays).
 
     **Adam mapping.** Adam without bias correction, x_k = x_{k−1} − α m_k/(√v_k + ε) with g_k = ∇f(x_{k−1}), is O2NC
     with s_n ≡ 1 (``scaling="none"``), no restarts, and this learner with the same (α, β₁, β₂, ε): then
@@ -127,12 +135,15 @@ class DiscountedFTRL:
     coordinatewise: bool = True
 
     def __post_init__(self):
-        check_positive("lr", self.lr, "DiscountedFTRL")
-        check_beta("beta1", self.beta1, "DiscountedFTRL")
-        check_beta("beta2", self.beta2, "DiscountedFTRL")
-        check_nonnegative("eps", self.eps, "DiscountedFTRL")
-        check_optional_positive("radius", self.radius, "DiscountedFTRL")
-        check_bool("coordinatewise", self.coordinatewise, "DiscountedFTRL")
+        _checks.freeze(
+            self,
+            lr=check_positive("lr", self.lr, "DiscountedFTRL"),
+            beta1=check_beta("beta1", self.beta1, "DiscountedFTRL"),
+            beta2=check_beta("beta2", self.beta2, "DiscountedFTRL"),
+            eps=check_nonnegative("eps", self.eps, "DiscountedFTRL"),
+            radius=check_optional_positive("radius", self.radius, "DiscountedFTRL"),
+            coordinatewise=check_bool("coordinatewise", self.coordinatewise, "DiscountedFTRL"),
+        )
 
     def init(self, params) -> DiscountedFTRLState:
         zeros = tree.tree_zeros_like(params)
@@ -140,17 +151,19 @@ class DiscountedFTRL:
         return DiscountedFTRLState(first=zeros, second=second)
 
     def predict(self, state: DiscountedFTRLState, hint=None):
-        def play(m, v):
-            xp = xp_of(v)
+        def play(m, root):
+            xp = xp_of(root)
             # Where v = 0, m = 0 as well: adding 1 to that denominator keeps 0/0 out at the cost of one pass.
-            return (-self.lr) * m / (xp.sqrt(v) + (self.eps + xp.astype(v == 0, v.dtype)))
+            return (-self.lr) * m / (root + (self.eps + xp.astype(root == 0, root.dtype)))
 
         return tree.tree_project_ball(lmap(play, state.first, state.second), self.radius)
 
     def update(self, state: DiscountedFTRLState, grad) -> DiscountedFTRLState:
+        _checks.gradient("DiscountedFTRL", grad, state.first)
         b1, b2 = self.beta1, self.beta2
         first = tree.tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.first, grad)
-        second = lmap(lambda v, q: b2 * v + (1 - b2) * q, state.second, sq_norm(grad, self.coordinatewise))
+        r1, r2 = math.sqrt(b2), math.sqrt(1 - b2)
+        second = lmap(lambda s, a: xp_of(s).hypot(r1 * s, r2 * a), state.second, norm(grad, self.coordinatewise))
         return DiscountedFTRLState(first=first, second=second)
 
     def play_norm_bound(self, dim=None) -> float:

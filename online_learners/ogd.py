@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners.base import check_optional_positive, check_positive, outside_ball
 
 __all__ = ["OGD", "OGDState"]
@@ -13,7 +13,7 @@ __all__ = ["OGD", "OGDState"]
 
 class OGDState(NamedTuple):
     delta: Any  # Δ_t, the current play (a pytree)
-    count: Any  # t − 1, the number of updates so far (0-d array)
+    count: Any  # t − 1, the number of updates so far (0-d integer array, exact past 2^24 in float32 runs)
 
 
 @dataclass(frozen=True)
@@ -55,19 +55,25 @@ class OGD:
     anytime: bool = False
 
     def __post_init__(self):
-        check_positive("lr", self.lr, "OGD")
-        check_optional_positive("radius", self.radius, "OGD")
+        _checks.freeze(
+            self,
+            lr=check_positive("lr", self.lr, "OGD"),
+            radius=check_optional_positive("radius", self.radius, "OGD"),
+            anytime=_checks.boolean("OGD", "anytime", self.anytime),
+        )
 
     def init(self, params) -> OGDState:
-        return OGDState(delta=tree.tree_zeros_like(params), count=tree.scalar_like(0.0, params))
+        return OGDState(delta=tree.tree_zeros_like(params), count=tree.counter_like(params))
 
     def predict(self, state: OGDState, hint=None):
         return state.delta
 
     def update(self, state: OGDState, grad) -> OGDState:
+        _checks.gradient("OGD", grad, state.delta)
         count = state.count + 1
         if self.anytime:
-            step = self.lr / tree.namespace(count).sqrt(count)
+            t = tree.count_as(count, tree.tree_leaves(state.delta)[0])
+            step = self.lr / tree.namespace(t).sqrt(t)
         else:
             step = self.lr
         delta = tree.tree_project_ball(tree.tree_axpy(-step, grad, state.delta), self.radius)

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners.base import check_optional_positive, check_positive, outside_ball
 
 __all__ = ["OptimisticOGD", "OptimisticOGDState", "FORMS"]
@@ -15,7 +15,7 @@ FORMS = ("two_projection", "single_projection")
 
 class OptimisticOGDState(NamedTuple):
     base: Any  # two-projection: Δ̂_t; single-projection: Δ_{t−1} − η(g_{t−1} − h_{t−1}) (0 at t = 1)
-    count: Any  # t − 1 (0-d array)
+    count: Any  # t − 1 (0-d integer array)
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,15 @@ class OptimisticOGD:
     form: str = "two_projection"
 
     def __post_init__(self):
-        check_positive("lr", self.lr, "OptimisticOGD")
-        check_optional_positive("radius", self.radius, "OptimisticOGD")
-        if self.form not in FORMS:
-            raise ValueError(f"OptimisticOGD: `form` must be one of {FORMS}, got {self.form!r}")
+        _checks.freeze(
+            self,
+            lr=check_positive("lr", self.lr, "OptimisticOGD"),
+            radius=check_optional_positive("radius", self.radius, "OptimisticOGD"),
+            form=_checks.choice("OptimisticOGD", "form", self.form, FORMS),
+        )
 
     def init(self, params) -> OptimisticOGDState:
-        return OptimisticOGDState(base=tree.tree_zeros_like(params), count=tree.scalar_like(0.0, params))
+        return OptimisticOGDState(base=tree.tree_zeros_like(params), count=tree.counter_like(params))
 
     def predict(self, state: OptimisticOGDState, hint=None):
         if hint is None:
@@ -85,6 +87,7 @@ class OptimisticOGD:
         return tree.tree_project_ball(tree.tree_axpy(-self.lr, hint, state.base), self.radius)
 
     def update(self, state: OptimisticOGDState, grad, hint=None) -> OptimisticOGDState:
+        _checks.gradient("OptimisticOGD", grad, state.base)
         if self.form == "two_projection":
             base = tree.tree_project_ball(tree.tree_axpy(-self.lr, grad, state.base), self.radius)
         else:

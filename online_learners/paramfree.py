@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners._ops import (
     check_bool,
     coordinatewise_total,
@@ -35,7 +35,7 @@ def freegrad_potential(grad_norm: float, sum_sq: float, h: float) -> float:
 
 class FreeGradState(NamedTuple):
     grad_sum: Any  # G_t = Σ_{s≤t} g_s
-    sum_sq: Any  # V_t = h² + Σ_{s≤t} ‖g_s‖² (0-d), or per coordinate
+    sum_sq: Any  # V_t/h² = 1 + Σ_{s≤t} ‖g_s/h‖² (0-d), or per coordinate: in units of h², so h² is never formed
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,13 @@ class FreeGrad:
 
     (The formula of learners.md §11 is exactly this gradient; checked by differentiating Φ.) Gradients are clipped to
     ‖g‖ ≤ h. ``coordinatewise=True`` runs one copy per coordinate (norms become absolute values).
+
+    **Computed in units of h** (derived by substituting V = h²u, ‖G‖ = h·n): the state holds u_t = V_t/h² and
+
+        w_{t+1} = −(G_t/h) · (2u + n)/(2(u + n)²√u) · exp(n²/(2u + 2n)),    n = ‖G_t‖/h,
+
+    the same play without ever forming h² or V_t (1e60 for gradients of 1e30, ∞ in float32), so a float32 run is
+    scale-free over the float32 range: gradients and h multiplied by c give the same plays (tested at c = 1e±30).
 
     Regret (derived from the potential): for ‖g‖ ≤ h and V ≥ h² the potential satisfies
     Φ(G + g, V + ‖g‖²) ≤ Φ(G, V) + ⟨∇_GΦ(G, V), g⟩ (Mhammedi & Koolen's key inequality; recalled, and checked
@@ -79,24 +86,28 @@ class FreeGrad:
     coordinatewise: bool = False
 
     def __post_init__(self):
-        check_positive("lipschitz", self.lipschitz, "FreeGrad")
-        check_bool("coordinatewise", self.coordinatewise, "FreeGrad")
+        _checks.freeze(
+            self,
+            lipschitz=check_positive("lipschitz", self.lipschitz, "FreeGrad"),
+            coordinatewise=check_bool("coordinatewise", self.coordinatewise, "FreeGrad"),
+        )
 
     def init(self, params) -> FreeGradState:
-        h2 = self.lipschitz**2
         zeros = tree.tree_zeros_like(params)
-        sum_sq = tree.tree_map(lambda z: z + h2, zeros) if self.coordinatewise else tree.scalar_like(h2, params)
+        sum_sq = tree.tree_map(lambda z: z + 1.0, zeros) if self.coordinatewise else tree.scalar_like(1.0, params)
         return FreeGradState(grad_sum=zeros, sum_sq=sum_sq)
 
     def predict(self, state: FreeGradState, hint=None):
         h = self.lipschitz
 
-        def factor(n, v):
-            xp = xp_of(v)
-            return (2 * v + h * n) * h * h / (2 * (v + h * n) ** 2 * xp.sqrt(v)) * xp.exp(n * n / (2 * v + 2 * h * n))
+        def factor(n, u):
+            # n = ‖G‖/h and u = V/h² (the class docstring's form in units of h): (2u + n)/(2(u + n)²√u)·e^{n²/(2u+2n)}
+            xp = xp_of(u)
+            n = n / h
+            return (2 * u + n) / (2 * (u + n) ** 2 * xp.sqrt(u)) * xp.exp(n * n / (2 * u + 2 * n))
 
         scale = lmap(factor, norm(state.grad_sum, self.coordinatewise), state.sum_sq)
-        return lmap(lambda g, c: -c * g, state.grad_sum, scale)
+        return lmap(lambda g, c: -c * (g / h), state.grad_sum, scale)
 
     def _clip(self, grad):
         h = self.lipschitz
@@ -105,10 +116,14 @@ class FreeGrad:
         return tree.tree_project_ball(grad, h)
 
     def update(self, state: FreeGradState, grad) -> FreeGradState:
+        _checks.gradient("FreeGrad", grad, state.grad_sum)
         grad = self._clip(grad)
+        h = self.lipschitz
+        # ‖g/h‖² ≤ 1 after the clip: the normalised squares never overflow nor underflow to a wrong 0 before h² would
+        unit = sq_norm(tree.tree_map(lambda g: g / h, grad), self.coordinatewise)
         return FreeGradState(
             grad_sum=tree.tree_add(state.grad_sum, grad),
-            sum_sq=lmap(lambda v, q: v + q, state.sum_sq, sq_norm(grad, self.coordinatewise)),
+            sum_sq=lmap(lambda v, q: v + q, state.sum_sq, unit),
         )
 
     def coordinate_bound(self, comparator: float, grad_sq_norms: Sequence[float]) -> float:
@@ -137,7 +152,7 @@ _C = 3.0  # c in α_t
 
 class PFMDState(NamedTuple):
     grad_sum: Any  # S_t = Σ g_s
-    sum_sq: Any  # V_t = Σ ‖g_s‖² (0-d, or per coordinate)
+    sum_sq: Any  # V_t/G_t² = Σ ‖g_s/G_t‖² (0-d, or per coordinate; 0 while G_t = 0): in units of G_t²
     max_norm: Any  # G_t = max_{s≤t} ‖g_s‖ (0-d, or per coordinate)
 
 
@@ -151,6 +166,15 @@ class ParameterFreeMirrorDescent:
         α_t = ε / (√q_t · ln² q_t),
         θ_t = ‖S_t‖²/(4k²V_t)  if ‖S_t‖ ≤ 2kV_t/G_t,   else ‖S_t‖/(kG_t) − V_t/G_t²,
         w_{t+1} = −(S_t/‖S_t‖) · α_t (e^{θ_t} − 1),        w_{t+1} = 0 while S_t = 0.
+
+    **Computed in units of G_t** (derived by substituting V_t = u_t G_t², ‖S_t‖ = σ_t G_t): the state holds
+    u_t = V_t/G_t², updated as u_t = u_{t−1}(G_{t−1}/G_t)² + (‖g_t‖/G_t)², and
+
+        q_t = c + u_t,    θ_t = σ²/(4k²u)  if σ ≤ 2ku,   else σ/k − u,    w_{t+1} = −(S_t/‖S_t‖)·α_t(e^{θ_t} − 1),
+
+    the same play without forming V_t (1e60 for gradients of 1e30, ∞ in float32) or G_t²: the plays depend on the
+    gradients only through ratios, so PFMD is scale-free, and a float32 run gives the same plays at gradient scales
+    1e-30 and 1e30 as at 1 (tested).
 
     This is FTRL with the regulariser ψ_t(w) = k ∫_0^{‖w‖} min_{η≤1/G_t} [ln(1 + x/α_t)/η + η V_t] dx: setting
     ψ_t'(‖w‖) = ‖S_t‖ and solving gives exactly θ_t in both regimes (derived; the regime boundary is where the
@@ -186,8 +210,11 @@ class ParameterFreeMirrorDescent:
     coordinatewise: bool = False
 
     def __post_init__(self):
-        check_positive("eps", self.eps, "ParameterFreeMirrorDescent")
-        check_bool("coordinatewise", self.coordinatewise, "ParameterFreeMirrorDescent")
+        _checks.freeze(
+            self,
+            eps=check_positive("eps", self.eps, "ParameterFreeMirrorDescent"),
+            coordinatewise=check_bool("coordinatewise", self.coordinatewise, "ParameterFreeMirrorDescent"),
+        )
 
     def init(self, params) -> PFMDState:
         zeros = tree.tree_zeros_like(params)
@@ -197,26 +224,44 @@ class ParameterFreeMirrorDescent:
     def predict(self, state: PFMDState, hint=None):
         eps = self.eps
 
-        def magnitude_over_norm(n, v, g):
-            xp = xp_of(v)
+        def magnitude(n, u, g):
+            # σ = ‖S‖/G and u = V/G² (the class docstring's form in units of G_t)
+            xp = xp_of(u)
             active = (g > 0) & (n > 0)
-            gs = xp.where(active, g, 1.0)
-            vs = xp.where(active, v, 1.0)
-            ns = xp.where(active, n, 1.0)
-            q = _C + vs / (gs * gs)
+            us = xp.where(active, u, 1.0)
+            sigma = xp.where(active, n / xp.where(active, g, 1.0), 1.0)
+            q = _C + us
             lq = xp.log(q)
             alpha = eps / (xp.sqrt(q) * lq * lq)
-            theta = xp.where(ns <= 2 * _K * vs / gs, ns * ns / (4 * _K * _K * vs), ns / (_K * gs) - vs / (gs * gs))
-            return xp.where(active, alpha * xp.expm1(theta) / ns, 0.0 * n)
+            theta = xp.where(sigma <= 2 * _K * us, sigma * sigma / (4 * _K * _K * us), sigma / _K - us)
+            return xp.where(active, alpha * xp.expm1(theta), 0.0 * u)
 
-        factor = lmap(magnitude_over_norm, norm(state.grad_sum, self.coordinatewise), state.sum_sq, state.max_norm)
-        return lmap(lambda s, c: -c * s, state.grad_sum, factor)
+        def inverse(n):
+            xp = xp_of(n)
+            positive = n > 0
+            return xp.where(positive, 1 / xp.where(positive, n, 1.0), 0.0 * n)
+
+        norms = norm(state.grad_sum, self.coordinatewise)
+        size = lmap(magnitude, norms, state.sum_sq, state.max_norm)
+        # −(S/‖S‖)·magnitude: the unit direction first, so neither S·magnitude nor magnitude/‖S‖ can overflow
+        return lmap(lambda s, inv, m: -(s * inv) * m, state.grad_sum, lmap(inverse, norms), size)
 
     def update(self, state: PFMDState, grad) -> PFMDState:
+        _checks.gradient("ParameterFreeMirrorDescent", grad, state.grad_sum)
+        size = norm(grad, self.coordinatewise)
+        top = lmap(lambda m, a: xp_of(m).maximum(m, a), state.max_norm, size)
+
+        def rescaled(u, m_old, a, m_new):
+            # u_t = u_{t−1}(G_{t−1}/G_t)² + (‖g_t‖/G_t)²: both ratios ≤ 1 (0 while G_t = 0)
+            xp = xp_of(u)
+            positive = m_new > 0
+            safe = xp.where(positive, m_new, 1.0)
+            return xp.where(positive, u * (m_old / safe) ** 2 + (a / safe) ** 2, 0.0 * u)
+
         return PFMDState(
             grad_sum=tree.tree_add(state.grad_sum, grad),
-            sum_sq=lmap(lambda v, q: v + q, state.sum_sq, sq_norm(grad, self.coordinatewise)),
-            max_norm=lmap(lambda m, a: xp_of(m).maximum(m, a), state.max_norm, norm(grad, self.coordinatewise)),
+            sum_sq=lmap(rescaled, state.sum_sq, state.max_norm, size, top),
+            max_norm=top,
         )
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
-from online_learners import tree
+from online_learners import _checks, tree
 from online_learners._ops import call_bound, check_learner, xp_of
 from online_learners.base import check_positive, outside_ball
 
@@ -77,6 +77,7 @@ class DirectionMagnitude:
 
     def update(self, state: DirectionMagnitudeState, grad) -> DirectionMagnitudeState:
         v = self.direction.predict(state.direction)
+        _checks.gradient("DirectionMagnitude", grad, v)
         s = tree.tree_vdot(grad, v)
         return DirectionMagnitudeState(
             magnitude=self.magnitude.update(state.magnitude, s),
@@ -128,7 +129,7 @@ class BallConstraint:
 
     def __post_init__(self):
         check_learner("learner", self.learner, "BallConstraint")
-        check_positive("radius", self.radius, "BallConstraint")
+        _checks.freeze(self, radius=check_positive("radius", self.radius, "BallConstraint"))
 
     def init(self, params) -> BallConstraintState:
         return BallConstraintState(inner=self.learner.init(params))
@@ -138,6 +139,7 @@ class BallConstraint:
 
     def update(self, state: BallConstraintState, grad) -> BallConstraintState:
         raw = self.learner.predict(state.inner)
+        _checks.gradient("BallConstraint", grad, raw)
         outside = tree.tree_sub(raw, tree.tree_project_ball(raw, self.radius))
         dist = tree.tree_norm(outside)
         xp = xp_of(dist)

@@ -40,6 +40,8 @@ __all__ = [
     "tree_project_ball",
     "tree_where",
     "scalar_like",
+    "counter_like",
+    "count_as",
 ]
 
 
@@ -83,6 +85,22 @@ def scalar_like(value, tree: Tree):
     leaf = tree_leaves(tree)[0]
     xp = array_api_compat.array_namespace(leaf)
     return xp.asarray(value, dtype=leaf.dtype, device=array_api_compat.device(leaf))
+
+
+def counter_like(tree: Tree):
+    """A 0-d integer array 0 (the backend's default integer dtype: int64 for numpy and torch, int32 for jax without
+    x64) on the device of the tree's first leaf: round counters stay exact whatever the parameters' dtype (a float32
+    counter stops at 2^24 = 16,777,216, where t + 1 rounds back to t)."""
+    leaf = tree_leaves(tree)[0]
+    xp = array_api_compat.array_namespace(leaf)
+    return xp.asarray(0, device=array_api_compat.device(leaf))
+
+
+def count_as(count, like):
+    """The integer ``count`` as a 0-d array of ``like``'s floating dtype, for arithmetic with the parameters
+    (NumPy would otherwise promote a float32 leaf divided by an int64 array to float64, NEP 50)."""
+    xp = array_api_compat.array_namespace(like)
+    return xp.astype(count, like.dtype)
 
 
 def tree_zeros_like(tree: Tree) -> Tree:
@@ -133,9 +151,35 @@ def tree_sq_norm(a: Tree):
 
 
 def tree_norm(a: Tree):
-    """Global L2 norm ‖a‖ over all leaves, a 0-d array."""
-    sq = tree_sq_norm(a)
-    return array_api_compat.array_namespace(sq).sqrt(sq)
+    """Global L2 norm ‖a‖ over all leaves, a 0-d array, computed as m·√(Σ (a_i/m)²) with m = max_i |a_i|.
+
+    The scaling by the largest entry (the classical overflow-safe norm, as in LAPACK's ``nrm2``; Blue, *A portable
+    Fortran program to find the Euclidean norm of a vector*, ACM TOMS 4(1), 1978) keeps every representable norm
+    representable: a plain sum of squares in float32 turns entries of size 1e-30 into a norm 0 and entries of size
+    1e30 into ∞. Costs one more pass over the leaves than ``√tree_sq_norm``.
+    """
+    leaves = [x for x in tree_leaves(a) if _size(x) > 0]
+    if not leaves:
+        sq = tree_sq_norm(a)
+        return array_api_compat.array_namespace(sq).sqrt(sq)
+    xp = array_api_compat.array_namespace(*leaves)
+    big = xp.max(xp.abs(leaves[0]))
+    for x in leaves[1:]:
+        big = xp.maximum(big, xp.max(xp.abs(x)))
+    finite = (big > 0) & (big < float("inf"))
+    safe = xp.where(finite, big, xp.ones_like(big))
+    total = xp.sum((leaves[0] / safe) ** 2)
+    for x in leaves[1:]:
+        total = total + xp.sum((x / safe) ** 2)
+    # m = 0: the norm is 0; m = ∞ (or NaN): the norm is m itself, as the plain formula would give.
+    return xp.where(finite, safe * xp.sqrt(total), big)
+
+
+def _size(x) -> int:
+    n = 1
+    for s in x.shape:
+        n *= int(s)
+    return n
 
 
 def tree_project_ball(a: Tree, radius) -> Tree:

@@ -251,7 +251,7 @@ def test_freegrad_play_is_minus_the_potential_gradient():
     state = learner.init(np.zeros(3))
     for g in np.random.default_rng(7).uniform(-1, 1, (15, 3)):
         state = learner.update(state, g)
-    big_g, v = state.grad_sum, float(state.sum_sq)
+    big_g, v = state.grad_sum, 2.0**2 * float(state.sum_sq)  # the state holds V/h²
     numeric = np.array(
         [(freegrad_potential(np.linalg.norm(big_g + e), v, 2.0) - freegrad_potential(np.linalg.norm(big_g - e), v, 2.0)) / 2e-6
          for e in 1e-6 * np.eye(3)]
