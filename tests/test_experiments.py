@@ -20,8 +20,12 @@ from o2nc.experiments import (
     run_config, run_sweep, summary_table, theory_budget,
 )
 
+from tests import test_experiments_toys as toys
+
 HERE = Path(__file__).resolve().parent
-TOY = "test_experiments_toys:scaled_norm"
+TOY = toys.scaled_norm  # a factory passed from Python (a spec file may name registered objectives only)
+TOY_NAME = "tests.test_experiments_toys:scaled_norm"  # its name in run configs; in a file only with allow_import
+ALLOW = ["tests.test_experiments_toys"]
 
 
 def small_spec(**over):
@@ -41,7 +45,7 @@ def small_spec(**over):
 def _toys_on_path(monkeypatch):
     """Worker processes (spawned, dask) import the toy objectives from this folder."""
     monkeypatch.syspath_prepend(str(HERE))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE.parent), str(HERE), os.environ.get("PYTHONPATH", "")]))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -76,19 +80,19 @@ def test_spec_toml_and_yaml(tmp_path):
         epsilons = [0.6, 0.4]
         max_queries = 20000
         [[objectives]]
-        name = "{TOY}"
+        name = "{TOY_NAME}"
         params = {{ dim = 3 }}
         [[methods]]
         name = "o2nc-ogd"
         learner = "ogd"
     """))
-    a = load_spec(toml)
+    a = load_spec(toml, allow_import=ALLOW)
     b = load_spec(small_spec())
     assert [r.key for r in a.runs()] == [r.key for r in b.runs()]
     yaml = pytest.importorskip("yaml", reason="PyYAML not installed: YAML specs unavailable")
     y = tmp_path / "s.yaml"
-    y.write_text(yaml.safe_dump(small_spec()))
-    assert [r.key for r in load_spec(y).runs()] == [r.key for r in b.runs()]
+    y.write_text(yaml.safe_dump(small_spec(objectives=[{"name": TOY_NAME, "params": {"dim": 3}}])))
+    assert [r.key for r in load_spec(y, allow_import=ALLOW).runs()] == [r.key for r in b.runs()]
     # a YAML document that would construct Python objects is refused by safe_load
     bad = tmp_path / "evil.yaml"
     bad.write_text("name: !!python/object/apply:os.system ['true']\n")
@@ -108,7 +112,7 @@ def test_spec_toml_and_yaml(tmp_path):
     ({"methods": [{"learner": "ogd", "tuning": "magic"}]}, "methods[0].tuning"),
     ({"methods": [{"learner": "ogd", "tuning": "fixed"}]}, "methods[0].epoch_length"),
     ({"methods": [{"learner": "ogd", "colour": 1}]}, "methods[0].colour"),
-    ({"objectives": [{"name": "test_experiments_toys:no_such"}]}, "objectives[0]"),
+    ({"objectives": [{"name": "tests.test_experiments_toys:no_such"}]}, "objectives[0].name"),
     ({"objectives": [{"name": TOY, "params": {"bogus": 1}}]}, "objectives[0]"),
     ({"objectives": [{"name": TOY, "oracle": "stochastic"}]}, "objectives[0].oracle"),
     ({"objectives": []}, "objectives"),
@@ -311,12 +315,13 @@ def test_sweep_dask_local_cluster_on_loopback(tmp_path):
 def test_sweep_survives_sigkill_and_resumes(tmp_path):
     db = tmp_path / "r.db"
     spec = small_spec(seeds=list(range(4)), deltas=[0.1], measure={"budgets": [300, 600], "max_queries": 1},
-                      objectives=[{"name": TOY, "params": {"dim": 3, "sleep": 0.002}}])
+                      objectives=[{"name": TOY_NAME, "params": {"dim": 3, "sleep": 0.002}}])
     spec["measure"].pop("max_queries")
     spec_file = tmp_path / "s.json"
     spec_file.write_text(json.dumps(spec))
-    script = ("import sys; from o2nc.experiments import run_sweep; "
-              f"run_sweep({str(spec_file)!r}, {str(db)!r}, executor='process', workers=2, progress=False)")
+    script = ("import sys; from o2nc.experiments import load_spec, run_sweep; "
+              f"run_sweep(load_spec({str(spec_file)!r}, allow_import={ALLOW!r}), {str(db)!r}, executor='process', "
+              "workers=2, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, cwd=str(HERE.parent),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stored = 0
@@ -343,7 +348,7 @@ def test_sweep_survives_sigkill_and_resumes(tmp_path):
         before = {r["key"]: (r["result"], r["finished"]) for r in s.rows(status="done")}
     total = 8
     assert 2 <= len(before) < total
-    rep = run_sweep(spec_file, db, executor="serial", progress=False)
+    rep = run_sweep(load_spec(spec_file, allow_import=ALLOW), db, executor="serial", progress=False)
     assert rep.skipped == len(before) and rep.done == total - len(before) and rep.complete
     with Store(db) as s:
         after = {r["key"]: (r["result"], r["finished"]) for r in s.rows(status="done")}

@@ -11,9 +11,10 @@ from o2nc.certificate import KINDS
 from o2nc.experiments import Store, load_spec, run_config, run_sweep
 from o2nc.experiments.runner import theory_budget
 from o2nc.theory import ogd_bound, ogd_parameters
+from tests import test_experiments_toys as toys
 
 HERE = Path(__file__).resolve().parent
-TOY = "test_experiments_toys:scaled_norm"
+TOY = toys.scaled_norm  # a factory passed from Python (spec files name registered objectives only)
 
 
 @pytest.fixture(autouse=True)

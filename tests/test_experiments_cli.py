@@ -20,7 +20,12 @@ def _toys_on_path(monkeypatch):
     monkeypatch.syspath_prepend(str(HERE))
 
 
+TOYS = "tests.test_experiments_toys"
+
+
 def parse(argv):
+    if argv[0] == "sweep" and "--allow-import" not in argv:
+        argv = [*argv, "--allow-import", TOYS]  # the specs below name the test toys' factory
     ap = argparse.ArgumentParser(prog="o2nc")
     sub = ap.add_subparsers(dest="command")
     sweep_cmd.add_parser(sub)
@@ -31,7 +36,7 @@ def parse(argv):
 def write_spec(tmp_path, **over):
     spec = {"name": "cli", "seeds": 2, "deltas": [0.1, 0.05],
             "measure": {"epsilons": [0.6, 0.4, 0.3], "max_queries": 20000, "budgets": [400, 1600]},
-            "objectives": [{"name": "test_experiments_toys:scaled_norm", "params": {"dim": 3}}],
+            "objectives": [{"name": TOYS + ":scaled_norm", "params": {"dim": 3}}],
             "methods": [{"name": "o2nc-ogd", "learner": "ogd"}]}
     spec.update(over)
     path = tmp_path / "spec.json"

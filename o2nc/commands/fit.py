@@ -15,6 +15,10 @@ certificate ~ N^-1/3 after N calls (Cutkosky, Mehta, Orabona, ICML 2023).
 Runs that never reached eps within max_queries are left out and counted in the `censored` column. Runs whose
 certificate is a stochastic estimate rather than a proof (an O2NC run's own epoch norms on a stochastic oracle)
 are fitted and named in the `note` column.
+
+The database is checked before anything is fitted (its structure and every run's checksum): a store changed outside
+o2nc or corrupted is an error (exit status 2) that names the damaged runs; `o2nc sweep SPEC --db DB --drop-damaged`
+drops them and recomputes them.
 """
 
 EPILOG = """\
@@ -52,7 +56,9 @@ def run(args) -> int:
         return 2
     kinds = ["epsilon", "delta", "budget"] if args.against == "all" else [args.against]
     try:
-        with Store(args.db, readonly=True) as store:
+        with Store(args.db, readonly=True) as store:  # checked on open: a damaged store is an error, never fitted
+            for note in store.notes:
+                print(f"o2nc fit: note: {note}", file=sys.stderr)
             if args.sweep is not None and args.sweep not in store.sweeps():
                 print(f"o2nc fit: error: --sweep: {args.db} has no sweep {args.sweep!r}; it has: "
                       f"{', '.join(store.sweeps()) or 'none'}", file=sys.stderr)

@@ -53,7 +53,6 @@ The worker returns plain data; only the driver writes to the results store.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import math
 import time
@@ -62,31 +61,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from o2nc.experiments.build import baseline_from, build_objective
+from o2nc.experiments.expr import substitute
+
 __all__ = ["execute", "run_config", "build_objective", "resolve_constants", "theory_budget", "method_params"]
-
-
-def build_objective(ocfg: Mapping[str, Any], *, epsilon: float | None = None, delta: float | None = None):
-    """The objective of a config: a bank name (``objectives.get``) or ``"package.module:factory"``; parameters
-    ``"$epsilon"`` / ``"$delta"`` take the run's absolute ε and δ (:func:`o2nc.experiments.spec.substitute`)."""
-    from o2nc.experiments.spec import substitute
-
-    name = ocfg["name"]
-    params = substitute(dict(ocfg.get("params", {})), epsilon=epsilon, delta=delta)
-    if ":" in name:
-        mod_name, _, attr = name.partition(":")
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError as exc:
-            raise ValueError(f"cannot import module {mod_name!r} for objective {name!r}: {exc}") from None
-        factory = getattr(mod, attr, None)
-        if factory is None:
-            raise ValueError(f"module {mod_name!r} has no attribute {attr!r}")
-        return factory(**params)
-    import objectives
-
-    if not hasattr(objectives, "get"):
-        raise ValueError("the objective bank (objectives.get) is not available in this installation")
-    return objectives.get(name, **params)
 
 
 def noise_variance(obj) -> float | None:
@@ -196,8 +174,6 @@ def method_params(params: Mapping[str, Any], obj, ocfg: Mapping[str, Any], eps: 
     """A method's parameters for one run: expressions evaluated with the run's absolute ε and δ, the objective's
     Lipschitz constant (the spec's ``lipschitz``, else the objective's) and its ``extra``
     (:func:`o2nc.experiments.spec.substitute`)."""
-    from o2nc.experiments.spec import substitute
-
     lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
     return substitute(params, epsilon=eps, delta=delta, lipschitz=lip, extra=getattr(obj, "extra", None))
 
@@ -259,8 +235,11 @@ def _epsilon_abs(config, obj, ocfg) -> float:
     return eps
 
 
-def run_config(config: Mapping[str, Any]) -> dict:
-    """Run one configuration and return its measurements (plain JSON data).  Raises on any error."""
+def run_config(config: Mapping[str, Any], factories: Mapping[str, Callable] | None = None) -> dict:
+    """Run one configuration and return its measurements (plain JSON data).  Raises on any error.
+
+    ``factories``: ``"module:factory"`` -> callable for an objective that is not registered (a callable passed from
+    Python, an allowed import; :mod:`o2nc.experiments.build`); nothing is imported from a name."""
     import o2nc
     from o2nc.certificate import Certificate
     from o2nc.theory import ogd_bound, ogd_parameters
@@ -272,7 +251,7 @@ def run_config(config: Mapping[str, Any]) -> dict:
     eps = None
     if measure == "epsilon" and config.get("epsilon_scale", "absolute") == "absolute":
         eps = float(config["epsilon"])
-    obj = build_objective(ocfg, epsilon=eps, delta=delta)
+    obj = build_objective(ocfg, epsilon=eps, delta=delta, factories=factories)
     if measure == "epsilon" and eps is None:
         eps = _epsilon_abs(config, obj, ocfg)
     if "baseline" in mcfg:
@@ -424,8 +403,6 @@ def _first_certified(trace: Mapping[str, np.ndarray], eps: float) -> int | None:
 
 def _run_baseline(config: Mapping[str, Any], obj, eps: float | None, t0: float) -> dict:
     """One run of a baseline of :mod:`o2nc.baselines` (see the module docstring for the two measurements)."""
-    from o2nc.experiments.spec import baseline_from
-
     ocfg, mcfg = config["objective"], config["method"]
     delta, seed = float(config["delta"]), int(config["seed"])
     lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
@@ -544,11 +521,14 @@ def _plain(params: Mapping[str, Any]) -> dict:
     return out
 
 
-def execute(config: Mapping[str, Any]) -> dict:
-    """Worker entry point: never raises; returns ``{"status": "done"|"error", "result"|"error": ..., "wall"}``."""
+def execute(config: Mapping[str, Any], factories: Mapping[str, Callable] | None = None) -> dict:
+    """Worker entry point: never raises; returns ``{"status": "done"|"error", "result"|"error": ..., "wall"}``.
+
+    ``factories``: the run's objective factory when it is not registered (sent by the driver, which authorized
+    it)."""
     t0 = time.perf_counter()
     try:
-        result = run_config(config)
+        result = run_config(config, factories)
         return {"status": "done", "result": result, "wall": time.perf_counter() - t0}
     except Exception as exc:  # stored as data; the driver decides
         return {"status": "error", "error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}",

@@ -21,7 +21,7 @@ Format (TOML shown; the same keys in a dict or YAML)::
                                    # certify the output of runs with budgets 64·2^j (the grid's first budget)
 
     [[objectives]]
-    name = "nesterov_n2"           # a name of the objective bank, or "package.module:factory"
+    name = "nesterov_n2"           # a name of the objective bank (a "module:factory" only with --allow-import)
     params = { n = 10 }            # keyword arguments of the factory
     oracle = "auto"                # "auto" (stochastic when the objective has a stochastic oracle), "exact",
                                    # "stochastic"
@@ -73,6 +73,12 @@ left to right (``"0.25 * $extra.lam / $epsilon"`` is λ/(4ε)); no other operato
 (:func:`evaluate`).  Objective parameters may use only ``$epsilon`` and ``$delta`` (the objective does not exist
 before they are known).  A method with an expression that uses ``$epsilon`` exists for ε targets only.
 
+Names (:mod:`o2nc.experiments.build`): a spec names only registered objectives, learners and baselines; the
+sweep's ``name`` (which names its results file) is a plain name (letters, digits, ``_.-``, not starting with
+``.``).  A spec file cannot run code: an objective ``"module:factory"`` is refused unless the caller allows that
+module (``load_spec(path, allow_import=["module"])``, ``o2nc sweep SPEC --allow-import module``); from Python, an
+objective's ``name`` may be the factory itself (a module-level callable).
+
 References for the two measurements: [CMO23] Theorem 8 and its OGD corollary (o2nc.md §5–6).
 """
 from __future__ import annotations
@@ -82,12 +88,21 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Union
+
+from o2nc.experiments.build import (
+    authorize, baseline_from, build_objective, check_plain_name, import_factory, is_factory_name,
+)
+from o2nc.experiments.expr import (  # noqa: F401  (re-exported: the expression language of specs)
+    METHOD_PLACEHOLDERS, PLACEHOLDERS, _tokens, canonical_json, evaluate, follows, is_expression, placeholders_of,
+    substitute,
+)
 
 __all__ = ["SpecError", "Spec", "RunConfig", "load_spec", "config_key", "canonical_json", "SCHEMA_VERSION",
-           "substitute", "follows", "evaluate", "placeholders_of", "PLACEHOLDERS", "METHOD_PLACEHOLDERS"]
+           "substitute", "follows", "evaluate", "placeholders_of", "PLACEHOLDERS", "METHOD_PLACEHOLDERS",
+           "baseline_from"]
 
 #: Bumped when the meaning of a run configuration changes; part of every key.  Version 2: the theory tuning of a
 #: stochastic run takes G² = Lipschitz² + the objective's declared noise variance (E‖g‖² ≤ G², o2nc.md §1).
@@ -99,10 +114,6 @@ _EPSILON_SCALES = ("absolute", "lipschitz")
 _OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "sigma", "label", "epsilon_scale", "max_queries"}
 _METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart", "objectives"}
 _BASELINE_KEYS = {"name", "baseline", "params", "objectives"}
-#: Placeholders any parameter value may use: the run's absolute ε and its δ.
-PLACEHOLDERS = ("$epsilon", "$delta")
-#: Placeholders a method parameter may use besides: the objective's Lipschitz constant, a number of its ``extra``.
-METHOD_PLACEHOLDERS = PLACEHOLDERS + ("$lipschitz", "$extra.KEY")
 _ORACLES = ("auto", "exact", "stochastic")
 _TUNINGS = ("theory", "fixed")
 _SCALINGS = ("uniform", "exponential", "none")
@@ -111,113 +122,6 @@ _CERTIFICATES = ("auto", "algorithm")
 
 class SpecError(ValueError):
     """A malformed sweep specification; the message names the file (when there is one) and the field."""
-
-
-def canonical_json(obj: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, floats as Python's shortest repr."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _tokens(expr: str) -> list[str]:
-    """``"0.25 * $extra.lam / $epsilon"`` -> ``["0.25", "*", "$extra.lam", "/", "$epsilon"]`` (ValueError if the
-    string is not numbers and placeholders joined by ``*`` and ``/``)."""
-    out: list[str] = []
-    for part in expr.replace("*", " * ").replace("/", " / ").split():
-        out.append(part)
-    if not out or len(out) % 2 == 0 or any(out[i] not in ("*", "/") for i in range(1, len(out), 2)) or any(
-            t in ("*", "/") for t in out[0::2]):
-        raise ValueError(f"{expr!r} is not an expression of numbers and placeholders joined by '*' and '/'")
-    for t in out[0::2]:
-        if not t.startswith("$"):
-            try:
-                v = float(t)
-            except ValueError:
-                raise ValueError(f"{expr!r}: {t!r} is neither a number nor a placeholder") from None
-            if not math.isfinite(v):
-                raise ValueError(f"{expr!r}: {t!r} is not a finite number")
-    return out
-
-
-def is_expression(v: Any) -> bool:
-    """Whether a parameter value is an expression with placeholders (a string containing ``$``)."""
-    return isinstance(v, str) and "$" in v
-
-
-def placeholders_of(v: Any) -> list[str]:
-    """The placeholders of one parameter value (``[]`` for a plain value)."""
-    if not is_expression(v):
-        return []
-    return [t for t in _tokens(v)[0::2] if t.startswith("$")]
-
-
-def follows(params: Mapping[str, Any], what: str) -> bool:
-    """Whether some value of ``params`` uses the placeholder ``"$" + what`` (``what`` is e.g. ``"epsilon"``)."""
-    return any("$" + what in placeholders_of(v) for v in params.values())
-
-
-def evaluate(expr: str, values: Mapping[str, float]) -> float:
-    """The value of an expression (numbers and placeholders joined by ``*`` and ``/``, left to right).
-
-    ``values`` maps placeholder names (``"$epsilon"``, ``"$extra.lam"``, …) to numbers.
-
-    Raises:
-        ValueError: a malformed expression, or a placeholder without a value.
-
-    Example:
-        >>> round(evaluate("0.25 * $extra.lam / $epsilon", {"$extra.lam": 30.4, "$epsilon": 0.1}), 12)
-        76.0
-    """
-    toks = _tokens(expr)
-
-    def val(t):
-        if t.startswith("$"):
-            if t not in values or values[t] is None:
-                raise ValueError(f"{expr!r}: {t} has no value in this run")
-            return float(values[t])
-        return float(t)
-
-    out = val(toks[0])
-    for op, t in zip(toks[1::2], toks[2::2]):
-        out = out * val(t) if op == "*" else out / val(t)
-    if not math.isfinite(out):
-        raise ValueError(f"{expr!r} evaluates to {out}")
-    return float(out)
-
-
-def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float | None,
-               lipschitz: float | None = None, extra: Mapping[str, Any] | None = None) -> dict:
-    """``params`` with every expression (a string with ``$``) replaced by its value for the run: ``"$epsilon"`` and
-    ``"$delta"`` the run's absolute ε and δ; ``"$lipschitz"`` and ``"$extra.KEY"`` the objective's G and
-    ``extra[KEY]`` (method parameters only).
-
-    Raises:
-        ValueError: a placeholder whose value the run does not have (``"$epsilon"`` in a budget run).
-
-    Example:
-        >>> substitute({"eps": "$epsilon", "delta": "$delta", "sigma": 4.0}, epsilon=0.2, delta=0.1)
-        {'eps': 0.2, 'delta': 0.1, 'sigma': 4.0}
-        >>> substitute({"lr": "2 * $delta / $lipschitz"}, epsilon=None, delta=0.1, lipschitz=4.0)
-        {'lr': 0.05}
-    """
-    out = {}
-    for k, v in params.items():
-        if is_expression(v):
-            values: dict[str, float | None] = {"$epsilon": epsilon, "$delta": delta, "$lipschitz": lipschitz}
-            for t in placeholders_of(v):
-                if t.startswith("$extra."):
-                    x = (extra or {}).get(t[len("$extra."):])
-                    values[t] = float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
-            for t in placeholders_of(v):
-                if values.get(t) is None:
-                    if t == "$epsilon":
-                        raise ValueError(f"parameter {k!r} follows $epsilon, which a budget run does not have")
-                    if t.startswith("$extra."):
-                        raise ValueError(f"parameter {k!r} follows {t}, but the objective has no number "
-                                         f"extra[{t[len('$extra.'):]!r}]")
-                    raise ValueError(f"parameter {k!r} follows {t}, which this run does not have")
-            v = evaluate(v, values)
-        out[k] = v
-    return out
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -245,6 +149,13 @@ class Spec:
     name: str
     data: dict
     source: str = "<dict>"
+    #: ``"module:factory"`` -> the callable, for objectives given as callables or allowed imports (sent to workers)
+    factories: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def factories_of(self, config: Mapping[str, Any]) -> dict:
+        """The factories one run configuration needs (empty for registered objectives)."""
+        name = config["objective"]["name"]
+        return {name: self.factories[name]} if name in self.factories else {}
 
     def runs(self) -> list[RunConfig]:
         """Every run configuration, in a stable order (objective, method, δ, measurement, target, seed)."""
@@ -328,20 +239,34 @@ def _read_file(path: Path) -> dict:
     raise SpecError(f"{path}: unknown spec format {suffix!r}; use .toml, .yaml/.yml or .json")
 
 
-def load_spec(spec: Union[str, os.PathLike, Mapping[str, Any], Spec]) -> Spec:
+def load_spec(spec: Union[str, os.PathLike, Mapping[str, Any], Spec], *, allow_import: Iterable[str] = (),
+              imports: bool = True) -> Spec:
     """Read and validate a sweep spec from a path (TOML, YAML via ``safe_load``, JSON) or a dict.
 
+    Names are looked up in the registries only (objectives, learners, baselines; :mod:`o2nc.experiments.build`).
+    An objective ``"module:factory"`` is accepted only when ``module`` is one of ``allow_import`` (exactly that
+    module); in a dict spec an objective's ``name`` may also be a module-level callable.
+
+    Args:
+        spec: a path, a dict or a :class:`Spec`.
+        allow_import: modules whose factories the spec may name (the CLI's ``--allow-import``).
+        imports: False (``o2nc sweep --dry-run``): import nothing and build no objective of an allowed module;
+            registered objectives and baselines are still built once to check their parameters.
+
     Raises:
-        SpecError: unreadable file, syntax error, unknown or missing field, value out of range; the message names
-            the file and the field (e.g. ``methods[1].learner``).
+        SpecError: unreadable file, syntax error, unknown or missing field, value out of range, a name that is not
+            registered or not allowed; the message names the file and the field (e.g. ``methods[1].learner``).
     """
+    if isinstance(allow_import, str):
+        allow_import = [allow_import]
+    allow = tuple(allow_import or ())
     if isinstance(spec, Spec):
         return spec
     if isinstance(spec, Mapping):
-        return _validate(copy.deepcopy(dict(spec)), "<dict>")
+        return _validate(copy.deepcopy(dict(spec)), "<dict>", allow, imports)
     if isinstance(spec, (str, os.PathLike)):
         path = Path(spec)
-        return _validate(_read_file(path), str(path))
+        return _validate(_read_file(path), str(path), allow, imports)
     raise SpecError(f"spec: expected a path or a dict, got {type(spec).__name__}")
 
 
@@ -392,7 +317,7 @@ def _json_params(src, field, v) -> dict:
     return dict(v)
 
 
-def _validate(d: dict, src: str) -> Spec:
+def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True) -> Spec:
     if not isinstance(d, dict):
         raise SpecError(f"{src}: the spec must be a mapping")
     _unknown(src, "", d, _TOP_KEYS)
@@ -400,8 +325,13 @@ def _validate(d: dict, src: str) -> Spec:
         if req not in d:
             raise _err(src, req, "missing required field")
     name = d["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise _err(src, "name", f"expected a non-empty string, got {name!r}")
+    try:
+        check_plain_name(name, "a sweep name")  # it names the results file: results/<name>.db
+    except (TypeError, ValueError) as exc:
+        raise _err(src, "name", str(exc)) from None
+    if "description" in d and not isinstance(d["description"], str):
+        raise _err(src, "description", f"expected a string, got {d['description']!r}")
+    factories: dict[str, Callable] = {}
 
     seeds = d.get("seeds", 1)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
@@ -456,9 +386,9 @@ def _validate(d: dict, src: str) -> Spec:
         if not isinstance(o, Mapping):
             raise _err(src, f, "expected a table")
         _unknown(src, f + ".", o, _OBJECTIVE_KEYS)
-        if not isinstance(o.get("name"), str) or not o["name"]:
-            raise _err(src, f + ".name", "missing or not a string")
-        o2 = {"name": o["name"], "params": _json_params(src, f + ".params", o.get("params")),
+        oname = _objective_name(src, f + ".name", o.get("name"), allow_import, imports, factories,
+                                from_python=src == "<dict>")
+        o2 = {"name": oname, "params": _json_params(src, f + ".params", o.get("params")),
               "oracle": o.get("oracle", "auto")}
         _check_placeholders(src, f + ".params", o2["params"], PLACEHOLDERS)
         if o2["oracle"] not in _ORACLES:
@@ -487,7 +417,9 @@ def _validate(d: dict, src: str) -> Spec:
                                                       "epsilon_scale = 'absolute' for this objective")
         label = o.get("label")
         if label is None:
-            label = o["name"] + "".join(f",{k}={v}" for k, v in sorted(o2["params"].items()))
+            label = oname + "".join(f",{k}={v}" for k, v in sorted(o2["params"].items()))
+        elif not isinstance(label, str) or not label.strip() or not label.isprintable():
+            raise _err(src, f + ".label", f"expected a non-empty printable string, got {label!r}")
         o2["label"] = str(label)
         out_objs.append(o2)
     labels = [o["label"] for o in out_objs]
@@ -511,7 +443,8 @@ def _validate(d: dict, src: str) -> Spec:
                                             "give 'baseline', a name of o2nc.baselines)")
         if not isinstance(m["learner"], str):
             raise _err(src, f + ".learner", f"expected a string, got {m['learner']!r}")
-        m2 = {"name": str(m.get("name", m["learner"])), "learner": m["learner"],
+        _check_learner(src, f + ".learner", m["learner"])
+        m2 = {"name": _method_name(src, f + ".name", m.get("name", m["learner"])), "learner": m["learner"],
               "tuning": m.get("tuning", "theory"), "scaling": m.get("scaling", "uniform"),
               "restart": m.get("restart", True),
               "learner_params": _json_params(src, f + ".learner_params", m.get("learner_params"))}
@@ -536,7 +469,6 @@ def _validate(d: dict, src: str) -> Spec:
             m2["epoch_length"] = _pos_number(src, f + ".epoch_length", m["epoch_length"], integer=True)
         elif "epoch_length" in m:
             raise _err(src, f + ".epoch_length", "only with tuning = 'fixed' (theory tuning sets it)")
-        _check_learner(src, f + ".learner", m2["learner"])
         out_meths.append(m2)
     mnames = [m["name"] for m in out_meths]
     if len(set(mnames)) != len(mnames):
@@ -547,13 +479,15 @@ def _validate(d: dict, src: str) -> Spec:
                 raise _err(src, f"methods[{i}].objectives", f"no objective has the label {lab!r}; labels: "
                                                             f"{', '.join(labels)}")
 
-    built = [_check_objective(src, f"objectives[{i}]", o, meas, deltas) for i, o in enumerate(out_objs)]
+    built = [None if o["name"] in factories and not imports else
+             _check_objective(src, f"objectives[{i}]", o, meas, deltas, factories)
+             for i, o in enumerate(out_objs)]
     for i, m in enumerate(out_meths):
         _check_method_on_objectives(src, f"methods[{i}]", m, out_objs, built, meas, deltas)
 
     data = {"name": name, "seeds": seeds, "deltas": deltas, "measure": meas, "objectives": out_objs,
             "methods": out_meths, "description": str(d.get("description", ""))}
-    return Spec(name=name, data=data, source=src)
+    return Spec(name=name, data=data, source=src, factories=factories)
 
 
 def _check_learner(src, field, name) -> None:
@@ -563,6 +497,56 @@ def _check_learner(src, field, name) -> None:
         return
     if name not in registry.names():
         raise _err(src, field, f"unknown learner {name!r}; known: {', '.join(registry.names())}")
+
+
+def _method_name(src, field, v) -> str:
+    """A method's label: a non-empty printable string (it is stored and printed, never a path or a lookup)."""
+    if not isinstance(v, str) or not v.strip() or not v.isprintable() or len(v) > 200:
+        raise _err(src, field, f"expected a non-empty printable string of at most 200 characters, got {v!r}")
+    return v
+
+
+def _objective_name(src, field, v, allow_import, imports, factories, *, from_python) -> str:
+    """An objective's name: a registered name; from Python also a module-level callable; ``"module:factory"``
+    only for an allowed module (imported here unless ``imports`` is False).  Returns the name stored in the run
+    configs; records the factories in ``factories``."""
+    if callable(v) and not isinstance(v, str):
+        if not from_python:  # pragma: no cover - files hold data only
+            raise _err(src, field, "a callable can be passed only from Python")
+        try:
+            ident = authorize(v, "a factory")
+        except (TypeError, ValueError) as exc:
+            raise _err(src, field, str(exc)) from None
+        factories[ident] = v
+        return ident
+    if not isinstance(v, str) or not v:
+        raise _err(src, field, f"missing or not a string (a name of the objective bank, e.g. 'nesterov_n2'), "
+                               f"got {v!r}")
+    if is_factory_name(v):
+        try:
+            fn = import_factory(v, allow_import, "an objective", load=imports)
+        except ValueError as exc:
+            raise _err(src, field, str(exc)) from None
+        factories[v] = fn
+        return v
+    try:
+        check_plain_name(v, "an objective name")
+    except ValueError as exc:
+        raise _err(src, field, str(exc)) from None
+    try:
+        import objectives
+
+        known = objectives.names()
+    except (ImportError, AttributeError):  # pragma: no cover - the bank ships with o2nc
+        return v
+    if v not in known:
+        import difflib
+
+        close = difflib.get_close_matches(v, known, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        raise _err(src, field, f"unknown objective {v!r}; {hint}objectives.names() lists the {len(known)} "
+                               "registered ones")
+    return v
 
 
 def _check_placeholders(src, field, params, allowed) -> None:
@@ -624,6 +608,10 @@ def _baseline_method(src, f, m, meas, deltas) -> dict:
     if not isinstance(name, str) or not name:
         raise _err(src, f + ".baseline", f"expected a name of o2nc.baselines, got {name!r}")
     try:
+        check_plain_name(name, "a baseline name")
+    except ValueError as exc:
+        raise _err(src, f + ".baseline", str(exc)) from None
+    try:
         from o2nc import baselines
     except ImportError:  # pragma: no cover - the package ships with o2nc
         raise _err(src, f + ".baseline", "o2nc.baselines is not available in this installation") from None
@@ -643,32 +631,18 @@ def _baseline_method(src, f, m, meas, deltas) -> dict:
             baseline_from(name, params, epsilon=first["epsilon"], delta=first["delta"])
         except (ValueError, TypeError) as exc:
             raise _err(src, f + ".params", str(exc)) from None
-    out = {"name": str(m.get("name", name)), "baseline": name, "params": params}
+    out = {"name": _method_name(src, f + ".name", m.get("name", name)), "baseline": name, "params": params}
     if "objectives" in m:
         out["objectives"] = _method_objectives(src, f + ".objectives", m["objectives"])
     return out
 
 
-def baseline_from(name: str, params: Mapping[str, Any], *, epsilon: float | None, delta: float,
-                  lipschitz: float | None = None, extra: Mapping[str, Any] | None = None):
-    """Build baseline ``name`` for one run: expressions substituted (:func:`substitute`; ``lipschitz`` and
-    ``extra`` are the objective's), ``delta`` = the run's δ, JSON lists as tuples (baselines take tuples, e.g.
-    Mechanic's ``betas``)."""
-    from o2nc import baselines
-
-    p = substitute(params, epsilon=epsilon, delta=delta, lipschitz=lipschitz, extra=extra)
-    p = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
-    return baselines.get(name, delta=float(delta), **p)
-
-
-def _check_objective(src, field, o, meas, deltas):
+def _check_objective(src, field, o, meas, deltas, factories):
     """Build the objective once in the driver so that an unknown name or parameter fails before any run; return
     it."""
-    from o2nc.experiments.runner import build_objective
-
     first = _first_values(meas, deltas)
     try:
-        obj = build_objective(o, epsilon=first["epsilon"], delta=first["delta"])
+        obj = build_objective(o, epsilon=first["epsilon"], delta=first["delta"], factories=factories)
     except SpecError:
         raise
     except Exception as exc:

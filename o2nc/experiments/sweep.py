@@ -12,7 +12,10 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
+import threading
 import time
+from collections import Counter, deque
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional, TextIO
 
@@ -20,7 +23,7 @@ import numpy as np
 
 from o2nc.experiments.runner import execute
 from o2nc.experiments.spec import RunConfig, Spec, load_spec
-from o2nc.experiments.store import Store
+from o2nc.experiments.store import Store, StoreError, lease_owner
 
 __all__ = ["run_sweep", "SweepReport", "summary_table", "EXECUTORS"]
 
@@ -29,20 +32,51 @@ EXECUTORS = ("process", "thread", "serial", "dask")
 
 @dataclass
 class SweepReport:
-    """What a call of :func:`run_sweep` did."""
+    """What a call of :func:`run_sweep` did, and where every run of the sweep stands.
+
+    ``skipped + done + done_elsewhere`` runs are stored as done; ``failed + failed_before`` as errors (``errors``
+    lists them: label, first line); ``missing`` runs are in neither state (their worker died more often than the
+    retries allow, or another sweep still holds them): ``(label, reason)``.  :attr:`complete` is True when every
+    run is done.
+    """
 
     name: str
     total: int
     skipped: int = 0  # already done before this call
     done: int = 0  # finished now
     failed: int = 0  # raised an error now
-    failed_before: int = 0  # stored errors not retried
+    failed_before: int = 0  # stored errors not retried (also those another sweep stored meanwhile)
+    done_elsewhere: int = 0  # finished meanwhile by another sweep on the same store
+    retried: int = 0  # runs resubmitted after their worker died
     wall: float = 0.0
     errors: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return self.skipped + self.done == self.total
+        return self.skipped + self.done + self.done_elsewhere == self.total
+
+    @property
+    def failed_total(self) -> int:
+        return self.failed + self.failed_before
+
+    def summary(self) -> str:
+        """One line: done / failed / missing (what the CLI prints)."""
+        parts = [f"{self.skipped} already stored", f"{self.done} done now"]
+        if self.done_elsewhere:
+            parts.append(f"{self.done_elsewhere} done by another sweep")
+        line = f"{self.name}: {self.total} runs: {', '.join(parts)}; {self.failed_total} failed"
+        if self.failed_total:
+            bits = [f"{self.failed} now"] if self.failed else []
+            if self.failed_before:
+                bits.append(f"{self.failed_before} stored before, not retried: use --retry-failed")
+            line += f" ({'; '.join(bits)})"
+        line += f", {len(self.missing)} missing"
+        if self.missing:
+            line += " (not stored: run the same command to retry them)"
+        if self.retried:
+            line += f"; {self.retried} resubmitted after a worker died"
+        return line
 
 
 class _SerialExecutor(cf.Executor):
@@ -97,7 +131,8 @@ def _make_executor(executor: Any, workers: Optional[int], scheduler: Optional[st
 
 def run_sweep(spec: Any, db: Any, *, executor: Any = "process", workers: Optional[int] = None,
               scheduler: Optional[str] = None, progress: bool = True, retry_failed: bool = False,
-              max_in_flight: Optional[int] = None, out: Optional[TextIO] = None) -> SweepReport:
+              max_in_flight: Optional[int] = None, out: Optional[TextIO] = None, max_retries: int = 2,
+              lease_ttl: float = 120.0) -> SweepReport:
     """Run (or resume) a sweep and store every result.
 
     Args:
@@ -110,6 +145,10 @@ def run_sweep(spec: Any, db: Any, *, executor: Any = "process", workers: Optiona
         retry_failed: run again the configurations stored with an error.
         max_in_flight: tasks submitted ahead (default 2 × workers); bounds the work lost to a kill.
         out: where the summary goes (default stdout).
+        max_retries: how often a run whose worker process died is run again (alone, in a fresh pool) before it is
+            reported missing.
+        lease_ttl: seconds a claim on a run lasts unless renewed (the driver renews it every ``lease_ttl/4``); a
+            concurrent sweep on the same store waits for the runs another one holds instead of computing them.
 
     Returns:
         :class:`SweepReport`.
@@ -125,6 +164,10 @@ def run_sweep(spec: Any, db: Any, *, executor: Any = "process", workers: Optiona
         4
     """
     sp = load_spec(spec)
+    if max_retries < 0:
+        raise ValueError(f"max_retries: expected an integer >= 0, got {max_retries!r}")
+    if not lease_ttl > 0:
+        raise ValueError(f"lease_ttl: expected a number of seconds > 0, got {lease_ttl!r}")
     store = db if isinstance(db, Store) else Store(db)
     owns_store = not isinstance(db, Store)
     out = out or sys.stdout
@@ -144,73 +187,227 @@ def run_sweep(spec: Any, db: Any, *, executor: Any = "process", workers: Optiona
                 report.skipped += 1
             elif st == "error" and not retry_failed:
                 report.failed_before += 1
+                report.errors.append((r.label(), "stored error: " + _first_line(store, k)))
             else:
                 pending.append(r)
         if pending:
-            _execute_all(pending, store, report, executor, workers, scheduler, progress, max_in_flight)
+            _Driver(sp, pending, store, report, executor, workers, scheduler, progress, max_in_flight,
+                    retry_failed, max_retries, lease_ttl).run()
         report.wall = time.perf_counter() - t0
         if progress:
             print(summary_table(store, sp.name), file=out)
-            print(f"{sp.name}: {report.total} runs: {report.skipped} already stored, {report.done} done now, "
-                  f"{report.failed} failed now" + (f", {report.failed_before} failed before (not retried; "
-                                                  f"use retry_failed)" if report.failed_before else "")
-                  + f" [{report.wall:.1f} s]", file=out)
+            print(report.summary() + f" [{report.wall:.1f} s]", file=out)
         return report
     finally:
         if owns_store:
             store.close()
 
 
-def _execute_all(pending, store, report, executor, workers, scheduler, progress, max_in_flight) -> None:
-    ex, owned, closers = _make_executor(executor, workers, scheduler)
-    n_workers = workers or getattr(ex, "_max_workers", None) or os.cpu_count() or 1
-    window = max_in_flight or max(2, 2 * n_workers)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+def _first_line(store: Store, key: str) -> str:
+    row = store.get(key)
+    return ((row or {}).get("error") or "").splitlines()[0] if (row or {}).get("error") else "(no message)"
 
-        bar = tqdm(total=len(pending), unit="run", desc="sweep", dynamic_ncols=True)
-    queue = list(reversed(pending))
-    in_flight: dict[cf.Future, RunConfig] = {}
-    try:
-        while queue or in_flight:
-            while queue and len(in_flight) < window:
-                r = queue.pop()
-                in_flight[ex.submit(execute, r.config)] = r
-            done, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                r = in_flight.pop(fut)
+
+class _LeaseKeeper(threading.Thread):
+    """Renews the driver's leases every ``ttl/4`` s from its own connection (so a long run, even in the driver
+    thread, keeps its claim)."""
+
+    def __init__(self, path, owner: str, ttl: float):
+        super().__init__(daemon=True, name="o2nc-lease-keeper")
+        self.path, self.owner, self.ttl = path, owner, ttl
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import sqlite3
+
+        con = sqlite3.connect(str(self.path), timeout=self.ttl)
+        try:
+            while not self.stop.wait(self.ttl / 4):
                 try:
-                    res = fut.result()
-                except Exception as exc:  # the worker itself died (not an error inside the run)
-                    res = {"status": "error", "error": f"worker failure: {type(exc).__name__}: {exc}", "wall": None}
-                if res["status"] == "done":
-                    store.put(r.key, r.config, "done", result=res["result"], wall=res.get("wall"))
-                    report.done += 1
-                else:
-                    store.put(r.key, r.config, "error", error=res["error"], wall=res.get("wall"))
-                    report.failed += 1
-                    report.errors.append((r.label(), res["error"].splitlines()[0]))
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(failed=report.failed)
-    except BaseException:
-        for fut in in_flight:
-            fut.cancel()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if owned:
+                    with con:
+                        con.execute("UPDATE leases SET expires=? WHERE owner=?", (time.time() + self.ttl, self.owner))
+                except sqlite3.Error:
+                    continue  # busy: the next beat renews (the lease lasts 4 beats)
+        finally:
+            con.close()
+
+
+class _Driver:
+    """Claims, submits, retries and stores the pending runs of one sweep (see :func:`run_sweep`)."""
+
+    POLL = 0.25  # seconds between looks at runs another sweep holds
+
+    def __init__(self, sp, pending, store, report, executor, workers, scheduler, progress, max_in_flight,
+                 retry_failed, max_retries, lease_ttl):
+        self.sp, self.store, self.report = sp, store, report
+        self.spec_executor, self.workers, self.scheduler = executor, workers, scheduler
+        self.retry_failed, self.max_retries, self.ttl = retry_failed, max_retries, float(lease_ttl)
+        self.max_in_flight = max_in_flight
+        self.queue: deque = deque(pending)
+        self.suspects: deque = deque()  # runs in flight when a worker died: rerun one at a time
+        self.deaths: Counter = Counter()
+        self.owner = lease_owner()
+        self.progress = progress
+        self.bar = None
+
+    # ------------------------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(self.queue), unit="run", desc="sweep", dynamic_ncols=True)
+        keeper = _LeaseKeeper(self.store.path, self.owner, self.ttl)
+        keeper.start()
+        self.ex, self.owned, self.closers = _make_executor(self.spec_executor, self.workers, self.scheduler)
+        try:
+            self._loop()
+        finally:
+            keeper.stop.set()
+            keeper.join(timeout=5)
             try:
-                ex.shutdown(wait=True, cancel_futures=True)
+                self.store.release(self.owner)
+            except StoreError:  # pragma: no cover - the leases expire on their own
+                pass
+            if self.bar is not None:
+                self.bar.close()
+            self._close_executor()
+
+    def _close_executor(self) -> None:
+        if self.owned:
+            try:
+                self.ex.shutdown(wait=True, cancel_futures=True)
             except TypeError:  # executors without cancel_futures
-                ex.shutdown(wait=True)
-        for close in closers:
+                self.ex.shutdown(wait=True)
+            except Exception:  # a broken pool: its processes are gone already
+                pass
+        for close in self.closers:
             try:
                 close()
             except Exception:  # pragma: no cover
                 pass
+        self.closers = []
+
+    def _window(self) -> int:
+        n = self.workers or getattr(self.ex, "_max_workers", None) or os.cpu_count() or 1
+        return self.max_in_flight or max(2, 2 * n)
+
+    def _tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(failed=self.report.failed, missing=len(self.report.missing))
+
+    def _submit(self, r: RunConfig):
+        return self.ex.submit(execute, r.config, self.sp.factories_of(r.config))
+
+    def _claim(self, batch: list) -> list:
+        """Claim ``batch``; return the runs claimed; account for those stored or held elsewhere."""
+        outcome = self.store.claim([r.key for r in batch], self.owner, self.ttl, retry_failed=self.retry_failed)
+        claimed, held = [], []
+        for r in batch:
+            o = outcome[r.key]
+            if o == "claimed":
+                claimed.append(r)
+            elif o == "done":
+                self.report.done_elsewhere += 1
+                self._tick()
+            elif o == "error":
+                self.report.failed_before += 1
+                self.report.errors.append((r.label(), "stored error (by another sweep): "
+                                           + _first_line(self.store, r.key)))
+                self._tick()
+            else:
+                held.append(r)
+        self.held.extend(held)
+        return claimed
+
+    def _loop(self) -> None:
+        in_flight: dict = {}
+        self.held: list = []
+        try:
+            while self.queue or self.suspects or in_flight or self.held:
+                if self.suspects:
+                    if not in_flight:  # alone, so that a second death names its run
+                        r = self.suspects.popleft()
+                        if self._claim([r]):
+                            in_flight[self._submit(r)] = r
+                else:
+                    room = self._window() - len(in_flight)
+                    if room > 0 and self.queue:
+                        batch = [self.queue.popleft() for _ in range(min(room, len(self.queue)))]
+                        for r in self._claim(batch):
+                            in_flight[self._submit(r)] = r
+                if not in_flight:
+                    if self.held and not self.queue and not self.suspects:
+                        time.sleep(self.POLL)  # another sweep computes them: wait, then look again
+                        self.queue.extend(self.held)
+                        self.held = []
+                    continue
+                done, _ = cf.wait(list(in_flight), timeout=self.POLL, return_when=cf.FIRST_COMPLETED)
+                if not done and self.held and not self.queue:
+                    self.queue.extend(self.held)  # look at the held runs again while ours run
+                    self.held = []
+                broken = []
+                for fut in done:
+                    r = in_flight.pop(fut)
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # the worker died (not an error inside the run: execute() returns)
+                        broken.append((r, exc))
+                        continue
+                    self._store(r, res)
+                if any(isinstance(exc, BrokenExecutor) for _, exc in broken):
+                    # every other task of a broken pool fails too: collect them now
+                    for fut, r in list(in_flight.items()):
+                        broken.append((r, BrokenExecutor("the pool broke")))
+                    in_flight.clear()
+                    self._renew_pool()
+                for r, exc in broken:
+                    self._died(r, exc)
+        except BaseException:
+            for fut in in_flight:
+                fut.cancel()
+            raise
+
+    def _store(self, r: RunConfig, res: dict) -> None:
+        if res["status"] == "done":
+            self.store.put(r.key, r.config, "done", result=res["result"], wall=res.get("wall"), owner=self.owner)
+            self.report.done += 1
+        else:
+            self.store.put(r.key, r.config, "error", error=res["error"], wall=res.get("wall"), owner=self.owner)
+            self.report.failed += 1
+            self.report.errors.append((r.label(), res["error"].splitlines()[0]))
+        self._tick()
+
+    def _died(self, r: RunConfig, exc: BaseException) -> None:
+        """A run whose worker died: rerun it (alone) up to ``max_retries`` times, else report it missing."""
+        self.deaths[r.key] += 1
+        why = f"{type(exc).__name__}: {exc}".strip()
+        if self.ex is None:
+            self.report.missing.append((r.label(), f"the executor broke ({why}) and cannot be restarted"))
+            self.store.release(self.owner, [r.key])
+            self._tick()
+        elif self.deaths[r.key] > self.max_retries:
+            self.report.missing.append((r.label(), f"its worker died {self.deaths[r.key]} times ({why})"))
+            self.store.release(self.owner, [r.key])
+            self._tick()
+        else:
+            self.report.retried += 1
+            self.suspects.append(r)
+
+    def _renew_pool(self) -> None:
+        """Replace a broken pool the driver owns; a caller's executor cannot be replaced (its runs go missing)."""
+        if not (self.owned and isinstance(self.spec_executor, (str, type(None)))):
+            self.ex = None
+            for r in list(self.queue) + list(self.suspects) + list(self.held):
+                self.report.missing.append((r.label(), "the executor broke (a worker died) and cannot be "
+                                                       "restarted"))
+                self._tick()
+            self.queue.clear()
+            self.suspects.clear()
+            self.held = []
+            return
+        self._close_executor()
+        self.ex, self.owned, self.closers = _make_executor(self.spec_executor, self.workers, self.scheduler)
 
 
 # --------------------------------------------------------------------------------------------------------------
