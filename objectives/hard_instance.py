@@ -107,6 +107,9 @@ def hard_chain(eps: float = 0.1, delta: float = 0.1, sigma: float = 10.0, gap: f
             raise ValueError(f"hard_chain: gap={gap} gives chain length T={T} < 1; need gap >= "
                              f"{48.0 * ELL1 * eps**2 / L:.4g}")
     T = 10 if T is None else int(T)
+    if T > 10**7:
+        raise ValueError(f"hard_chain: the chain length T = {T} (from gap={gap} or T) is beyond 10^7 coordinates; "
+                         "give a smaller gap or T")
     if T < 2:
         raise ValueError(f"hard_chain: T must be >= 2, got {T}")
     p = 1.0 if sigma == 0 else min(1.0, (46.0 * eps) ** 2 / sigma**2)

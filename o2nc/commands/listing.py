@@ -21,6 +21,12 @@ def run(args) -> int:
     if args.what in ("objectives", "all"):
         import objectives
 
+        known = sorted(set().union(*(objectives.tags_of(n) for n in objectives.names())))
+        unknown = [t for t in args.tag or () if t not in known]
+        if unknown:
+            from o2nc.cli import UsageError
+
+            raise UsageError(f"--tag: unknown tag(s) {unknown}; known tags: {', '.join(known)}")
         names = objectives.names(tags=args.tag)
         print(f"objectives ({len(names)}):")
         for name in names:

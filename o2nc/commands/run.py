@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from o2nc.cli import UsageError
 
 DEFAULT_OBJECTIVE = "chained_crescent_1"
 
@@ -43,6 +47,10 @@ Examples:
 
 
 def _parse_value(text: str):
+    """KEY=VALUE's value: an int, else a float, else true/false (a bool) or none (None), else the string."""
+    special = {"true": True, "false": False, "none": None}
+    if text.lower() in special:
+        return special[text.lower()]
     for cast in (int, float):
         try:
             return cast(text)
@@ -55,9 +63,51 @@ def _params(pairs, flag: str) -> dict:
     out = {}
     for pair in pairs or ():
         if "=" not in pair:
-            raise SystemExit(f"o2nc run: {flag} expects KEY=VALUE, got {pair!r}")
+            raise UsageError(f"{flag} expects KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
+        if not key.strip():
+            raise UsageError(f"{flag} expects KEY=VALUE with a non-empty KEY, got {pair!r}")
         out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+@contextlib.contextmanager
+def _user_input(what: str = ""):
+    """Validation of the command line: a ValueError/TypeError raised while the arguments are checked (by this module,
+    the objective's factory, the learner's or baseline's constructor) is a user error, reported in one line."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{what}{err}") from err
+
+
+def _check_args(args) -> None:
+    """The flags that need no objective, checked before anything is built or run."""
+    if args.budget < 1:
+        raise UsageError(f"--budget: expected a positive integer, got {args.budget}")
+    if not (args.delta > 0 and math.isfinite(args.delta)):
+        raise UsageError(f"--delta: expected a finite number > 0, got {args.delta}")
+    if args.epoch_length is not None and not 1 <= args.epoch_length <= args.budget:
+        raise UsageError(f"--epoch-length: expected an integer between 1 and the budget {args.budget}, "
+                         f"got {args.epoch_length}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: expected an integer >= 0, got {args.seed}")
+    if args.gap is not None and not (args.gap > 0 and math.isfinite(args.gap)):
+        raise UsageError(f"--gap: expected a finite number > 0, got {args.gap}")
+
+
+def _writable_folder(text: str) -> Path:
+    """``--out`` as a folder that exists (created if needed) and accepts a file, checked before the run."""
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise UsageError(f"--out: cannot write into {text!r} ({err.strerror or err}); give a writable folder") \
+            from None
     return out
 
 
@@ -140,7 +190,7 @@ def _learner(name: str, overrides: dict, theory, *, gradient_scale: float, size:
     try:
         learner = registry.get(name, **params)
     except TypeError as err:
-        raise ValueError(f"--learner {name}: {err}; give its hyperparameters with --learner-param KEY=VALUE") from None
+        raise ValueError(f"{err}; give its hyperparameters with --learner-param KEY=VALUE") from None
     if learner_radius(learner, size) is None:
         learner = BallConstraint(learner, radius=theory.radius)
     return learner
@@ -150,21 +200,21 @@ def _gap(objective, x0, override):
     """F(x0) − F*, else the objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F), else --gap."""
     if override is not None:
         if not (override > 0 and math.isfinite(override)):
-            raise ValueError(f"--gap: expected a finite number > 0, got {override}")
+            raise UsageError(f"--gap: expected a finite number > 0, got {override}")
         return float(override)
     if objective.f_star is not None:
         return max(float(objective.value(x0)) - objective.f_star, 1e-12)
     bound = (getattr(objective, "extra", None) or {}).get("gap_bound")
     if bound is not None and bound > 0:
         return float(bound)
-    raise SystemExit(f"o2nc run: objective {objective.name!r} has no known F*, so the gap F(x0) − F* that sets "
+    raise UsageError(f"objective {objective.name!r} has no known F*, so the gap F(x0) − F* that sets "
                      "the paper's parameters is unknown; give --gap or pick another objective")
 
 
 def _method_name(args) -> str:
     if args.baseline is not None:
         if args.method not in ("o2nc", args.baseline):
-            raise ValueError(f"--method {args.method} and --baseline {args.baseline} disagree; give one")
+            raise UsageError(f"--method {args.method} and --baseline {args.baseline} disagree; give one")
         return args.baseline
     return args.method
 
@@ -173,37 +223,38 @@ def run(args) -> int:
     import objectives
     import o2nc
 
-    if args.budget < 1:
-        raise ValueError(f"--budget: expected a positive integer, got {args.budget}")
-    if not (args.delta > 0 and math.isfinite(args.delta)):
-        raise ValueError(f"--delta: expected a finite number > 0, got {args.delta}")
+    _check_args(args)
     method = _method_name(args)
     params = _params(args.param, "--param")
-    objective = objectives.get(args.objective, **params)
+    with _user_input("--objective/--param: "):
+        objective = objectives.get(args.objective, **params)
     x0 = np.array(objective.x0, dtype=np.float64)
     if method != "o2nc":
         return _run_baseline(args, method, objective, x0)
     if args.method_param:
-        raise ValueError("--method-param is for baselines; O2NC's learner takes --learner-param")
+        raise UsageError("--method-param is for baselines; O2NC's learner takes --learner-param")
+    learner_params = _params(args.learner_param, "--learner-param")
     if objective.lipschitz is None:
-        raise SystemExit(f"o2nc run: objective {objective.name!r} has no Lipschitz constant G")
+        raise UsageError(f"objective {objective.name!r} has no Lipschitz constant G")
     gap = _gap(objective, x0, args.gap)
     lipschitz = float(objective.lipschitz)
     if args.stochastic and not objective.is_stochastic:
-        raise SystemExit(f"o2nc run: objective {objective.name!r} has no stochastic oracle; drop --stochastic")
+        raise UsageError(f"objective {objective.name!r} has no stochastic oracle; drop --stochastic")
     sigma = _noise(objective) if args.stochastic else 0.0
     # A stochastic oracle has E‖g‖² ≤ G² + σ², the bound the OGD step uses; T balances gap/(δK) against
     # (G + σ)/√T ([CMO23] Theorem 8; o2nc.theory.ogd_parameters).
     second_moment = math.sqrt(lipschitz**2 + sigma**2)
-    theory = (o2nc.theory.ogd_parameters(args.budget, args.delta, second_moment, gap, sigma=sigma) if sigma > 0
-              else o2nc.theory.ogd_parameters(args.budget, args.delta, lipschitz, gap))
-    epoch_length = args.epoch_length or theory.epoch_length
-    if args.epoch_length:
+    with _user_input():
+        theory = (o2nc.theory.ogd_parameters(args.budget, args.delta, second_moment, gap, sigma=sigma) if sigma > 0
+                  else o2nc.theory.ogd_parameters(args.budget, args.delta, lipschitz, gap))
+    epoch_length = theory.epoch_length if args.epoch_length is None else args.epoch_length
+    if args.epoch_length is not None:
         theory = theory._replace(epoch_length=epoch_length, epochs=args.budget // epoch_length,
                                  radius=args.delta / epoch_length,
                                  lr=args.delta / epoch_length / (second_moment * math.sqrt(epoch_length)))
-    learner = _learner(args.learner, _params(args.learner_param, "--learner-param"), theory,
-                       gradient_scale=lipschitz + sigma, size=x0.size)
+    with _user_input(f"--learner {args.learner}: "):
+        learner = _learner(args.learner, learner_params, theory, gradient_scale=lipschitz + sigma, size=x0.size)
+    out = _writable_folder(args.out)
     grad = objective.stochastic_grad if args.stochastic else objective.grad
 
     say = (lambda *a, **k: None) if args.quiet else print
@@ -223,16 +274,19 @@ def run(args) -> int:
         tqdm.write(f"{k + 1:>6} {stats['grad_calls']:>11} {float(stats['certificate']):>16.5g} "
                    f"{float(stats['radius']):>10.4g} {float(objective.value(stats['mean'])):>12.6g}")
 
-    res = o2nc.minimize(grad, x0, learner=learner, budget=args.budget, epoch_length=epoch_length,
-                        scaling=args.scaling, seed=args.seed, restart=not args.no_restart,
-                        value=objective.value, progress=not args.quiet and sys.stderr.isatty(), callback=report,
-                        delta=args.delta, stochastic=args.stochastic)
+    from o2nc.minimize import NonFiniteEpochError, NonFiniteGradientError, NonFiniteStepError
+
+    try:
+        res = o2nc.minimize(grad, x0, learner=learner, budget=args.budget, epoch_length=epoch_length,
+                            scaling=args.scaling, seed=args.seed, restart=not args.no_restart,
+                            value=objective.value, progress=not args.quiet and sys.stderr.isatty(), callback=report,
+                            delta=args.delta, stochastic=args.stochastic)
+    except (NonFiniteGradientError, NonFiniteStepError, NonFiniteEpochError) as err:
+        raise UsageError(f"the run stopped: {err}") from err
     epochs = len(res.epochs.calls)
     if every > 1:
         say(f"(every {_ordinal(every)} epoch shown; all {epochs} are in the CSV)")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     calls = list(res.epochs.calls)
     csv_path = out / "o2nc-run.csv"
     with open(csv_path, "w", newline="") as fh:
@@ -268,7 +322,7 @@ def _noise(objective) -> float:
     if variance is None or variance <= 0:
         return 0.0
     if not math.isfinite(variance):
-        raise SystemExit(f"o2nc run: objective {objective.name!r} declares an infinite noise variance; the theory "
+        raise UsageError(f"objective {objective.name!r} declares an infinite noise variance; the theory "
                          "parameters need E‖g‖² < ∞")
     return math.sqrt(variance)
 
@@ -282,26 +336,31 @@ def _run_baseline(args, name: str, objective, x0) -> int:
     from o2nc import baselines
 
     if name not in baselines.names():
-        raise ValueError(f"unknown method {name!r}; use o2nc or a baseline: {', '.join(baselines.names())}")
-    if args.learner != "ogd" or args.learner_param or args.epoch_length or args.no_restart:
-        raise ValueError("--learner, --learner-param, --epoch-length and --no-restart are O2NC options; "
+        raise UsageError(f"unknown method {name!r}; use o2nc or a baseline: {', '.join(baselines.names())}")
+    if args.learner != "ogd" or args.learner_param or args.epoch_length is not None or args.no_restart:
+        raise UsageError("--learner, --learner-param, --epoch-length and --no-restart are O2NC options; "
                          "a baseline takes --method-param")
     mparams = _params(args.method_param, "--method-param")
     if "delta" in mparams:
-        raise ValueError("give the baseline's δ with --delta, not --method-param delta=...")
-    method = baselines.get(name, delta=args.delta, **mparams)  # a bad value raises ValueError naming it
+        raise UsageError("give the baseline's δ with --delta, not --method-param delta=...")
+    with _user_input(f"--method {name}: "):
+        method = baselines.get(name, delta=args.delta, **mparams)  # a bad value raises ValueError naming it
     oracle = "stochastic" if args.stochastic else "exact"
     if args.stochastic and not objective.is_stochastic:
-        raise SystemExit(f"o2nc run: objective {objective.name!r} has no stochastic oracle; drop --stochastic")
+        raise UsageError(f"objective {objective.name!r} has no stochastic oracle; drop --stochastic")
+    out = _writable_folder(args.out)
     kw = {"oracle": oracle} if method.order == "first-order" else {}
     say = (lambda *a, **k: None) if args.quiet else print
     unit = "gradient calls" if method.order == "first-order" else "function evaluations"
     say(f"{name} on {objective.name} (d = {x0.size}): {method}")
     say(f"budget N = {args.budget} {unit}, δ = {args.delta}")
-    res = method.minimize(objective, x0, budget=args.budget, seed=args.seed, **kw)
+    from o2nc.baselines._base import NonFiniteOracleError
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        res = method.minimize(objective, x0, budget=args.budget, seed=args.seed, **kw)
+    except NonFiniteOracleError as err:
+        raise UsageError(f"the run stopped: {err}") from err
+
     trace = res.trace
     calls = np.asarray(trace["calls"])
     csv_path = out / "o2nc-run.csv"
