@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 import o2nc
+from o2nc.conversion.draw import seed_key, uniform
 from online_learners import OGD
 
 D, BUDGET, EPOCH, LR, RADIUS = 1000, 4000, 100, 1e-3, 1e-2
@@ -24,12 +25,14 @@ def oracle(w):
 
 
 def hand_loop(x0, seed=0):
-    scaling_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[0])
+    key = seed_key(seed)  # minimize's s-draw: the counter-based hash of (seed, n), o2nc.conversion.draw
     x = x0.copy()
     certificates, radii = [], []
+    step = 0
     for _ in range(BUDGET // EPOCH):
         delta = np.zeros_like(x0)
-        s_values = scaling_rng.random(EPOCH)
+        s_values = uniform(key, np.arange(step, step + EPOCH, dtype=np.uint32), 53)
+        step += EPOCH
         points = np.empty((EPOCH, D))
         grad_sum = np.zeros(D)
         for t in range(EPOCH):

@@ -12,9 +12,16 @@ w̄_k, the mean gradient ĝ_k, the certificate ‖ĝ_k‖ and the radius r_k = m
 ‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k (o2nc.md §8; [CMO23] §3, Definition 5), which the
 :class:`o2nc.Certificate` of the selected epoch states (``Result.certificate``).
 
-Norms of the epoch statistics are scaled, ‖v‖ = a·‖v/a‖ with a = max_i |v_i| (the overflow-free 2-norm of LAPACK's
-``xNRM2``; Blue, ACM TOMS 4(1), 1978), so a float32 run gives the same certificates at every gradient scale that
-float32 represents.
+The step, the scaling rule, the s-draw and the epoch statistics are the conversion core's (:mod:`o2nc.conversion`):
+this driver adds the oracle, hints, checks, recording and the output choice. Norms of the epoch statistics are scaled,
+‖v‖ = a·‖v/a‖ with a = max_i |v_i| (the overflow-free 2-norm of LAPACK's ``xNRM2``; Blue, ACM TOMS 4(1), 1978), so a
+float32 run gives the same certificates at every gradient scale that float32 represents.
+
+**The s-sequence of a seed.** s_n is the counter-based draw of :mod:`o2nc.conversion.draw`, a function of ``seed``
+and n that ``o2nc.torch.O2NC(seed=...)`` and ``o2nc.jax.o2nc(seed=...)`` compute identically, so one seed gives one
+run in every shell. (Before, the s-sequence came from the first of three ``numpy.random.SeedSequence(seed)`` streams:
+a given seed now draws a different s-sequence than it did then. The oracle's RNG and the ``"random"`` output choice
+still come from the second and third of those streams, unchanged.)
 """
 from __future__ import annotations
 
@@ -27,10 +34,13 @@ import array_api_compat
 import numpy as np
 
 from o2nc.certificate import Certificate
-from o2nc.scaling import resolve_scaling
+from o2nc.conversion import draw as _draw
+from o2nc.conversion import epoch as _epoch
+from o2nc.conversion import step as _core
+from o2nc.conversion.scaling import resolve_scaling
 
 __all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "NonFiniteStepError",
-           "NonFiniteEpochError", "UnboundedRadiusWarning", "learner_radius", "OUTPUTS"]
+           "NonFiniteEpochError", "GradientShapeError", "UnboundedRadiusWarning", "learner_radius", "OUTPUTS"]
 
 OUTPUTS = ("best", "random", "last")
 HINTS = (None, "last_gradient", "extrapolated", "fixed_point")
@@ -46,6 +56,8 @@ class Epochs(NamedTuple):
         radius: (K,), r_k = max_t ‖w_t − w̄_k‖, the exact radius of the epoch's points around w̄_k.
         value: (K,), F(w̄_k) when a value oracle was given, else None.
         calls: a tuple of K ints, the gradient calls made up to the end of epoch k (host-side counts).
+        radius_bound: (K,), L_k = Σ_t ‖x_t − x_{t−1}‖, the path length of the epoch's anchors: the proven bound
+            L_k ≥ r_k that the torch and jax shells report, which keep no points (:mod:`o2nc.conversion.epoch`).
     """
 
     mean: Any
@@ -54,6 +66,7 @@ class Epochs(NamedTuple):
     radius: Any
     value: Any
     calls: tuple
+    radius_bound: Any = None
 
 
 class History(NamedTuple):
@@ -137,6 +150,19 @@ class NonFiniteEpochError(FloatingPointError):
         self.result = result
 
 
+class GradientShapeError(ValueError):
+    """The oracle returned a gradient whose shape is not x0's (checked at every step); ``result`` holds the epochs
+    completed before that step (or None)."""
+
+    def __init__(self, step: int, shape: tuple, expected: tuple, result: Optional[Result]):
+        super().__init__(
+            f"`grad` returned shape {shape} at step {step}; x0 has shape {expected}; the {_count(result)} "
+            "completed epochs are kept in this error's `result`"
+        )
+        self.step = step
+        self.result = result
+
+
 class UnboundedRadiusWarning(UserWarning):
     """``output="best"`` at a δ with a learner whose steps have no radius bound: no epoch may have r_k ≤ δ."""
 
@@ -174,22 +200,6 @@ def learner_radius(learner, size: int) -> Optional[float]:
     return radius * math.sqrt(size) if isinstance(learner, Coordinatewise) else radius
 
 
-def _scaled_norm(xp, v):
-    """‖v‖₂ over all entries as a·‖v/a‖ with a = max|v_i| (Blue 1978): no underflow or overflow of the squares."""
-    flat = xp.reshape(v, (-1,))
-    a = xp.max(xp.abs(flat))
-    safe = xp.where(a > 0, a, xp.ones_like(a))
-    return a * xp.linalg.vector_norm(flat / safe)
-
-
-def _scaled_max_row_norm(xp, rows):
-    """max_t ‖rows_t‖₂ with one common scale a = max|rows| (the largest row norm is at least a, so it cannot
-    underflow, and ‖rows_t/a‖ ≤ √d cannot overflow)."""
-    a = xp.max(xp.abs(rows))
-    safe = xp.where(a > 0, a, xp.ones_like(a))
-    return a * xp.max(xp.linalg.vector_norm(rows / safe, axis=1))
-
-
 def _check_count(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
@@ -208,14 +218,24 @@ def _takes_rng(grad: Callable) -> bool:
     return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
 
 
-def _check_grad(g, x0, xp, step: int) -> None:
-    if not array_api_compat.is_array_api_obj(g) or array_api_compat.array_namespace(g) is not xp:
+def _check_grad(g, x0, xp, step: int, first: bool, partial):
+    """g_n as an array of x0's backend, shape and dtype: the backend (first call) and the shape (every call, so that a
+    shape change fails at its step) are checked, a complex gradient refused, another real dtype cast to x0's (a
+    float64 gradient on a float32 x0 keeps the run in float32)."""
+    if first and (not array_api_compat.is_array_api_obj(g) or array_api_compat.array_namespace(g) is not xp):
         raise TypeError(
             f"`grad` returned a {type(g).__name__} at step {step}, but x0 is a {type(x0).__name__}: "
             "the oracle must return an array of x0's backend"
         )
     if tuple(g.shape) != tuple(x0.shape):
-        raise ValueError(f"`grad` returned shape {tuple(g.shape)} at step {step}; x0 has shape {tuple(x0.shape)}")
+        if first:
+            raise ValueError(f"`grad` returned shape {tuple(g.shape)} at step {step}; x0 has shape {tuple(x0.shape)}")
+        raise GradientShapeError(step, tuple(g.shape), tuple(x0.shape), partial())
+    if g.dtype != x0.dtype:
+        if xp.isdtype(g.dtype, "complex floating"):
+            raise TypeError(f"`grad` returned a complex gradient ({g.dtype}) at step {step}; O2NC needs real ones")
+        g = xp.astype(g, x0.dtype)
+    return g
 
 
 def minimize(
@@ -244,14 +264,18 @@ def minimize(
     Args:
         grad: the oracle, x ↦ a (sub)gradient at x, or (x, rng) ↦ a stochastic gradient, where ``rng`` is a
             ``numpy.random.Generator`` owned by the run (seeded from ``seed``).
-        x0: the starting point, a numpy, torch or jax array; the run stays on that backend, dtype and device.
+        x0: the starting point, a numpy, torch or jax array; the run stays on that backend, dtype and device (a
+            gradient of another real dtype, e.g. float64 on a float32 x0, is cast to x0's dtype).
         learner: an online learner (``online_learners``), playing the increments Δ_n.
         budget: gradient calls N; the run makes K = ⌊N/T⌋ epochs of T calls (a partial last epoch is not run).
         epoch_length: T, the steps per epoch (certificate window and restart period).
         scaling: ``"uniform"`` (Algorithm 1), ``"exponential"``, ``"none"``, or a 1-D array of s values replayed in
             order (see :mod:`o2nc.scaling`).
-        seed: seeds the scaling, the oracle's RNG and the ``"random"`` output choice (independent streams).
-        restart: re-initialise the learner at the start of every epoch.
+        seed: an integer in [0, 2**64) (numpy integers accepted): the s-sequence is the counter-based draw of
+            :mod:`o2nc.conversion.draw`, the same as ``o2nc.torch.O2NC(seed=seed)`` and ``o2nc.jax.o2nc(seed=seed)``
+            draw (53 bits for a float64 x0, 24 otherwise); the oracle's RNG and the ``"random"`` output choice come
+            from ``numpy.random.SeedSequence(seed)`` (independent streams).
+        restart: re-initialise the learner at the start of every epoch (a bool).
         value: optional x ↦ F(x); evaluated at each epoch mean into ``epochs.value`` (not counted in grad_calls).
         record: keep the full history (N rows of x, w, Δ, s, g).
         output: ``"best"`` (smallest certificate; o2nc.md §7; with ``delta``, among the epochs of radius r_k ≤ δ),
@@ -288,6 +312,9 @@ def minimize(
             and carries the completed epochs.
         NonFiniteEpochError: an epoch's mean point, mean gradient, certificate or radius is not finite (an overflow
             of the run's dtype); it carries the earlier epochs.
+        GradientShapeError: after the first step, a gradient whose shape is not x0's (a ValueError); it names the
+            step and carries the completed epochs.
+        TypeError: a complex gradient, or one of another backend.
 
     Example:
         >>> import numpy as np, o2nc
@@ -307,6 +334,9 @@ def minimize(
         raise ValueError(f"`budget` ({budget}) must be at least `epoch_length` ({epoch_length})")
     if output not in OUTPUTS:
         raise ValueError(f"`output` must be one of {OUTPUTS}, got {output!r}")
+    seed = _draw.check_seed(seed)
+    if not isinstance(restart, (bool, np.bool_)):
+        raise TypeError(f"`restart` must be True or False, got {restart!r}")
     if not callable(grad):
         raise TypeError(f"`grad` must be callable, got {type(grad).__name__}")
     if not array_api_compat.is_array_api_obj(x0):
@@ -348,14 +378,15 @@ def minimize(
             f"`scaling` replays {rule.values.shape[0]} s values but the run needs {epochs * epoch_length}"
         )
 
-    scaling_rng, oracle_rng, output_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    key = _draw.seed_key(seed)
+    bits = _draw.bits_for(64 if x0.dtype == xp.float64 else 32)
+    _, oracle_rng, output_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     takes_rng = _takes_rng(grad)
     oracle = (lambda w: grad(w, oracle_rng)) if takes_rng else grad
     kind = "stochastic estimate" if (takes_rng if stochastic is None else bool(stochastic)) else "exact-gradient epoch"
 
-    anchor = x0
-    learner_state = learner.init(x0)
-    means, grad_means, certificates, radii, values, epoch_calls = [], [], [], [], [], []
+    state = _core.init(learner, x0)
+    stats, radii, values, epoch_calls = [], [], [], []
     history = {k: [] for k in History._fields} if record else None
     bar = None
     if progress:
@@ -364,10 +395,10 @@ def minimize(
         bar = tqdm(total=epochs * epoch_length, unit="grad", desc="O2NC")
 
     def partial_result():
-        if not means:
+        if not stats:
             return None
-        return _assemble(xp, means, grad_means, certificates, radii, values, epoch_calls, value, output,
-                         output_rng, calls, history, anchor, delta, kind)
+        return _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, calls, history,
+                         state.anchor, delta, kind)
 
     step = 0
     calls = 0
@@ -377,17 +408,15 @@ def minimize(
     def query(point):
         nonlocal calls
         calls += 1
-        g = oracle(point)
-        if calls == 1:
-            _check_grad(g, x0, xp, step)
+        g = _check_grad(oracle(point), x0, xp, step, calls == 1, partial_result)
         if not bool(xp.all(xp.isfinite(g))):
             raise NonFiniteGradientError(step, partial_result())
         return g
 
-    def play(state):
+    def play(learner_state, anchor):
         """(Δ_n, h_n), after computing the hint h_n (which may query the oracle)."""
         if hint is None:
-            return learner.predict(state), None
+            return learner.predict(learner_state), None
         if hint == "last_gradient":
             h = last_grad
         elif hint == "extrapolated":
@@ -395,16 +424,12 @@ def minimize(
         else:
             h = last_grad if last_grad is not None else query(anchor)
             for _ in range(inner_steps):
-                h_new = query(anchor + 0.5 * learner.predict(state, h))
+                h_new = query(anchor + 0.5 * learner.predict(learner_state, h))
                 change = float(xp.linalg.vector_norm(h_new - h))
                 h = h_new
                 if change <= inner_tol * max(1.0, float(xp.linalg.vector_norm(h))) or calls >= budget - 1:
                     break
-        return learner.predict(state, h), h
-
-    def check_step(delta_n):
-        if not bool(xp.all(xp.isfinite(delta_n))):
-            raise NonFiniteStepError(step, learner, partial_result())
+        return learner.predict(learner_state, h), h
 
     # Learners whose update needs the round's hint again (single-projection optimistic forms) take it as `hint=`.
     update_takes_hint = hint is not None and "hint" in inspect.signature(learner.update).parameters
@@ -418,46 +443,37 @@ def minimize(
         if not affordable():
             break
         if restart and k > 0:
-            learner_state = learner.init(x0)
-        s_values = rule.sample(scaling_rng, step, epoch_length)
+            state = _core.restart(learner, state, x0)
+        s_values = rule.sample(key, step, epoch_length, bits)
         points = []
-        grad_sum = None
         for t in range(epoch_length):
             if t > 0 and hint is not None and not affordable():
                 break
             step += 1
-            increment, h = play(learner_state)
-            check_step(increment)
+            increment, h = play(state.learner, state.anchor)
+            if not bool(xp.all(xp.isfinite(increment))):
+                raise NonFiniteStepError(step, learner, partial_result())
             s = float(s_values[t])
-            x_next, w = rule.points(anchor, increment, s)
-            g = query(w)
+            proposal = _core.propose(learner, rule.full_step, state, s, delta=increment)
+            g = query(proposal.w)
             last_grad, last_delta = g, increment
-            if update_takes_hint:
-                learner_state = learner.update(learner_state, g, hint=h)
-            else:
-                learner_state = learner.update(learner_state, g)
-            points.append(w)
-            grad_sum = g if grad_sum is None else grad_sum + g
+            state = _core.observe(learner, state, proposal, g, **({"hint": h} if update_takes_hint else {}))
+            points.append(proposal.w)
             if record:
-                for name, item in zip(History._fields, (x_next, w, increment, s, g)):
+                for name, item in zip(History._fields, (proposal.x, proposal.w, increment, s, g)):
                     history[name].append(item)
-            anchor = x_next
         if len(points) < epoch_length:
             break  # the budget ran out inside this epoch: it is not certified
-        stacked = xp.stack(points)
-        mean = xp.mean(stacked, axis=0)
-        grad_mean = grad_sum / epoch_length
-        certificate = _scaled_norm(xp, grad_mean)
-        radius = _scaled_max_row_norm(xp, xp.reshape(stacked - mean, (epoch_length, -1)))
+        closed, state = _core.end_epoch(state, epoch_length)
+        radius = _epoch.exact_radius(xp.stack(points), closed.mean)
+        mean, certificate = closed.mean, closed.certificate
         if not bool(xp.isfinite(certificate) & xp.isfinite(radius) & xp.all(xp.isfinite(mean))):
-            what = ", ".join(name for name, item in (("mean point", mean), ("mean gradient", grad_mean),
+            what = ", ".join(name for name, item in (("mean point", mean), ("mean gradient", closed.grad_mean),
                                                       ("certificate", certificate), ("radius", radius))
                              if not bool(xp.all(xp.isfinite(item))))
             raise NonFiniteEpochError(k, what, partial_result())
         epoch_calls.append(calls)
-        means.append(mean)
-        grad_means.append(grad_mean)
-        certificates.append(certificate)
+        stats.append(closed)
         radii.append(radius)
         if value is not None:
             values.append(xp.asarray(value(mean), dtype=x0.dtype, device=array_api_compat.device(x0)))
@@ -465,14 +481,14 @@ def minimize(
             bar.update(epoch_length)
             bar.set_postfix(certificate=f"{float(certificate):.3g}", radius=f"{float(radius):.3g}")
         if callback is not None and callback(k, {"mean": mean, "certificate": certificate, "radius": radius,
-                                                 "grad_calls": calls}):
+                                                 "radius_bound": closed.radius_bound, "grad_calls": calls}):
             break
     if bar is not None:
         bar.close()
-    if not means:
+    if not stats:
         raise ValueError(f"`budget` ({budget}) ran out before the first epoch ended; raise it or shorten epochs")
-    return _assemble(xp, means, grad_means, certificates, radii, values, epoch_calls, value, output, output_rng, calls,
-                     history, anchor, delta, kind)
+    return _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, calls, history, state.anchor,
+                     delta, kind)
 
 
 def _select(output: str, certificates, radii, delta: Optional[float], output_rng) -> int:
@@ -492,16 +508,18 @@ def _select(output: str, certificates, radii, delta: Optional[float], output_rng
     return int(np.argmin(rad))  # no epoch has r_k ≤ δ: the closest one, reported as no certificate at δ
 
 
-def _assemble(xp, means, grad_means, certificates, radii, values, epoch_calls, value, output, output_rng, grad_calls,
-              history, anchor, delta, kind) -> Result:
-    certificate = xp.stack(certificates)
+def _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, grad_calls, history, anchor, delta,
+              kind) -> Result:
+    means = [e.mean for e in stats]
+    certificates = [e.certificate for e in stats]
     epochs = Epochs(
         mean=xp.stack(means),
-        grad_mean=xp.stack(grad_means),
-        certificate=certificate,
+        grad_mean=xp.stack([e.grad_mean for e in stats]),
+        certificate=xp.stack(certificates),
         radius=xp.stack(radii),
         value=xp.stack(values) if value is not None and values else None,
         calls=tuple(epoch_calls),
+        radius_bound=xp.stack([e.radius_bound for e in stats]),
     )
     selected = _select(output, certificates, radii, delta, output_rng)
     cert = Certificate(point=means[selected], delta=float(radii[selected]), epsilon=float(certificates[selected]),

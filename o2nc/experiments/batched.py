@@ -5,9 +5,9 @@ Algorithm 1 of [CMO23] with restarted projected OGD (o2nc.md §3, §6), for S se
     Δ ← 0 at each epoch start;  for each step:  x_n = x_{n−1} + Δ_n,  w_n = x_{n−1} + s_n Δ_n,  g_n = ∇F(w_n),
                                                Δ_{n+1} = Π_{‖·‖≤D}(Δ_n − η g_n)
 
-with s_n ~ U[0,1].  Seed i draws its s-sequence exactly as :func:`o2nc.minimize` does with ``seed=seeds[i]`` and
-``scaling="uniform"`` (the first of three streams spawned from ``SeedSequence(seed)``), so with an exact gradient
-each batched trajectory equals the corresponding single run (a test checks this).
+with s_n ~ U[0,1).  Seed i draws its s-sequence exactly as :func:`o2nc.minimize` does with ``seed=seeds[i]`` and
+``scaling="uniform"`` (the counter-based draw of :mod:`o2nc.conversion.draw`), so with an exact gradient each
+batched trajectory equals the corresponding single run (a test checks this).
 
 Per epoch k and seed: the mean point w̄_k, the certificate ‖(1/T) Σ_t ∇F(w_t)‖ and the radius max_t ‖w_t − w̄_k‖
 (o2nc.md §8).
@@ -17,6 +17,9 @@ from __future__ import annotations
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
+
+from o2nc.conversion.draw import seed_key
+from o2nc.conversion.scaling import Scaling
 
 __all__ = ["BatchedEpochs", "scaling_draws", "o2nc_ogd_numpy", "o2nc_ogd_jax"]
 
@@ -29,12 +32,9 @@ class BatchedEpochs(NamedTuple):
 
 
 def scaling_draws(seeds: Sequence[int], steps: int) -> np.ndarray:
-    """(S, steps) uniform s-values, seed i's stream as in :func:`o2nc.minimize` (``scaling="uniform"``)."""
-    out = np.empty((len(seeds), steps))
-    for i, seed in enumerate(seeds):
-        stream = np.random.SeedSequence(int(seed)).spawn(3)[0]
-        out[i] = np.random.default_rng(stream).random(steps)
-    return out
+    """(S, steps) uniform s-values (float64 runs), seed i's as in :func:`o2nc.minimize` (``scaling="uniform"``)."""
+    rule = Scaling("uniform")
+    return np.stack([rule.sample(seed_key(seed), 0, steps) for seed in seeds]) if len(seeds) else np.empty((0, steps))
 
 
 def _check(x0, budget, epoch_length, radius, lr):

@@ -1,0 +1,72 @@
+"""One step of Algorithm 1 of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775), as pure functions.
+
+    propose:  Δ_n = learner.predict(state),  x_n = x_{n−1} + c_n Δ_n,  w_n = x_{n−1} + s_n lr Δ_n   (scaling rule)
+    (the shell queries g_n = ∂f(w_n; ξ_n))
+    observe:  learner.update(state, g_n),  epoch sums += (w_n, g_n, ‖x_n − x_{n−1}‖),  anchor ← x_n
+    at the end of an epoch of T steps:  close (w̄_k, ĝ_k, ‖ĝ_k‖, path bound) and, with restarts, learner.init
+    ([CMO23] §3: restarting every T steps turns the learner's static regret into K-shifting regret)
+
+The state is a NamedTuple of trees and 0-d arrays, so a shell can loop over it eagerly (``minimize``), ``jax.jit`` or
+``vmap`` it (the batched runners), or call it per step (the optimizers' reference path).
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from o2nc.conversion import epoch as _epoch
+from o2nc.conversion.scaling import coefficients
+from online_learners.tree import tree_map, tree_norm
+
+__all__ = ["ConversionState", "Proposal", "init", "propose", "observe", "end_epoch", "restart"]
+
+
+class ConversionState(NamedTuple):
+    """x_{n−1} (``anchor``), the learner's state and the current epoch's running sums."""
+
+    anchor: Any
+    learner: Any
+    sums: _epoch.EpochSums
+
+
+class Proposal(NamedTuple):
+    """Step n before its gradient: Δ_n, s_n, x_n, w_n and the segment length ‖x_n − x_{n−1}‖."""
+
+    delta: Any
+    s: Any
+    x: Any
+    w: Any
+    segment: Any
+
+
+def init(learner, x0) -> ConversionState:
+    """x_0 = ``x0``, the learner's initial state, zero epoch sums."""
+    return ConversionState(x0, learner.init(x0), _epoch.start(x0))
+
+
+def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None) -> Proposal:
+    """Step n's points from s_n ([CMO23] Algorithm 1; :mod:`o2nc.conversion.scaling`). ``delta``: a play already
+    computed (e.g. with a hint), else ``learner.predict(state.learner)``."""
+    if delta is None:
+        delta = learner.predict(state.learner)
+    w_coef, x_coef = coefficients(full_step, s, lr)
+    w = tree_map(lambda a, d: a + w_coef * d, state.anchor, delta)
+    x = tree_map(lambda a, d: a + x_coef * d, state.anchor, delta) if full_step else w
+    segment = abs(x_coef) * tree_norm(delta)
+    return Proposal(delta, s, x, w, segment)
+
+
+def observe(learner, state: ConversionState, proposal: Proposal, g, **update_kwargs) -> ConversionState:
+    """The learner sees the linear loss ⟨g_n, ·⟩; the epoch sums take (w_n, g_n, segment); the anchor moves to x_n."""
+    learner_state = learner.update(state.learner, g, **update_kwargs)
+    return ConversionState(proposal.x, learner_state, _epoch.add(state.sums, proposal.w, g, proposal.segment))
+
+
+def end_epoch(state: ConversionState, length) -> tuple:
+    """(the closed epoch's :class:`o2nc.conversion.epoch.EpochStats`, the state with fresh sums)."""
+    stats = _epoch.close(state.sums, length)
+    return stats, state._replace(sums=_epoch.start(state.anchor))
+
+
+def restart(learner, state: ConversionState, like) -> ConversionState:
+    """The learner re-initialised (``learner.init(like)``; ``like`` gives the shapes), the anchor kept."""
+    return state._replace(learner=learner.init(like))
