@@ -348,13 +348,17 @@ def test_float32_and_bfloat16_parameters_keep_their_dtype():
 
 
 def test_large_gradient_steps_and_one_whose_norm_overflows_raises():
-    """The fast check sums squares: ‖g‖ = 1.4e18 (‖g‖² near float32's limit) steps; a norm that overflows float32
-    raises, as documented (the class docstring: "or a norm that overflows its dtype"), naming the parameter."""
+    """The fast check sums squares: ‖g‖ = 1.4e18 (‖g‖² near float32's limit) steps; ‖g‖ = 1.4e20, whose float32
+    squares overflow but whose norm does not, steps too (the norms are then taken with float64 squares); a norm that
+    overflows float32 itself raises, as documented ("or a norm that overflows its dtype"), naming the parameter."""
     p = torch.nn.Parameter(torch.zeros(3))
-    opt = O2NC([p], learner=OGD(lr=1e-30), epoch_length=5)
+    opt = O2NC([p], learner=OGD(lr=1e-40), epoch_length=5)
     p.grad = torch.tensor([1e18, 0.0, -1e18])
     opt.step()
     assert bool(torch.isfinite(p).all())
     p.grad = torch.tensor([1e20, 0.0, -1e20])
+    opt.step()
+    assert bool(torch.isfinite(p).all())
+    p.grad = torch.tensor([3e38, 0.0, -3e38])
     with pytest.raises(NonFiniteGradientError, match="parameter 0 of param group 0"):
         opt.step()

@@ -481,7 +481,7 @@ class O2NC(Optimizer):
             stacked = torch.stack(torch._foreach_norm(grads))
             norm = torch.linalg.vector_norm(stacked)
         if norm.device.type == "cpu":
-            if not bool(torch.isfinite(stacked).all()):
+            if not (bool(torch.isfinite(stacked).all()) and bool(torch.isfinite(norm))):
                 self._raise_nonfinite(group, active, stacked, step, late=False)
         else:
             flags = torch.isfinite(stacked)
