@@ -6,6 +6,9 @@ that the sweep machinery is tested independently of the bank.  No tests here.
 from __future__ import annotations
 
 import math
+import os
+import random
+import signal
 import time
 
 import numpy as np
@@ -58,3 +61,38 @@ class ScaledNorm:
 def scaled_norm(dim=3, a=1.0, noise=0.0, sleep=0.0, fail_at=None, declare_noise=False, gap_bound=None):
     return ScaledNorm(dim=dim, a=a, noise=noise, sleep=sleep, fail_at=fail_at, declare_noise=declare_noise,
                       gap_bound=gap_bound)
+
+
+class _Saboteur(ScaledNorm):
+    """ScaledNorm whose gradient kills its own worker process once per free slot of ``slots`` (files ``kill-i`` in
+    the folder ``marker``): at a random call of the run, by ``os._exit`` or SIGKILL (the fault tests)."""
+
+    def __init__(self, dim, marker, slots, how, p, sleep, log):
+        super().__init__(dim=dim, sleep=sleep)
+        rng = random.Random(os.urandom(8))
+        self.marker, self.slots, self.how = marker, int(slots), how
+        self.kill_at = rng.randrange(1, 60) if rng.random() < p else None
+        self.calls = 0
+        self.log = log
+
+    def grad(self, x):
+        self.calls += 1
+        if self.calls == 1 and self.log:  # one line per run that starts computing (validation never calls grad)
+            with open(os.path.join(self.marker, "computed.log"), "a") as f:
+                f.write(f"{os.getpid()}\n")
+        if self.kill_at is not None and self.calls == self.kill_at:
+            for i in range(self.slots):
+                try:
+                    fd = os.open(os.path.join(self.marker, f"kill-{i}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                except FileExistsError:
+                    continue
+                os.close(fd)
+                if self.how == "exit":
+                    os._exit(3)
+                os.kill(os.getpid(), signal.SIGKILL)
+            self.kill_at = None
+        return super().grad(x)
+
+
+def saboteur(dim=3, marker="", slots=0, how="exit", p=0.5, sleep=0.0, log=False):
+    return _Saboteur(dim, marker, slots, how, p, sleep, log)

@@ -48,6 +48,7 @@ class SweepReport:
     failed_before: int = 0  # stored errors not retried (also those another sweep stored meanwhile)
     done_elsewhere: int = 0  # finished meanwhile by another sweep on the same store
     retried: int = 0  # runs resubmitted after their worker died
+    worker_failures: int = 0  # times a worker died (a broken pool counts once)
     wall: float = 0.0
     errors: list = field(default_factory=list)
     missing: list = field(default_factory=list)
@@ -355,6 +356,8 @@ class _Driver:
                         broken.append((r, exc))
                         continue
                     self._store(r, res)
+                if broken:
+                    self.report.worker_failures += 1
                 if any(isinstance(exc, BrokenExecutor) for _, exc in broken):
                     # every other task of a broken pool fails too: collect them now
                     for fut, r in list(in_flight.items()):
