@@ -24,7 +24,7 @@ import array_api_compat
 
 from online_learners.tree import tree_leaves, tree_map, tree_zeros_like
 
-__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "scaled_norm", "exact_radius"]
+__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "scaled_norm", "segment_norm", "exact_radius"]
 
 
 class EpochSums(NamedTuple):
@@ -58,8 +58,10 @@ def start(like) -> EpochSums:
 
 def add(sums: EpochSums, w, g, segment) -> EpochSums:
     """The sums after one more step: w_t, g_t and ‖x_t − x_{t−1}‖ = ``segment``."""
-    return EpochSums(tree_map(lambda a, b: a + b, sums.w_sum, w), tree_map(lambda a, b: a + b, sums.g_sum, g),
-                     sums.path + segment)
+    if isinstance(w, (list, tuple, dict)):
+        return EpochSums(tree_map(lambda a, b: a + b, sums.w_sum, w), tree_map(lambda a, b: a + b, sums.g_sum, g),
+                         sums.path + segment)
+    return EpochSums(sums.w_sum + w, sums.g_sum + g, sums.path + segment)  # one array: no tree walk
 
 
 def close(sums: EpochSums, length) -> EpochStats:
@@ -87,6 +89,31 @@ def scaled_norm(tree):
     for x in leaves[1:]:
         total = total + xp.sum((x / safe) ** 2)
     return xp.where(finite, safe * xp.sqrt(total), a)
+
+
+def segment_norm(tree, xp=None):
+    """‖tree‖₂ for the path bound, once per step: the plain √(Σ v_i²) where that sum is a normal number of at least
+    tiny/eps (every square that underflowed then weighs less than one rounding), else :func:`scaled_norm`; so the
+    bound never loses a step to underflow, and an overflow only makes it ∞ (still a bound). Eager arrays branch on
+    the host; traced ones (jax) take ``where`` of both."""
+    leaves = tree_leaves(tree)
+    if xp is None:
+        xp = array_api_compat.array_namespace(*leaves)
+    sq = None
+    for x in leaves:
+        flat = xp.reshape(x, (-1,))
+        term = xp.vecdot(flat, flat)
+        sq = term if sq is None else sq + term
+    floor = _FLOORS.get(sq.dtype)
+    if floor is None:
+        info = xp.finfo(sq.dtype)
+        floor = _FLOORS[sq.dtype] = float(info.smallest_normal) / float(info.eps)
+    if type(sq).__module__.startswith(("numpy", "torch")):  # eager: branch on the host
+        return xp.sqrt(sq) if floor <= float(sq) < float("inf") else scaled_norm(tree)
+    return xp.where((sq >= floor) & (sq < float("inf")), xp.sqrt(sq), scaled_norm(tree))
+
+
+_FLOORS: dict = {}
 
 
 def exact_radius(points, mean):

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from o2nc.conversion import epoch as _epoch
 from o2nc.conversion.scaling import coefficients
-from online_learners.tree import tree_map, tree_norm
+from online_learners.tree import tree_map
 
 __all__ = ["ConversionState", "Proposal", "init", "propose", "observe", "end_epoch", "restart"]
 
@@ -43,15 +43,21 @@ def init(learner, x0) -> ConversionState:
     return ConversionState(x0, learner.init(x0), _epoch.start(x0))
 
 
-def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None) -> Proposal:
+def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None, xp=None) -> Proposal:
     """Step n's points from s_n ([CMO23] Algorithm 1; :mod:`o2nc.conversion.scaling`). ``delta``: a play already
-    computed (e.g. with a hint), else ``learner.predict(state.learner)``."""
+    computed (e.g. with a hint), else ``learner.predict(state.learner)``; ``xp``: the array namespace, when the
+    caller has it (saves looking it up every step)."""
     if delta is None:
         delta = learner.predict(state.learner)
     w_coef, x_coef = coefficients(full_step, s, lr)
-    w = tree_map(lambda a, d: a + w_coef * d, state.anchor, delta)
-    x = tree_map(lambda a, d: a + x_coef * d, state.anchor, delta) if full_step else w
-    segment = abs(x_coef) * tree_norm(delta)
+    anchor = state.anchor
+    if isinstance(anchor, (list, tuple, dict)):
+        w = tree_map(lambda a, d: a + w_coef * d, anchor, delta)
+        x = tree_map(lambda a, d: a + x_coef * d, anchor, delta) if full_step else w
+    else:  # one array: the same formulas without the tree walk
+        w = anchor + w_coef * delta
+        x = anchor + x_coef * delta if full_step else w
+    segment = abs(x_coef) * _epoch.segment_norm(delta, xp)
     return Proposal(delta, s, x, w, segment)
 
 
