@@ -92,7 +92,8 @@ def authorized(name: str) -> Callable | None:
 def import_factory(name: str, allow_import: Iterable[str], what: str = "name", *, load: bool = True):
     """Resolve ``"module:factory"`` when ``module`` is one of ``allow_import`` (exactly); ValueError otherwise.
 
-    With ``load=False`` only the form and the allow-list are checked (nothing is imported; returns None).
+    With ``load=False`` nothing is imported and None is returned: the form and the allow-list are checked, and the
+    factory itself only when its module is imported already.
     """
     mod_name, _, attr = name.partition(":")
     allowed = set(allow_import or ())
@@ -105,17 +106,22 @@ def import_factory(name: str, allow_import: Iterable[str], what: str = "name", *
                          f"objectives ({how}). To run a factory of your own, pass the callable in a dict spec "
                          f"from Python, or allow its module explicitly: o2nc sweep SPEC --allow-import {mod_name}")
     if not load:
-        return None
-    try:
-        mod = importlib.import_module(mod_name)
-    except ImportError as exc:
-        raise ValueError(f"{what}: cannot import the allowed module {mod_name!r}: {exc}") from None
+        mod = sys.modules.get(mod_name)
+        if mod is None:
+            return None  # not imported: nothing more can be checked without running its code
+    else:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError as exc:
+            raise ValueError(f"{what}: cannot import the allowed module {mod_name!r}: {exc}") from None
     fn = vars(mod).get(attr)
     if fn is None or not callable(fn):
         raise ValueError(f"{what}: module {mod_name!r} has no callable {attr!r}")
     if getattr(fn, "__module__", None) != mod_name:
         raise ValueError(f"{what}: {attr!r} is defined in module {getattr(fn, '__module__', None)!r}, not in "
                          f"the allowed {mod_name!r}; allow and name that module instead")
+    if not load:
+        return None  # checked against the module already imported; nothing is built or recorded
     _AUTHORIZED[name] = fn
     return fn
 
