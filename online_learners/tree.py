@@ -93,7 +93,8 @@ def counter_like(tree: Tree):
     counter stops at 2^24 = 16,777,216, where t + 1 rounds back to t)."""
     leaf = tree_leaves(tree)[0]
     xp = array_api_compat.array_namespace(leaf)
-    return xp.asarray(0, device=array_api_compat.device(leaf))
+    integral = xp.asarray(0).dtype  # the default integer dtype; given explicitly, so jax's is not weakly typed
+    return xp.zeros((), dtype=integral, device=array_api_compat.device(leaf))
 
 
 def count_as(count, like):
