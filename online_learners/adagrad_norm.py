@@ -34,6 +34,11 @@ class AdaGradNorm:
     which is 2√2·D·√V_T at c = √2 (the constant learners.md §3 marks unverified; this derivation confirms it) and
     3·D·√V_T at the default c = 1. It needs no knowledge of the gradient bound G.
 
+    Floating-point range: the state keeps V_t itself (its layout is shared with the torch shell's fused kernel), so
+    in float32 the step is scale-free only while the squares ‖g_t‖² are representable, ‖g_t‖ in about [1e-18, 1e18];
+    beyond, V_t under/overflows and the step becomes 0 (the play stays finite and in the ball, never NaN; tested in
+    tests/test_learners_float32.py). Use float64 parameters for gradients outside that range.
+
     Args:
         radius: constraint radius D (> 0).
         scale: the constant c (> 0).
