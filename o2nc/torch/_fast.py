@@ -107,16 +107,20 @@ def _ogd_play(learner, per, shared):
     return per["delta"]
 
 
-def _ogd_rate(learner, shared, grad_sq):
-    """(η_t, new shared): η_t = lr or lr/√t (OGD's docstring; Zinkevich 2003)."""
+def _ogd_rate(learner, shared, grad_sq, dtype=None):
+    """(η_t, new shared): η_t = lr or lr/√t (OGD's docstring; Zinkevich 2003); t, an integer counter, is taken in
+    the parameters' ``dtype`` as the learner does (``tree.count_as``)."""
     count = shared["count"] + 1
-    return (learner.lr / torch.sqrt(count) if learner.anytime else learner.lr), {"count": count}
+    if not learner.anytime:
+        return learner.lr, {"count": count}
+    t = count.to(dtype) if dtype is not None and not count.is_floating_point() else count
+    return learner.lr / torch.sqrt(t), {"count": count}
 
 
 def _ogd_update(learner, per, shared, grads, played, grad_sq):
     """Δ_{t+1} = Π(Δ_t − η_t g_t)."""
-    step, new_shared = _ogd_rate(learner, shared, grad_sq)
     deltas = per["delta"]
+    step, new_shared = _ogd_rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
     axpy_(deltas, grads, -step)
     _project_(deltas, learner.radius)
     return new_shared
@@ -125,7 +129,7 @@ def _ogd_update(learner, per, shared, grads, played, grad_sq):
 # --- AdaGrad-norm (online_learners.AdaGradNorm) -------------------------------------------------------------------
 
 
-def _agn_rate(learner, shared, grad_sq):
+def _agn_rate(learner, shared, grad_sq, dtype=None):
     """V_t = V_{t−1} + ‖g_t‖², η_t = c·D/√V_t (0 while V_t = 0) (Streeter & McMahan 2010)."""
     sum_sq = shared["sum_sq"] + grad_sq
     positive = sum_sq > 0
@@ -146,9 +150,9 @@ def _descent_blocked(rate, learner, per, shared, plan, params, grads, lag, coef,
     """The blocked step of projected gradient descent on Δ (OGD, AdaGrad-norm): x_n = w_n + lag·Δ_n,
     Δ_{n+1} = Π(Δ_n − η g_n), w_{n+1} = x_n + coef·Δ_{n+1}. With a radius, a first read-only sweep takes the norms of
     Δ_n − η g_n (into a block-sized scratch) so that the second writes every buffer once, as without one."""
-    step, new_shared = rate(learner, shared, grad_sq)
-    radius = learner.radius
     deltas = per["delta"]
+    step, new_shared = rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
+    radius = learner.radius
     factor = None
     if radius is not None:
         norms = []

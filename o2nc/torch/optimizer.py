@@ -2,8 +2,10 @@
 
 Algorithm 1 of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775), [CMO23] below, in the notation of
 ``o2nc.minimize``: the learner plays Δ_n, the anchor moves x_n = x_{n−1} + lr_n Δ_n, and the gradient is taken at
-w_n = x_{n−1} + s_n lr_n Δ_n (the ``uniform`` scaling; see :mod:`o2nc.scaling` for ``exponential``, ``none`` and a
-replayed s-sequence). The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
+w_n = x_{n−1} + s_n lr_n Δ_n (the ``uniform`` scaling; see :mod:`o2nc.conversion.scaling` for ``exponential``,
+``none``, ``midpoint`` and a replayed s-sequence). The scaling rule, the s-draw of ``seed=`` and the epoch statistics
+are the conversion core's (:mod:`o2nc.conversion`); the fused kernels of :mod:`o2nc.torch._fast` are held to it by
+the parity tests. The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
 (``store_anchor=True``), the anchor.
 """
 from __future__ import annotations
@@ -17,7 +19,9 @@ import numpy as np
 import torch
 from torch.optim import Optimizer
 
-from o2nc.scaling import SCALINGS, Scaling, resolve_scaling
+from o2nc.conversion import draw as _draw_mod
+from o2nc.conversion import epoch as _epoch
+from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, coefficients, resolve_scaling
 from o2nc.torch import _fast
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
@@ -116,7 +120,8 @@ class O2NC(Optimizer):
     Per parameter group, the learner runs over the group's parameter list as one pytree (norms are global over the
     group). With Δ_n = ``learner.predict`` and s_n from the scaling ([CMO23] Algorithm 1; o2nc.md §3, §15):
 
-        uniform, replay:  x_n = x_{n−1} + lr_n Δ_n,      w_n = x_{n−1} + s_n lr_n Δ_n,   s_n ~ U[0, 1]
+        uniform, replay:  x_n = x_{n−1} + lr_n Δ_n,      w_n = x_{n−1} + s_n lr_n Δ_n,   s_n ~ U[0, 1)
+        midpoint:         x_n = x_{n−1} + lr_n Δ_n,      w_n = x_{n−1} + lr_n Δ_n / 2
         exponential:      x_n = w_n = x_{n−1} + s_n lr_n Δ_n,                          s_n ~ Exp(1)
         none:             x_n = w_n = x_{n−1} + lr_n Δ_n
 
@@ -156,8 +161,14 @@ class O2NC(Optimizer):
     ``state_dict``), so the step never waits on the device; the error then says that the state is already spoilt.
     ``check_finite=False`` skips the check (and ‖g‖).
 
-    **No host syncs in ``step``.** The s-sequence is drawn on the host from a CPU ``torch.Generator`` (its state is
-    saved as a uint8 tensor); counters are Python integers; everything else stays on the parameters' device.
+    **One seed, one run.** With ``seed=`` the s-sequence is the counter-based draw of :mod:`o2nc.conversion.draw`
+    (53 bits when every parameter is float64, else 24), the one ``o2nc.minimize(seed=...)`` and
+    ``o2nc.jax.o2nc(seed=...)`` draw: the same learner, gradients and seed give the same trajectory in every shell.
+    Without it the s-sequence comes from ``generator`` (a CPU ``torch.Generator``, by default seeded from
+    ``torch.initial_seed()``; its state is saved as a uint8 tensor).
+
+    **No host syncs in ``step``.** s is computed on the host (a hash of the seed and the step, or the generator);
+    counters are Python integers; everything else stays on the parameters' device.
 
     Args:
         params: parameters or param groups (dicts). Every group may override ``learner``, ``lr``,
@@ -165,14 +176,21 @@ class O2NC(Optimizer):
         learner: an online learner of ``online_learners`` (e.g. ``OGD(lr=0.01)``, ``KT()``).
         lr: increment multiplier (≥ 0), see above.
         epoch_length: steps per epoch T (positive integer).
-        scaling: ``"uniform"`` ([CMO23]), ``"exponential"``, ``"none"``, or a 1-D array of s values replayed in
-            order (an optimizer-wide setting).
+        scaling: ``"uniform"`` ([CMO23]), ``"exponential"``, ``"none"``, ``"midpoint"``, or a 1-D array of s values
+            replayed in order (an optimizer-wide setting).
         restart: re-initialise the learner at every epoch start.
         averaging: ``None``, ``"epoch"`` or ``("ema", beta)``.
-        generator: a CPU ``torch.Generator`` for the s-sequence (default: seeded from ``torch.initial_seed()``).
+        generator: a CPU ``torch.Generator`` for the s-sequence (default: seeded from ``torch.initial_seed()``); not
+            with ``seed``.
+        seed: an integer in [0, 2**64): the counter-based s-sequence shared with ``minimize`` and the jax shell.
         store_anchor: keep x_n instead of recomputing it.
         foreach: use the multi-tensor fast path (None: whenever the parameters are plain dense tensors).
         check_finite: raise on non-finite gradients.
+
+    :meth:`diagnostics` reports, for ``averaging="epoch"``, the certificate ‖ĝ_k‖ and ``radius_bound``, the path
+    length Σ_t ‖x_t − x_{t−1}‖ of the last completed epoch, a proven bound on its radius max_t ‖w_t − w̄_k‖
+    (:mod:`o2nc.conversion.epoch`; the exact radius needs the epoch's points, which this optimizer does not keep:
+    ``radius`` is NaN; ``o2nc.minimize`` reports both).
 
     Example:
         >>> import torch
@@ -213,12 +231,18 @@ class O2NC(Optimizer):
         store_anchor: bool = False,
         foreach: Optional[bool] = None,
         check_finite: bool = True,
+        seed: Optional[int] = None,
     ):
         if learner is None:
             raise TypeError("O2NC: `learner` is required (an online learner such as online_learners.OGD(lr=0.01))")
         if isinstance(scaling, str) and scaling not in SCALINGS:
             raise ValueError(f"Invalid scaling: {scaling!r} (use one of {SCALINGS} or a 1-D array of s values)")
         rule = resolve_scaling(scaling.detach().cpu().numpy() if isinstance(scaling, torch.Tensor) else scaling)
+        check_supported(rule.name, "torch")
+        if seed is not None:
+            if generator is not None:
+                raise TypeError("O2NC: give `seed` or `generator`, not both")
+            seed = _draw_mod.check_seed(seed)
         if generator is None:
             generator = torch.Generator().manual_seed(torch.initial_seed() % (2**63))
         if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
@@ -238,6 +262,9 @@ class O2NC(Optimizer):
         )
         self._rule: Scaling = rule
         self._generator = generator
+        self._seed = seed
+        self._key = None if seed is None else _draw_mod.seed_key(seed)
+        self._bits: Optional[int] = None  # bits of the counter-based u: set at the first draw from the dtypes
         self._s: Optional[float] = None  # s of the current gradient point (drawn at the first step)
         self._draws = 0
         self._store_anchor = store_anchor
@@ -354,27 +381,23 @@ class O2NC(Optimizer):
         return _assemble(template, per, shared)
 
     def _draw(self) -> float:
-        """The next s of the scaling, as a Python float drawn on the host (no device work)."""
+        """The next s of the scaling, as a Python float computed on the host (no device work)."""
         rule = self._rule
-        if rule.name == "uniform":
+        if self._key is not None or rule.name not in ("uniform", "exponential"):
+            if self._bits is None:
+                wide = all(p.dtype == torch.float64 for g in self.param_groups for p in g["params"])
+                self._bits = _draw_mod.bits_for(64 if wide else 32)
+            s = rule.at(self._key, self._draws, self._bits)
+        elif rule.name == "uniform":
             s = float(torch.rand((), generator=self._generator, dtype=torch.float64))
-        elif rule.name == "exponential":
-            s = float(torch.empty((), dtype=torch.float64).exponential_(1.0, generator=self._generator))
-        elif rule.name == "none":
-            s = 1.0
         else:
-            if self._draws >= rule.values.shape[0]:
-                raise ValueError(
-                    f"scaling: the replayed s-sequence has {rule.values.shape[0]} values, "
-                    f"but step {self._draws + 1} was requested"
-                )
-            s = float(rule.values[self._draws])
+            s = float(torch.empty((), dtype=torch.float64).exponential_(1.0, generator=self._generator))
         self._draws += 1
         return s
 
     def _lag(self, s: float, lr):
-        """x_n − w_n = lag · Δ_n: (1 − s) lr for the uniform and replayed scalings, 0 otherwise."""
-        return (1.0 - s) * lr if self._rule.full_step and self._rule.name != "none" else 0.0
+        """x_n − w_n = lag · Δ_n: (1 − s) lr for the full-step scalings (0 for ``none``, s = 1), 0 for exponential."""
+        return (1.0 - s) * lr if self._rule.full_step and s != 1.0 else 0.0
 
     def _init_group(self, group: dict) -> None:
         params = group["params"]
@@ -405,7 +428,7 @@ class O2NC(Optimizer):
         gstate[_GROUP + "grad_norm"] = zero.clone()
         nan = torch.full((), float("nan"), dtype=params[0].dtype, device=params[0].device)
         gstate[_GROUP + "certificate"] = nan.clone()
-        gstate[_GROUP + "radius"] = nan.clone()
+        gstate[_GROUP + "radius_bound"] = nan.clone()
         gstate[_GROUP + "epochs"] = 0
         if group["averaging"] == "epoch":
             gstate[_GROUP + "path"] = zero.clone()
@@ -541,12 +564,7 @@ class O2NC(Optimizer):
 
         lags = [st["lag"] for st in states]
         rule = self._rule
-        if rule.name == "none":
-            w_coef, x_coef = lr, lr
-        elif rule.full_step:
-            w_coef, x_coef = s_next * lr, lr
-        else:
-            w_coef = x_coef = s_next * lr
+        w_coef, x_coef = coefficients(rule.full_step, s_next, lr)  # the core's scaling rule
         length = group["epoch_length"]
         if (
             kernel is not None
@@ -604,8 +622,9 @@ class O2NC(Optimizer):
             gstate[_GROUP + "epochs"] += 1
             if averaging == "epoch":
                 every = self._all_states(group)
-                gstate[_GROUP + "certificate"] = _fast.certificate_norm([st["g_sum"] / length for st in every])
-                gstate[_GROUP + "radius"] = gstate[_GROUP + "path"]
+                grad_mean = [st["g_sum"] / length for st in every]
+                gstate[_GROUP + "certificate"] = _epoch.scaled_norm(grad_mean)  # the core's certificate norm
+                gstate[_GROUP + "radius_bound"] = gstate[_GROUP + "path"]
                 gstate[_GROUP + "path"] = torch.zeros_like(gstate[_GROUP + "path"])
                 for st in every:
                     st["epoch_mean"] = st["w_sum"] / length
@@ -636,7 +655,7 @@ class O2NC(Optimizer):
         if delta is not None and self._store_anchor:
             anchors = [st["anchor"] for st in states]
             self._add_(anchors, delta, x_coef, foreach)
-            if rule.full_step and rule.name != "none":
+            if rule.full_step and not rule.query_at_anchor:
                 self._add_(P, delta, w_coef, foreach)  # w_{n+1} = x_n + s lr Δ_{n+1}
             else:
                 self._copy_(P, anchors, foreach)  # w_{n+1} = x_{n+1}
@@ -775,9 +794,11 @@ class O2NC(Optimizer):
 
     def diagnostics(self) -> List[Dict[str, torch.Tensor]]:
         """Per group, as tensors: the step, s, ‖lr·Δ‖ of the current play, ‖g‖ of the last gradient, the effective
-        step lr‖Δ‖/‖g‖, and for ``averaging="epoch"`` the last completed epoch's certificate ‖ĝ_k‖ and radius bound
-        (path length Σ_t ‖x_t − x_{t−1}‖ within the epoch, which bounds max_t ‖w_t − w̄_k‖; o2nc.md §8). Values a
-        group does not track are NaN."""
+        step lr‖Δ‖/‖g‖, and for ``averaging="epoch"`` the last completed epoch's certificate ‖ĝ_k‖ and
+        ``radius_bound`` (the path length Σ_t ‖x_t − x_{t−1}‖ within the epoch, which bounds the exact radius
+        max_t ‖w_t − w̄_k‖; :mod:`o2nc.conversion.epoch`). ``radius``, the exact radius, needs the epoch's points,
+        which this optimizer does not keep: it is NaN (``o2nc.minimize`` reports it). Values a group does not track
+        are NaN."""
         self._read_pending(block=True)
         out = []
         for group in self.param_groups:
@@ -800,7 +821,8 @@ class O2NC(Optimizer):
                     "grad_norm": grad_norm,
                     "effective_step": delta_norm / grad_norm,
                     "certificate": gstate[_GROUP + "certificate"],
-                    "radius": gstate[_GROUP + "radius"],
+                    "radius_bound": gstate[_GROUP + "radius_bound"],
+                    "radius": torch.full((), float("nan"), dtype=dtype, device=device),
                 }
             )
         return out
@@ -811,6 +833,7 @@ class O2NC(Optimizer):
     def _extra_state(self) -> dict:
         return {
             "generator_state": self._generator.get_state(),
+            "seed": self._seed,
             "s": self._s,
             "draws": self._draws,
             "scaling": self._rule.name,
@@ -865,6 +888,10 @@ class O2NC(Optimizer):
         sd = {k: v for k, v in state_dict.items() if k != "o2nc"}
         sd["param_groups"] = groups
         super().load_state_dict(sd)
+        if extra.get("seed") != self._seed:
+            raise ValueError(
+                f"O2NC.load_state_dict: saved with seed={extra.get('seed')!r}, this optimizer has seed={self._seed!r}"
+            )
         self._generator.set_state(extra["generator_state"].to(dtype=torch.uint8, device="cpu"))
         self._s = extra["s"]
         self._draws = int(extra["draws"])
@@ -880,6 +907,9 @@ class O2NC(Optimizer):
         super().__setstate__(state)
         if extra is not None:
             self._rule = extra["rule"]
+            self._seed = extra.get("seed")
+            self._key = None if self._seed is None else _draw_mod.seed_key(self._seed)
+            self._bits = None
             self._generator = torch.Generator()
             self._generator.set_state(extra["generator_state"])
             self._s = extra["s"]
