@@ -6,7 +6,10 @@
   (``"$epsilon"``, ``"$delta"``), as the lower-bound instance of objectives.md §9 needs.
 - :func:`run_sweep` — run or resume a sweep on local processes, threads, a dask cluster or any
   ``concurrent.futures``-style executor; only the driver writes results (:mod:`o2nc.experiments.sweep`).
-- :class:`Store` — the results database (SQLite, WAL) (:mod:`o2nc.experiments.store`).
+- :class:`Store` — the results database (SQLite, WAL; every row checksummed, checked on open; :func:`drop_damaged`
+  removes what fails) (:mod:`o2nc.experiments.store`).
+- Spec files are data: they name registered objectives, learners and baselines only; a factory of your own comes
+  from Python (a callable in a dict spec) or behind ``allow_import`` (:mod:`o2nc.experiments.build`).
 - :func:`fit_power_law`, :func:`fit_store` — log–log exponents with bootstrap confidence intervals
   (:mod:`o2nc.experiments.fit`).
 - :mod:`o2nc.experiments.batched` — many seeds of one O2NC+OGD configuration at once (batched numpy, jax vmap+jit).
@@ -19,12 +22,12 @@ Example:
 from o2nc.experiments.fit import FitRow, RateFit, THEORY, fit_exponent, fit_power_law, fit_store, fit_table
 from o2nc.experiments.runner import execute, run_config, theory_budget
 from o2nc.experiments.spec import RunConfig, Spec, SpecError, config_key, load_spec
-from o2nc.experiments.store import Store, StoreError
+from o2nc.experiments.store import Store, StoreDamaged, StoreError, drop_damaged
 from o2nc.experiments.sweep import EXECUTORS, SweepReport, run_sweep, summary_table
 
 __all__ = [
     "load_spec", "Spec", "SpecError", "RunConfig", "config_key",
-    "Store", "StoreError",
+    "Store", "StoreError", "StoreDamaged", "drop_damaged",
     "run_sweep", "SweepReport", "summary_table", "EXECUTORS",
     "execute", "run_config", "theory_budget",
     "fit_power_law", "fit_exponent", "fit_store", "fit_table", "RateFit", "FitRow", "THEORY",
