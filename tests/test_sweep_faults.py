@@ -244,7 +244,7 @@ def _classify(db: Path, original: dict) -> str:
         return "detected"
     try:
         return "harmless" if dump(db) == original else "UNDETECTED"
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, UnicodeDecodeError):
         return "UNDETECTED"
 
 

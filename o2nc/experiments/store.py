@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 """
 _RUN_COLS = "key, config, status, result, error, wall, finished"
+#: What reading a damaged file can raise: SQLite's errors, and text that is no longer valid UTF-8.
+_DB_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
 #: Above this size the open-time check is ``quick_check`` (linear) instead of ``integrity_check``.
 _FULL_CHECK_BYTES = 256 * 2 ** 20
 
@@ -171,7 +173,7 @@ class Store:
             self._init(readonly)
             if verify:
                 self.verify()
-        except sqlite3.DatabaseError as exc:
+        except _DB_ERRORS as exc:
             self._con.close()
             raise self._error(exc) from None
         except StoreError:
@@ -193,6 +195,9 @@ class Store:
         return f"{self.path}: database error ({msg})"
 
     def _error(self, exc: Exception) -> StoreError:
+        if isinstance(exc, UnicodeDecodeError):
+            return StoreDamaged(f"{self.path}: the results database is corrupted (text that is not UTF-8: {exc}); "
+                                f"{self._remedy()}")
         msg = self._explain(exc)
         if "corrupted" in msg:
             return StoreDamaged(msg)
@@ -290,7 +295,7 @@ class Store:
                    if r[7] != _run_checksum(r)]
             bad_sweeps = [name for name, in self._con.execute("SELECT name FROM sweeps").fetchall()
                           if not self._sweep_ok(self._con, name)]
-        except sqlite3.DatabaseError as exc:
+        except _DB_ERRORS as exc:
             raise self._error(exc) from None
         return bad, bad_sweeps
 
@@ -317,7 +322,7 @@ class Store:
             with self._con:
                 self._con.execute("BEGIN IMMEDIATE")
                 return fn(self._con)
-        except sqlite3.DatabaseError as exc:
+        except _DB_ERRORS as exc:
             raise self._error(exc) from None
 
     def register_sweep(self, name: str, spec: dict, keys: Iterable[str]) -> None:
@@ -428,7 +433,7 @@ class Store:
     def _read(self, sql: str, args: tuple = ()) -> list:
         try:
             return self._con.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
+        except _DB_ERRORS as exc:
             raise self._error(exc) from None
 
     def status(self, keys: Optional[Iterable[str]] = None) -> dict[str, str]:
@@ -544,12 +549,12 @@ def _salvage_rows(con, table: str, cols: str) -> list:
     out = []
     try:
         top = con.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
-    except sqlite3.DatabaseError:
+    except _DB_ERRORS:
         top = 100000
     for rowid in range(1, int(top) + 1):
         try:
             r = con.execute(f"SELECT {cols} FROM {table} WHERE rowid=?", (rowid,)).fetchone()
-        except sqlite3.DatabaseError:
+        except _DB_ERRORS:
             continue
         if r is not None:
             out.append(r)
@@ -566,7 +571,7 @@ def _rebuild(path: Path) -> dict:
             members = _salvage_rows(con, "sweep_runs", "sweep, key")
         finally:
             con.close()
-    except sqlite3.DatabaseError:
+    except _DB_ERRORS:
         pass  # nothing readable: every run is recomputed
     good = [r for r in runs if len(r) == 8 and r[7] == _run_checksum(r)]
     good_keys = {r[0] for r in good}
