@@ -17,7 +17,7 @@ IDS = [name for name, _ in EXAMPLES]
 METHODS = [b for _, b in EXAMPLES]
 ENTRIES = registry.entries()
 
-EXPECTED = {"sgd", "sgd_momentum", "adam", "nsgdm", "ingd", "pingd", "gradient_sampling", "gfm", "gfm_plus",
+EXPECTED = {"sgd", "sgd_momentum", "adam", "nsgdm", "ingd", "pingd", "gradient_sampling", "bfgs", "gfm", "gfm_plus",
             "zo_o2nc", "schedule_free", "mechanic"}
 
 
@@ -175,6 +175,7 @@ CERT_CASES = {  # name: (hyperparameters, budget in the method's oracle calls)
     "ingd": (dict(epsilon=EPSILON), 3000),
     "pingd": (dict(epsilon=EPSILON), 3000),
     "gradient_sampling": (dict(), 3000),
+    "bfgs": (dict(epsilon=EPSILON), 2000),
     "gfm": (dict(lr=0.005), 8000),
     "gfm_plus": (dict(lr=0.02, batch=4, inner_batch=1, period=4), 6000),
     "zo_o2nc": (dict(epoch_length=5, lr=0.005), 4000),

@@ -14,6 +14,7 @@ name                method                                     proven rate (modu
 ``ingd``            INGD (Zhang et al. 2020)                   Õ(δ^-1 ε^-3) exact; O(δ^-1 ε^-4) stochastic
 ``pingd``           perturbed INGD (Davis et al.; Tian et al.) Õ(δ^-1 ε^-3) exact gradients
 ``gradient_sampling`` gradient sampling (BLO 2005)             asymptotic (Clarke stationary cluster points)
+``bfgs``            non-smooth BFGS (Lewis & Overton 2013)     none proven; observed R-linear; exact only
 ``gfm``             zero-order GFM (Lin, Zheng, Jordan 2022)   O(d^{3/2} δ^-1 ε^-4) evaluations
 ``gfm_plus``        zero-order GFM+ (Chen, Xu, Luo 2023)       O(d^{3/2} δ^-1 ε^-3) evaluations
 ``zo_o2nc``         zero-order O2NC (Kornowski & Shamir 2024)  O(d δ^-1 ε^-3) evaluations
@@ -36,6 +37,7 @@ Example:
 from o2nc.baselines import registry
 from o2nc.baselines._base import Baseline, BaselineResult, NonFiniteOracleError
 from o2nc.baselines.adam import Adam
+from o2nc.baselines.bfgs import NonsmoothBFGS
 from o2nc.baselines.gfm import GFM
 from o2nc.baselines.gfm_plus import GFMPlus
 from o2nc.baselines.gradient_sampling import GradientSampling
@@ -99,6 +101,16 @@ registry.register(
                 dict(backtrack=0.0), dict(max_backtracks=0), dict(output="random"), dict(min_radius=-1.0)),
 )
 registry.register(
+    "bfgs", NonsmoothBFGS,
+    summary="BFGS with the weak Wolfe line search and gradient-sampling-like termination, deterministic only "
+            "(Lewis & Overton 2013)",
+    examples=(NonsmoothBFGS(delta=0.1), NonsmoothBFGS(delta=0.05, epsilon=0.0, curvature=0.5, recent_gradients=4,
+                                                      scale=False)),
+    bad_params=(dict(epsilon=-1.0), dict(armijo=0.0), dict(curvature=1.0), dict(armijo=0.5, curvature=0.4),
+                dict(recent_gradients=0), dict(max_bisections=0), dict(max_expansions=0), dict(scale="yes"),
+                dict(start_perturbation=-1.0), dict(delta=0.0)),
+)
+registry.register(
     "gfm", GFM,
     summary="zero-order SGD on the uniform smoothing, two-point estimator (Lin, Zheng, Jordan 2022)",
     examples=(GFM(lr=0.005), GFM(lr=0.01, batch=2, smoothing=0.05, output="average")),
@@ -135,6 +147,6 @@ registry.register(
 
 __all__ = [
     "Baseline", "BaselineResult", "NonFiniteOracleError", "get", "names", "entries", "examples", "registry",
-    "SGD", "SGDMomentum", "Adam", "NormalizedSGDMomentum", "INGD", "PerturbedINGD", "GradientSampling", "GFM",
-    "GFMPlus", "ZeroOrderO2NC", "ScheduleFreeSGD", "Mechanic",
+    "SGD", "SGDMomentum", "Adam", "NormalizedSGDMomentum", "INGD", "PerturbedINGD", "GradientSampling",
+    "NonsmoothBFGS", "GFM", "GFMPlus", "ZeroOrderO2NC", "ScheduleFreeSGD", "Mechanic",
 ]
