@@ -1,7 +1,8 @@
 """``o2nc.jax.o2nc``: the online-to-non-convex conversion as an optax ``GradientTransformationExtraArgs``.
 
 Algorithm 1 of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775), [CMO23] below, with the same notation,
-scalings and s-sequence conventions as ``o2nc.minimize`` and ``o2nc.torch.O2NC``.
+scalings and s-sequence conventions as ``o2nc.minimize`` and ``o2nc.torch.O2NC``. The scaling rule, the counter-based
+s-draw of ``seed=`` and the certificate norm are the conversion core's (:mod:`o2nc.conversion`), traced under ``jit``.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from o2nc.scaling import SCALINGS, resolve_scaling
+from o2nc.conversion import epoch as _epoch
+from o2nc.conversion.draw import seed_key
+from o2nc.conversion.scaling import SCALINGS, check_supported, coefficients, resolve_scaling
 from online_learners import OGD
 
 __all__ = ["O2NCState", "o2nc", "o2nc_eval_params", "o2nc_diagnostics", "find_o2nc_state"]
@@ -26,7 +29,8 @@ class O2NCState(NamedTuple):
         anchor: x_{n+1}, the end of the current segment (a pytree like params).
         learner: the learner's state over the list of param leaves. After an update that closed an epoch with
             ``restart``, it is the state before the restart: the restart is applied when the next update reads it.
-        key: the PRNG key of the s-sequence (already advanced past ``s_next``).
+        key: the PRNG key of the s-sequence (already advanced past ``s_next``), or with ``seed=`` the seed's two
+            32-bit key words (uint32, shape (2,)) of the counter-based draw (:mod:`o2nc.conversion.draw`).
         s: s_{n+1}, the scalar of the current gradient point.
         draws: number of s values drawn (the index into a replayed s-sequence), int32: n + 2, as ``s_next`` is
             drawn one update ahead.
@@ -35,7 +39,8 @@ class O2NCState(NamedTuple):
         epoch_mean: w̄ of the last completed epoch (``averaging="epoch"``; else ()).
         ema: exponential moving average of w (``averaging=("ema", β)``; else ()).
         certificate: ‖ĝ_k‖ of the last completed epoch (NaN before one completes or without epoch averaging).
-        radius: Σ‖x_t − x_{t−1}‖ over the last completed epoch, which bounds max_t ‖w_t − w̄_k‖ (o2nc.md §8).
+        radius_bound: Σ‖x_t − x_{t−1}‖ over the last completed epoch, which bounds its exact radius
+            max_t ‖w_t − w̄_k‖ (:mod:`o2nc.conversion.epoch`).
         path, segment: running path length of the current epoch, and the length of the current segment.
         lag: x_{n+1} − w_{n+1} = lag · Δ_{n+1}, i.e. (1 − s_{n+1}) lr for the full-step scalings, else 0.
         play: ``store_anchor=False`` without averaging: the learner's ``predict`` as a leafless pytree, so that :func:`o2nc_eval_params` can recover the anchor; else None.
@@ -54,7 +59,7 @@ class O2NCState(NamedTuple):
     epoch_mean: Any
     ema: Any
     certificate: Any
-    radius: Any
+    radius_bound: Any
     path: Any
     segment: Any
     lag: Any = None
@@ -102,18 +107,6 @@ def _global_norm(leaves, dtype):
     return jnp.sqrt(total).astype(dtype)
 
 
-def _certificate_norm(leaves, dtype):
-    """‖leaves‖₂ scaled by the largest entry, a·‖x/a‖, for the epoch certificate ‖ĝ_k‖ (once per epoch).
-
-    Without float64 (jax's default), a float32 sum of squares turns a gradient of size 1e-30 into ε = 0 and one of
-    size 1e30 into ∞; the scaled form keeps every representable norm.
-    """
-    a = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
-    safe = jnp.where(a > 0, a, jnp.ones_like(a))
-    total = sum(jnp.sum(jnp.square(x / safe)) for x in leaves)
-    return jnp.where(a > 0, safe * jnp.sqrt(total), jnp.zeros_like(a)).astype(dtype)
-
-
 def _play_recovery(learner):
     """For a learner whose update can be undone elementwise, a function (new learner state, g_n) → Δ_n (the play
     before the update); else None. Unconstrained OGD: Δ_{n+1} = Δ_n − η_n g_n, so Δ_n = Δ_{n+1} + η_n g_n (exactly
@@ -148,13 +141,15 @@ def o2nc(
     averaging=None,
     key=None,
     store_anchor=None,
+    seed=None,
 ) -> optax.GradientTransformationExtraArgs:
     r"""The online-to-non-convex conversion of an online learner, as an optax transformation.
 
     The learner runs over the list of the params' leaves as one pytree (global norms). With Δ_n the learner's play and
     s_n from the scaling ([CMO23] Algorithm 1; o2nc.md §3, §15):
 
-        uniform, replay:  x_n = x_{n−1} + lr Δ_n,   w_n = x_{n−1} + s_n lr Δ_n,   s_n ~ U[0, 1]
+        uniform, replay:  x_n = x_{n−1} + lr Δ_n,   w_n = x_{n−1} + s_n lr Δ_n,   s_n ~ U[0, 1)
+        midpoint:         x_n = x_{n−1} + lr Δ_n,   w_n = x_{n−1} + lr Δ_n / 2
         exponential:      x_n = w_n = x_{n−1} + s_n lr Δ_n,                      s_n ~ Exp(1)
         none:             x_n = w_n = x_{n−1} + lr Δ_n
 
@@ -180,12 +175,16 @@ def o2nc(
         lr: increment multiplier (≥ 0).
         epoch_length: steps per epoch T (positive integer); the learner restarts at each epoch start when
             ``restart``.
-        scaling: ``"uniform"``, ``"exponential"``, ``"none"`` or a 1-D array of s values replayed in order (beyond
-            its end s is NaN, which makes the failure visible under ``jit``).
+        scaling: ``"uniform"``, ``"exponential"``, ``"none"``, ``"midpoint"`` or a 1-D array of s values replayed in
+            order (beyond its end s is NaN, which makes the failure visible under ``jit``).
         restart: re-initialise the learner at every epoch start.
         averaging: ``None`` (output point: the anchor), ``"epoch"`` (mean of w over the last completed epoch) or
             ``("ema", beta)``; read it with :func:`o2nc_eval_params`.
-        key: PRNG key of the s-sequence (default ``jax.random.key(0)``).
+        key: PRNG key of the s-sequence (default ``jax.random.key(0)``); not with ``seed``.
+        seed: an integer in [0, 2**64): the counter-based s-sequence of :mod:`o2nc.conversion.draw` (53 bits in a
+            float64 run, else 24), the one ``o2nc.minimize(seed=...)`` and ``o2nc.torch.O2NC(seed=...)`` draw, so
+            one seed gives one trajectory in every shell. Its key words sit in ``state.key``: replacing them (e.g.
+            under ``vmap``) changes the seed.
         store_anchor: keep x_n in the state instead of recovering it (one more parameter-sized buffer); ``None``
             (default): ``False`` where the learner's previous play can be recomputed (unconstrained OGD), else
             ``True``. Without it and without averaging, :func:`o2nc_eval_params` needs the params of the last
@@ -225,19 +224,27 @@ def o2nc(
     if isinstance(scaling, str) and scaling not in SCALINGS:
         raise ValueError(f"o2nc: `scaling` must be one of {SCALINGS} or a 1-D array of s values, got {scaling!r}")
     if isinstance(scaling, str):
-        rule_name, values = resolve_scaling(scaling).name, None
+        rule, values = resolve_scaling(scaling), None
     else:
-        arr = scaling if isinstance(scaling, jax.Array) else resolve_scaling(np.asarray(scaling)).values
-        rule_name, values = "replay", jnp.asarray(arr)
+        rule = resolve_scaling(np.asarray(scaling))
+        values = jnp.asarray(scaling if isinstance(scaling, jax.Array) else rule.values)
+    rule_name = rule.name
+    check_supported(rule_name, "jax")
+    if seed is not None and key is not None:
+        raise TypeError("o2nc: give `seed` or `key`, not both")
+    seed_words = None if seed is None else seed_key(seed)
     averaging = _averaging_spec(averaging)
     if store_anchor is not None and not isinstance(store_anchor, bool):
         raise TypeError(f"o2nc: `store_anchor` must be None or a bool, got {store_anchor!r}")
-    full_step = rule_name in ("uniform", "replay")
+    full_step = rule.full_step
     recover = None if store_anchor else _play_recovery(learner)
     if store_anchor is None:
         store_anchor = recover is None
 
     def draw(key, draws, dtype):
+        if seed_words is not None or rule_name not in ("uniform", "exponential"):  # the core's draw, traced
+            words = (key[0], key[1]) if seed_words is not None else None
+            return key, rule.traced(words, draws.astype(jnp.uint32), dtype, values), draws + 1
         key, sub = jax.random.split(key)
         if rule_name == "uniform":
             s = jax.random.uniform(sub, (), dtype=jnp.float64 if dtype == jnp.float64 else jnp.float32)
@@ -251,12 +258,8 @@ def o2nc(
         return key, s.astype(dtype), draws + 1
 
     def coefs(s):
-        """(coefficient of Δ in w − x_prev, coefficient of Δ in x − x_prev)."""
-        if rule_name == "none":
-            return lr, lr
-        if full_step:
-            return s * lr, lr
-        return s * lr, s * lr
+        """(coefficient of Δ in w − x_prev, coefficient of Δ in x − x_prev): the core's scaling rule."""
+        return coefficients(full_step, s, lr)
 
     epoch = averaging == "epoch"
     ema_beta = averaging[1] if isinstance(averaging, tuple) else None
@@ -284,7 +287,10 @@ def o2nc(
         dtype = _lowest_dtype(leaves)
         sdtype = jnp.promote_types(dtype, jnp.float32)  # s and lag: at least float32, even for bf16 params
         lstate = learner.init(list(leaves))
-        k = jax.random.key(0) if key is None else key
+        if seed_words is not None:
+            k = jnp.asarray(seed_words, dtype=jnp.uint32)
+        else:
+            k = jax.random.key(0) if key is None else key
         k, s, draws = draw(k, jnp.zeros((), jnp.int32), sdtype)
         k, s_next, draws = draw(k, draws, sdtype)
         nan = jnp.full((), jnp.nan, dtype)
@@ -300,7 +306,7 @@ def o2nc(
             epoch_mean=[jnp.array(x, copy=True) for x in leaves] if epoch else (),
             ema=[jnp.array(x, copy=True) for x in leaves] if ema_beta is not None else (),
             certificate=nan,
-            radius=nan,
+            radius_bound=nan,
             path=jnp.zeros((), dtype),
             segment=jnp.zeros((), dtype),
             lag=jnp.zeros((), sdtype),
@@ -323,7 +329,7 @@ def o2nc(
         # x_n = w_n + lag_n Δ_n, lag_n = (1 − s_n) lr_n for the full-step scalings ([CMO23] Alg. 1: w_n = x_{n−1} +
         # s_n(x_n − x_{n−1})), 0 otherwise. The first update takes the params as w_1 and the current lr.
         w_c, x_c = coefs(state.s)
-        has_lag = full_step and rule_name != "none"
+        has_lag = full_step and not rule.query_at_anchor
         lag = jnp.where(first, jnp.asarray(x_c - w_c, sdtype), state.lag) if has_lag else state.lag
         if store_anchor:
             # The first play Δ_1 is recomputed from the learner's ``init`` (a function of the params' shapes only),
@@ -364,7 +370,7 @@ def o2nc(
             )
 
         w_sum, g_sum, epoch_mean, ema = state.w_sum, state.g_sum, state.epoch_mean, state.ema
-        certificate, radius, path = state.certificate, state.radius, state.path
+        certificate, radius_bound, path = state.certificate, state.radius_bound, state.path
         if epoch:
             t = jnp.asarray(epoch_length, dtype)
             # The sums restart lazily too (see the restarts above): zeroed on input after an epoch end.
@@ -375,11 +381,11 @@ def o2nc(
             # The epoch's statistics only at its end (a cond over scalar outputs: no per-step reduction).
             certificate = jax.lax.cond(
                 epoch_end,
-                lambda: _certificate_norm([a / t.astype(a.dtype) for a in g_sum], dtype),
+                lambda: _epoch.scaled_norm([a / t.astype(a.dtype) for a in g_sum]).astype(dtype),  # the core's norm
                 lambda: certificate,
             )
             epoch_mean = [jnp.where(epoch_end, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]
-            radius = jnp.where(epoch_end, path, radius)
+            radius_bound = jnp.where(epoch_end, path, radius_bound)
             path = jnp.where(epoch_end, jnp.zeros_like(path), path)
         elif ema_beta is not None:
             ema = [jnp.where(first, p, (ema_beta * e + (1 - ema_beta) * p).astype(e.dtype)) for e, p in zip(ema, P)]
@@ -421,7 +427,7 @@ def o2nc(
             epoch_mean=epoch_mean,
             ema=ema,
             certificate=certificate,
-            radius=radius,
+            radius_bound=radius_bound,
             path=path,
             segment=segment,
             lag=new_lag,
@@ -473,6 +479,10 @@ def o2nc_eval_params(state, params):
 
 
 def o2nc_diagnostics(state) -> dict:
-    """Step count, current s, and the last completed epoch's certificate ‖ĝ_k‖ and radius bound, as arrays."""
+    """Step count, current s, and the last completed epoch's certificate ‖ĝ_k‖ and ``radius_bound`` (the path length
+    Σ_t ‖x_t − x_{t−1}‖, a proven bound on the epoch's radius), as arrays. ``radius``, the exact radius
+    max_t ‖w_t − w̄_k‖, needs the epoch's points, which the transformation does not keep: it is NaN
+    (``o2nc.minimize`` reports it)."""
     st = find_o2nc_state(state)
-    return {"step": st.count, "s": st.s, "certificate": st.certificate, "radius": st.radius}
+    return {"step": st.count, "s": st.s, "certificate": st.certificate, "radius_bound": st.radius_bound,
+            "radius": jnp.full((), jnp.nan, st.certificate.dtype)}
