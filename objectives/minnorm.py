@@ -83,7 +83,12 @@ class MinNormError(ArithmeticError):
 
 
 def _as_gradients(G: Any) -> np.ndarray:
-    G = np.asarray(G, dtype=np.float64)
+    if np.iscomplexobj(G):
+        raise TypeError("G: expected real gradients, got complex entries")
+    try:
+        G = np.asarray(G, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"G: expected an (m, d) array of real numbers, got {type(G).__name__}") from None
     if G.ndim == 1:
         G = G[None, :]
     if G.ndim != 2 or G.shape[0] == 0 or G.shape[1] == 0:

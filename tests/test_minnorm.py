@@ -139,3 +139,9 @@ def test_rejects_bad_options(kw, match):
 
 def test_error_type_is_an_arithmetic_error():
     assert issubclass(MinNormError, ArithmeticError)
+
+
+@pytest.mark.parametrize("bad", [np.ones((2, 2), complex), [["a", "b"]], {"g": 1}])
+def test_refuses_complex_and_non_numeric_gradients(bad):
+    with pytest.raises(TypeError, match="G"):
+        min_norm(bad)

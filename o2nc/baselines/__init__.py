@@ -32,7 +32,7 @@ Example:
     >>> res.certificate.epsilon, res.certificate.kind, res.certificate_source
     (0.0, 'sampled one-sided', 'own')
     >>> res.certificate.describe(0.1)  # doctest: +ELLIPSIS
-    '(δ, ε)-stationary with δ = 0.1, ε = 0 (...; r = 0.1 (upper bound) ≤ δ; 2 calls)'
+    '(δ, ε)-stationary with δ = 0.1, ε = 0 (...; r = 0.1 (upper bound) ≤ δ; 11 calls)'
 """
 from o2nc.baselines import registry
 from o2nc.baselines._base import Baseline, BaselineResult, NonFiniteOracleError
