@@ -1,59 +1,61 @@
 r"""BFGS with the weak Wolfe line search for non-smooth functions (A. S. Lewis and M. L. Overton, "Nonsmooth
-optimization via quasi-Newton methods", Math. Program. 141, 135–163, 2013, [LO13]; the BFGS of their HANSO code).
+optimization via quasi-Newton methods", Math. Program. 141, 135–163, 2013, [LO13]; the BFGS of their HANSO 2.0 code,
+``bfgs1run.m`` and ``linesch_ww.m``, whose constants are quoted from that code).
 
 Iteration k at x_k with gradient g_k and inverse-Hessian approximation H_k (H_0 = I):
 
-1. direction p_k = −H_k g_k ([LO13] §4, Algorithm 4.1); if g_kᵀp_k ≥ 0 (H_k lost positive definiteness to rounding)
-   the run stops, as HANSO does;
+1. direction p_k = −H_k g_k (the BFGS step, [LO13] §4; Nocedal & Wright, "Numerical Optimization", 2nd ed., (6.18));
+   if g_kᵀp_k ≥ 0 (H_k has lost positive definiteness to rounding) the run stops, as ``bfgs1run`` does;
 2. the weak Wolfe line search of [LO13] §4.2 finds t > 0 with
 
-       f(x_k + t p_k) < f(x_k) + c1 t g_kᵀp_k            (Armijo, sufficient decrease; [LO13] (4.1))
-       g(x_k + t p_k)ᵀp_k > c2 g_kᵀp_k                   (weak curvature; [LO13] (4.2))
+       f(x_k + t p_k) < f(x_k) + c1 t g_kᵀp_k            (Armijo: sufficient decrease)
+       g(x_k + t p_k)ᵀp_k > c2 g_kᵀp_k                   (weak Wolfe: the directional derivative has increased)
 
-   with 0 < c1 < c2 < 1: start at t = 1; an Armijo failure sets the upper end β = t, a curvature failure the lower
-   end α = t; then t = (α + β)/2 (bisection) once β < ∞, else t = 2α (doubling). At most
-   max(30, round(log2(10^5‖p‖))) bisections and max(10, round(log2(10^5/‖p‖))) doublings (the caps of HANSO's
-   ``linesch_ww``). A failed search returns the last α satisfying Armijo (α = 0: no move) and ends the run;
-   [LO13] §4.2 show the search succeeds for locally Lipschitz f bounded below along the ray (their Theorem 4.7),
-   so a failure signals the limit of rounding (or, without bracketing, f unbounded below);
-3. x_{k+1} = x_k + t p_k, s = t p_k, y = g_{k+1} − g_k; the inverse BFGS update ([LO13] (4.3); Nocedal & Wright,
-   "Numerical Optimization", 2nd ed., (6.17))
+   with 0 < c1 < c2 < 1 ([LO13] §4.2): start at t = 1; an Armijo failure sets the upper end β = t, a curvature
+   failure the lower end α = t; then t = (α + β)/2 (bisection) once β < ∞, else t = 2α (doubling). At most
+   max(30, round(log2(10^5‖p‖))) bisections and max(10, round(log2(10^5/‖p‖))) doublings (``linesch_ww``'s caps).
+   A failed search returns the last α satisfying Armijo (α = 0: no move) and ends the run, as ``bfgs1run`` does.
+   [LO13] §4.2 show that the search terminates for locally Lipschitz f that is bounded below along the ray (recalled,
+   not re-derived here), so a failure signals the limit of rounding (or, without bracketing, f unbounded below);
+3. x_{k+1} = x_k + t p_k, s = t p_k, y = g_{k+1} − g_k, and the inverse BFGS update (Nocedal & Wright (6.17))
 
        H_{k+1} = (I − ρ s yᵀ) H_k (I − ρ y sᵀ) + ρ s sᵀ,    ρ = 1/(sᵀy),
 
-   which the weak Wolfe conditions make well defined: g_{k+1}ᵀp_k > c2 g_kᵀp_k gives sᵀy > (1 − c2) t (−g_kᵀp_k) > 0.
-   An update with sᵀy ≤ 0 (possible only after a failed search) is skipped, as in HANSO. Before the first update
-   H_0 is scaled to (sᵀy/yᵀy) I (Nocedal & Wright (6.20); HANSO's default ``scale = 1``).
+   which the weak Wolfe conditions make well defined (derived): g_{k+1}ᵀp_k > c2 g_kᵀp_k gives
+   sᵀy = t (g_{k+1} − g_k)ᵀp_k > (1 − c2) t (−g_kᵀp_k) > 0. An update with sᵀy ≤ 0 (possible only after a failed
+   search) is skipped, as in ``bfgs1run``. Before the first update H_0 is scaled to (sᵀy/yᵀy) I (Nocedal & Wright
+   (6.20); ``bfgs1run``'s default ``scale = 1``).
 
-**Termination and certificate** ([LO13] §6.3, "gradient sampling-like" termination of HANSO). The run keeps the
-points and exact gradients of the last ``recent_gradients`` iterates (default HANSO's ``ngrad`` = min(100, 2d, d + 10)),
-takes those whose point lies within δ of x_k (HANSO's ``evaldist``) and computes the minimum-norm element of the
-convex hull of their gradients with :func:`o2nc.certify.min_norm`; the run stops when that norm is ≤ ε (HANSO's
-``normtol``). The gradients are exact gradients at points of B(x_k, δ), so their hull lies in the Goldstein
+**Termination and certificate** (the "gradient sampling-like" termination of [LO13] and ``bfgs1run``). The run keeps
+the points and exact gradients of the last ``recent_gradients`` iterates (default ``bfgs1run``'s ``ngrad`` =
+min(100, 2d, d + 10)), takes those whose point lies within δ of x_k (``evaldist``) and computes the minimum-norm
+element of the convex hull of their gradients with :func:`o2nc.certify.min_norm`; the run stops when that norm is
+≤ ε (``normtol``). These are exact gradients at points of B(x_k, δ), so their hull lies in the Goldstein
 δ-subdifferential ∂_δ F(x_k) and the norm is an upper bound on dist(0, ∂_δ F(x_k)) (Burke, Lewis, Overton, SIAM J.
 Optim. 15(3), 2005): the method's own certificate, kind ``"sampled one-sided"``, with radius the exact largest distance
-of those points from x_k (``radius_kind="exact"``). HANSO instead keeps chaining gradients while consecutive steps
-are ≤ evaldist (so its points may lie up to (ngrad − 1)·evaldist from x_k); here every point is checked against δ.
+of those points from x_k (``radius_kind="exact"``). ``bfgs1run`` instead keeps chaining gradients while consecutive
+steps are ≤ evaldist, so its points may lie up to (ngrad − 1)·evaldist from x_k; here every point is checked against
+δ, so the certificate holds at δ.
 
-**Budget.** Gradient calls: every line-search trial evaluates f and g at the trial point (one gradient call, one
-function evaluation, as HANSO's ``[f, g] = fgname(x)``), plus one of each at the start. A run that exhausts its budget
-inside a line search moves to the last trial that satisfied Armijo, as a failed search does.
+**Budget.** Gradient calls: every line-search trial evaluates f and g at the trial point (one gradient call and one
+function evaluation, as ``linesch_ww``'s ``[f, grad] = feval(fgname, x)``), plus one of each at the start. A run that
+exhausts its budget inside a line search moves to the last trial that satisfied Armijo, as a failed search does.
 
 **Stochastic oracles.** BFGS has no guarantee with stochastic gradients (the curvature pairs and the line search need
 exact values and gradients), so this method is deterministic-only: it always uses the exact gradient, also when the
 problem offers a stochastic oracle (as gradient sampling does).
 
-**Start.** [LO13] start from random points (HANSO's default ``x0 = randn``) so that f is differentiable at every
-iterate with probability one ([LO13] §4, the assumption of their Theorem 4.7, and §6); the run starts from a uniform
-point of B(x_0, ρ), ρ = ``start_perturbation``·max(1, ‖x_0‖) (default 10^-4), for the same reason. It must exceed
-the shortest step the line search tries (‖p‖/2^30 or 10^-5, the bisection cap): from a start on a kink, e.g. Maxquad's
+**Start.** [LO13] start from random points (HANSO's default ``x0 = randn``): f must be differentiable at the iterates,
+which holds with probability one from a random start ([LO13] §4, recalled). The run starts from a uniform point of
+B(x_0, ρ), ρ = ``start_perturbation``·max(1, ‖x_0‖) (default 10^-4), for the same reason. ρ must exceed the shortest
+step the search tries, min(2^-30‖p‖, about 10^-5) by the bisection cap: from a start on a kink, e.g. Maxquad's
 x_0 = 0 (five pieces meet) or Mifflin1's x_0 on the unit circle, −g(x_0) is an ascent direction of a neighbouring
 piece and every trial fails Armijo; and a perturbation at the level of rounding (10^-13) leaves iterates on exact ties
-of integer data (Maxl), where the search also fails.
+of integer data (Maxl), where the search fails as well (measured, see the tests).
 
-**Rate.** No finite-time bound. [LO13] observe (not prove) that on non-smooth problems BFGS converges to
-Clarke-stationary points and that f(x_k) − f* decreases R-linearly; convergence is proven only in special cases
-(e.g. f(x) = ‖x‖ in one dimension, [LO13] §5).
+**Rate.** No finite-time bound. [LO13] observe, without a general proof, that on non-smooth problems BFGS converges
+to Clarke-stationary points with f(x_k) − f* decreasing R-linearly, and prove convergence only in special cases
+(recalled).
 """
 from __future__ import annotations
 
