@@ -5,10 +5,11 @@ learner (see the ``online_learners`` package) into a stochastic optimizer that f
 with O(ε^-3 δ^-1) gradient queries. Framework shells (``o2nc.torch``, ``o2nc.jax``) are imported lazily: ``import
 o2nc`` needs only numpy and scipy.
 """
-from o2nc import theory
+from o2nc import certify, theory
 from o2nc.certificate import Certificate
 from o2nc.minimize import (
     Epochs,
+    GradientShapeError,
     History,
     NonFiniteEpochError,
     NonFiniteGradientError,
@@ -30,8 +31,10 @@ __all__ = [
     "NonFiniteGradientError",
     "NonFiniteStepError",
     "NonFiniteEpochError",
+    "GradientShapeError",
     "UnboundedRadiusWarning",
     "learner_radius",
     "Scaling",
+    "certify",
     "theory",
 ]
