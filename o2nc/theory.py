@@ -7,7 +7,9 @@ gradient noise (E‖g − ∇F‖² ≤ σ²), gap = F(x_0) − inf F.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
+
+from o2nc.methods.checks import check_count, check_positive
 
 __all__ = ["OGDParameters", "ogd_parameters", "ogd_bound", "ogd_rate"]
 
@@ -20,16 +22,14 @@ class OGDParameters(NamedTuple):
 
 
 def _check(budget, delta, lipschitz, gap, sigma=0.0):
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 2:
-        raise ValueError(f"`budget` must be an integer ≥ 2, got {budget!r}")
+    check_count("", "budget", budget, minimum=2)
     for name, v in (("delta", delta), ("lipschitz", lipschitz), ("gap", gap)):
-        if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"`{name}` must be a finite number > 0, got {v!r}")
-    if not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"`sigma` must be a finite number ≥ 0, got {sigma!r}")
+        check_positive("", name, v)
+    check_positive("", "sigma", sigma, allow_zero=True)
 
 
-def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigma: float = 0.0) -> OGDParameters:
+def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigma: float = 0.0, *,
+                   epoch_length: Optional[int] = None) -> OGDParameters:
     r"""Epoch length, epochs, radius and step of O2NC with restarted projected OGD for a budget of N calls.
 
     T = min(⌈((G + σ) δ N / gap)^{2/3}⌉, ⌈N/2⌉),  K = ⌊N/T⌋,  D = δ/T,  η = D/(G√T)
@@ -51,6 +51,8 @@ def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigm
         lipschitz: G > 0 with E‖g‖² ≤ G² (for exact gradients, the Lipschitz constant).
         gap: F(x_0) − inf F > 0 (or an upper bound on it).
         sigma: σ ≥ 0 with E‖g − ∇F‖² ≤ σ² (0 for an exact oracle).
+        epoch_length: T given instead of balanced (1 ≤ T ≤ N): K = ⌊N/T⌋, D = δ/T and η = D/(G√T) at that T, the
+            same relations of [CMO23] §4 (D = δ/T keeps every epoch within δ; η is OGD's step for radius D).
 
     Example:
         >>> from o2nc.theory import ogd_parameters
@@ -63,9 +65,16 @@ def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigm
         Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), Theorem 8 and §4.
     """
     _check(budget, delta, lipschitz, gap, sigma)
-    # The small relative guard keeps an exact power such as 1000^{2/3} = 100 from rounding up to 101.
-    balance = ((lipschitz + sigma) * delta * budget / gap) ** (2.0 / 3.0)
-    epoch_length = max(1, min(math.ceil(balance * (1 - 1e-12)), math.ceil(budget / 2)))
+    if epoch_length is None:
+        # The small relative guard keeps an exact power such as 1000^{2/3} = 100 from rounding up to 101.
+        balance = ((lipschitz + sigma) * delta * budget / gap) ** (2.0 / 3.0)
+        epoch_length = max(1, min(math.ceil(balance * (1 - 1e-12)), math.ceil(budget / 2)))
+    else:
+        check_count("", "epoch_length", epoch_length)
+        if epoch_length > budget:
+            raise ValueError(f"`epoch_length` must be an integer between 1 and the budget {budget}, "
+                             f"got {epoch_length!r}")
+        epoch_length = int(epoch_length)
     epochs = budget // epoch_length
     radius = delta / epoch_length
     lr = radius / (lipschitz * math.sqrt(epoch_length))

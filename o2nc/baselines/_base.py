@@ -33,6 +33,12 @@ from typing import Any, Callable, Dict, NamedTuple, Optional
 import numpy as np
 
 from o2nc.certificate import Certificate
+from o2nc.methods.checks import (  # noqa: F401  (the shared argument checks, re-exported for the baselines)
+    check_choice, check_count, check_learner, check_open_unit, check_positive, check_seed,
+)
+from o2nc.methods.oracles import (  # noqa: F401  (the one oracle counter, re-exported)
+    ORACLE_MODES, BudgetExhausted, NonFiniteOracleError, Oracles, stochastic_oracle, uses_stochastic,
+)
 
 __all__ = [
     "BaselineResult",
@@ -45,7 +51,6 @@ __all__ = [
     "OUTPUTS",
 ]
 
-ORACLE_MODES = ("auto", "exact", "stochastic")
 OUTPUTS = ("last", "random", "average")
 
 
@@ -88,58 +93,6 @@ class BaselineResult(NamedTuple):
     def epsilon(self) -> float:
         """``certificate.epsilon``, or NaN when there is no certificate (a number for tables and plots)."""
         return math.nan if self.certificate is None else float(self.certificate.epsilon)
-
-
-class NonFiniteOracleError(FloatingPointError):
-    """An oracle returned NaN or inf; the message names the method and the oracle call."""
-
-
-class BudgetExhausted(RuntimeError):
-    """Raised inside a method when an oracle call would exceed the budget (caught by the method)."""
-
-
-# ------------------------------------------------------------------------------------------------ validation
-
-
-def check_positive(owner: str, name: str, value, *, allow_zero: bool = False) -> None:
-    """ValueError naming ``owner.name`` unless ``value`` is a finite number > 0 (≥ 0 with ``allow_zero``)."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer))
-    ok = ok and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        rng = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{owner}: `{name}` must be a finite number {rng}, got {value!r}")
-
-
-def check_open_unit(owner: str, name: str, value, *, low_closed: bool = False, high_closed: bool = False) -> None:
-    """ValueError unless ``value`` lies in (0, 1) (endpoints as given)."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)
-    if ok:
-        ok = (value >= 0 if low_closed else value > 0) and (value <= 1 if high_closed else value < 1)
-    if not ok:
-        interval = ("[" if low_closed else "(") + "0, 1" + ("]" if high_closed else ")")
-        raise ValueError(f"{owner}: `{name}` must be a number in {interval}, got {value!r}")
-
-
-def check_count(owner: str, name: str, value, *, minimum: int = 1, optional: bool = False) -> None:
-    """ValueError unless ``value`` is an integer ≥ ``minimum`` (or None when ``optional``)."""
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{owner}: `{name}` must be an integer ≥ {minimum}, got {value!r}")
-
-
-def check_choice(owner: str, name: str, value, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"{owner}: `{name}` must be one of {tuple(choices)}, got {value!r}")
-
-
-def check_learner(owner: str, name: str, learner, *, optional: bool = True) -> None:
-    if learner is None and optional:
-        return
-    for method in ("init", "predict", "update"):
-        if not callable(getattr(learner, method, None)):
-            raise ValueError(f"{owner}: `{name}` must be an online learner with init/predict/update "
-                             f"(see online_learners), got {type(learner).__name__}")
 
 
 # ------------------------------------------------------------------------------------------------ the base class
@@ -201,8 +154,7 @@ class Baseline:
         """
         owner = type(self).__name__
         check_count(owner, "budget", budget)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"{owner}: `seed` must be a non-negative integer, got {seed!r}")
+        seed = check_seed(owner, seed)
         check_choice(owner, "oracle", oracle, ORACLE_MODES)
         x0 = np.array(x0, dtype=np.float64).reshape(-1)
         if x0.size == 0 or not np.all(np.isfinite(x0)):
@@ -213,10 +165,7 @@ class Baseline:
         algo_seq, oracle_seq, cert_seq = np.random.SeedSequence(int(seed)).spawn(3)
         stochastic = False
         if self.order == "first-order":
-            has_stoch = _stochastic_oracle(problem) is not None
-            if oracle == "stochastic" and not has_stoch:
-                raise ValueError(f"{owner}: `oracle='stochastic'` but the problem has no stochastic_grad")
-            stochastic = has_stoch and oracle in ("auto", "stochastic") and self._uses_stochastic()
+            stochastic = uses_stochastic(owner, problem, oracle) and self._uses_stochastic()
         calls = Oracles(problem, budget=int(budget), counts="grad" if self.order == "first-order" else "value",
                         stochastic=stochastic, rng=np.random.default_rng(oracle_seq), owner=owner)
         out = self._run(problem, x0, calls, np.random.default_rng(algo_seq), bool(record))
@@ -274,15 +223,6 @@ def _own_certificate(out: RunOutput, point: np.ndarray, delta: float, grad_calls
                        radius_kind=out.certificate_radius_kind, calls=calls)
 
 
-def _stochastic_oracle(problem) -> Optional[Callable]:
-    fn = getattr(problem, "stochastic_grad", None)
-    if fn is None or not callable(fn):
-        return None
-    if getattr(problem, "is_stochastic", True) is False:
-        return None
-    return fn
-
-
 def _stack_history(history: dict) -> dict:
     out = {}
     for k, v in history.items():
@@ -291,65 +231,6 @@ def _stack_history(history: dict) -> dict:
         except (ValueError, TypeError):  # ragged (e.g. per-iteration lists of different lengths)
             out[k] = list(v)
     return out
-
-
-# ------------------------------------------------------------------------------------------------ oracles
-
-
-class Oracles:
-    """Counting, budget-enforcing access to a problem's oracles.
-
-    ``counts="grad"``: the budget bounds gradient calls (value calls are counted, not bounded);
-    ``counts="value"``: the budget bounds function evaluations and gradient calls are refused outright.
-    """
-
-    def __init__(self, problem, *, budget: int, counts: str, stochastic: bool, rng: np.random.Generator, owner: str):
-        self.problem = problem
-        self.budget = budget
-        self.counts = counts
-        self.stochastic = stochastic
-        self.rng = rng
-        self.owner = owner
-        self.grad_calls = 0
-        self.value_calls = 0
-        self._stoch = _stochastic_oracle(problem) if stochastic else None
-
-    @property
-    def used(self) -> int:
-        return self.grad_calls if self.counts == "grad" else self.value_calls
-
-    @property
-    def remaining(self) -> int:
-        return self.budget - self.used
-
-    def grad(self, x: np.ndarray, *, exact: bool = False) -> np.ndarray:
-        """One gradient call (stochastic when the run uses the stochastic oracle and ``exact`` is False)."""
-        if self.counts != "grad":
-            raise RuntimeError(f"{self.owner}: a zero-order method asked for a gradient")
-        if self.grad_calls >= self.budget:
-            raise BudgetExhausted
-        self.grad_calls += 1
-        if self._stoch is not None and not exact:
-            g = self._stoch(x.copy(), self.rng)
-        else:
-            g = self.problem.grad(x.copy())
-        g = np.asarray(g, dtype=np.float64).reshape(-1)
-        if g.shape != x.shape:
-            raise ValueError(f"{self.owner}: the gradient oracle returned shape {g.shape} for x of shape {x.shape}")
-        if not np.all(np.isfinite(g)):
-            raise NonFiniteOracleError(f"{self.owner}: the gradient at oracle call {self.grad_calls} is not finite")
-        return g
-
-    def value(self, x: np.ndarray) -> float:
-        """One function evaluation."""
-        if self.counts == "value" and self.value_calls >= self.budget:
-            raise BudgetExhausted
-        self.value_calls += 1
-        v = float(np.asarray(self.problem.value(x.copy())))
-        if not math.isfinite(v):
-            raise NonFiniteOracleError(f"{self.owner}: the function value at evaluation {self.value_calls} is not "
-                                       "finite")
-        return v
 
 
 # ------------------------------------------------------------------------------------------------ trace

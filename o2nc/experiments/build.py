@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 from o2nc.experiments.expr import substitute
 
 __all__ = ["PLAIN_NAME", "check_plain_name", "check_module_name", "factory_ident", "authorize", "authorized",
-           "import_factory", "build_objective", "baseline_from", "is_factory_name"]
+           "import_factory", "build_objective", "baseline_from", "method_from", "is_factory_name"]
 
 #: A plain name: letters, digits, ``_``, ``.``, ``-``; not starting with ``.`` or ``-``.
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
@@ -159,3 +159,42 @@ def baseline_from(name: str, params: Mapping[str, Any], *, epsilon: float | None
     p = substitute(params, epsilon=epsilon, delta=delta, lipschitz=lipschitz, extra=extra)
     p = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
     return baselines.get(name, delta=float(delta), **p)
+
+
+def method_from(config: Mapping[str, Any], obj, *, epsilon: float | None):
+    """The :mod:`o2nc.methods` value of one run configuration, for the objective ``obj`` built for it.
+
+    A baseline method (``method["baseline"]``): ``o2nc.methods.get(baseline, **params)`` with its expressions
+    substituted (the run's ε and δ, the objective's Lipschitz constant and ``extra``) and JSON lists as tuples.  An
+    O2NC method (``method["learner"]``): ``o2nc.methods.get("o2nc", learner=..., tuning=..., ...)``; with
+    ``tuning = "fixed"`` its ``learner_params`` substituted likewise and its ``epoch_length``; with ``"theory"`` the
+    objective config's ``lipschitz``, ``gap`` and ``sigma`` override the objective's constants.  An epsilon run
+    (``measure = "epsilon"``) gives O2NC its target ε (stop at the first certified epoch; the theory tunes for N_ε).
+    """
+    from o2nc import methods
+
+    ocfg, mcfg = config["objective"], config["method"]
+    delta = float(config["delta"])
+    lip = ocfg.get("lipschitz", getattr(obj, "lipschitz", None))
+    extra = getattr(obj, "extra", None)
+    if "baseline" in mcfg:
+        check_plain_name(mcfg["baseline"], "baseline")
+        p = substitute(dict(mcfg.get("params", {})), epsilon=epsilon, delta=delta, lipschitz=lip, extra=extra)
+        p = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
+        if methods.entry(mcfg["baseline"]).family != "baseline":
+            raise ValueError(f"baseline: {mcfg['baseline']!r} is not a baseline; o2nc.baselines.names() lists them")
+        return methods.get(mcfg["baseline"], **p)
+    kw: dict[str, Any] = {"learner": mcfg["learner"], "tuning": mcfg["tuning"], "scaling": mcfg["scaling"],
+                          "restart": mcfg["restart"], "certificate": config.get("certificate", "auto")}
+    if mcfg["tuning"] == "fixed":
+        kw["epoch_length"] = int(mcfg["epoch_length"])
+        kw["learner_params"] = substitute(dict(mcfg["learner_params"]), epsilon=epsilon, delta=delta, lipschitz=lip,
+                                          extra=extra)
+    else:
+        kw["learner_params"] = dict(mcfg["learner_params"])
+        for key in ("lipschitz", "gap", "sigma"):
+            if ocfg.get(key) is not None:
+                kw[key] = float(ocfg[key])
+    if config["measure"] == "epsilon":
+        kw["epsilon"] = float(epsilon)
+    return methods.get("o2nc", **kw)
