@@ -454,7 +454,7 @@ def minimize(
             if not bool(xp.all(xp.isfinite(increment))):
                 raise NonFiniteStepError(step, learner, partial_result())
             s = float(s_values[t])
-            proposal = _core.propose(learner, rule.full_step, state, s, delta=increment, xp=xp)
+            proposal = _core.propose(learner, rule.full_step, state, s, delta=increment)
             g = query(proposal.w)
             last_grad, last_delta = g, increment
             state = _core.observe(learner, state, proposal, g, **({"hint": h} if update_takes_hint else {}))

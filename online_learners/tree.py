@@ -152,18 +152,44 @@ def tree_sq_norm(a: Tree):
 
 
 def tree_norm(a: Tree):
-    """Global L2 norm ‖a‖ over all leaves, a 0-d array, computed as m·√(Σ (a_i/m)²) with m = max_i |a_i|.
+    """Global L2 norm ‖a‖ over all leaves, a 0-d array, exact at every scale the dtype represents.
 
-    The scaling by the largest entry (the classical overflow-safe norm, as in LAPACK's ``nrm2``; Blue, *A portable
-    Fortran program to find the Euclidean norm of a vector*, ACM TOMS 4(1), 1978) keeps every representable norm
-    representable: a plain sum of squares in float32 turns entries of size 1e-30 into a norm 0 and entries of size
-    1e30 into ∞. Costs one more pass over the leaves than ``√tree_sq_norm``.
+    The plain √(Σ a_i²) (one inner product per leaf) where that sum is a normal number of at least tiny/eps — every
+    square that underflowed then weighs less than one rounding — and is finite; otherwise the scaled form
+    m·√(Σ (a_i/m)²) with m = max_i |a_i| (the classical overflow-safe norm of LAPACK's ``nrm2``; Blue, *A portable
+    Fortran program to find the Euclidean norm of a vector*, ACM TOMS 4(1), 1978).  A plain float32 sum of squares
+    turns entries of size 1e-30 into a norm 0 and entries of size 1e30 into ∞; this never does.  Host arrays (numpy,
+    torch on the CPU) take one branch; device and traced arrays (jax, CUDA) take ``where`` of both, with no sync.
     """
-    leaves = [x for x in tree_leaves(a) if _size(x) > 0]
-    if not leaves:
-        sq = tree_sq_norm(a)
-        return array_api_compat.array_namespace(sq).sqrt(sq)
+    leaves = tree_leaves(a)
     xp = array_api_compat.array_namespace(*leaves)
+    sq = None
+    for x in leaves:
+        flat = xp.reshape(x, (-1,))
+        term = xp.vecdot(flat, flat)
+        sq = term if sq is None else sq + term
+    floor = _NORM_FLOORS.get(sq.dtype)
+    if floor is None:
+        info = xp.finfo(sq.dtype)
+        floor = _NORM_FLOORS[sq.dtype] = float(info.smallest_normal) / float(info.eps)
+    if _on_host(sq):
+        return xp.sqrt(sq) if floor <= float(sq) < float("inf") else _scaled_norm(leaves, xp, sq)
+    return xp.where((sq >= floor) & (sq < float("inf")), xp.sqrt(sq), _scaled_norm(leaves, xp, sq))
+
+
+_NORM_FLOORS: dict = {}
+
+
+def _on_host(x) -> bool:
+    module = type(x).__module__
+    return module.startswith("numpy") or (module.startswith("torch") and x.device.type == "cpu")
+
+
+def _scaled_norm(leaves, xp, like):
+    """m·√(Σ (a_i/m)²), m = max |a_i| (Blue 1978); 0 for an all-zero or empty tree, m itself when m is ∞ or NaN."""
+    leaves = [x for x in leaves if _size(x) > 0]
+    if not leaves:
+        return xp.zeros_like(like)
     big = xp.max(xp.abs(leaves[0]))
     for x in leaves[1:]:
         big = xp.maximum(big, xp.max(xp.abs(x)))
@@ -172,7 +198,6 @@ def tree_norm(a: Tree):
     total = xp.sum((leaves[0] / safe) ** 2)
     for x in leaves[1:]:
         total = total + xp.sum((x / safe) ** 2)
-    # m = 0: the norm is 0; m = ∞ (or NaN): the norm is m itself, as the plain formula would give.
     return xp.where(finite, safe * xp.sqrt(total), big)
 
 

@@ -12,19 +12,20 @@ lie in the convex hull of the polygonal path x_0 → x_1 → … → x_T of leng
 With exact gradients ε_k certifies Goldstein (r_k, ε_k)-stationarity of w̄_k ([CMO23] Definition 5), hence also
 (L_k, ε_k): a shell that keeps no points reports L_k (``Certificate.radius_kind = "bound"``).
 
-Norms are scaled, ‖v‖ = a·‖v/a‖ with a = max_i |v_i| (the overflow-free 2-norm of LAPACK's ``xNRM2``; Blue, ACM
-TOMS 4(1), 1978), so a float32 run gives the same certificates at every scale that float32 represents.
+Norms are ``online_learners.tree.tree_norm``: plain where the sum of squares is safe, scaled by the largest entry
+otherwise (Blue, ACM TOMS 4(1), 1978), so a float32 run gives the same certificates at every scale float32 represents.
 Everything is a pure function of NamedTuples of 0-d/leaf arrays (Array API), usable under ``jax.jit``/``vmap``.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import array_api_compat
 
-from online_learners.tree import tree_leaves, tree_map, tree_zeros_like
+from online_learners.tree import tree_leaves, tree_map, tree_norm, tree_zeros_like
 
-__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "scaled_norm", "segment_norm", "exact_radius"]
+__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius"]
 
 
 class EpochSums(NamedTuple):
@@ -68,59 +69,14 @@ def close(sums: EpochSums, length) -> EpochStats:
     """w̄_k = Σw/T, ĝ_k = Σg/T, ε_k = ‖ĝ_k‖ (scaled) and L_k = the path, for an epoch of ``length`` = T steps."""
     mean = tree_map(lambda a: a / length, sums.w_sum)
     grad_mean = tree_map(lambda a: a / length, sums.g_sum)
-    return EpochStats(mean, grad_mean, scaled_norm(grad_mean), sums.path)
-
-
-def scaled_norm(tree):
-    """‖tree‖₂ over all entries as a·‖tree/a‖ with a = max |entry| (Blue 1978): no underflow or overflow of the
-    squares; a 0-d array. Zero-size leaves are skipped; an all-zero tree has norm 0, a non-finite one a = ∞/NaN."""
-    leaves = [x for x in tree_leaves(tree) if _size(x) > 0]
-    if not leaves:
-        leaf = tree_leaves(tree)[0]
-        xp = array_api_compat.array_namespace(leaf)
-        return xp.zeros((), dtype=leaf.dtype, device=array_api_compat.device(leaf))
-    xp = array_api_compat.array_namespace(*leaves)
-    a = xp.max(xp.abs(leaves[0]))
-    for x in leaves[1:]:
-        a = xp.maximum(a, xp.max(xp.abs(x)))
-    finite = (a > 0) & (a < float("inf"))
-    safe = xp.where(finite, a, xp.ones_like(a))
-    total = xp.sum((leaves[0] / safe) ** 2)
-    for x in leaves[1:]:
-        total = total + xp.sum((x / safe) ** 2)
-    return xp.where(finite, safe * xp.sqrt(total), a)
-
-
-def segment_norm(tree, xp=None):
-    """‖tree‖₂ for the path bound, once per step: the plain √(Σ v_i²) where that sum is a normal number of at least
-    tiny/eps (every square that underflowed then weighs less than one rounding), else :func:`scaled_norm`; so the
-    bound never loses a step to underflow, and an overflow only makes it ∞ (still a bound). Eager arrays branch on
-    the host; traced ones (jax) take ``where`` of both."""
-    leaves = tree_leaves(tree)
-    if xp is None:
-        xp = array_api_compat.array_namespace(*leaves)
-    sq = None
-    for x in leaves:
-        flat = xp.reshape(x, (-1,))
-        term = xp.vecdot(flat, flat)
-        sq = term if sq is None else sq + term
-    floor = _FLOORS.get(sq.dtype)
-    if floor is None:
-        info = xp.finfo(sq.dtype)
-        floor = _FLOORS[sq.dtype] = float(info.smallest_normal) / float(info.eps)
-    if type(sq).__module__.startswith(("numpy", "torch")):  # eager: branch on the host
-        return xp.sqrt(sq) if floor <= float(sq) < float("inf") else scaled_norm(tree)
-    return xp.where((sq >= floor) & (sq < float("inf")), xp.sqrt(sq), scaled_norm(tree))
-
-
-_FLOORS: dict = {}
+    return EpochStats(mean, grad_mean, tree_norm(grad_mean), sums.path)
 
 
 def exact_radius(points, mean):
     """r_k = max_t ‖w_t − w̄_k‖ over a tree ``points`` whose leaves stack the epoch's T points on a leading axis,
     with one common scale a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
     ‖(w_t − w̄_k)/a‖ ≤ √d cannot overflow); a 0-d array."""
-    diffs = [p - m[None, ...] for p, m in zip(tree_leaves(points), tree_leaves(mean)) if _size(m) > 0]
+    diffs = [p - m[None, ...] for p, m in zip(tree_leaves(points), tree_leaves(mean)) if math.prod(m.shape) > 0]
     xp = array_api_compat.array_namespace(*diffs)
     a = xp.max(xp.abs(diffs[0]))
     for d in diffs[1:]:
@@ -131,10 +87,3 @@ def exact_radius(points, mean):
         sq = xp.sum(xp.reshape((d / safe) ** 2, (d.shape[0], -1)), axis=1)
         rows = sq if rows is None else rows + sq
     return a * xp.sqrt(xp.max(rows))
-
-
-def _size(x) -> int:
-    n = 1
-    for s in x.shape:
-        n *= int(s)
-    return n

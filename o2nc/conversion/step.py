@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from o2nc.conversion import epoch as _epoch
 from o2nc.conversion.scaling import coefficients
-from online_learners.tree import tree_map
+from online_learners.tree import tree_map, tree_norm
 
 __all__ = ["ConversionState", "Proposal", "init", "propose", "observe", "end_epoch", "restart"]
 
@@ -43,10 +43,9 @@ def init(learner, x0) -> ConversionState:
     return ConversionState(x0, learner.init(x0), _epoch.start(x0))
 
 
-def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None, xp=None) -> Proposal:
+def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None) -> Proposal:
     """Step n's points from s_n ([CMO23] Algorithm 1; :mod:`o2nc.conversion.scaling`). ``delta``: a play already
-    computed (e.g. with a hint), else ``learner.predict(state.learner)``; ``xp``: the array namespace, when the
-    caller has it (saves looking it up every step)."""
+    computed (e.g. with a hint), else ``learner.predict(state.learner)``."""
     if delta is None:
         delta = learner.predict(state.learner)
     w_coef, x_coef = coefficients(full_step, s, lr)
@@ -57,7 +56,7 @@ def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=N
     else:  # one array: the same formulas without the tree walk
         w = anchor + w_coef * delta
         x = anchor + x_coef * delta if full_step else w
-    segment = abs(x_coef) * _epoch.segment_norm(delta, xp)
+    segment = abs(x_coef) * tree_norm(delta)
     return Proposal(delta, s, x, w, segment)
 
 

@@ -13,10 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from o2nc.conversion import epoch as _epoch
 from o2nc.conversion.draw import seed_key
 from o2nc.conversion.scaling import SCALINGS, check_supported, coefficients, resolve_scaling
 from online_learners import OGD
+from online_learners.tree import tree_norm
 
 __all__ = ["O2NCState", "o2nc", "o2nc_eval_params", "o2nc_diagnostics", "find_o2nc_state"]
 
@@ -196,6 +196,7 @@ def o2nc(
     Example:
         >>> import jax, jax.numpy as jnp, optax
         >>> from online_learners import OGD
+from online_learners.tree import tree_norm
         >>> from o2nc.jax import o2nc, o2nc_eval_params
         >>> f = lambda p: jnp.sum(jnp.abs(p["x"] - 1.0))
         >>> tx = o2nc(OGD(lr=0.05), epoch_length=20, averaging="epoch", key=jax.random.key(0))
@@ -381,7 +382,7 @@ def o2nc(
             # The epoch's statistics only at its end (a cond over scalar outputs: no per-step reduction).
             certificate = jax.lax.cond(
                 epoch_end,
-                lambda: _epoch.scaled_norm([a / t.astype(a.dtype) for a in g_sum]).astype(dtype),  # the core's norm
+                lambda: tree_norm([a / t.astype(a.dtype) for a in g_sum]).astype(dtype),  # the core's norm
                 lambda: certificate,
             )
             epoch_mean = [jnp.where(epoch_end, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]

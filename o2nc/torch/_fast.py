@@ -33,16 +33,6 @@ def global_norm(tensors: List[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms))
 
 
-def certificate_norm(tensors: List[torch.Tensor]) -> torch.Tensor:
-    """‖(t_1, …, t_k)‖₂ with the squares summed in float64, returned in the tensors' dtype.
-
-    For the epoch certificate ‖ĝ_k‖ (once per epoch): in float32 a gradient of size 1e-30 squares to 0 and one of
-    size 1e30 to inf, so a float32 sum of squares would report ε = 0 or ∞ where the norm itself is representable.
-    """
-    norms = [torch.linalg.vector_norm(t, dtype=torch.float64) for t in tensors]
-    return torch.linalg.vector_norm(torch.stack(norms)).to(tensors[0].dtype)
-
-
 def sq_norms(tensors: List[torch.Tensor]) -> List[torch.Tensor]:
     """‖t_i‖² for every i, as 0-d tensors: an inner product per tensor (one read, BLAS-vectorised on the CPU, about
     twice as fast there as ``torch._foreach_norm``, which also takes a square root). Non-contiguous tensors use

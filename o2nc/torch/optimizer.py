@@ -20,9 +20,9 @@ import torch
 from torch.optim import Optimizer
 
 from o2nc.conversion import draw as _draw_mod
-from o2nc.conversion import epoch as _epoch
 from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, coefficients, resolve_scaling
 from o2nc.torch import _fast
+from online_learners.tree import tree_norm
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
 
@@ -623,7 +623,7 @@ class O2NC(Optimizer):
             if averaging == "epoch":
                 every = self._all_states(group)
                 grad_mean = [st["g_sum"] / length for st in every]
-                gstate[_GROUP + "certificate"] = _epoch.scaled_norm(grad_mean)  # the core's certificate norm
+                gstate[_GROUP + "certificate"] = tree_norm(grad_mean)  # the core's certificate norm
                 gstate[_GROUP + "radius_bound"] = gstate[_GROUP + "path"]
                 gstate[_GROUP + "path"] = torch.zeros_like(gstate[_GROUP + "path"])
                 for st in every:
