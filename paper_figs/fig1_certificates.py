@@ -1,6 +1,7 @@
 """Figure 1: certificate and radius against gradient calls on six bank problems, O2NC learners against baselines.
 
-Each point is one run with a budget of N gradient calls, tuned for that N: O2NC (Algorithm 1 of [CMO23], restarts,
+Every run goes through :mod:`o2nc.methods` (one ``run`` for O2NC and the baselines).  Each point is one run with a
+budget of N gradient calls, tuned for that N: O2NC (Algorithm 1 of [CMO23], restarts,
 ``o2nc.theory.ogd_parameters`` for T and D = δ/T, with the stochastic problem's σ in T as the sweep runner takes it) with OGD at the theory step, AdaGradNorm, and KT through the
 reductions (Cutkosky & Orabona 2018); the baselines SGD (constant step δ/G, so each step moves at most δ), INGD
 (Zhang et al. 2020) and gradient sampling (Burke, Lewis, Overton 2005) from ``o2nc.baselines``. Certificates are
@@ -15,11 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from _common import MARKERS, cached, new_figure, save, store
-import o2nc
-import o2nc.baselines as baselines
+import o2nc.methods as methods
 import objectives
-from o2nc.experiments.runner import resolve_constants
-from online_learners import KT, OGD, AdaGradNorm, BallConstraint, DirectionMagnitude
+from o2nc.methods.tuning import constants
 
 NAME = "fig1_certificates"
 TITLE = "Certificate and radius against gradient calls: O2NC learners and baselines"
@@ -27,58 +26,39 @@ FULL_TIME = "about 40 minutes on 2 cores"
 DELTA = 0.1
 FLOOR = 1e-8  # certificates below this (INGD and gradient sampling reach exactly 0 at kinks) are drawn here
 PROBLEMS = ("o2nc_toy", "chained_crescent_1", "nesterov_n2", "mxhilb", "max_affine", "phase_retrieval")
-O2NC_METHODS = ("O2NC + OGD", "O2NC + AdaGradNorm", "O2NC + KT (reductions)")
+#: label -> (o2nc.methods name, its parameters).  KT through the reductions: DirectionMagnitude(KT, OGD on the unit
+#: ball) inside BallConstraint(δ/T), the learner defaults of o2nc.methods.learners.
+O2NC_METHODS = {"O2NC + OGD": ("o2nc_ogd", {}), "O2NC + AdaGradNorm": ("o2nc_adagrad_norm", {}),
+                "O2NC + KT (reductions)": ("o2nc", {"learner": "direction_magnitude"})}
 BASELINES = {"SGD": "sgd", "INGD": "ingd", "gradient sampling": "gradient_sampling"}
 
 
-def o2nc_learner(name, p, lipschitz):
-    if name == "O2NC + OGD":
-        return OGD(lr=p.lr, radius=p.radius)
-    if name == "O2NC + AdaGradNorm":
-        return AdaGradNorm(radius=p.radius)
-    magnitude = KT(eps=p.radius * lipschitz, lipschitz=lipschitz)
-    return BallConstraint(DirectionMagnitude(magnitude, OGD(lr=1.0 / lipschitz, radius=1.0)), radius=p.radius)
+def method_for(label: str, objective):
+    """The :mod:`o2nc.methods` value drawn under ``label``: SGD at the constant step δ/G (each step moves ≤ δ)."""
+    if label in O2NC_METHODS:
+        name, params = O2NC_METHODS[label]
+        return methods.get(name, **params)
+    params = {"lr": DELTA / float(objective.lipschitz)} if BASELINES[label] == "sgd" else {}
+    return methods.get(BASELINES[label], **params)
 
 
-def theory_constants(objective):
-    """(G, gap, σ) as the sweep runner takes them (:func:`o2nc.experiments.runner.resolve_constants`): σ = 0 for an
-    exact oracle; for a stochastic one the declared noise, else σ = G (E‖g − ∇F‖² ≤ E‖g‖² ≤ G²), the σ of
-    [CMO23] Theorem 8's σ/√T term that ``ogd_parameters`` balances T with."""
-    G, gap, info = resolve_constants(objective, {"name": objective.name}, stochastic=objective.is_stochastic)
-    return G, gap, info["sigma"]
+def sigma_of(objective) -> float:
+    """σ of the theory tuning (:func:`o2nc.methods.tuning.constants`): 0 for an exact oracle; for a stochastic one
+    the declared noise, else σ = G (E‖g − ∇F‖² ≤ E‖g‖² ≤ G²), the σ of [CMO23] Theorem 8's σ/√T term."""
+    return constants(objective, stochastic=objective.is_stochastic).sigma
 
 
-def run_o2nc(objective, method, budget, seed):
-    x0 = np.array(objective.x0)
-    lipschitz, gap, sigma = theory_constants(objective)
-    p = o2nc.theory.ogd_parameters(budget, DELTA, lipschitz, gap, sigma)
-    stochastic = objective.is_stochastic
-    grad = objective.stochastic_grad if stochastic else objective.grad
-    res = o2nc.minimize(grad, x0, learner=o2nc_learner(method, p, lipschitz), budget=budget,
-                        epoch_length=p.epoch_length, seed=seed, record=stochastic)
-    if stochastic:  # the epoch certificates recomputed with exact gradients at the same points
-        points = np.asarray(res.history.w)[: res.epochs.mean.shape[0] * p.epoch_length]
-        points = points.reshape(-1, p.epoch_length, points.shape[-1])
-        certificates = np.array([np.linalg.norm(np.mean([objective.grad(w) for w in epoch], axis=0))
-                                 for epoch in points])
-    else:
-        certificates = np.asarray(res.epochs.certificate)
-    k = int(np.argmin(certificates))  # D = δ/T: every epoch's radius is ≤ δ, so the best epoch is a claim at δ
-    claim = o2nc.Certificate(point=None, delta=float(res.epochs.radius[k]), epsilon=float(certificates[k]),
-                             kind="exact-gradient epoch", radius_kind="exact", calls=p.epoch_length)
-    return {"certificate": float(certificates[k]), "radius": float(res.epochs.radius[k]),
-            "grad_calls": int(res.grad_calls), "certificate_claim": {**claim.as_dict(), "is_proof": claim.is_proof}}
-
-
-def run_baseline(objective, method, budget, seed):
-    lipschitz = float(objective.lipschitz)
-    params = {"lr": DELTA / lipschitz} if method == "sgd" else {}
-    result = baselines.get(method, delta=DELTA, **params).minimize(objective, np.array(objective.x0),
-                                                                     budget=budget, seed=seed)
-    cert = result.certificate  # certify=True (the default): an o2nc.Certificate with exact gradients
-    return {"certificate": float(cert.epsilon), "radius": float(result.delta),
-            "grad_calls": int(result.grad_calls), "value_calls": int(result.value_calls),
-            "certificate_claim": {**cert.as_dict(), "is_proof": cert.is_proof}}
+def run_method(objective, label, budget, seed):
+    """One run (budget N, δ, seed) and what the figure keeps of it: the certificate's ε, its radius (O2NC: the
+    selected epoch's r_k; a baseline: its δ), the calls and the certificate's fields."""
+    run = method_for(label, objective).run(objective, budget=budget, delta=DELTA, seed=seed)
+    cert = run.certificate  # exact gradients: O2NC's epoch (recomputed on a stochastic oracle), a baseline's own
+    out = {"certificate": float(cert.epsilon),
+           "radius": float(cert.delta) if label in O2NC_METHODS else float(run.delta),
+           "grad_calls": int(run.grad_calls), "certificate_claim": {**cert.as_dict(), "is_proof": cert.is_proof}}
+    if label not in O2NC_METHODS:
+        out["value_calls"] = int(run.value_calls)
+    return out
 
 
 def make(out: Path, quick: bool = False) -> list[Path]:
@@ -87,22 +67,19 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     db = store(quick)
     fig, axes = new_figure(nrows=2, ncols=len(PROBLEMS), figsize=(7.2, 3.2), sharex=True)
     data = {"budgets": budgets, "delta": DELTA, "problems": {}}
-    methods = [(m, "o2nc") for m in O2NC_METHODS] + [(label, name) for label, name in BASELINES.items()]
+    labels = [(m, "o2nc") for m in O2NC_METHODS] + [(label, "baseline") for label in BASELINES]
     for j, problem in enumerate(PROBLEMS):
         objective = objectives.get(problem)
         data["problems"][problem] = {}
-        for i, (label, kind) in enumerate(methods):
+        for i, (label, kind) in enumerate(labels):
             cert, radius = np.empty((len(budgets), seeds)), np.empty((len(budgets), seeds))
             for b, budget in enumerate(budgets):
                 for seed in range(seeds):
                     config = {"figure": NAME, "problem": problem, "method": label, "budget": budget,
                               "delta": DELTA, "seed": seed}
                     if kind == "o2nc" and objective.is_stochastic:  # T depends on σ (Theorem 8's σ/√T term)
-                        config["sigma"] = theory_constants(objective)[2]
-                    if kind == "o2nc":
-                        result = cached(db, config, lambda: run_o2nc(objective, label, budget, seed))
-                    else:
-                        result = cached(db, config, lambda: run_baseline(objective, kind, budget, seed))
+                        config["sigma"] = sigma_of(objective)
+                    result = cached(db, config, lambda: run_method(objective, label, budget, seed))
                     cert[b, seed], radius[b, seed] = result["certificate"], result["radius"]
             median, (low, high) = np.median(cert, axis=1), np.percentile(cert, [25, 75], axis=1)
             top, bottom = axes[0, j], axes[1, j]
@@ -120,7 +97,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     axes[0, 0].set_ylabel(r"certificate $\|\hat g\|$")
     axes[1, 0].set_ylabel("O2NC radius $r_k$ (dotted: $\\delta$)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(methods), fontsize=6)
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(O2NC_METHODS) + len(BASELINES), fontsize=6)
     for ax in axes.flat:
         ax.tick_params(labelsize=5.5)
         ax.set_xticks(budgets, [f"{b // 1000}k" for b in budgets])
