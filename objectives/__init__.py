@@ -21,5 +21,6 @@ from . import large_scale  # noqa: F401,E402
 from . import nesterov  # noqa: F401,E402
 from . import ml_sensing, ml_models  # noqa: F401,E402
 from . import hard_instance  # noqa: F401,E402
+from . import tight_family  # noqa: F401,E402
 
 __all__ = ["Objective", "Counting", "with_noise", "get", "names", "register", "tags_of", "factory_of"]
