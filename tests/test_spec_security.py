@@ -194,6 +194,12 @@ def _unknown_key(allowed):
     return st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10).filter(lambda k: k not in allowed)
 
 
+def _positive_distinct(v) -> bool:
+    """A valid list of radii (distinct positive integers such as [1]): not a bad value for ``deltas``."""
+    return (isinstance(v, list) and bool(v) and len(set(v)) == len(v)
+            and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v))
+
+
 def _set(spec, path, value):
     d = spec
     for p in path[:-1]:
@@ -205,8 +211,8 @@ def _set(spec, path, value):
 MUTATIONS = [
     ("name", ("name",), _bad_name),
     ("seeds", ("seeds",), st.one_of(st.sampled_from([0, -1, 1.5, True, [], [-1], [1, 1], "a"]), st.none())),
-    ("deltas", ("deltas",), st.one_of(_bad_positive.map(lambda v: [v]), st.just([]), _not_number,
-                                      st.just([0.1, 0.1]))),
+    ("deltas", ("deltas",), st.one_of(_bad_positive.map(lambda v: [v]), st.just([]),
+                                      _not_number.filter(lambda v: not _positive_distinct(v)), st.just([0.1, 0.1]))),
     ("measure.budgets", ("measure", "budgets"), st.one_of(_bad_positive.map(lambda v: [v]), st.just([1]),
                                                           st.just([1.5]), st.just([]))),
     ("measure.certificate", ("measure", "certificate"), _text.filter(lambda t: t not in ("auto", "algorithm"))),
