@@ -123,8 +123,8 @@ class Baseline:
         check_count(owner, "certificate_samples", self.certificate_samples, minimum=0, optional=True)
         self._validate()
 
-    def _validate(self) -> None:  # per-class hyperparameter checks
-        pass
+    def _validate(self) -> None:
+        """Per-class hyperparameter checks (a ValueError naming the parameter); the shared fields need no more."""
 
     def params(self) -> Dict[str, Any]:
         """The hyperparameters as a dict (for result stores and ``o2nc run``)."""
