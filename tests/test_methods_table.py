@@ -30,7 +30,7 @@ BUDGET = {"first-order": 300, "zero-order": 400}
 #: Rounding allowed between a certificate's ε and the exact Goldstein value (both computed in float64).
 ROUNDING = 1e-9
 
-GOLDSTEIN = [n for n in objectives.names("diagnostic") if objectives.get(n).has_goldstein]
+GOLDSTEIN = [n for n in objectives.names() if objectives.get(n).has_goldstein]
 
 
 def applicable(name: str, objective) -> bool:
@@ -221,3 +221,44 @@ def test_a_budget_shorter_than_one_epoch_certifies_nothing():
     run = methods.get("o2nc", tuning="fixed", epoch_length=50, learner_params={"lr": 0.01, "radius": 0.001}).run(
         objectives.get("abs_1d"), budget=20, delta=DELTA)
     assert run.certificate is None and run.grad_calls == 0 and math.isnan(run.epsilon)
+
+
+def test_the_registry_loads_once_under_concurrent_first_lookups():
+    """Threads that look a name up first at the same time all see every entry (the sweep's thread executor)."""
+    import threading
+
+    from o2nc.methods.registry import Registry
+
+    started = threading.Event()
+
+    def slow_loader(registry):
+        started.wait(1.0)
+        for i in range(50):
+            registry.register(f"m{i}", dict, summary="-")
+
+    registry = Registry("method", loader=slow_loader)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(len(registry.names()))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    started.set()
+    for t in threads:
+        t.join()
+    assert seen == [50] * 8
+
+
+def test_a_failed_load_runs_again():
+    from o2nc.methods.registry import Registry
+
+    calls = []
+
+    def loader(registry):
+        calls.append(1)
+        registry.register("a", dict, summary="-")
+        if len(calls) == 1:
+            raise ImportError("first try fails")
+
+    registry = Registry("method", loader=loader)
+    with pytest.raises(ImportError):
+        registry.names()
+    assert registry.names() == ["a"] and len(calls) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
@@ -78,11 +79,28 @@ class Registry:
         self.what = what
         self._entries: Dict[str, Entry] = {}
         self._loader = loader
+        self._lock = threading.RLock()
+        self._ready = loader is None
+        self._loading = False
 
     def _load(self) -> None:
-        loader, self._loader = self._loader, None
-        if loader is not None:
-            loader(self)
+        """Run the loader once; other threads wait until it has finished, and a loader that fails runs again on
+        the next lookup (its partial entries are dropped)."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready or self._loading:  # loaded meanwhile, or a lookup from inside the loader (same thread)
+                return
+            self._loading = True
+            before = dict(self._entries)
+            try:
+                self._loader(self)
+                self._ready = True
+            except BaseException:
+                self._entries = before
+                raise
+            finally:
+                self._loading = False
 
     def register(self, name: str, factory: Callable, *, summary: str, examples=(), bad_params=(), family: str = "",
                  fixed: Optional[Mapping[str, Any]] = None) -> Entry:
