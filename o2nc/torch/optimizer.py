@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
@@ -112,6 +114,60 @@ def _averaging_spec(averaging):
             raise ValueError(f"Invalid averaging EMA factor: {beta!r} (need 0 <= beta < 1)")
         return ("ema", float(beta))
     raise ValueError(f"Invalid averaging: {averaging!r} (use None, 'epoch' or ('ema', beta))")
+
+
+def _check_lr(lr, where: str = ""):
+    """``lr`` as accepted: a finite real number >= 0 (Python or numpy scalar, or a 1-element numpy array; returned as
+    a float) or a 1-element real floating tensor with a finite value >= 0 (returned as is). ValueError names ``lr``
+    ("Invalid learning rate", as ``torch.optim`` says) for a bad value, TypeError for a non-number."""
+    if isinstance(lr, torch.Tensor):
+        if lr.numel() != 1:
+            raise ValueError(f"Invalid learning rate{where}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+        if not lr.is_floating_point() or lr.is_complex():
+            raise TypeError(f"Invalid learning rate{where}: a tensor `lr` must have a real floating dtype, got {lr.dtype}")
+        value = float(lr.detach().reshape(()).to("cpu", torch.float64))
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"Invalid learning rate{where}: `lr` must be finite and >= 0, got tensor({value})")
+        return lr
+    if isinstance(lr, np.ndarray) and lr.size == 1 and lr.dtype.kind in "iuf":
+        lr = lr.reshape(()).item()
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real):
+        raise TypeError(
+            f"Invalid learning rate{where}: `lr` must be a finite real number >= 0 or a 1-element tensor, got {lr!r}"
+        )
+    value = float(lr)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"Invalid learning rate{where}: `lr` must be a finite number >= 0, got {lr!r}")
+    return value
+
+
+def _check_epoch_length(length, where: str = "") -> int:
+    """A positive integer (Python or numpy integer, or a 0-d integer array/tensor) as an int; else ValueError for a
+    value <= 0 and TypeError for a non-integer, naming ``epoch_length``."""
+    if isinstance(length, (bool, np.bool_)) or (isinstance(length, torch.Tensor) and length.dtype == torch.bool):
+        raise TypeError(f"Invalid epoch_length{where}: need a positive integer, got {length!r}")
+    try:
+        value = operator.index(length)
+    except TypeError:
+        raise TypeError(f"Invalid epoch_length{where}: need a positive integer, got {length!r}") from None
+    if value <= 0:
+        raise ValueError(f"Invalid epoch_length{where}: need a positive integer, got {value}")
+    return value
+
+
+def _check_bool(name: str, flag, where: str = "") -> bool:
+    """A Python or numpy bool as a bool; anything else (a string such as "no", an int, None) is a TypeError."""
+    if isinstance(flag, (bool, np.bool_)):
+        return bool(flag)
+    raise TypeError(f"Invalid {name}{where}: need a bool (True or False), got {flag!r}")
+
+
+def _check_learner(learner, where: str = "") -> None:
+    for method in ("init", "predict", "update"):
+        if not callable(getattr(learner, method, None)):
+            raise TypeError(
+                f"Invalid learner{where}: need init/predict/update methods; {type(learner).__name__} lacks {method}"
+            )
 
 
 class O2NC(Optimizer):
@@ -235,6 +291,13 @@ class O2NC(Optimizer):
     ):
         if learner is None:
             raise TypeError("O2NC: `learner` is required (an online learner such as online_learners.OGD(lr=0.01))")
+        # The defaults are checked before torch.optim.Optimizer sees them (as torch's own optimizers do: an invalid
+        # lr is a ValueError raised by the constructor); groups that override them are checked in add_param_group.
+        _check_learner(learner)
+        lr = _check_lr(lr)
+        epoch_length = _check_epoch_length(epoch_length)
+        restart = _check_bool("restart", restart)
+        averaging = _averaging_spec(averaging)
         if isinstance(scaling, str) and scaling not in SCALINGS:
             raise ValueError(f"Invalid scaling: {scaling!r} (use one of {SCALINGS} or a 1-D array of s values)")
         rule = resolve_scaling(scaling.detach().cpu().numpy() if isinstance(scaling, torch.Tensor) else scaling)
@@ -247,11 +310,12 @@ class O2NC(Optimizer):
             generator = torch.Generator().manual_seed(torch.initial_seed() % (2**63))
         if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
             raise TypeError(f"Invalid generator: need a CPU torch.Generator, got {generator!r}")
-        for name, flag in (("store_anchor", store_anchor), ("check_finite", check_finite)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"Invalid {name}: need a bool, got {flag!r}")
-        if foreach is not None and not isinstance(foreach, bool):
-            raise TypeError(f"Invalid foreach: need None or a bool, got {foreach!r}")
+        store_anchor = _check_bool("store_anchor", store_anchor)
+        check_finite = _check_bool("check_finite", check_finite)
+        if foreach is not None:
+            if not isinstance(foreach, (bool, np.bool_)):
+                raise TypeError(f"Invalid foreach: need None or a bool, got {foreach!r}")
+            foreach = bool(foreach)
         defaults = dict(
             learner=learner,
             lr=lr,
@@ -287,23 +351,11 @@ class O2NC(Optimizer):
             raise
 
     def _validate_group(self, group: dict) -> None:
-        learner = group["learner"]
-        for method in ("init", "predict", "update"):
-            if not callable(getattr(learner, method, None)):
-                raise TypeError(
-                    f"Invalid learner: need init/predict/update methods; {type(learner).__name__} lacks {method}"
-                )
-        lr = group["lr"]
-        if isinstance(lr, torch.Tensor):
-            if lr.numel() != 1:
-                raise ValueError("Tensor lr must be 1-element")
-        elif isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr!r} (need a finite number >= 0)")
-        length = group["epoch_length"]
-        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length <= 0:
-            raise ValueError(f"Invalid epoch_length: {length!r} (need a positive integer)")
-        if not isinstance(group["restart"], bool):
-            raise TypeError(f"Invalid restart: need a bool, got {group['restart']!r}")
+        where = f" in param group {len(self.param_groups) - 1}" if len(self.param_groups) > 1 else ""
+        _check_learner(group["learner"], where)
+        group["lr"] = _check_lr(group["lr"], where)
+        group["epoch_length"] = _check_epoch_length(group["epoch_length"], where)
+        group["restart"] = _check_bool("restart", group["restart"], where)
         group["averaging"] = _averaging_spec(group["averaging"])
         params = group["params"]
         for p in params:
@@ -854,48 +906,284 @@ class O2NC(Optimizer):
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
-        if not isinstance(state_dict, dict) or "o2nc" not in state_dict:
+        """Load a state dict of :meth:`state_dict`, after checking all of it: nothing is changed when it fails.
+
+        torch's load pre-hooks run first (so a hook can adapt an old checkpoint), then every entry is checked: the
+        param groups' learners and hyperparameters; for every parameter of a group that has state, every entry
+        present and none unknown, each of the right shape and kind (floating tensors like the parameter, integer
+        counters integral and >= 0, integer tensors in their dtype), finite where it must be (the learner's state,
+        the anchor, the epoch sums and means, the EMA, the lag, the path length; the certificate and radius bound
+        may be NaN before an epoch completes); the s-sequence state. A failure is a ValueError naming the parameter
+        (its name, or its index in its param group) and the entry. Then torch loads it (casting floating tensors to
+        the parameter's dtype and device), integer tensors keep their dtype, and the post-hooks run.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"O2NC.load_state_dict: need a dict (from O2NC.state_dict()), got {type(state_dict).__name__}")
+        sd = state_dict.copy()  # shallow, as torch does
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, sd)
+            if result is not None:
+                sd = result
+        prepared, integer_entries, extra = self._check_state_dict(sd)
+        # torch would run the pre-hooks again and the post-hooks before the O2NC entries are in place: run its
+        # loader without them.
+        pre, post = self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks
+        self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = OrderedDict(), OrderedDict()
+        try:
+            super().load_state_dict(prepared)
+        finally:
+            self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = pre, post
+        for p, key, value in integer_entries:  # torch casts every tensor of a floating parameter to its dtype
+            self.state[p][key] = value.to(device=p.device)
+        self._generator.set_state(extra["generator_state"])
+        self._s = extra["s"]
+        self._draws = extra["draws"]
+        self._bits = None
+        self._pending = []
+        for post_hook in post.values():
+            post_hook(self)
+
+    def _check_state_dict(self, sd) -> tuple:
+        """(state dict for torch's loader, integer tensors to restore after it, O2NC entries): raises ValueError on
+        anything :meth:`step` could not run from, changing nothing."""
+        where = "O2NC.load_state_dict"
+        if not isinstance(sd, dict) or "o2nc" not in sd:
+            raise ValueError(f"{where}: this state_dict was not produced by o2nc.torch.O2NC (it has no 'o2nc' entry)")
+        for key in ("state", "param_groups"):
+            if key not in sd:
+                raise ValueError(f"{where}: the state_dict has no {key!r} entry")
+        extra = sd["o2nc"]
+        if not isinstance(extra, dict):
+            raise ValueError(f"{where}: the 'o2nc' entry must be a dict, got {type(extra).__name__}")
+        for key in ("generator_state", "seed", "s", "draws", "scaling", "store_anchor"):
+            if key not in extra:
+                raise ValueError(f"{where}: the 'o2nc' entry lacks {key!r}")
+        if extra["scaling"] != self._rule.name:
             raise ValueError(
-                "O2NC.load_state_dict: this state_dict was not produced by o2nc.torch.O2NC (it has no 'o2nc' entry)"
+                f"{where}: saved with scaling {extra['scaling']!r}, this optimizer uses {self._rule.name!r}"
             )
-        extra = state_dict["o2nc"]
-        if extra.get("scaling") != self._rule.name:
+        if extra["store_anchor"] != self._store_anchor:
             raise ValueError(
-                f"O2NC.load_state_dict: saved with scaling {extra.get('scaling')!r}, this optimizer uses "
-                f"{self._rule.name!r}"
-            )
-        if extra.get("store_anchor") != self._store_anchor:
-            raise ValueError(
-                f"O2NC.load_state_dict: saved with store_anchor={extra.get('store_anchor')}, this optimizer has "
+                f"{where}: saved with store_anchor={extra['store_anchor']}, this optimizer has "
                 f"store_anchor={self._store_anchor}"
             )
-        saved_groups = state_dict["param_groups"]
+        if extra["seed"] != self._seed:
+            raise ValueError(f"{where}: saved with seed={extra['seed']!r}, this optimizer has seed={self._seed!r}")
+        checked_extra = {
+            "generator_state": self._check_generator_state(extra["generator_state"]),
+            "s": extra["s"],
+            "draws": extra["draws"],
+        }
+        s = extra["s"]
+        if s is not None and (isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Real) or not math.isfinite(s)):
+            raise ValueError(f"{where}: 'o2nc' entry 's' (the current s) must be None or a finite number, got {s!r}")
+        checked_extra["s"] = None if s is None else float(s)
+        draws = extra["draws"]
+        if isinstance(draws, (bool, np.bool_)) or not isinstance(draws, numbers.Integral) or draws < 0:
+            raise ValueError(f"{where}: 'o2nc' entry 'draws' must be an integer >= 0, got {draws!r}")
+        checked_extra["draws"] = int(draws)
+
+        saved_groups, saved_state = sd["param_groups"], sd["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise ValueError(f"{where}: 'param_groups' must be a list and 'state' a dict")
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError("O2NC.load_state_dict: the state_dict has a different number of param groups")
-        groups = []
-        for i, (saved, ours) in enumerate(zip(saved_groups, self.param_groups)):
+            raise ValueError(
+                f"{where}: the state_dict has {len(saved_groups)} param groups, this optimizer has "
+                f"{len(self.param_groups)}"
+            )
+        groups, listed, integer_entries = [], set(), []
+        state = dict(saved_state)
+        any_state = False
+        for gi, (saved, ours) in enumerate(zip(saved_groups, self.param_groups)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"{where}: param group {gi} must be a dict with a 'params' list")
+            if len(saved["params"]) != len(ours["params"]):
+                raise ValueError(
+                    f"{where}: param group {gi} was saved with {len(saved['params'])} parameters, this optimizer's "
+                    f"has {len(ours['params'])}"
+                )
             if saved.get("learner") != repr(ours["learner"]):
                 raise ValueError(
-                    f"O2NC.load_state_dict: param group {i} was saved with learner {saved.get('learner')!r}, "
+                    f"{where}: param group {gi} was saved with learner {saved.get('learner')!r}, "
                     f"this optimizer has {ours['learner']!r}"
                 )
-            saved = dict(saved)
-            saved["learner"] = ours["learner"]
-            saved["averaging"] = _averaging_spec(
-                tuple(saved["averaging"]) if isinstance(saved["averaging"], list) else saved["averaging"]
-            )
-            groups.append(saved)
-        sd = {k: v for k, v in state_dict.items() if k != "o2nc"}
-        sd["param_groups"] = groups
-        super().load_state_dict(sd)
-        if extra.get("seed") != self._seed:
+            group = dict(saved)
+            gwhere = f" in the saved param group {gi}"
+            for key in ("lr", "epoch_length", "restart", "averaging", "train_mode"):
+                if key not in group:
+                    raise ValueError(f"{where}: param group {gi} lacks {key!r}")
+            try:
+                group["learner"] = ours["learner"]
+                group["lr"] = _check_lr(group["lr"], gwhere)
+                group["epoch_length"] = _check_epoch_length(group["epoch_length"], gwhere)
+                group["restart"] = _check_bool("restart", group["restart"], gwhere)
+                group["train_mode"] = _check_bool("train_mode", group["train_mode"], gwhere)
+                averaging = group["averaging"]
+                group["averaging"] = _averaging_spec(tuple(averaging) if isinstance(averaging, list) else averaging)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"{where}: {err}") from None
+            groups.append(group)
+            ids = list(saved["params"])
+            listed.update(ids)
+            if self._check_group_state(gi, ours, group, ids, state, integer_entries):
+                any_state = True
+        unlisted = [k for k in state if k not in listed]
+        if unlisted:
+            raise ValueError(f"{where}: the state_dict has state for {unlisted!r}, which no param group lists")
+        if any_state and checked_extra["s"] is None:
+            raise ValueError(f"{where}: 'o2nc' entry 's' is None, but the parameters have state (s must be a number)")
+        out = {k: v for k, v in sd.items() if k != "o2nc"}
+        out["param_groups"] = groups
+        out["state"] = state
+        return out, integer_entries, checked_extra
+
+    def _check_generator_state(self, value) -> torch.Tensor:
+        ours = self._generator.get_state()
+        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.shape != ours.shape:
+            got = f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else repr(type(value))
             raise ValueError(
-                f"O2NC.load_state_dict: saved with seed={extra.get('seed')!r}, this optimizer has seed={self._seed!r}"
+                f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' must be a uint8 tensor of shape "
+                f"{tuple(ours.shape)} (a CPU torch.Generator state), got {got}"
             )
-        self._generator.set_state(extra["generator_state"].to(dtype=torch.uint8, device="cpu"))
-        self._s = extra["s"]
-        self._draws = int(extra["draws"])
-        self._pending = []
+        value = value.to("cpu")
+        try:
+            torch.Generator().set_state(value)
+        except RuntimeError as err:
+            raise ValueError(f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' is not a generator state: {err}") from None
+        return value
+
+    def _check_group_state(self, gi: int, ours: dict, group: dict, ids: list, state: dict, integer_entries: list) -> bool:
+        """Check the saved state of one param group (``group``: its checked hyperparameters); replaces entries of
+        ``state`` by checked copies where they need a conversion (counters as ints). True when the group has state."""
+        params = ours["params"]
+        names = self._names(ours)
+        entries = [state.get(i) for i in ids]
+        for name, st in zip(names, entries):
+            if st is not None and not isinstance(st, dict):
+                raise ValueError(f"O2NC.load_state_dict: {name}: the state must be a dict, got {type(st).__name__}")
+        if not params or not entries[0] or _GROUP + "step" not in entries[0]:
+            for i, (name, st) in enumerate(zip(names, entries)):
+                if st:
+                    missing = names[0] if i else name
+                    raise ValueError(
+                        f"O2NC.load_state_dict: {missing}: missing entry {_GROUP + 'step'!r} (the first parameter of "
+                        f"param group {gi} holds the group's counters, and {name} has state)"
+                    )
+            return False
+        template, per_fields, shared_fields = self._template(ours)
+        tper, tshared = _split(template)
+        averaging = group["averaging"]
+        for i, (p, name, st) in enumerate(zip(params, names, entries)):
+            if st is None:
+                raise ValueError(f"O2NC.load_state_dict: {name}: no state (its param group {gi} has state)")
+            required = {"lag": "lag"}
+            for f in per_fields:
+                required[_LEARNER + f] = ("learner", tper[f][0])
+            if self._store_anchor:
+                required["anchor"] = "point"
+            if averaging == "epoch":
+                required["w_sum"] = required["g_sum"] = "point"
+            elif averaging is not None:
+                required["ema"] = "point"
+            if not group["train_mode"]:
+                required["train_point"] = "point"
+            optional = {"epoch_mean": "point"} if averaging == "epoch" else {}
+            if i == 0:
+                required.update({_GROUP + "step": "count", _GROUP + "epochs": "count", _GROUP + "grad_norm": "norm",
+                                 _GROUP + "certificate": "nan_norm", _GROUP + "radius_bound": "nan_norm"})
+                if averaging == "epoch":
+                    required[_GROUP + "path"] = required[_GROUP + "segment"] = "norm"
+                for f in shared_fields:
+                    required[_GROUP + _LEARNER + f] = ("shared", tshared[f])
+            for key in required:
+                if key not in st:
+                    raise ValueError(f"O2NC.load_state_dict: {name}: missing entry {key!r}")
+            unknown = [k for k in st if k not in required and k not in optional]
+            if unknown:
+                raise ValueError(
+                    f"O2NC.load_state_dict: {name}: unexpected entr{'ies' if len(unknown) > 1 else 'y'} "
+                    f"{', '.join(map(repr, unknown))} (not part of this optimizer's state for this learner, "
+                    f"averaging={averaging!r}, store_anchor={self._store_anchor})"
+                )
+            checked = dict(st)
+            for key, value in st.items():
+                kind = required.get(key, optional.get(key))
+                checked[key] = self._check_entry(p, name, key, kind, value, integer_entries)
+            state[ids[i]] = checked
+        return True
+
+    @staticmethod
+    def _check_entry(p, name: str, key: str, kind, value, integer_entries: list):
+        """One checked entry (see :meth:`load_state_dict`)."""
+
+        def fail(what):
+            raise ValueError(f"O2NC.load_state_dict: {name}: entry {key!r} {what}")
+
+        def describe(v):
+            if isinstance(v, torch.Tensor):
+                return f"a {v.dtype} tensor of shape {tuple(v.shape)}"
+            return repr(v)
+
+        def real_tensor(v, shape, what):
+            if not isinstance(v, torch.Tensor) or not v.is_floating_point() or v.is_complex():
+                fail(f"must be {what}, got {describe(v)}")
+            if tuple(v.shape) != tuple(shape):
+                fail(f"must have shape {tuple(shape)}, got {tuple(v.shape)}")
+            return v
+
+        if kind == "count":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
+                fail(f"(a step counter) must be an integer >= 0, got {describe(value)}")
+            return int(value)
+        if kind == "lag":
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1 or not value.is_floating_point() or value.is_complex():
+                    fail(f"must be a finite number or a 1-element floating tensor, got {describe(value)}")
+                if not bool(torch.isfinite(value).all()):
+                    fail(f"must be finite, got {value.item()}")
+                return value
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                fail(f"must be a finite number or a 1-element floating tensor, got {describe(value)}")
+            return float(value)
+        if kind == "point":
+            v = real_tensor(value, p.shape, f"a floating tensor shaped like the parameter {tuple(p.shape)}")
+            if not bool(torch.isfinite(v).all()):
+                fail("is not finite (it holds NaN or inf)")
+            return v
+        if kind in ("norm", "nan_norm"):
+            v = real_tensor(value, (), "a 0-d floating tensor")
+            x = float(v)
+            if math.isnan(x) and kind == "nan_norm":
+                return v
+            if not math.isfinite(x) or x < 0:
+                fail(f"must be {'NaN or ' if kind == 'nan_norm' else ''}a finite number >= 0, got {x}")
+            return v
+        role, t = kind  # a learner entry: like the template's leaf (per parameter: a (1,) leaf is parameter-shaped)
+        shape = tuple(p.shape) if role == "learner" and isinstance(t, torch.Tensor) and tuple(t.shape) == (1,) else (
+            tuple(t.shape) if isinstance(t, torch.Tensor) else None
+        )
+        if isinstance(t, torch.Tensor) and not t.is_floating_point():
+            if not isinstance(value, torch.Tensor) or value.dtype != t.dtype:
+                fail(f"(a learner counter) must be a {t.dtype} tensor, got {describe(value)}")
+            if tuple(value.shape) != shape:
+                fail(f"must have shape {shape}, got {tuple(value.shape)}")
+            if t.dtype != torch.bool and bool((value < 0).any()):
+                fail("(a learner counter) must be >= 0")
+            integer_entries.append((p, key, value))
+            return value
+        if isinstance(t, torch.Tensor):
+            v = real_tensor(value, shape, f"a floating tensor of shape {shape} (the learner's state)")
+        elif isinstance(t, numbers.Integral):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+                fail(f"(a learner counter) must be an integer, got {describe(value)}")
+            return int(value)
+        else:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                fail(f"must be a real number (the learner's state), got {describe(value)}")
+            v = torch.as_tensor(float(value))
+        if not bool(torch.isfinite(v).all()):
+            fail("is not finite (it holds NaN or inf): the learner's state must be finite")
+        return value
 
     def __getstate__(self):
         state = super().__getstate__()
