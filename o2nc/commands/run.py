@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from o2nc.cli import UsageError
+from o2nc.methods.learners import build_learner
+from o2nc.methods.tuning import theory_parameters
 
 DEFAULT_OBJECTIVE = "chained_crescent_1"
 
@@ -142,60 +144,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def _learner_defaults(theory, *, gradient_scale: float, size: int) -> dict:
-    """Each registered learner's parameters at the requested δ, keyed by registry name.
-
-    D = δ/T and η = D/(G√T) are the theory's ([CMO23] §4; :func:`o2nc.theory.ogd_parameters`); G is
-    ``gradient_scale``. A per-coordinate learner gets the per-coordinate scale D/√d: a box of side D/√d lies in the
-    ball of radius D. The bettors' initial wealth (KT, ONS bettor, the KT magnitude of direction-magnitude) and PFMD's
-    ε are D·G, the convention of paper_figs/fig5_parameter_free.py (whose multiplier sweep measures how little the
-    certificate depends on it), split as D·G/√d over the coordinates of a per-coordinate bettor. The combinators
-    get a projected OGD at the theory's step as their inner learner; Restarting restarts it every T rounds and
-    Discounted keeps a memory of about T rounds (β = 1 − 1/T).
-    """
-    from online_learners import KT, OGD
-
-    T, D, lr, G = theory.epoch_length, theory.radius, theory.lr, gradient_scale
-    per_coordinate = D / math.sqrt(size)
-    wealth = D * G
-    return {
-        "ogd": {"lr": lr, "radius": D},
-        "adagrad_norm": {"radius": D},
-        "optimistic_ogd": {"lr": lr, "radius": D},
-        "ftrl": {"lr": lr, "radius": D},
-        "discounted_ftrl": {"lr": per_coordinate, "radius": D},  # Adam-like: each coordinate moves by about lr
-        "kt": {"eps": wealth / math.sqrt(size), "lipschitz": G},
-        "ons_bettor": {"eps": wealth / math.sqrt(size), "lipschitz": G},
-        "cocob": {},
-        "freegrad": {"lipschitz": G},
-        "pfmd": {"eps": wealth},
-        "direction_magnitude": {"magnitude": KT(eps=wealth, lipschitz=G), "direction": OGD(lr=1.0 / G, radius=1.0)},
-        "ball_constraint": {"learner": KT(eps=wealth / math.sqrt(size), lipschitz=G), "radius": D},
-        "coordinatewise": {"learner": OGD(lr=lr, radius=per_coordinate)},
-        "restarting": {"learner": OGD(lr=lr, radius=D), "period": T},
-        "discounted": {"learner": OGD(lr=lr, radius=D), "beta": 1.0 - 1.0 / T},
-    }
-
-
-def _learner(name: str, overrides: dict, theory, *, gradient_scale: float, size: int):
-    """The learner ``name`` at the requested δ: its defaults (:func:`_learner_defaults`) updated by ``overrides``;
-    a learner without a radius bound is wrapped in ``BallConstraint(learner, radius=D)`` (Cutkosky & Orabona,
-    COLT 2018, §4), so its plays satisfy ‖Δ‖ ≤ D = δ/T like projected OGD's ([CMO23] Theorem 8)."""
-    from online_learners import BallConstraint, registry
-
-    from o2nc.minimize import learner_radius
-
-    params = dict(_learner_defaults(theory, gradient_scale=gradient_scale, size=size).get(name, {}))
-    params.update(overrides)
-    try:
-        learner = registry.get(name, **params)
-    except TypeError as err:
-        raise ValueError(f"{err}; give its hyperparameters with --learner-param KEY=VALUE") from None
-    if learner_radius(learner, size) is None:
-        learner = BallConstraint(learner, radius=theory.radius)
-    return learner
-
-
 def _gap(objective, x0, override):
     """F(x0) − F*, else the objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F), else --gap."""
     if override is not None:
@@ -244,16 +192,12 @@ def run(args) -> int:
     # A stochastic oracle has E‖g‖² ≤ G² + σ², the bound the OGD step uses; T balances gap/(δK) against
     # (G + σ)/√T ([CMO23] Theorem 8; o2nc.theory.ogd_parameters).
     second_moment = math.sqrt(lipschitz**2 + sigma**2)
-    with _user_input():
-        theory = (o2nc.theory.ogd_parameters(args.budget, args.delta, second_moment, gap, sigma=sigma) if sigma > 0
-                  else o2nc.theory.ogd_parameters(args.budget, args.delta, lipschitz, gap))
-    epoch_length = theory.epoch_length if args.epoch_length is None else args.epoch_length
-    if args.epoch_length is not None:
-        theory = theory._replace(epoch_length=epoch_length, epochs=args.budget // epoch_length,
-                                 radius=args.delta / epoch_length,
-                                 lr=args.delta / epoch_length / (second_moment * math.sqrt(epoch_length)))
+    with _user_input("--epoch-length: " if args.epoch_length is not None else ""):
+        theory = theory_parameters(args.budget, args.delta, second_moment if sigma > 0 else lipschitz, gap, sigma,
+                                   epoch_length=args.epoch_length)
+    epoch_length = theory.epoch_length
     with _user_input(f"--learner {args.learner}: "):
-        learner = _learner(args.learner, learner_params, theory, gradient_scale=lipschitz + sigma, size=x0.size)
+        learner = build_learner(args.learner, learner_params, theory, gradient_scale=lipschitz + sigma, size=x0.size)
     out = _writable_folder(args.out)
     grad = objective.stochastic_grad if args.stochastic else objective.grad
 
@@ -316,7 +260,7 @@ def _ordinal(n: int) -> str:
 
 def _noise(objective) -> float:
     """σ with E‖g − ∇F‖² ≤ σ², from the objective's declared variance bound (0 when it declares none)."""
-    from o2nc.experiments.runner import noise_variance
+    from o2nc.methods.tuning import noise_variance
 
     variance = noise_variance(objective)
     if variance is None or variance <= 0:
