@@ -22,6 +22,16 @@ from o2nc.minimize import (
 from o2nc.scaling import Scaling
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``o2nc.methods`` (every method behind one interface) loads on first use: it builds the baselines' registry."""
+    if name == "methods":
+        import importlib
+
+        return importlib.import_module("o2nc.methods")
+    raise AttributeError(f"module 'o2nc' has no attribute {name!r}")
+
 __all__ = [
     "Certificate",
     "minimize",
@@ -36,5 +46,6 @@ __all__ = [
     "learner_radius",
     "Scaling",
     "certify",
+    "methods",
     "theory",
 ]
