@@ -145,3 +145,15 @@ def test_error_type_is_an_arithmetic_error():
 def test_refuses_complex_and_non_numeric_gradients(bad):
     with pytest.raises(TypeError, match="G"):
         min_norm(bad)
+
+
+def test_a_wrong_fast_path_is_caught_and_finished(monkeypatch):
+    """A fast path that returns a suboptimal point (as scipy ≥ 1.15's NNLS can, with a false residual) is refused by
+    the gap check and Wolfe's algorithm finishes: the answer is the minimum, labelled ``nnls+wolfe``."""
+    import objectives.minnorm as mn
+
+    x = np.array([-0.49534541, 0.48919121, -1.3021265, -0.26418074])  # the l1_norm point, hull [−1,1]³ × {−1}
+    G = np.array([[a, b, -1.0, c] for a in (1.0, -1.0) for b in (-1.0, 1.0) for c in (1.0, -1.0)]) * np.sign(x)[None]
+    monkeypatch.setattr(mn, "_nnls", lambda Gs: np.eye(Gs.shape[0])[0])  # a vertex: feasible, far from optimal
+    sol = mn.min_norm(G, solver="nnls")
+    assert sol.solver == "nnls+wolfe" and sol.value == pytest.approx(1.0, abs=1e-12) and sol.gap <= DEFAULT_TOL
