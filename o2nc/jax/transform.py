@@ -6,6 +6,8 @@ s-draw of ``seed=`` and the certificate norm are the conversion core's (:mod:`o2
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, NamedTuple, Optional
 
 import jax
@@ -46,6 +48,8 @@ class O2NCState(NamedTuple):
         play: ``store_anchor=False`` without averaging: the learner's ``predict`` as a leafless pytree, so that :func:`o2nc_eval_params` can recover the anchor; else None.
         s_next: s_{n+2}, drawn one update ahead so that the update's parameter pass does not wait on the PRNG (the
             s-sequence of a given ``key`` is unchanged).
+        nonfinite: the number of updates skipped because their gradient (or a traced ``lr``) was not finite, int32
+            (saturates at 2**31 − 1); such an update changes no other field and returns zero updates.
     """
 
     count: Any
@@ -65,6 +69,7 @@ class O2NCState(NamedTuple):
     lag: Any = None
     play: Any = None
     s_next: Any = None
+    nonfinite: Any = None
 
 
 @jax.tree_util.register_pytree_node_class
@@ -126,10 +131,88 @@ def _averaging_spec(averaging):
         return averaging
     if isinstance(averaging, (tuple, list)) and len(averaging) == 2 and averaging[0] == "ema":
         beta = averaging[1]
-        if isinstance(beta, (int, float)) and not isinstance(beta, bool) and not 0 <= beta < 1:
+        if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (numbers.Real, np.ndarray, jax.Array)):
+            raise TypeError(f"o2nc: `averaging` EMA factor must be a number in [0, 1), got {beta!r}")
+        if isinstance(beta, numbers.Real) and not 0 <= beta < 1:
             raise ValueError(f"o2nc: `averaging` EMA factor must be in [0, 1), got {beta!r}")
         return ("ema", beta)
     raise ValueError(f"o2nc: `averaging` must be None, 'epoch' or ('ema', beta), got {averaging!r}")
+
+
+def _is_traced(x) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _check_lr(lr):
+    """A Python/numpy number or a concrete array must be finite and >= 0 (ValueError naming ``lr``); a traced value
+    (under ``jit``, ``vmap`` or ``inject_hyperparams``' jitted update) is checked in the update instead (a step with
+    a non-finite or negative lr is skipped and counted, as a non-finite gradient). Non-numbers are a TypeError."""
+    if isinstance(lr, (bool, np.bool_)):
+        raise TypeError(f"o2nc: `lr` must be a finite number >= 0, got {lr!r}")
+    if isinstance(lr, numbers.Real):
+        if not (math.isfinite(float(lr)) and lr >= 0):
+            raise ValueError(f"o2nc: `lr` must be a finite number >= 0, got {lr!r}")
+        return
+    if isinstance(lr, (np.ndarray, jax.Array)):
+        dtype = lr.dtype
+        if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)) or dtype == jnp.bool_:
+            raise TypeError(f"o2nc: `lr` must be a real number >= 0, got an array of dtype {dtype}")
+        if lr.size != 1:
+            raise ValueError(f"o2nc: `lr` must be a scalar (one element), got shape {tuple(lr.shape)}")
+        if _is_traced(lr):
+            return
+        value = float(np.asarray(lr).reshape(()))
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"o2nc: `lr` must be a finite number >= 0, got {value!r}")
+        return
+    raise TypeError(f"o2nc: `lr` must be a finite number >= 0 (or a scalar array), got {lr!r}")
+
+
+def _check_epoch_length(epoch_length):
+    """A positive integer (Python/numpy integer or an integer array; a traced one is not checked for its value)."""
+    if isinstance(epoch_length, (bool, np.bool_)):
+        raise TypeError(f"o2nc: `epoch_length` must be a positive integer, got {epoch_length!r}")
+    if isinstance(epoch_length, (np.ndarray, jax.Array)):
+        if not jnp.issubdtype(epoch_length.dtype, jnp.integer) or epoch_length.size != 1:
+            raise TypeError(
+                f"o2nc: `epoch_length` must be a positive integer, got an array of dtype {epoch_length.dtype} "
+                f"and shape {tuple(epoch_length.shape)}"
+            )
+        if _is_traced(epoch_length):
+            return
+        epoch_length = int(np.asarray(epoch_length).reshape(()))
+    if not isinstance(epoch_length, numbers.Integral):
+        raise TypeError(f"o2nc: `epoch_length` must be a positive integer, got {epoch_length!r}")
+    if epoch_length <= 0:
+        raise ValueError(f"o2nc: `epoch_length` must be a positive integer, got {epoch_length!r}")
+
+
+def _check_restart(restart):
+    if isinstance(restart, (bool, np.bool_)):
+        return
+    if isinstance(restart, (np.ndarray, jax.Array)) and restart.dtype == jnp.bool_ and restart.size == 1:
+        return
+    raise TypeError(f"o2nc: `restart` must be a bool (True or False), got {restart!r}")
+
+
+def _check_key(key):
+    if key is None:
+        return
+    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return
+    if isinstance(key, (np.ndarray, jax.Array)) and key.dtype == jnp.uint32 and key.ndim >= 1:
+        return  # a raw key (jax.random.PRNGKey)
+    raise TypeError(f"o2nc: `key` must be a jax PRNG key (jax.random.key(...)), got {key!r}")
+
+
+def _finite_step(G, lr):
+    """True when every gradient entry is finite (and a traced lr is finite and >= 0): one reduction over g."""
+    ok = jnp.asarray(True)
+    for g in G:
+        ok = jnp.logical_and(ok, jnp.all(jnp.isfinite(g)))
+    if isinstance(lr, jax.Array):  # a traced or array lr: checked here, as it could not be at construction
+        ok = jnp.logical_and(ok, jnp.logical_and(jnp.isfinite(lr), lr >= 0).reshape(()))
+    return ok
 
 
 def o2nc(
@@ -170,9 +253,23 @@ def o2nc(
     by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
     ``optax.inject_hyperparams(o2nc)(learner=..., lr=...)`` changes lr without recompiling.
 
+    **Bad input.** Arguments are checked at construction: a Python/numpy ``lr`` that is NaN, inf or negative is a
+    ValueError naming ``lr`` (so is a concrete array's); ``epoch_length`` must be a positive integer, ``restart`` a
+    bool, ``key`` a PRNG key, ``seed`` an integer in [0, 2**64). A *traced* lr (under ``jit``/``vmap``, or the
+    jitted update of ``inject_hyperparams``) has no value to check then: it is checked in the update, as below.
+
+    **Non-finite gradients** cannot raise under ``jit``. As ``optax.apply_if_finite``, an update whose gradient has
+    a NaN or inf entry (or whose traced lr is not finite and >= 0) is skipped: it returns zero updates and leaves
+    the state unchanged (step count, learner, anchor, epoch sums, s-sequence) except ``state.nonfinite``, the
+    number of skipped updates, reported by :func:`o2nc_diagnostics` as ``nonfinite_steps``; the next finite update
+    proceeds as if the skipped one had never been made. Unlike ``optax.apply_if_finite`` it never gives up and
+    applies a non-finite update. The same holds outside ``jit`` (no exception there either, so that one program
+    behaves alike jitted or not): watch ``nonfinite_steps``. The check is one reduction over the gradient per
+    update. It covers the inputs (gradient, lr), not a learner whose own arithmetic overflows.
+
     Args:
         learner: an online learner of ``online_learners``.
-        lr: increment multiplier (≥ 0).
+        lr: increment multiplier (finite, ≥ 0): a number, or a scalar array (traced values are checked per update).
         epoch_length: steps per epoch T (positive integer); the learner restarts at each epoch start when
             ``restart``.
         scaling: ``"uniform"``, ``"exponential"``, ``"none"``, ``"midpoint"`` or a 1-D array of s values replayed in
@@ -196,7 +293,6 @@ def o2nc(
     Example:
         >>> import jax, jax.numpy as jnp, optax
         >>> from online_learners import OGD
-from online_learners.tree import tree_norm
         >>> from o2nc.jax import o2nc, o2nc_eval_params
         >>> f = lambda p: jnp.sum(jnp.abs(p["x"] - 1.0))
         >>> tx = o2nc(OGD(lr=0.05), epoch_length=20, averaging="epoch", key=jax.random.key(0))
@@ -216,12 +312,12 @@ from online_learners.tree import tree_norm
     for method in ("init", "predict", "update"):
         if not callable(getattr(learner, method, None)):
             raise TypeError(f"o2nc: `learner` must have init/predict/update; {type(learner).__name__} lacks {method}")
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and not lr >= 0:
-        raise ValueError(f"o2nc: `lr` must be >= 0, got {lr!r}")
-    if isinstance(epoch_length, bool) or (
-        isinstance(epoch_length, (int, np.integer)) and epoch_length <= 0
-    ) or isinstance(epoch_length, float):
-        raise ValueError(f"o2nc: `epoch_length` must be a positive integer, got {epoch_length!r}")
+    _check_lr(lr)
+    _check_epoch_length(epoch_length)
+    _check_restart(restart)
+    _check_key(key)
+    if isinstance(restart, np.bool_):
+        restart = bool(restart)
     if isinstance(scaling, str) and scaling not in SCALINGS:
         raise ValueError(f"o2nc: `scaling` must be one of {SCALINGS} or a 1-D array of s values, got {scaling!r}")
     if isinstance(scaling, str):
@@ -313,6 +409,7 @@ from online_learners.tree import tree_norm
             lag=jnp.zeros((), sdtype),
             play=None if (store_anchor or averaging is not None) else _Play(current_play),
             s_next=s_next,
+            nonfinite=jnp.zeros((), jnp.int32),
         )
         # Distinct buffers for every leaf, so that donating the state (jit donate_argnums) never donates one twice.
         return jax.tree_util.tree_map(
@@ -326,6 +423,10 @@ from online_learners.tree import tree_norm
         G, treedef = jax.tree_util.tree_flatten(updates)
         P = treedef.flatten_up_to(params)
         dtype, sdtype = state.path.dtype, state.lag.dtype
+        # A non-finite gradient (or traced lr) skips the update: every field keeps its value but the counter, and
+        # the updates are zero. The flag is one reduction over g; the state is then chosen elementwise (fused into
+        # the passes that write it, so that donated buffers are still written in place).
+        ok = _finite_step(G, lr)
         first = state.count == 0
         # x_n = w_n + lag_n Δ_n, lag_n = (1 − s_n) lr_n for the full-step scalings ([CMO23] Alg. 1: w_n = x_{n−1} +
         # s_n(x_n − x_{n−1})), 0 otherwise. The first update takes the params as w_1 and the current lr.
@@ -356,7 +457,7 @@ from online_learners.tree import tree_norm
             lstate_in = select(pending_restart(state), learner.init(list(P)), state.learner)
         else:
             lstate_in = state.learner
-        lstate = learner.update(lstate_in, list(G))
+        lstate = select(ok, learner.update(lstate_in, list(G)), state.learner)
         if not store_anchor and recover is not None:
             # Δ_n (the fresh learner's after a pending restart) from the new learner state and g_n: the params' pass
             # then reads only the new state, so that XLA writes the learner state in place without copying it.
@@ -376,8 +477,8 @@ from online_learners.tree import tree_norm
             t = jnp.asarray(epoch_length, dtype)
             # The sums restart lazily too (see the restarts above): zeroed on input after an epoch end.
             closed = jnp.logical_and(state.count > 0, state.count % epoch_length == 0)
-            w_sum = [jnp.where(closed, jnp.zeros_like(a), a) + p for a, p in zip(w_sum, P)]
-            g_sum = [jnp.where(closed, jnp.zeros_like(a), a) + g for a, g in zip(g_sum, G)]
+            w_sum = select(ok, [jnp.where(closed, jnp.zeros_like(a), a) + p for a, p in zip(w_sum, P)], w_sum)
+            g_sum = select(ok, [jnp.where(closed, jnp.zeros_like(a), a) + g for a, g in zip(g_sum, G)], g_sum)
             path = path + segment
             # The epoch's statistics only at its end (a cond over scalar outputs: no per-step reduction).
             certificate = jax.lax.cond(
@@ -385,11 +486,13 @@ from online_learners.tree import tree_norm
                 lambda: tree_norm([a / t.astype(a.dtype) for a in g_sum]).astype(dtype),  # the core's norm
                 lambda: certificate,
             )
-            epoch_mean = [jnp.where(epoch_end, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]
+            closes = jnp.logical_and(ok, epoch_end)
+            epoch_mean = [jnp.where(closes, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]
             radius_bound = jnp.where(epoch_end, path, radius_bound)
             path = jnp.where(epoch_end, jnp.zeros_like(path), path)
         elif ema_beta is not None:
-            ema = [jnp.where(first, p, (ema_beta * e + (1 - ema_beta) * p).astype(e.dtype)) for e, p in zip(ema, P)]
+            ema = select(ok, [jnp.where(first, p, (ema_beta * e + (1 - ema_beta) * p).astype(e.dtype))
+                              for e, p in zip(ema, P)], ema)
 
         delta = learner.predict(lstate)
         if restarts:
@@ -406,7 +509,7 @@ from online_learners.tree import tree_norm
         w_c, x_c = coefs(s)
         new_lag = jnp.asarray(x_c - w_c, sdtype) if has_lag else state.lag
         if store_anchor:
-            anchor = [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
+            anchor = select(ok, [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)], list(state.anchor))
             # w_{n+1} = x_{n+1} − lag_{n+1} Δ_{n+1}: from the new anchor and play only, so that XLA can write both in
             # place (w from x_n would read the old anchor after its in-place update and cost a copy).
             w_next = [(a - new_lag * d).astype(a.dtype) for a, d in zip(anchor, delta)] if has_lag else anchor
@@ -415,7 +518,18 @@ from online_learners.tree import tree_norm
             w_next = [(xi + w_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
         if epoch:
             segment = _global_norm(list(delta), dtype) * jnp.abs(jnp.asarray(x_c, dtype))
-        new_updates = [(w - p).astype(p.dtype) for w, p in zip(w_next, P)]
+        new_updates = [jnp.where(ok, w - p, jnp.zeros_like(p)).astype(p.dtype) for w, p in zip(w_next, P)]
+        # The scalars of a skipped update: the old ones (a scalar cond, which also takes PRNG keys).
+        scalars = (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next)
+        old = (state.count, state.key, state.s, state.draws, state.certificate, state.radius_bound, state.path,
+               state.segment, state.lag, state.s_next)
+        (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next) = jax.lax.cond(
+            ok, lambda: scalars, lambda: old
+        )
+        nonfinite = state.nonfinite
+        if nonfinite is not None:  # (a state built without the counter, by an earlier version, is skipped alike)
+            limit = jnp.iinfo(nonfinite.dtype).max
+            nonfinite = jnp.where(jnp.logical_or(ok, nonfinite == limit), nonfinite, nonfinite + 1)
         new_state = O2NCState(
             count=count,
             anchor=anchor,
@@ -434,6 +548,7 @@ from online_learners.tree import tree_norm
             lag=new_lag,
             play=state.play,
             s_next=s_next,
+            nonfinite=nonfinite,
         )
         return jax.tree_util.tree_unflatten(treedef, new_updates), new_state
 
@@ -483,7 +598,9 @@ def o2nc_diagnostics(state) -> dict:
     """Step count, current s, and the last completed epoch's certificate ‖ĝ_k‖ and ``radius_bound`` (the path length
     Σ_t ‖x_t − x_{t−1}‖, a proven bound on the epoch's radius), as arrays. ``radius``, the exact radius
     max_t ‖w_t − w̄_k‖, needs the epoch's points, which the transformation does not keep: it is NaN
-    (``o2nc.minimize`` reports it)."""
+    (``o2nc.minimize`` reports it). ``nonfinite_steps``: the number of updates skipped for a non-finite gradient
+    (or traced ``lr``), which ``step`` does not count."""
     st = find_o2nc_state(state)
+    nonfinite = st.nonfinite if st.nonfinite is not None else jnp.zeros((), jnp.int32)
     return {"step": st.count, "s": st.s, "certificate": st.certificate, "radius_bound": st.radius_bound,
-            "radius": jnp.full((), jnp.nan, st.certificate.dtype)}
+            "radius": jnp.full((), jnp.nan, st.certificate.dtype), "nonfinite_steps": nonfinite}
