@@ -217,6 +217,11 @@ class O2NC(Optimizer):
     ``state_dict``), so the step never waits on the device; the error then says that the state is already spoilt.
     ``check_finite=False`` skips the check (and ‖g‖).
 
+    **Checkpoints.** :meth:`load_state_dict` checks the whole state dict (after torch's load pre-hooks, which may
+    adapt an old one) before changing anything: a NaN learner state, a missing, unknown or wrongly shaped entry or a
+    non-integral counter is a ValueError naming the parameter and the entry. Integer learner counters keep their
+    dtype (torch's loader would cast them to the parameters' floating dtype).
+
     **One seed, one run.** With ``seed=`` the s-sequence is the counter-based draw of :mod:`o2nc.conversion.draw`
     (53 bits when every parameter is float64, else 24), the one ``o2nc.minimize(seed=...)`` and
     ``o2nc.jax.o2nc(seed=...)`` draw: the same learner, gradients and seed give the same trajectory in every shell.
