@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import objectives  # noqa: E402
 import o2nc  # noqa: E402
-from o2nc.theory import ogd_bound, ogd_parameters  # noqa: E402
+from o2nc.methods.tuning import theory_budget  # noqa: E402  (smallest N with ogd_bound ≤ ε)
+from o2nc.theory import ogd_parameters  # noqa: E402
 from objectives.tight_family import gradients  # noqa: E402
 from online_learners import OGD  # noqa: E402
 
@@ -42,22 +43,6 @@ GRID = dict(eps=[0.02 * 10 ** (i / 4) for i in range(5)], delta=[0.01, 0.01 * ma
             G=0.26, sigma=0.04, gap=0.15, slope_factor=1.2)
 #: A small grid for the default-run check of the script (seconds).
 QUICK = dict(eps=[0.1, 0.2], delta=[0.05, 0.1], seeds=2, G=0.35, sigma=0.05, gap=0.1, slope_factor=1.5)
-
-
-def theory_budget(eps: float, delta: float, G: float, gap: float, sigma: float) -> int:
-    """The smallest N (to 0.1%) with ogd_bound(N, δ, G, gap, σ) ≤ ε: doubling, then bisection (the bound decreases
-    in N up to the rounding of T and K)."""
-    hi = 4
-    while ogd_bound(hi, delta, G, gap, sigma) > eps:
-        hi *= 2
-    lo = hi // 2
-    while hi - lo > max(1, lo // 1000):
-        mid = (lo + hi) // 2
-        if ogd_bound(mid, delta, G, gap, sigma) <= eps:
-            hi = mid
-        else:
-            lo = mid
-    return hi
 
 
 def run_one(eps: float, delta: float, seed: int, G: float, sigma: float, gap: float, slope_factor: float) -> dict:
