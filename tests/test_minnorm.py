@@ -11,6 +11,13 @@ import objectives
 from objectives.minnorm import DEFAULT_TOL, MinNormError, SOLVERS, min_norm, min_norm_hull, optimality_gap
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """One BLAS thread: these matrices are small, and threads fighting over 2 cores cost 5× here."""
+    with threadpool_limits(limits=1):
+        yield
+
+
 def independent_gap(G, lam):
     """Relative gap computed here from scratch (no code shared with the solver)."""
     scale = max(float(np.max(np.linalg.norm(G / np.max(np.abs(G)), axis=1))) * np.max(np.abs(G)), 1e-300)
@@ -55,15 +62,13 @@ def test_scipy_nnls_counterexample_l1_goldstein():
 
 
 def test_ten_thousand_generated_hulls_zero_failures():
-    # One BLAS thread: these matrices are small, and threads fighting over 2 cores cost 5× here.
     failures, worst = 0, 0.0
-    with threadpool_limits(limits=1):
-        for G in generated_hulls(10_000, seed=2026):
-            sol = min_norm(G)
-            gap = independent_gap(G, sol.weights)
-            worst = max(worst, gap)
-            failures += not (gap <= DEFAULT_TOL and sol.gap <= DEFAULT_TOL and abs(sol.weights.sum() - 1) < 1e-12
-                             and np.all(sol.weights >= 0))
+    for G in generated_hulls(10_000, seed=2026):
+        sol = min_norm(G)
+        gap = independent_gap(G, sol.weights)
+        worst = max(worst, gap)
+        failures += not (gap <= DEFAULT_TOL and sol.gap <= DEFAULT_TOL and abs(sol.weights.sum() - 1) < 1e-12
+                         and np.all(sol.weights >= 0))
     assert failures == 0, f"{failures} hulls with a gap above {DEFAULT_TOL} (worst {worst:.3g})"
 
 
