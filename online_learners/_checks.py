@@ -131,9 +131,7 @@ def gradient(owner: str, grad, like):
         dtype = getattr(g, "dtype", None)
         if dtype is None or not hasattr(g, "shape"):
             raise TypeError(f"{owner}.update: `grad` must hold arrays (numpy, torch or jax), got {type(g).__name__}")
-        import array_api_compat
-
-        xp = array_api_compat.array_namespace(g)
+        xp = tree.array_namespace(g)
         if not xp.isdtype(dtype, "real floating"):
             raise TypeError(f"{owner}.update: `grad` must be a real floating-point array, got dtype {dtype}")
         if tuple(g.shape) != tuple(ref.shape):

@@ -15,7 +15,6 @@ import inspect
 import math
 from typing import Callable, Sequence
 
-import array_api_compat
 
 from online_learners import _checks, tree
 
@@ -70,7 +69,7 @@ def sq_norm(a, coordinatewise: bool):
 def norm(a, coordinatewise: bool):
     """‖a‖ (0-d) or, coordinate-wise, the tree |a_i|."""
     if coordinatewise:
-        return tree.tree_map(lambda x: array_api_compat.array_namespace(x).abs(x), a)
+        return tree.tree_map(lambda x: tree.array_namespace(x).abs(x), a)
     return tree.tree_norm(a)
 
 

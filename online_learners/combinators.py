@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from online_learners import _checks, tree
 from online_learners._ops import (
@@ -13,10 +13,9 @@ from online_learners._ops import (
     check_learner,
     check_nonnegative,
     elementary_bound,
-    lmap,
     xp_of,
 )
-from online_learners.base import check_positive, outside_ball
+from online_learners.base import outside_ball
 from online_learners.betting import COCOB, KT, ONSBettor
 from online_learners.ftrl import FTRL, FTRLState
 from online_learners.ogd import OGD, OGDState

@@ -72,18 +72,32 @@ def tree_leaves(tree: Tree) -> list:
     return [tree]
 
 
+_NAMESPACES: dict = {}
+
+
+def array_namespace(*arrays):
+    """``array_api_compat.array_namespace`` memoised by the arrays' types (the namespace is a function of the types;
+    the lookup runs on every learner step, where array_api_compat's own checks cost more than the step's arithmetic
+    at small sizes)."""
+    key = tuple(map(type, arrays))
+    xp = _NAMESPACES.get(key)
+    if xp is None:
+        xp = _NAMESPACES[key] = array_api_compat.array_namespace(*arrays)
+    return xp
+
+
 def namespace(tree: Tree):
     """The Array API namespace of the tree's leaves (``array_api_compat.array_namespace``)."""
     leaves = tree_leaves(tree)
     if not leaves:
         raise ValueError("an empty pytree has no array namespace")
-    return array_api_compat.array_namespace(*leaves)
+    return array_namespace(*leaves)
 
 
 def scalar_like(value, tree: Tree):
     """A 0-d array holding ``value`` with the dtype and device of the tree's first leaf."""
     leaf = tree_leaves(tree)[0]
-    xp = array_api_compat.array_namespace(leaf)
+    xp = array_namespace(leaf)
     return xp.asarray(value, dtype=leaf.dtype, device=array_api_compat.device(leaf))
 
 
@@ -92,7 +106,7 @@ def counter_like(tree: Tree):
     x64) on the device of the tree's first leaf: round counters stay exact whatever the parameters' dtype (a float32
     counter stops at 2^24 = 16,777,216, where t + 1 rounds back to t)."""
     leaf = tree_leaves(tree)[0]
-    xp = array_api_compat.array_namespace(leaf)
+    xp = array_namespace(leaf)
     integral = xp.asarray(0).dtype  # the default integer dtype; given explicitly, so jax's is not weakly typed
     return xp.zeros((), dtype=integral, device=array_api_compat.device(leaf))
 
@@ -100,13 +114,13 @@ def counter_like(tree: Tree):
 def count_as(count, like):
     """The integer ``count`` as a 0-d array of ``like``'s floating dtype, for arithmetic with the parameters
     (NumPy would otherwise promote a float32 leaf divided by an int64 array to float64, NEP 50)."""
-    xp = array_api_compat.array_namespace(like)
+    xp = array_namespace(like)
     return xp.astype(count, like.dtype)
 
 
 def tree_zeros_like(tree: Tree) -> Tree:
     def zeros(leaf):
-        xp = array_api_compat.array_namespace(leaf)
+        xp = array_namespace(leaf)
         return xp.zeros_like(leaf)
 
     return tree_map(zeros, tree)
@@ -133,7 +147,7 @@ def tree_axpy(c, x: Tree, y: Tree) -> Tree:
 
 
 def _leaf_vdot(x, y):
-    xp = array_api_compat.array_namespace(x)
+    xp = array_namespace(x)
     return xp.sum(x * y)
 
 
@@ -162,7 +176,7 @@ def tree_norm(a: Tree):
     torch on the CPU) take one branch; device and traced arrays (jax, CUDA) take ``where`` of both, with no sync.
     """
     leaves = tree_leaves(a)
-    xp = array_api_compat.array_namespace(*leaves)
+    xp = array_namespace(*leaves)
     sq = None
     for x in leaves:
         flat = xp.reshape(x, (-1,))
@@ -216,7 +230,7 @@ def tree_project_ball(a: Tree, radius) -> Tree:
     if radius is None:
         return a
     norm = tree_norm(a)
-    xp = array_api_compat.array_namespace(norm)
+    xp = array_namespace(norm)
     # radius / max(norm, radius) equals min(1, radius/norm) and never divides by zero.
     bound = xp.asarray(radius, dtype=norm.dtype, device=array_api_compat.device(norm))
     factor = bound / xp.maximum(norm, bound)
@@ -229,7 +243,7 @@ def tree_where(condition, a: Tree, b: Tree) -> Tree:
         return a if condition else b
 
     def select(x, y):
-        xp = array_api_compat.array_namespace(x)
+        xp = array_namespace(x)
         return xp.where(condition, x, y)
 
     return tree_map(select, a, b)

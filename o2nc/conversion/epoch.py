@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
+from online_learners.tree import array_namespace
 from online_learners.tree import tree_leaves, tree_map, tree_norm, tree_zeros_like
 
 __all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius"]
@@ -46,13 +47,13 @@ class EpochStats(NamedTuple):
 
 
 def _xp(tree):
-    return array_api_compat.array_namespace(*tree_leaves(tree))
+    return array_namespace(*tree_leaves(tree))
 
 
 def start(like) -> EpochSums:
     """Zero sums shaped like the tree ``like`` (the path a 0-d array of its first leaf's dtype)."""
     leaf = tree_leaves(like)[0]
-    xp = array_api_compat.array_namespace(leaf)
+    xp = array_namespace(leaf)
     zero = xp.zeros((), dtype=leaf.dtype, device=array_api_compat.device(leaf))
     return EpochSums(tree_zeros_like(like), tree_zeros_like(like), zero)
 
@@ -77,7 +78,7 @@ def exact_radius(points, mean):
     with one common scale a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
     ‖(w_t − w̄_k)/a‖ ≤ √d cannot overflow); a 0-d array."""
     diffs = [p - m[None, ...] for p, m in zip(tree_leaves(points), tree_leaves(mean)) if math.prod(m.shape) > 0]
-    xp = array_api_compat.array_namespace(*diffs)
+    xp = array_namespace(*diffs)
     a = xp.max(xp.abs(diffs[0]))
     for d in diffs[1:]:
         a = xp.maximum(a, xp.max(xp.abs(d)))
