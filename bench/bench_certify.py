@@ -122,7 +122,7 @@ def main(argv=None) -> int:
                 times["ours"].append(time.perf_counter() - t0)
                 for p, fn in peers.items():
                     t0 = time.perf_counter()
-                    lam = fn(G)
+                    fn(G)
                     times[p].append(time.perf_counter() - t0)
             best = min_norm(G).value
             scale = float(np.max(np.linalg.norm(G, axis=1)))

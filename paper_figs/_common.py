@@ -19,7 +19,6 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from o2nc.experiments import Store, config_key  # noqa: E402
 from o2nc.plotting import PALETTE  # noqa: E402

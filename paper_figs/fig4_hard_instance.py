@@ -116,7 +116,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
         f"{TITLE}. hard_chain with δ = {DELTA}, σ = {SIGMA}, gap = {GAP}; median and interquartile band over {seeds} "
         "seeds of the queries until the chain is crossed (prog₁ = T, the first place a (δ, ε)-stationary point can "
         "be); dashed: the wall T/p. Fitted exponents in ε (95% bootstrap intervals): " + "; ".join(lines)
-        + f". Both methods sit on the wall (ratios to T/p: "
+        + ". Both methods sit on the wall (ratios to T/p: "
         + ", ".join(f"{m} {min(v['ratio_to_wall']):.2f}–{max(v['ratio_to_wall']):.2f}" for m, v in
                     data["methods"].items())
         + f"), which grows like ε^-3. INGD at ε = {eps_values[0]:g} with {ingd['grad_calls']} gradient calls (20× the "

@@ -1,7 +1,6 @@
 """Tests of o2nc.certify: the min-norm QP, the Goldstein certificate against exact oracles, the negative control."""
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np

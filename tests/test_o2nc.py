@@ -10,7 +10,7 @@ import pytest
 import o2nc
 from o2nc.conversion.draw import seed_key
 from online_learners import OGD, AdaGradNorm, registry
-from tests.backends import BACKENDS, max_rel_diff, to_backend, to_numpy
+from tests.backends import BACKENDS, max_rel_diff, to_backend
 
 EXAMPLES = registry.examples()
 SCALINGS = ["uniform", "exponential", "none", "midpoint", "replay"]

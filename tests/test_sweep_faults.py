@@ -5,7 +5,6 @@ the stored data is unchanged).  Each test prints its counts (run with ``-s`` to 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil

@@ -29,7 +29,6 @@ main convergence theorem, as recalled). The variant with an Õ(δ^-1 ε^-3) boun
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Optional
 

@@ -212,7 +212,10 @@ def _read_file(path: Path) -> dict:
         raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        import tomllib
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli (a dependency there)
+            import tomli as tomllib
 
         try:
             return tomllib.loads(text.decode("utf-8"))

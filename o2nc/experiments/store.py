@@ -34,7 +34,6 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional

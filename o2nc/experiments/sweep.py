@@ -22,7 +22,7 @@ from typing import Any, Optional, TextIO
 import numpy as np
 
 from o2nc.experiments.runner import execute
-from o2nc.experiments.spec import RunConfig, Spec, load_spec
+from o2nc.experiments.spec import RunConfig, load_spec
 from o2nc.experiments.store import Store, StoreError, lease_owner
 
 __all__ = ["run_sweep", "SweepReport", "summary_table", "EXECUTORS"]

@@ -60,7 +60,7 @@ def build_learner(name: str, overrides: Mapping[str, Any], theory, *, gradient_s
     a learner without a radius bound (:func:`o2nc.learner_radius`) is wrapped in ``BallConstraint(learner,
     radius=D)`` so its plays satisfy ‖Δ‖ ≤ D = δ/T ([CMO23] Theorem 8).  An unknown name or a missing or bad
     hyperparameter is a ValueError naming it."""
-    from online_learners import BallConstraint, registry
+    from online_learners import BallConstraint
 
     from o2nc.minimize import learner_radius
 
