@@ -243,8 +243,10 @@ UNKNOWN = [
                                 "doubling_start"}),
     ("objectives[0].", ("objectives", 0), {"name", "params", "oracle", "lipschitz", "gap", "sigma", "label",
                                            "epsilon_scale", "max_queries"}),
+    # "baseline" and "params" are known fields of a method too (they make it a baseline method, whose error then
+    # names the O2NC field "learner"): not unknown keys
     ("methods[0].", ("methods", 0), {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params",
-                                     "restart", "objectives"}),
+                                     "restart", "objectives", "baseline", "params"}),
 ]
 COUNTS = {"tried": 0, "clear": 0}
 
