@@ -22,6 +22,9 @@ import jax.numpy as jnp  # noqa: E402
 from o2nc.jax import o2nc as o2nc_tx  # noqa: E402
 from o2nc.jax import o2nc_diagnostics, o2nc_eval_params  # noqa: E402
 from o2nc.torch import O2NC  # noqa: E402
+from tests.backends import max_rel_diff as rel  # noqa: E402
+from tests.test_shell_parity import grad_np as grad_at  # noqa: E402
+from tests.test_shell_parity import problem  # noqa: E402
 
 BUDGET, T, D, SEED = 30, 10, 5, 7
 TOL = 1e-12
@@ -33,24 +36,6 @@ LEARNERS = {
     "optimistic_ogd": OptimisticOGD(lr=0.1, radius=0.5),
 }
 SCALING_CASES = list(SCALINGS) + ["replay"]
-
-
-def rel(a, b) -> float:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
-    return float(np.max(np.abs(a - b)) / scale)
-
-
-def problem(scaling):
-    rng = np.random.default_rng(3)
-    x0 = rng.standard_normal(D)
-    stream = rng.standard_normal((BUDGET, D))
-    s = np.random.default_rng(4).random(BUDGET + 1) if scaling == "replay" else scaling
-    return x0, stream, s
-
-
-def grad_at(stream, n, w):
-    return stream[n] + 0.5 * np.tanh(w)
 
 
 def run_minimize(learner, scaling):

@@ -17,17 +17,12 @@ import jax.numpy as jnp  # noqa: E402
 from o2nc.jax import o2nc as o2nc_tx  # noqa: E402
 from o2nc.jax import o2nc_eval_params  # noqa: E402
 from o2nc.torch import O2NC  # noqa: E402
+from tests.backends import max_rel_diff as rel  # noqa: E402
 
 EXAMPLES = registry.examples()
 FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]  # one configuration per learner
 BUDGET, T, D = 30, 10, 5
 TOL = 1e-12  # relative; the shells differ only in the order of float64 reductions
-
-
-def rel(a, b) -> float:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
-    return float(np.max(np.abs(a - b)) / scale)
 
 
 def problem(scaling):
