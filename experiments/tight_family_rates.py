@@ -3,9 +3,9 @@ r"""Queries of O2NC + projected OGD at its theory tuning to the first certified 
 For each (ε, δ, seed): the theory budget N_th = the smallest N with ``o2nc.theory.ogd_bound(N, δ, G, gap, σ) ≤ ε``
 (Theorem 8 of Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775: gap/(δK) + (G+σ)/√T), the tuning
 ``o2nc.theory.ogd_parameters(N_th, δ, G, gap, σ)`` (T, K, D = δ/T, η = D/(G√T)), and a run of ``o2nc.minimize`` with
-restarted ``OGD(lr=η, radius=D)`` on the objective's stochastic oracle.  After every epoch its certificate is
-recomputed with exact gradients at the epoch's points (the mean of exact gradients, o2nc.md §8; the radius is ≤ δ by
-D = δ/T), and the run stops at the first epoch whose exact certificate is ≤ ε.  Recorded: the queries to the end of
+restarted ``OGD(lr=η, radius=D)`` on the objective's stochastic oracle.  After every epoch its certificate is recomputed
+with exact gradients at the epoch's points (the mean of exact gradients, Definition 5 of the same paper; the radius is ≤
+δ by D = δ/T), and the run stops at the first epoch whose exact certificate is ≤ ε.  Recorded: the queries to the end of
 that epoch, and their ratio to N_th.
 
 The exponents come from one least-squares fit log q = c + a·log ε + b·log δ over all runs, with a 95% percentile

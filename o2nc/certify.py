@@ -62,7 +62,7 @@ __all__ = [
 
 
 def default_samples(dim: int) -> int:
-    """Default number of sampled points: min(100, 2d, d + 10), as in HANSO's gradient sampling (objectives.md §10.1).
+    """Default number of sampled points: min(100, 2d, d + 10), as in HANSO's gradient sampling (its getbundle).
 
     At least 2 so that a 1-D ball is probed on both sides.
     """
@@ -72,7 +72,7 @@ def default_samples(dim: int) -> int:
 def sample_ball(x: np.ndarray, delta: float, n: int, rng: np.random.Generator) -> np.ndarray:
     """n points uniform in the closed ball B(x, δ): y = x + δ·u·U^{1/d}, u uniform on the sphere, U ~ U[0,1].
 
-    (Muller 1959 / the standard polar method; objectives.md §10.1, "Uniform ball sampling".)
+    (Muller, Comm. ACM 2(4), 1959 / the standard polar method.)
     """
     d = x.shape[0]
     u = rng.standard_normal((n, d))
@@ -184,7 +184,7 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = 
 
         value = min_{λ∈Δ} ‖Σ_i λ_i ∇f(y_i)‖  ≥  dist(0, ∂_δ f(x)),
 
-    because conv{∇f(y_i)} ⊆ ∂_δ f(x) (Burke, Lewis, Overton 2005; objectives.md §10.1).  The inequality is the
+    because conv{∇f(y_i)} ⊆ ∂_δ f(x) (Burke, Lewis, Overton 2005).  The inequality is the
     whole guarantee: ``value ≤ ε`` certifies (δ,ε)-stationarity (with exact gradients), a large value does not rule
     it out.  Sampled estimates are biased upward, more so in high dimension.
 
@@ -195,7 +195,7 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = 
     The samples are drawn as antipodal pairs (y, 2x − y) and the hull is taken over *groups* whose own mean is x:
     {x}, each pair (gradient (∇f(y) + ∇f(2x−y))/2), and the supplied points as one group if their mean is x (else
     each is paired with its reflection 2x − p).  Any convex combination of group means has mean x, so the result is
-    a feasible point of Definition 5 and still an upper bound (objectives.md §9.4, "Definition caveat").
+    a feasible point of Definition 5 and still an upper bound ([CMO23] Definition 4 asks mean(S) = x).
 
     Args:
         objective: an objective of the bank (its ``.grad`` is used; its ``.goldstein`` too when ``has_goldstein``),
@@ -220,7 +220,7 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = 
     Example:
         >>> import numpy as np
         >>> cert = goldstein(lambda x: x / np.linalg.norm(x), np.array([1.0, 0.0]), 0.5, samples=200)
-        >>> exact = np.sqrt(1 - 0.5 ** 2)      # closed form for ‖x‖ (objectives.md §2)
+        >>> exact = np.sqrt(1 - 0.5 ** 2)      # closed form for ‖x‖ (derived here)
         >>> bool(exact - 1e-9 <= cert.value <= exact + 0.05)
         True
 
@@ -372,8 +372,8 @@ def epoch_certificate(objective: Any, points: Any, *, solver: str = "wolfe") -> 
     """Recompute an O2NC epoch's certificate with exact gradients at its points w_1..w_T.
 
     With w̄ = (1/T) Σ w_t and r = max ‖w_t − w̄‖, exact gradients give ‖∇F(w̄)‖_r ≤ ‖(1/T) Σ_t ∇F(w_t)‖
-    ([CMO23] §3, the locality argument; o2nc.md §5 and §8).  The min-norm problem over the same gradients gives a
-    Goldstein certificate that is never worse (o2nc.md §8).
+    ([CMO23] §3, the locality argument).  The min-norm problem over the same gradients gives a Goldstein
+    certificate that is never worse (derived here: the uniform weights λ_t = 1/T are feasible for it).
 
     Args:
         objective: an objective with ``.grad`` or a callable x -> exact gradient.

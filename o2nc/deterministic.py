@@ -1,21 +1,23 @@
 r"""The deterministic second-order-smooth variant of O2NC, and the calls it needs to reach ε-stationarity.
 
-[CMO23] (arXiv 2302.03775; o2nc.md §9): for deterministic F with an H-Lipschitz Hessian, taking the gradient at the
-midpoint w_n = x_{n−1} + Δ_n/2 and playing optimistic OGD with the fixed-point hint h_n = ∇F(x_{n−1} + Δ_n(h_n)/2)
-reaches (δ, ε)-stationarity in O(ε^{-3/2} δ^{-1/2}) gradient calls, against O(ε^{-3} δ^{-1}) for the randomised
-conversion with plain OGD. With δ = √(ε/H), a (δ, ε/2)-certificate of the epoch mean implies ε-stationarity,
-‖∇F(w̄)‖ ≤ ‖ĝ‖ + (H/2) r² (o2nc.md §2), so the rates become O(ε^{-7/4}) (up to the log of the inner loop) against
-O(ε^{-7/2}).
+[CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775): for deterministic F with an H-Lipschitz Hessian, taking
+the gradient at the midpoint w_n = x_{n−1} + Δ_n/2 and playing optimistic OGD with the fixed-point hint
+h_n = ∇F(x_{n−1} + Δ_n(h_n)/2) reaches (δ, ε)-stationarity in O(ε^{-3/2} δ^{-1/2}) gradient calls, against
+O(ε^{-3} δ^{-1}) for the randomised conversion with plain OGD. With δ = √(ε/H), a (δ, ε/2)-certificate of the epoch
+mean implies ε-stationarity,
+‖∇F(w̄)‖ ≤ ‖ĝ‖ + (H/2) r² (derived here: Taylor at w̄, the mean constraint cancels the first-order term), so the rates
+become O(ε^{-7/4}) (up to the log of the inner loop) against O(ε^{-7/2}).
 
-Parameters (derived here; o2nc.md §9 marks the paper's constants unverified):
+Parameters (derived here; the paper's own constants are not reproduced):
 
 - *plain*: Theorem 8 with exact gradients bounds the mean certificate by gap/(δK) + G/√T; T = ⌈4G²/ε²⌉ makes the
-  second term ε/2, D = δ/T, η = D/(G√T) (o2nc.md §6).
+  second term ε/2, D = δ/T, η = D/(G√T) (standard OGD regret DG√T per epoch).
 - *optimistic*: with the hint solved to tolerance the regret of optimistic OGD is ≤ ‖u‖²/(2η) = D²/(2η) per epoch
-  (learners.md §4 with g_t = h_t), and the midpoint rule errs by ≤ H‖Δ‖³/24 per step (midpoint quadrature). Repeating
-  the proof of Theorem 8: mean certificate ≤ gap/(δK) + δ/(2ηT²) + Hδ²/(24T²). T = ⌈√(2δ/(ηε))⌉ makes the regret term
-  ≤ ε/4 and K = O(gap/(δε)) epochs the first, so KT = O(gap·δ^{-1/2}ε^{-3/2}η^{-1/2}). The step η = 1/L keeps the
-  fixed-point map h ↦ ∇F(x + ½Π(Δ̂ − ηh)) a contraction (factor ηL/2 = 1/2), so each hint costs O(log(1/ε)) calls.
+  (Chiang et al. 2012; Rakhlin & Sridharan 2013, with g_t = h_t), and the midpoint rule errs by ≤ H‖Δ‖³/24 per step
+  (midpoint quadrature). Repeating the proof of Theorem 8: mean certificate ≤ gap/(δK) + δ/(2ηT²) + Hδ²/(24T²).
+  T = ⌈√(2δ/(ηε))⌉ makes the regret term ≤ ε/4 and K = O(gap/(δε)) epochs the first, so
+  KT = O(gap·δ^{-1/2}ε^{-3/2}η^{-1/2}). The step η = 1/L keeps the fixed-point map h ↦ ∇F(x + ½Π(Δ̂ − ηh)) a contraction
+  (factor ηL/2 = 1/2), so each hint costs O(log(1/ε)) calls.
 """
 from __future__ import annotations
 

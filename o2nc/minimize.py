@@ -1,15 +1,15 @@
 """``o2nc.minimize``: run the online-to-non-convex conversion on a (stochastic) subgradient oracle.
 
 Algorithm 1 of Cutkosky, Mehta, Orabona, *Optimal Stochastic Non-smooth Non-convex Optimization through
-Online-to-Non-convex Conversion*, ICML 2023 (arXiv 2302.03775), [CMO23] below; notation of o2nc.md §3:
+Online-to-Non-convex Conversion*, ICML 2023 (arXiv 2302.03775), [CMO23] below; notation of [CMO23] Algorithm 1:
 
     for n = 1 … N:   Δ_n = learner.predict(),   (x_n, w_n) from the scaling with s_n,
                      g_n = ∂f(w_n; ξ_n),         learner.update(g_n)
 
 With ``restart=True`` the learner is re-initialised at the start of every epoch of T = ``epoch_length`` steps, so its
-static regret bounds the K-shifting regret ([CMO23] §3; o2nc.md §5). For each epoch k the driver records the mean point
+static regret bounds the K-shifting regret ([CMO23] §3). For each epoch k the driver records the mean point
 w̄_k, the mean gradient ĝ_k, the certificate ‖ĝ_k‖ and the radius r_k = max_t ‖w_t^k − w̄_k‖; with exact gradients
-‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k (o2nc.md §8; [CMO23] §3, Definition 5), which the
+‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k ([CMO23] §3, Definition 5), which the
 :class:`o2nc.Certificate` of the selected epoch states (``Result.certificate``).
 
 The step, the scaling rule, the s-draw and the epoch statistics are the conversion core's (:mod:`o2nc.conversion`):
@@ -278,8 +278,9 @@ def minimize(
         restart: re-initialise the learner at the start of every epoch (a bool).
         value: optional x ↦ F(x); evaluated at each epoch mean into ``epochs.value`` (not counted in grad_calls).
         record: keep the full history (N rows of x, w, Δ, s, g).
-        output: ``"best"`` (smallest certificate; o2nc.md §7; with ``delta``, among the epochs of radius r_k ≤ δ),
-            ``"random"`` (uniform epoch, as in Theorem 8) or ``"last"``.
+        output: ``"best"`` (smallest certificate; derived here: with exact gradients each one is a proof; with
+            ``delta``, among the epochs of radius r_k ≤ δ), ``"random"`` (uniform epoch, as in Theorem 8) or
+            ``"last"``.
         progress: show a progress bar over steps.
         callback: called as ``callback(k, epoch_stats)`` after each epoch, with a dict of that epoch's mean,
             certificate, radius and the gradient calls so far (e.g. for live printing); returning True stops the run
@@ -287,10 +288,10 @@ def minimize(
         hint: the hint handed to ``learner.predict`` (optimistic learners use it; others ignore it):
             ``None``; ``"last_gradient"`` (h_n = g_{n−1}, free); ``"extrapolated"`` (h_n = ∇F(x_{n−1} + ½Δ_{n−1}),
             one extra call; Patitucci, Jiang, Mokhtari, arXiv 2510.03167); or ``"fixed_point"``, the deterministic
-            second-order-smooth variant of [CMO23] (o2nc.md §9): starting from h = g_{n−1}, iterate
-            h ← ∇F(x_{n−1} + ½·predict(state, h)) until ‖Δh‖ ≤ ``inner_tol``·max(1, ‖h‖) or ``inner_steps``
-            calls; use it with ``scaling="midpoint"``. Every inner call counts in ``grad_calls`` and in the
-            budget; with extra calls the run makes as many full epochs as the budget allows.
+            second-order-smooth variant of [CMO23] (as restated by Patitucci, Jiang, Mokhtari): starting from
+            h = g_{n−1}, iterate h ← ∇F(x_{n−1} + ½·predict(state, h)) until ‖Δh‖ ≤ ``inner_tol``·max(1, ‖h‖) or
+            ``inner_steps`` calls; use it with ``scaling="midpoint"``. Every inner call counts in ``grad_calls`` and in
+            the budget; with extra calls the run makes as many full epochs as the budget allows.
         inner_steps: the most inner calls per step of the fixed-point hint.
         inner_tol: the relative stopping tolerance of the fixed-point iteration.
         delta: the requested Goldstein radius δ (finite, > 0), or None. With ``output="best"`` the selected epoch

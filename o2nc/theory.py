@@ -1,8 +1,10 @@
 r"""The paper's parameter choices and guarantees for O2NC with online gradient descent.
 
-Source: Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), Theorem 8 and its OGD corollary, as restated in
-o2nc.md §5–6; the σ terms follow Theorem 8's σ/√T (derived in :func:`ogd_bound`). Notation: budget N gradient calls, δ the Goldstein radius, G a bound on ‖g‖ (E‖g‖² ≤ G²), σ the
-gradient noise (E‖g − ∇F‖² ≤ σ²), gap = F(x_0) − inf F.
+Source: Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), [CMO23] below, Theorem 8 and its OGD corollary, as
+restated in Theorem 4 and Corollary 3 (at p = 2) of *Online Convex Optimization with Heavy Tails: Old Algorithms,
+New Regrets, and Applications* (anonymous submission), [HT-OCO] below; the σ terms follow Theorem 8's σ/√T
+(derived in :func:`ogd_bound`). Notation: budget N gradient calls, δ the Goldstein radius, G a bound on ‖g‖
+(E‖g‖² ≤ G²), σ the gradient noise (E‖g − ∇F‖² ≤ σ²), gap = F(x_0) − inf F.
 """
 from __future__ import annotations
 
@@ -34,16 +36,16 @@ def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigm
 
     T = min(⌈((G + σ) δ N / gap)^{2/3}⌉, ⌈N/2⌉),  K = ⌊N/T⌋,  D = δ/T,  η = D/(G√T)
 
-    ([CMO23] §4 as restated by [HT-OCO] Corollary 3 at p = 2; o2nc.md §6, where σ = 0.) D = δ/T keeps every gradient
-    point of an epoch within δ of the epoch mean (o2nc.md §5, locality), so each epoch certificate is a (δ, ·)
-    certificate.
+    ([CMO23] §4 as restated by [HT-OCO] Corollary 3 at p = 2, where σ = 0.) D = δ/T keeps every gradient
+    point of an epoch within δ of the epoch mean ([CMO23]'s locality argument; [HT-OCO] eqs. (43)–(45)), so each
+    epoch certificate is a (δ, ·) certificate.
 
     With noise σ (E‖g − ∇F‖² ≤ σ²), T balances the two terms of the bound of :func:`ogd_bound` (derived): with
     K ≈ N/T they are gap/(δK) ≈ gap·T/(δN), increasing in T, and (G + σ)/√T, decreasing; equal when
     gap·T/(δN) = (G + σ)/√T, i.e. T^{3/2} = (G + σ) δ N / gap.  At σ = 0 this is the paper's T.  (The exact minimiser
     of gap·T/(δN) + (G + σ)/√T is T^{3/2} = (G + σ)δN/(2 gap); at the balanced T the sum is at most 2^{5/3}/3 ≈ 1.06
     times its minimum, a constant the rate does not see.)  The OGD step keeps G, the bound E‖g‖² ≤ G² that the regret
-    bound ‖u‖²/(2η) + (η/2)Σ E‖g_n‖² ≤ D G √T uses (learners.md §1).
+    bound ‖u‖²/(2η) + (η/2)Σ E‖g_n‖² ≤ D G √T uses (Zinkevich, ICML 2003).
 
     Args:
         budget: N ≥ 2 gradient calls.
@@ -84,21 +86,21 @@ def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigm
 def ogd_bound(budget: int, delta: float, lipschitz: float, gap: float, sigma: float = 0.0) -> float:
     r"""Theorem 8's bound on E[(1/K) Σ_k ‖ĝ_k‖] with exact-gradient certificates, at :func:`ogd_parameters` (same σ).
 
-    Theorem 8 ([CMO23]; o2nc.md §5) with M = KT steps:
+    Theorem 8 ([CMO23]; as restated by [HT-OCO] Theorem 4 at p = 2) with M = KT steps:
 
         E[(1/K) Σ_k ‖(1/T) Σ_t ∇F(w_t^k)‖] ≤ gap/(D M) + E[R_T]/(D M) + σ/√T.
 
     Restarted OGD with η = D/(G√T) has regret ≤ ‖u‖²/(2η) + (η/2) Σ_t E‖g_t‖² ≤ D G √T per epoch against ‖u‖ = D
-    (derived from the standard OGD bound with E‖g‖² ≤ G²; learners.md §1), so E[R_T] ≤ K D G √T, and with D = δ/T,
-    M = KT:
+    (derived from the standard OGD bound with E‖g‖² ≤ G²; Zinkevich, ICML 2003), so E[R_T] ≤ K D G √T, and with
+    D = δ/T, M = KT:
 
         gap/(DM) = gap/(δK),   E[R_T]/(DM) ≤ K(δ/T) G √T / ((δ/T) K T) = G/√T,   so
         bound = gap/(δ K) + (G + σ)/√T,
 
     with T and K those of ``ogd_parameters(budget, delta, lipschitz, gap, sigma)`` (σ = 0 for an exact oracle).
 
-    This is the exact form of the derivation, not the paper's rounded constants (o2nc.md §6 marks those
-    unverified). It bounds an expectation over the random scalings (and the oracle noise).
+    This is the exact form of the derivation, not the paper's rounded constants (not checked here against
+    the paper's text). It bounds an expectation over the random scalings (and the oracle noise).
 
     Example:
         >>> from o2nc.theory import ogd_bound, ogd_parameters
@@ -115,7 +117,7 @@ def ogd_bound(budget: int, delta: float, lipschitz: float, gap: float, sigma: fl
 
 
 def ogd_rate(epsilon: float, delta: float, lipschitz: float, gap: float, sigma: float = 0.0) -> float:
-    r"""The order of the gradient calls that suffice for E‖∇F‖_δ ≤ ε: (G + σ)² · gap · δ^{-1} ε^{-3} (o2nc.md §6).
+    r"""The order of the gradient calls that suffice for E‖∇F‖_δ ≤ ε: (G + σ)² · gap · δ^{-1} ε^{-3} ([CMO23]).
 
     Derived from :func:`ogd_bound`: at the balanced T both terms equal (G + σ)/√T, T = ((G + σ)δN/gap)^{2/3}, so
     the bound is 2 (G + σ)^{2/3} gap^{1/3} (δN)^{-1/3} (up to the rounding of T and K), which is ≤ ε once

@@ -1,8 +1,8 @@
 """Diagnostic objectives with exact Goldstein oracles ``dist(0, ∂_δ f(x))``, plus two small synthetic ones.
 
 The Goldstein δ-subdifferential is ``∂_δ f(x) = conv ∪_{‖y-x‖≤δ} ∂f(y)`` (Goldstein 1977); x is (δ,ε)-stationary
-iff its min norm is ≤ ε (Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020). The closed forms are those of the
-project's reference (objectives.md §2–3); the ℓ1 case is computed exactly by enumeration.
+iff its min norm is ≤ ε (Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020). The closed forms are derived here and
+checked against dense sampling in ``tests/test_objectives_oracles.py``; the ℓ1 case is computed exactly by enumeration.
 """
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def abs_affine(n: int = 3, seed: int = 0) -> Objective:
 
     Goldstein: 0 if ``|aᵀx + b| ≤ δ‖a‖`` else ``‖a‖``. x0 = **1**, f* = 0 at ``x* = -b a / ‖a‖²``.
 
-    Source: project reference objectives.md §2 (closed form checked there by sampling); a kink along a hyperplane.
+    Source: derived here (the δ-ball meets the kink iff ``|aᵀx + b| ≤ δ‖a‖``, and then ``0 ∈ conv{±a}``; checked by
+    sampling in ``tests/test_objectives_oracles.py``); a kink along a hyperplane.
     """
     n = _check_dim("abs_affine", n)
     rng = np.random.default_rng(seed)
@@ -65,7 +66,7 @@ def abs_affine(n: int = 3, seed: int = 0) -> Objective:
         f=lambda xp, x, d: xp.abs(xp.sum(d["a"] * x) + b),
         g=lambda xp, x, d: xp.sign(xp.sum(d["a"] * x) + b) * d["a"],
         data={"a": a}, f_star=0.0, x_star=-b * a / na**2, lipschitz_spec=na, lipschitz_is_exact=True,
-        tags={"convex", "nonsmooth", "diagnostic"}, source="objectives.md §2 (|aᵀx+b|)",
+        tags={"convex", "nonsmooth", "diagnostic"}, source="derived here (|aᵀx+b|)",
         params=dict(n=n, seed=seed),
         goldstein_fn=lambda x, delta: 0.0 if abs(a @ x + b) <= delta * na else na,
     )
@@ -86,7 +87,8 @@ def scaled_norm(n: int = 3, a: float = 1.0) -> Objective:
     spherical cap of half-angle ``arcsin(δ/‖x‖)`` whose hull's min-norm point is the centre of its base disk.
     x0 = **1**, f* = 0 at 0.
 
-    Source: project reference objectives.md §2 (checked there by sampling for d = 2, 3, 10).
+    Source: derived here (the spherical-cap argument above); checked by sampling in
+    ``tests/test_objectives_oracles.py``.
     """
     n = _check_dim("scaled_norm", n, 2)
     a = float(a)
@@ -101,7 +103,7 @@ def scaled_norm(n: int = 3, a: float = 1.0) -> Objective:
         name="scaled_norm", x0=np.ones(n),
         f=lambda xp, x, d: a * xp.sqrt(xp.sum(x * x)), g=grad,
         f_star=0.0, x_star=np.zeros(n), lipschitz_spec=a, lipschitz_is_exact=True,
-        tags={"convex", "nonsmooth", "diagnostic"}, source="objectives.md §2 (a‖x‖₂)", params=dict(n=n, a=a),
+        tags={"convex", "nonsmooth", "diagnostic"}, source="derived here (a‖x‖₂)", params=dict(n=n, a=a),
         goldstein_fn=_norm_goldstein(a),
     )
 
@@ -112,14 +114,15 @@ def half_sq_norm(n: int = 3) -> Objective:
 
     x0 = **1**, f* = 0 at 0. Not globally Lipschitz: ``lipschitz`` is a sampled local estimate.
 
-    Source: project reference objectives.md §2; for any L-smooth f, ``‖∇f(x)‖ - Lδ ≤ dist(0, ∂_δ f(x))``.
+    Source: derived here (``∂_δ f(x)`` is the ball ``B(x, δ)``); for any L-smooth f,
+    ``‖∇f(x)‖ - Lδ ≤ dist(0, ∂_δ f(x))``.
     """
     n = _check_dim("half_sq_norm", n)
     return Objective(
         name="half_sq_norm", x0=np.ones(n),
         f=lambda xp, x, d: 0.5 * xp.sum(x * x), g=lambda xp, x, d: x * 1.0,
         f_star=0.0, x_star=np.zeros(n), lipschitz_spec=sampled_lipschitz(), lipschitz_is_exact=False,
-        tags={"convex", "smooth", "diagnostic"}, source="objectives.md §2 (½‖x‖²)", params=dict(n=n),
+        tags={"convex", "smooth", "diagnostic"}, source="derived here (½‖x‖²)", params=dict(n=n),
         goldstein_fn=lambda x, delta: max(0.0, float(np.linalg.norm(x)) - delta),
     )
 
@@ -147,7 +150,9 @@ def max_affine(n: int = 2, k: int = 5, seed: int = 0) -> Objective:
     is active; distances by active-set enumeration, hull by NNLS. f* and x* from an LP solved with HiGHS and
     polished on its n+1 active pieces. x0 = **1**. Lipschitz ``max_i ‖a_i‖`` (exact).
 
-    Source: project reference objectives.md §2 (max-affine row) and §10 (min-norm QP, NNLS reduction).
+    Source: derived here (``max_affine_goldstein`` in ``objectives/minnorm.py``); the hull step is the min-norm QP of
+    gradient sampling (Burke, Lewis, Overton, SIAM J. Optim. 2005), solved through the NNLS reduction derived in
+    ``objectives/minnorm.py``.
     """
     n = _check_dim("max_affine", n)
     k = _check_dim("max_affine (k)", k, n + 1)
@@ -163,7 +168,7 @@ def max_affine(n: int = 2, k: int = 5, seed: int = 0) -> Objective:
     return Objective(
         name="max_affine", x0=np.ones(n), f=f, g=g, data={"A": A, "b": b},
         f_star=fs, x_star=xs, lipschitz_spec=float(np.linalg.norm(A, axis=1).max()), lipschitz_is_exact=True,
-        tags={"convex", "nonsmooth", "diagnostic"}, source="objectives.md §2 (max of affine functions)",
+        tags={"convex", "nonsmooth", "diagnostic"}, source="derived here (max of affine functions)",
         params=dict(n=n, k=k, seed=seed),
         goldstein_fn=lambda x, delta: max_affine_goldstein(x, delta, A, b),
     )
@@ -206,7 +211,7 @@ def _l1_goldstein(x, delta):
     """Exact ``dist(0, ∂_δ ‖·‖₁(x))``.
 
     ``‖y‖₁ = max_s sᵀy`` over sign vectors s, and ``P_s`` (where s is active) is the orthant of s, at distance
-    ``sqrt(Σ_{i: s_i x_i < 0} x_i²)`` from x. So ``∂_δ = conv{s : that distance ≤ δ}`` (the reference's
+    ``sqrt(Σ_{i: s_i x_i < 0} x_i²)`` from x. So ``∂_δ = conv{s : that distance ≤ δ}`` (equivalently
     ``conv ∪_{‖x_I‖≤δ} {sign x_{I^c}} × [-1,1]^I``), whose min norm is computed by NNLS. Closed forms: ``sqrt(d)``
     when every ``|x_i| > δ``, 0 when ``‖x‖ ≤ δ``; otherwise enumeration (d ≤ 12).
     """
@@ -236,16 +241,16 @@ def l1_norm(n: int = 4) -> Objective:
     """``f(x) = ‖x‖₁``; x0 = (1, 2, ..., n)/n, f* = 0 at 0, Lipschitz ``sqrt(n)`` (exact).
 
     Goldstein: exact by enumeration of the sign vectors whose orthant is within δ (see ``_l1_goldstein``); this
-    settles the reference's UNVERIFIED mixed case numerically (tests compare it with dense sampling).
+    settles the mixed case, which has no simple closed form, numerically (tests compare it with dense sampling).
 
-    Source: project reference objectives.md §2 (ℓ1 row) and §8.8.
+    Source: derived here (``_l1_goldstein``; checked by dense sampling in ``tests/test_objectives_oracles.py``).
     """
     n = _check_dim("l1_norm", n)
     return Objective(
         name="l1_norm", x0=np.arange(1, n + 1) / n,
         f=lambda xp, x, d: xp.sum(xp.abs(x)), g=lambda xp, x, d: xp.sign(x),
         f_star=0.0, x_star=np.zeros(n), lipschitz_spec=float(np.sqrt(n)), lipschitz_is_exact=True,
-        tags={"convex", "nonsmooth", "diagnostic"}, source="objectives.md §2 (‖x‖₁)", params=dict(n=n),
+        tags={"convex", "nonsmooth", "diagnostic"}, source="derived here (‖x‖₁)", params=dict(n=n),
         goldstein_fn=_l1_goldstein,
     )
 
@@ -257,8 +262,8 @@ def o2nc_toy(n: int = 20, seed: int = 0) -> Objective:
     With that scaling ``½‖Ax‖₁ ≤ ‖x‖₁`` so ``f ≥ 2‖x‖_∞ ≥ 0``: f* = 0, attained only at 0; the concave middle term
     makes f non-convex. x0 = **1**. Lipschitz bound ``sqrt(n)(1 + ½‖A‖₂) + 2`` (a proven global constant).
 
-    Source: the toy test function of the O2NC paper's numerical sanity run, project reference o2nc.md §8
-    (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775); the matrix A is this library's choice.
+    Source: derived here: a toy function chosen for a numerical sanity run of O2NC (the algorithm of Cutkosky,
+    Mehta, Orabona, ICML 2023, arXiv 2302.03775); it is not from that paper, and the matrix A is this library's choice.
     """
     n = _check_dim("o2nc_toy", n)
     rng = np.random.default_rng(seed)
@@ -278,6 +283,6 @@ def o2nc_toy(n: int = 20, seed: int = 0) -> Objective:
     return Objective(
         name="o2nc_toy", x0=np.ones(n), f=f, g=g, data={"A": A}, f_star=0.0, x_star=np.zeros(n),
         lipschitz_spec=L, lipschitz_is_exact=True, tags={"nonconvex", "nonsmooth", "diagnostic"},
-        source="Cutkosky, Mehta, Orabona ICML 2023 (arXiv 2302.03775), toy run; o2nc.md §8",
+        source="derived here; toy run of O2NC (Cutkosky, Mehta, Orabona ICML 2023, arXiv 2302.03775)",
         params=dict(n=n, seed=seed),
     )

@@ -4,7 +4,7 @@ probability-p oracle, scaled from (δ, ε, σ, gap) so experiments can show O2NC
 Sources: Y. Carmon, J. C. Duchi, O. Hinder, A. Sidford, 'Lower bounds for finding stationary points I',
 Math. Programming 184 (2020); Y. Arjevani, Y. Carmon, J. C. Duchi, D. J. Foster, N. Srebro, B. Woodworth,
 'Lower bounds for non-convex stochastic optimization', Math. Programming 199 (2023), arXiv 1912.02365;
-the reduction with smoothness ε/δ follows Cutkosky, Mehta, Orabona ICML 2023. Project reference objectives.md §9.
+the reduction with smoothness ε/δ follows Cutkosky, Mehta, Orabona ICML 2023. Scaling derived here (``hard_chain``).
 
 Chain (with the convention x_0 ≡ 1), x ∈ R^T:
     F̄(x) = Σ_{i=1}^T [Ψ(-x_{i-1})Φ(-x_i) - Ψ(x_{i-1})Φ(x_i)],
@@ -92,7 +92,8 @@ def hard_chain(eps: float = 0.1, delta: float = 0.1, sigma: float = 10.0, gap: f
     gap_bound and variance_bound ``(2ε·23)²(1-p)/p ≥ E‖g - ∇F‖²``. Lipschitz ``2ε·23·√T`` (proven from the checked
     constants).
     Source: Carmon, Duchi, Hinder, Sidford, Math. Prog. 2020; Arjevani et al., Math. Prog. 2023 (arXiv
-    1912.02365), oracle eq. (16); scaling as in objectives.md §9.3–9.4.
+    1912.02365), oracle eq. (16); scaling derived here
+    (``L = ε/δ``, ``λ = 2ℓ₁ε/L``, ``F = (Lλ²/ℓ₁)F̄(x/λ) = 2ελ·F̄(x/λ)``).
     """
     eps, delta, sigma = float(eps), float(delta), float(sigma)
     if eps <= 0 or delta <= 0 or sigma < 0:

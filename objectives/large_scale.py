@@ -3,7 +3,7 @@
 Source: M. Haarala, K. Miettinen, M. M. Mäkelä, 'New limited memory bundle method for large-scale nonsmooth
 optimization', Optimization Methods and Software 19(6), 2004 (Fortran ``tnsunc.f``, M. Haarala 2003); f* from the
 problem headers of F. E. Curtis et al.'s NonOpt and, for Chained Mifflin 2, pyopus ``karmitsa.py``. Formulas, x0
-and f* as in the project's reference objectives.md §5. With ``u = x_i`` and ``v = x_{i+1}`` (i = 1..n-1), every
+and f* as in those sources. With ``u = x_i`` and ``v = x_{i+1}`` (i = 1..n-1), every
 oracle is a handful of vectorised array operations: O(n) time and memory (MXHILB: O(n log n) by FFT for large n).
 """
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Source: L. Lukšan and J. Vlček, 'Test problems for nonsmooth unconstrained and linearly constrained optimization',
 Technical report V-798, ICS AS CR, Prague, 2000 (Fortran TEST19/TEST06; f2c translation in ``blorgon9000/pyopus``
-``src/lvns/lvuns.c`` routines ``tiud19``/``tffu19``/``tfgu19``). Formulas, x0 and f* as tabulated in the
-project's reference objectives.md §4. Where the tabulated x* is rounded, x* here was re-solved to full precision
+``src/lvns/lvuns.c`` routines ``tiud19``/``tffu19``/``tfgu19``). Formulas, x0 and f* as tabulated in that
+report and its Fortran code. Where the tabulated x* is rounded, x* here was re-solved to full precision
 (SLSQP on the epigraph/constrained form, then checked against the tabulated f*; see each docstring).
 """
 from __future__ import annotations
@@ -467,8 +467,8 @@ def shell_dual() -> Objective:
 
     ``|2 Σ_j d_j u_j³| + uᵀCu - bᵀy + 100 Σ_j max{0, -3d_j u_j² - e_j - 2(Cu)_j + (Aᵀy)_j}
     + 100 Σ_i max{0, -x_i}`` with the Colville 1 data (A, b, C, d, e). x0 = 1e-4·**1** with x_12 = 60.
-    f* = 32.348679 (tabulated). The formula is transcribed from TEST19 (tffu19, label L250) and was
-    UNVERIFIED in the reference; verified here numerically: SLSQP on the smooth constrained form (u, y ≥ 0,
+    f* = 32.348679 (tabulated). The formula is transcribed from TEST19 (tffu19, label L250) and is
+    verified here numerically: SLSQP on the smooth constrained form (u, y ≥ 0,
     penalised constraints as inequalities) reaches 32.3486790 at the x* below, which equals the tabulated f*
     (the Colville 1 optimum with opposite sign, as duality predicts).
     Source: Lukšan–Vlček TEST19 problem 25 (pyopus src/lvns/lvuns.c tffu19 L250); Colville (1968).

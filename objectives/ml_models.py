@@ -1,9 +1,10 @@
 """Learning objectives with mini-batch oracles: ReLU teacher–student regression, hinge (SVM) and ramp losses,
 least-absolute-deviation regression (seeded synthetic data) and a small ReLU network on scikit-learn's digits.
 
-Sources: objectives.md §8.4–8.6; Zhang et al. ICML 2020 and Jordan, Kornowski, Lin, Shamir, Zampetakis COLT 2023
-(ReLU networks motivate (δ,ε)-stationarity); Cortes & Vapnik 1995 (SVM); Collobert, Sinz, Weston, Bottou ICML
-2006 (ramp loss); E. Alpaydin & C. Kaynak, UCI optical digits (shipped with scikit-learn as ``load_digits``).
+Sources: Zhang et al. ICML 2020 and Jordan, Kornowski, Lin, Shamir, Zampetakis COLT 2023 (ReLU networks motivate
+(δ,ε)-stationarity); Cortes & Vapnik 1995 (SVM); Collobert, Sinz, Weston, Bottou ICML 2006 (ramp loss); the
+teacher–student and LAD set-ups are derived here (standard formulations, see each docstring); E. Alpaydin &
+C. Kaynak, UCI optical digits (shipped with scikit-learn as ``load_digits``).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def relu_single_neuron(n: int = 10, N: int = 200, seed: int = 0, batch_size: int
     """Single ReLU neuron ``F(w) = (1/N) Σ_i (σ(wᵀz_i) - σ(w♮ᵀz_i))²``, σ = ReLU, ``z_i ~ N(0, I_n)``.
 
     f* = 0 at the teacher w♮ (unit). w = 0 is stationary and dead neurons give flat regions.
-    x0: seeded random unit vector. Source: objectives.md §8.4 (teacher–student ReLU regression).
+    x0: seeded random unit vector. Source: teacher–student ReLU regression, derived here.
     """
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((N, n))
@@ -48,7 +49,7 @@ def relu_single_neuron(n: int = 10, N: int = 200, seed: int = 0, batch_size: int
     return finite_sum(name="relu_single_neuron", x0=x0, n_samples=N, sample_keys=("Z", "y"), data={"Z": Z, "y": y},
                       loss=loss, grad=grad, default_batch=batch_size, f_star=0.0, x_star=ws,
                       lipschitz_spec=sampled_lipschitz(n_points=64), tags={"nonconvex", "nonsmooth", "ml"},
-                      source="objectives.md §8.4 (single-neuron teacher–student)",
+                      source="derived here (single-neuron teacher–student)",
                       params=dict(n=n, N=N, seed=seed, batch_size=batch_size))
 
 
@@ -58,7 +59,7 @@ def relu_teacher_student(n: int = 10, k: int = 4, N: int = 400, seed: int = 0, b
 
     W ∈ R^{k×n} is learned (variable vec(W), row-major); the output layer ``v = **1**/k`` is fixed and shared by
     teacher and student. f* = 0 at W♮ (and its row permutations). x0 seeded N(0, 1/n).
-    Source: objectives.md §8.4 (two-layer teacher–student).
+    Source: two-layer teacher–student ReLU regression, derived here.
     """
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((N, n))
@@ -80,7 +81,7 @@ def relu_teacher_student(n: int = 10, k: int = 4, N: int = 400, seed: int = 0, b
     return finite_sum(name="relu_teacher_student", x0=x0, n_samples=N, sample_keys=("Z", "y"),
                       data={"Z": Z, "y": y, "v": v}, loss=loss, grad=grad, default_batch=batch_size, f_star=0.0,
                       x_star=Ws.reshape(-1), lipschitz_spec=sampled_lipschitz(n_points=64),
-                      tags={"nonconvex", "nonsmooth", "ml"}, source="objectives.md §8.4 (two-layer teacher–student)",
+                      tags={"nonconvex", "nonsmooth", "ml"}, source="derived here (two-layer teacher–student)",
                       params=dict(n=n, k=k, N=N, seed=seed, batch_size=batch_size))
 
 
@@ -121,7 +122,7 @@ def hinge_svm(n: int = 10, N: int = 200, lam: float = 0.1, label_noise: float = 
     Labels ``y_i = sign(w♮ᵀz_i)``, a fraction ``label_noise`` flipped. f* and x* exact: the box-constrained dual is
     solved by L-BFGS-B, then the KKT linear system is solved on the margin support (duality gap checked in the
     tests). The mini-batch oracle adds the full regulariser gradient (unbiased). x0 = 0.
-    Source: Cortes & Vapnik, Machine Learning 20 (1995); objectives.md §8.5.
+    Source: Cortes & Vapnik, 'Support-vector networks', Machine Learning 20 (1995).
     """
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((N, n))
@@ -142,7 +143,7 @@ def hinge_svm(n: int = 10, N: int = 200, lam: float = 0.1, label_noise: float = 
     return finite_sum(name="hinge_svm", x0=np.zeros(n), n_samples=N, sample_keys=("Z", "y"), data={"Z": Z, "y": y},
                       loss=loss, grad=grad, default_batch=batch_size, f_star=fs, x_star=ws,
                       lipschitz_spec=sampled_lipschitz(n_points=64), tags={"convex", "nonsmooth", "ml"},
-                      source="Cortes & Vapnik 1995; objectives.md §8.5", extra={"dual_value": dual_value},
+                      source="Cortes & Vapnik, Machine Learning 20 (1995)", extra={"dual_value": dual_value},
                       params=dict(n=n, N=N, lam=lam, label_noise=label_noise, seed=seed, batch_size=batch_size))
 
 
@@ -152,8 +153,8 @@ def ramp_loss(n: int = 10, N: int = 200, margin: float = 0.1, seed: int = 0, bat
 
     Gaussian z_i, ``y_i = sign(w♮ᵀz_i)``, points with ``|w♮ᵀz_i| < margin`` dropped (resampled), so with
     ``γ = min_i y_i w♮ᵀz_i`` the point ``x* = w♮/γ`` has every margin ≥ 1: f* = 0. x0: a seeded random vector of
-    norm 0.1. Lipschitz ``(1/N) Σ_i ‖z_i‖`` (proven). Source: Collobert, Sinz, Weston, Bottou, ICML 2006;
-    objectives.md §8.5.
+    norm 0.1. Lipschitz ``(1/N) Σ_i ‖z_i‖`` (proven). Source: Collobert, Sinz, Weston, Bottou, 'Trading
+    convexity for scalability', ICML 2006.
     """
     rng = np.random.default_rng(seed)
     ws = _unit(rng, n)
@@ -178,7 +179,7 @@ def ramp_loss(n: int = 10, N: int = 200, margin: float = 0.1, seed: int = 0, bat
     return finite_sum(name="ramp_loss", x0=x0, n_samples=N, sample_keys=("Z", "y"), data={"Z": Z, "y": y},
                       loss=loss, grad=grad, default_batch=batch_size, f_star=0.0, x_star=ws / gamma,
                       lipschitz_spec=float(np.linalg.norm(Z, axis=1).mean()), lipschitz_is_exact=True, tags={"nonconvex", "nonsmooth", "ml"},
-                      source="Collobert, Sinz, Weston, Bottou ICML 2006; objectives.md §8.5",
+                      source="Collobert, Sinz, Weston, Bottou ICML 2006",
                       params=dict(n=n, N=N, margin=margin, seed=seed, batch_size=batch_size))
 
 
@@ -188,7 +189,7 @@ def l1_regression(n: int = 10, N: int = 200, seed: int = 0, batch_size: int = 16
 
     f* and x* exact: the LP ``min Σ t_i, -t ≤ Zw - y ≤ t`` is solved by HiGHS, then the vertex is polished by
     solving ``Z_S w = y_S`` on its n zero-residual rows. x0 = 0. Lipschitz ``(1/N) Σ_i ‖z_i‖`` (proven).
-    Source: objectives.md §8.6 (f* from an LP with scipy linprog/HiGHS).
+    Source: derived here (the standard LP form of least-absolute-deviation regression; f* from scipy linprog/HiGHS).
     """
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((N, n))
@@ -212,7 +213,7 @@ def l1_regression(n: int = 10, N: int = 200, seed: int = 0, batch_size: int = 16
                       data={"Z": Z, "y": y}, loss=loss, grad=grad, default_batch=batch_size,
                       f_star=float(np.mean(np.abs(Z @ w - y))), x_star=w,
                       lipschitz_spec=float(np.linalg.norm(Z, axis=1).mean()), lipschitz_is_exact=True,
-                      tags={"convex", "nonsmooth", "ml"}, source="objectives.md §8.6 (LAD regression; LP by HiGHS)",
+                      tags={"convex", "nonsmooth", "ml"}, source="derived here (LAD regression; LP by HiGHS)",
                       extra={"lp_value": float(res.fun) / N},
                       params=dict(n=n, N=N, seed=seed, batch_size=batch_size))
 

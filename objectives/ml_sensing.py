@@ -6,7 +6,7 @@ robust phase retrieval', Information and Inference 8(3), 2019; D. Davis, D. Drus
 nonsmooth landscape of phase retrieval', IMA J. Numer. Anal. 2020; V. Charisopoulos, D. Davis, M. Díaz,
 D. Drusvyatskiy, 'Composite optimization for robust rank one bilinear sensing' (arXiv 1901.01624) and
 V. Charisopoulos, Y. Chen, D. Davis, M. Díaz, L. Ding, D. Drusvyatskiy, 'Low-rank matrix recovery with composite
-optimization: good conditioning and rapid convergence', Found. Comput. Math. 2021. Formulas: objectives.md §8.1–8.3.
+optimization: good conditioning and rapid convergence', Found. Comput. Math. 2021. Formulas as in those papers.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def phase_retrieval(n: int = 20, m: int | None = None, p_fail: float = 0.0, seed
     A fraction ``p_fail`` of the b_i is corrupted. Subgradient ``(2/m) Σ sign(⟨a_i,x⟩² - b_i)⟨a_i,x⟩ a_i``;
     x = 0 is Clarke-stationary (spurious). Defaults m = 4n. x0: a seeded random unit vector. Noiseless
     (p_fail = 0): f* = 0 at ±x♮ (``x_star = x♮``); otherwise f* is unknown (``extra['x_planted']``).
-    Source: Duchi & Ruan 2019; Davis, Drusvyatskiy & Paquette 2020 (objectives.md §8.1).
+    Source: Duchi & Ruan, Information and Inference 2019; Davis, Drusvyatskiy & Paquette, IMA J. Numer. Anal. 2020.
     """
     m = 4 * n if m is None else int(m)
     rng = np.random.default_rng(seed)
@@ -79,7 +79,7 @@ def blind_deconvolution(d1: int = 10, d2: int = 10, m: int | None = None, p_fail
     ``y_i = ⟨ℓ_i, w♮⟩⟨r_i, x♮⟩`` (unit w♮, x♮), a fraction ``p_fail`` corrupted. The variable is the
     concatenation (w, x) of length d1 + d2. Subgradient ``(1/m) Σ sign(res_i)(⟨r_i,x⟩ℓ_i, ⟨ℓ_i,w⟩r_i)``.
     Defaults m = 4(d1 + d2); x0 seeded random unit blocks. Noiseless f* = 0 on the curve (c·w♮, x♮/c);
-    ``x_star = (w♮, x♮)``. Source: Charisopoulos, Davis, Díaz, Drusvyatskiy, arXiv 1901.01624 (objectives.md §8.2).
+    ``x_star = (w♮, x♮)``. Source: Charisopoulos, Davis, Díaz, Drusvyatskiy, arXiv 1901.01624.
     """
     m = 4 * (d1 + d2) if m is None else int(m)
     rng = np.random.default_rng(seed)
@@ -113,8 +113,8 @@ def matrix_sensing(d: int = 8, r: int = 2, m: int | None = None, p_fail: float =
     ``b_i = ⟨A_i, U♮U♮ᵀ⟩`` (U♮ entries N(0, 1/d)), a fraction ``p_fail`` corrupted. The variable is vec(U)
     (row-major, length d·r); subgradient ``(1/m)(G + Gᵀ)U`` with ``G = Σ_i sign(res_i) A_i``. Defaults
     m = 5·d·r; x0 seeded N(0, 1/d). Noiseless f* = 0 at U♮ (and every U♮Q, Q orthogonal); the 1/m normalisation
-    is this library's (the source's scaling is UNVERIFIED, objectives.md §12 item 5; it does not change x*).
-    Source: Charisopoulos et al., Found. Comput. Math. 2021 (objectives.md §8.3).
+    is this library's (the paper's normalisation was not checked; it does not change x*).
+    Source: Charisopoulos et al., Found. Comput. Math. 2021.
     """
     m = 5 * d * r if m is None else int(m)
     rng = np.random.default_rng(seed)

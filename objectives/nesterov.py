@@ -3,7 +3,7 @@ function and the Lewis function (a Clarke-stationary point that is not a minimis
 
 Sources: M. Gürbüzbalaban and M. L. Overton, 'On Nesterov's nonsmooth Chebyshev–Rosenbrock functions',
 Nonlinear Analysis 75, 2012; A. S. Lewis and M. L. Overton, 'Nonsmooth optimization via quasi-Newton methods',
-Math. Programming 141, 2013; formulas, x0 and f* from the project's reference objectives.md §6–7.
+Math. Programming 141, 2013; formulas, x0 and f* as in those papers and the sources named in each docstring.
 """
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def lewis() -> Objective:
     ``u² - v`` (v ≤ 0); ``u² + v`` (0 < v < u²); ``3u² - v`` (u² ≤ v ≤ 4u²); ``-5u² + v`` (v > 4u²).
 
     Unbounded below (``f(t, 4t²) = -t²``): no f*. The origin is Clarke-stationary but not a minimiser.
-    x0 = (1, 2) (this library's choice; the source's starting point is not recorded in the reference).
+    x0 = (1, 2) (this library's choice).
     Source: SMS++ LukFiBlock (``SMSpp-Project/LukFiBlock``, problem 26), after A. S. Lewis.
     """
     def parts(xp, x):
@@ -137,8 +137,7 @@ def max_eigenvalue(n: int = 5, m: int = 10, seed: int = 0) -> Objective:
 
     Convex, non-smooth where the top eigenvalue is multiple; gradient ``(uᵀA_i u)_i`` for a unit top
     eigenvector u. x0 = 0; f* unknown (an SDP). Lipschitz ``sqrt(Σ_i ‖A_i‖₂²)`` (proven, Weyl's inequality).
-    Source: M. L. Overton, 'Large-scale optimization of eigenvalues', SIAM J. Optim. 2 (1992); project reference
-    objectives.md §7.
+    Source: M. L. Overton, 'Large-scale optimization of eigenvalues', SIAM J. Optim. 2 (1992).
     """
     if n < 1 or m < 2:
         raise ValueError(f"max_eigenvalue: need n >= 1 and m >= 2, got n={n}, m={m}")
@@ -156,4 +155,4 @@ def max_eigenvalue(n: int = 5, m: int = 10, seed: int = 0) -> Objective:
     return Objective(name="max_eigenvalue", x0=np.zeros(n), f=lambda xp, x, d: parts(xp, x, d)[0],
                      g=lambda xp, x, d: parts(xp, x, d)[1], data={"A0": As[0], "As": As[1:]},
                      lipschitz_spec=L, lipschitz_is_exact=True, tags={"convex", "nonsmooth"},
-                     source="Overton, SIAM J. Optim. 2 (1992); objectives.md §7", params=dict(n=n, m=m, seed=seed))
+                     source="Overton, SIAM J. Optim. 2 (1992)", params=dict(n=n, m=m, seed=seed))

@@ -3,10 +3,10 @@ r"""A tight family for O2NC: a noisy slope-ε' ramp on which O2NC at its theory 
 The construction is this module's own (a one-dimensional ramp that is travel-limited for any method whose steps are
 bounded by D = δ/T, plus an orthogonal bounded perturbation); it borrows only O2NC and its Theorem 8 from
 Cutkosky, Mehta, Orabona, *Optimal Stochastic Non-smooth Non-convex Optimization through Online-to-Non-convex
-Conversion*, ICML 2023 (arXiv 2302.03775), [CMO23] below, in the form restated in o2nc.md §5–6 and implemented by
-``o2nc.theory``.  (The ε⁻³δ⁻¹ lower bound for *every* method is [CMO23]'s, proved with the stochastic zero-chain of
-Carmon et al. / Arjevani et al., see ``objectives/hard_instance.py``; the family here is simpler and says something
-narrower: that O2NC *at its own tuning* cannot do better than its upper bound on it.)
+Conversion*, ICML 2023 (arXiv 2302.03775), [CMO23] below, in the form implemented by ``o2nc.theory``.  (The ε⁻³δ⁻¹
+lower bound for *every* method is [CMO23]'s, proved with the stochastic zero-chain of Carmon et al. / Arjevani et al.,
+see ``objectives/hard_instance.py``; the family here is simpler and says something narrower: that O2NC *at its own
+tuning* cannot do better than its upper bound on it.)
 
 **The function** (d = 2; κ = ``slope_factor`` > 1, default ``SLOPE_FACTOR`` = 2, ε' = κε the ramp slope, ℓ = gap/ε' the ramp length,
 a = √(G² − ε'²) the perturbation slope, c = ``PLATEAU_RADII``·δ = 4δ the perturbation's width):
@@ -33,9 +33,10 @@ a = √(G² − ε'²) the perturbation slope, c = ``PLATEAU_RADII``·δ = 4δ t
 
 **Why the theory budget suffices** ([CMO23] Theorem 8 with restarted projected OGD, D = δ/T, η = D/(G√T);
 ``o2nc.theory.ogd_bound``): E[(1/K) Σ_k ‖(1/T) Σ_t ∇F(w_t^k)‖] ≤ gap/(δK) + (G + σ)/√T, and every epoch's points lie
-within δ of its mean, so the epoch certificates are (δ, ·)-certificates (o2nc.md §5, locality).  At the balanced
-T = ((G+σ)δN/gap)^{2/3} both terms are (G+σ)/√T, and N ≥ 8(G+σ)²·gap·δ⁻¹ε⁻³ makes the bound ≤ ε
-(``o2nc.theory.ogd_rate``).  The average bounds the best epoch, so some epoch is certified in expectation.
+within δ of its mean, so the epoch certificates are (δ, ·)-certificates (derived here: two points of one epoch are
+≤ T·D = δ apart, so each is within δ of the mean).  At the balanced T = ((G+σ)δN/gap)^{2/3} both terms are
+(G+σ)/√T, and N ≥ 8(G+σ)²·gap·δ⁻¹ε⁻³ makes the bound ≤ ε (``o2nc.theory.ogd_rate``).  The average bounds the best
+epoch, so some epoch is certified in expectation.
 (Caveat, derived: OGD's regret bound uses E‖g‖² ≤ G²; with noise E‖g‖² ≤ G² + σ², which adds σ²/(2G) to the G of
 the second term; for σ ≤ G this is a factor ≤ 5/4 on it and changes no exponent.)
 
@@ -58,7 +59,7 @@ constants differ by 8κ³: 64 at κ = 2, 27 at κ = 1.5).  The (G+σ)² enters t
 noise term (G+σ)/√T at most ε, and each of the ≥ gap/(ε'δ) epochs costs T queries.  Measured on O2NC + OGD in
 ``tests/test_objectives_tight.py`` (slow) and ``experiments/tight_family_rates.py``.
 
-Source: Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), Algorithm 1 and Theorem 8 (o2nc.md §3–6); the
+Source: Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), Algorithm 1 and Theorem 8; the
 construction, the lower-bound argument and the Goldstein oracle are derived in this docstring.  Clarke's
 subdifferential of piecewise-linear functions: F. H. Clarke, *Optimization and Nonsmooth Analysis*, Wiley 1983,
 Theorem 2.5.1 (the gradient-limit characterisation).

@@ -24,14 +24,15 @@ class AdaGradNorm:
 
         Δ_1 = 0,    η_t = c·D/√V_t,    Δ_{t+1} = Π_{‖·‖≤D}(Δ_t − η_t g_t),
 
-    and no step while V_t = 0 (all gradients so far zero; learners.md §3's guard).
+    and no step while V_t = 0 (all gradients so far zero; a division guard, derived here: η_t = c·D/√V_t is
+    undefined at V_t = 0).
 
     Regret for ‖u‖ ≤ D (derived here from Orabona Thm 4.14 on a set of diameter 2D and
     Σ_t ‖g_t‖²/√V_t ≤ 2√V_T):
 
         Reg_T(u) ≤ (2D)²/(2η_T) + ½ Σ_t η_t ‖g_t‖² ≤ (2/c + c) · D · √V_T,
 
-    which is 2√2·D·√V_T at c = √2 (the constant learners.md §3 marks unverified; this derivation confirms it) and
+    which is 2√2·D·√V_T at c = √2 (derived here: 2/c + c = 2√2 at c = √2) and
     3·D·√V_T at the default c = 1. It needs no knowledge of the gradient bound G.
 
     Floating-point range: the state keeps V_t itself (its layout is shared with the torch shell's fused kernel), so

@@ -13,7 +13,8 @@ __all__ = ["KT", "KTState", "KTScaleFreeState", "ONSBettor", "ONSBettorState", "
 
 
 def _clipped_coin(grad, lipschitz: float):
-    """c = clip(−g/G, −1, 1) per coordinate (the bettor's coin; learners.md §13.4: scale, then clip)."""
+    """c = clip(−g/G, −1, 1) per coordinate (the bettor's coin; scale, then clip: coin betting needs |c| ≤ 1, Orabona
+    & Pál, *Coin betting and parameter-free online learning*, NeurIPS 2016)."""
 
     def coin(g):
         xp = xp_of(g)
@@ -92,11 +93,11 @@ class KT:
 
         W_t = ε + Σ_{s≤t} c_s w_s,        w_{t+1} = (X_t/(t+1)) · W_t,        X_t = Σ_{s≤t} c_s,
 
-    the bet of learners.md §7 (−Σg/(t+1) · W_t in the unscaled notation). The betting fraction |X_t|/(t+1) < 1 keeps
-    the wealth positive. On a 0-d array it is the one-dimensional KT learner (used as the magnitude learner of
+    the KT bet of Orabona & Pál (−Σg/(t+1) · W_t in the unscaled notation). The betting fraction |X_t|/(t+1) < 1
+    keeps the wealth positive. On a 0-d array it is the one-dimensional KT learner (used as the magnitude learner of
     :class:`DirectionMagnitude`).
 
-    Regret (derived here, replacing the constants learners.md §7 leaves open). The KT potential
+    Regret (derived here, with explicit constants from the KT potential). The KT potential
     F_t(x) = ε 2^t Γ((t+1+x)/2) Γ((t+1−x)/2)/(π t!) satisfies F_t(x + c) ≤ F_{t−1}(x)(1 + c x/t) for every c ∈ [−1, 1]:
     equality at c = ±1 (Γ(z+1) = zΓ(z)) and the left side is convex in c (log-convexity of Γ) while the right side is
     linear. Hence W_T ≥ F_T(X_T) for continuous coins too, and per coordinate, for ‖g_t‖ ≤ G,
@@ -271,14 +272,16 @@ class ONSBettorState(NamedTuple):
 class ONSBettor:
     r"""Coin betting with the fraction learned by Online Newton Step, per coordinate (Cutkosky & Orabona, COLT 2018).
 
-    With z_t = clip(g_t/G, −1, 1) per coordinate, wealth W_0 = ε, fraction β_1 = 0, A_0 = 1 (learners.md §8):
+    With z_t = clip(g_t/G, −1, 1) per coordinate, wealth W_0 = ε, fraction β_1 = 0, A_0 = 1 (a choice made
+    here; any A_0 > 0 works and enters the bound):
 
         play w_t = β_t W_{t−1};   W_t = W_{t−1}(1 − z_t β_t);   z̃_t = z_t/(1 − z_t β_t);   A_t = A_{t−1} + z̃_t²;
         β_{t+1} = clip(β_t − (1/γ) z̃_t/A_t, −1/2, 1/2),    1/γ = 2/(2 − ln 3).
 
-    The constant (as in the code cited by learners.md §8) is derived here: 1 − zβ = (1 − zβ_t)(1 − y) with
-    y = z̃_t(β − β_t) ∈ [−2, 2/3], and −ln(1 − y) ≥ y + (γ/2) y² on that interval exactly when γ/2 ≤ (2 − ln 3)/4 (the
-    ratio (−ln(1−y) − y)/y² increases in y), so the ONS losses −ln(1 − z_tβ) are γ-exp-concave in the ONS sense.
+    The constant (as in ``ons_bettor`` of acutkosky/jaxol, jaxol/paramfree.py) is derived here:
+    1 − zβ = (1 − zβ_t)(1 − y) with y = z̃_t(β − β_t) ∈ [−2, 2/3], and −ln(1 − y) ≥ y + (γ/2) y² on that interval
+    exactly when γ/2 ≤ (2 − ln 3)/4 (the ratio (−ln(1−y) − y)/y² increases in y), so the ONS losses −ln(1 − z_tβ) are
+    γ-exp-concave in the ONS sense.
 
     Regret (derived): the ONS analysis gives Σ ln(1 − z_tβ_t) ≥ Σ ln(1 − z_tβ) − (γ/2)A_0β² − ln(A_T/A_0)/(2γ) for
     every |β| ≤ 1/2, and ln(1 + r) ≥ r − r² for |r| ≤ 1/2, so with X = −Σz_t, V = Σz_t² ≤ Σ‖g_t‖²/G²:
@@ -387,13 +390,13 @@ class COCOBState(NamedTuple):
 class COCOB:
     r"""COCOB-Backprop, per coordinate (Orabona & Tommasi, NeurIPS 2017, arXiv 1705.07795, Algorithm 2).
 
-    Played point relative to the start (Δ = w − w_1; learners.md §12):
+    Played point relative to the start (Δ = w − w_1; the recursion of Algorithm 2):
 
         L_t = max(L_{t−1}, |g_t|),  G_t = G_{t−1} + |g_t|,  R_t = max(R_{t−1} − Δ_t g_t, 0),  θ_t = θ_{t−1} + g_t,
         Δ_{t+1} = −θ_t/(L_t · max(G_t + L_t, α L_t)) · (L_t + R_t),
 
-    with L_0 = ``eps`` (the division guard of learners.md §13.7). The recursion, recalled in learners.md as
-    unverified, is checked in the tests against ``optax.contrib.scale_by_cocob`` (an independent implementation) on
+    with L_0 = ``eps`` (a division guard, derived here: L_t is a divisor that would start at 0). The recursion is
+    checked in tests/test_learners_zoo.py against ``optax.contrib.scale_by_cocob`` (an independent implementation) on
     the same gradient stream; a learner that returns points (not increments) avoids the bug of optax #1227.
 
     Regret: COCOB-Backprop has no published regret guarantee (its reward truncation at 0 breaks the coin-betting

@@ -99,10 +99,10 @@ class Coordinatewise:
     r"""Run one copy of a learner on every coordinate of the pytree (vectorised: no Python loop over coordinates).
 
     Each coordinate i plays its own Δ_i against the losses g_{t,i} Δ_i; the regret splits as
-    Reg_T(u) = Σ_i Reg^{(i)}_T(u_i) (learners.md §13.10: the geometry changes, the comparator set is a box, not a
-    ball). For OGD and FTRL the per-coordinate copy projects on |Δ_i| ≤ radius; the betting learners (KT, ONSBettor,
-    COCOB) already run per coordinate; FreeGrad, ParameterFreeMirrorDescent and DiscountedFTRL switch their
-    ``coordinatewise`` option on.
+    Reg_T(u) = Σ_i Reg^{(i)}_T(u_i) (derived here: ⟨g, Δ − u⟩ = Σ_i g_i(Δ_i − u_i); the geometry changes, the
+    comparator set is a box, not a ball). For OGD and FTRL the per-coordinate copy projects on |Δ_i| ≤ radius; the
+    betting learners (KT, ONSBettor, COCOB) already run per coordinate; FreeGrad, ParameterFreeMirrorDescent and
+    DiscountedFTRL switch their ``coordinatewise`` option on.
 
     Regret: the per-coordinate learner's bound. For constant-step OGD and FTRL the per-coordinate bounds
     u_i²/(2η) + (η/2)Σ_t g_{t,i}² sum to the global one, ‖u‖²/(2η) + (η/2)Σ_t‖g_t‖² (for ‖u‖ ≤ radius, which puts u in
@@ -152,13 +152,13 @@ class RestartingState(NamedTuple):
 
 @dataclass(frozen=True)
 class Restarting:
-    r"""Restart a learner every ``period`` rounds: its whole state goes back to ``init`` (learners.md §13.3).
+    r"""Restart a learner every ``period`` rounds: its whole state goes back to ``init`` (derived here: see ``update``).
 
     After rounds period, 2·period, … the inner state is replaced by ``learner.init`` (built from the gradient, which
     has the parameters' structure), so iterates, sums, wealth and counters all reset. The selection is an array
     ``where`` on a 0-d counter, so a step never syncs with the host and runs under ``jax.jit``.
 
-    Regret (standard; learners.md §0): static regret splits over the blocks, Reg_T(u) = Σ_k Reg^{block k}(u), each
+    Regret (standard, derived here): static regret splits over the blocks, Reg_T(u) = Σ_k Reg^{block k}(u), each
     bounded by the learner's bound on that block's gradients. The same split with a different u_k per block is the
     K-shifting regret that O2NC needs ([CMO23] §3).
 
@@ -216,18 +216,19 @@ class Restarting:
 class Discounted:
     r"""Discount a learner's memory by β and decay it by the weight μ: the learner of exponentiated O2NC.
 
-    For ``OGD(lr=η, radius=D)`` (constant step) the update becomes (learners.md §6; Zhang & Cutkosky, ICML 2024,
-    arXiv 2405.09742, o2nc.md §12.1):
+    For ``OGD(lr=η, radius=D)`` (constant step) the update becomes (Zhang & Cutkosky, *Random Scaling and Momentum for
+    Non-smooth Non-convex Optimization*, ICML 2024, arXiv 2405.09742; class ``O2NCGD`` of ZQZCalin/trainit):
 
         Δ_{t+1} = β/(1 + ημ) · Π_D(Δ_t − η g_t),    Δ_1 = 0,
 
     which is OGD with the implicit (proximal) step on the exponentiated, regularised losses
     ⟨β^{−t} g_t, Δ⟩ + (μβ^{−t}/2)‖Δ‖² with step ηβ^t: the factors β^{−t} and β^t cancel in closed form, so they are
-    **never formed** (learners.md §13.1; β^{−t} overflows float64 near t ≈ 6,700 for β = 0.9). The state stays a
-    plain Δ, so 10^7 rounds run without overflow (tested).
+    **never formed** (derived here: β^{−t} overflows float64 for t > ln(1.8e308)/ln(1/β) ≈ 6,700 at β = 0.9). The
+    state stays a plain Δ, so 10^7 rounds run without overflow (tested).
 
     For ``FTRL(lr=η, radius=D)`` the gradient sum is discounted, m_t = β' m_{t−1} + g_t, β' = β/(1 + ημ), and
-    Δ_{t+1} = Π_D(−η m_t): the β-FTRL of learners.md §5 with a quadratic regulariser.
+    Δ_{t+1} = Π_D(−η m_t): the β-FTRL of Ahn, Zhang, Kook, Dai (ICML 2024, arXiv 2402.01567) with a quadratic
+    regulariser.
 
     **SGD-with-momentum mapping.** Unrolled with β' = β/(1 + ημ), the OGD form is Δ_{n+1} = −ηβ' b_n with
     b_n = β' b_{n−1} + g_n. O2NC with s_n ≡ 1 (``scaling="none"``), no restarts and this learner therefore reproduces

@@ -20,7 +20,7 @@ class FTRLState(NamedTuple):
 class FTRL:
     r"""FTRL with the regulariser ‖Δ‖²/(2η) on the ball (lazy projection, dual averaging).
 
-    Update (Orabona, *A Modern Introduction to Online Learning*, arXiv 1912.13213, §7; learners.md §5):
+    Update (Orabona, *A Modern Introduction to Online Learning*, arXiv 1912.13213, §7):
 
         Δ_{t+1} = argmin_{‖Δ‖≤D} ⟨Σ_{s≤t} g_s, Δ⟩ + ‖Δ‖²/(2η) = Π_{‖·‖≤D}(−η Σ_{s≤t} g_s),    Δ_1 = 0.
 
@@ -28,8 +28,8 @@ class FTRL:
 
         Reg_T(u) ≤ ‖u‖²/(2η) + (η/2) Σ_t ‖g_t‖².
 
-    Unlike OGD, the state is the gradient sum and the play is recomputed from it (learners.md §13.2: points, not
-    increments), so a projection never loses gradient information.
+    Unlike OGD, the state is the gradient sum and the play is recomputed from it (points, not increments:
+    optax issue #1227 shows the bug that chained increments cause), so a projection never loses gradient information.
 
     Args:
         lr: η (> 0).
@@ -82,7 +82,7 @@ class DiscountedFTRL:
     r"""Discounted FTRL with an adaptive quadratic regulariser: Adam without bias correction, as an online learner.
 
     β-FTRL (Ahn, Zhang, Kook, Dai, *Understanding Adam Optimizer via Online Learning of Updates: Adam is FTRL in
-    Disguise*, ICML 2024, arXiv 2402.01567; learners.md §5), per coordinate i (``coordinatewise=True``):
+    Disguise*, ICML 2024, arXiv 2402.01567), per coordinate i (``coordinatewise=True``):
 
         m_t = β₁ m_{t−1} + (1 − β₁) g_t,    v_t = β₂ v_{t−1} + (1 − β₂) g_t²,    m_0 = v_0 = 0,
         Δ_{t+1} = argmin_Δ ⟨m_t, Δ⟩ + Σ_i (√v_{t,i} + ε)/(2α) Δ_i² = −α m_t/(√v_t + ε),   Δ_1 = 0,
@@ -90,8 +90,9 @@ class DiscountedFTRL:
     i.e. FTRL on the discounted losses (1 − β₁)β₁^{t−s}⟨g_s, ·⟩ with the regulariser's scale set by the discounted
     second moment (the derivation is the one-line first-order condition). ``coordinatewise=False`` uses one global
     v_t = β₂ v_{t−1} + (1 − β₂)‖g_t‖² (the global version of Ahn & Cutkosky, NeurIPS 2024). With ``radius`` D the play
-    is clipped to the ball, Δ_{t+1} = Clip_D[−α m_t/(√v_t + ε)], the clipped-Adam learner of learners.md §5 and
-    o2nc.md §12.2. Where v_t = 0 the play is 0 (then m_t = 0 too).
+    is clipped to the ball, Δ_{t+1} = Clip_D[−α m_t/(√v_t + ε)], the clipped-Adam learner of Ahn & Cutkosky
+    (NeurIPS 2024, arXiv 2405.18199) and of Xie, Zhang, Zhao, Zhou (arXiv 2602.08372). Where v_t = 0 the play is 0
+    (then m_t = 0 too).
 
     The state holds √v_t rather than v_t, updated as √v_t = hypot(√β₂·√v_{t−1}, √(1 − β₂)·|g_t|) (the same recursion;
     ``hypot`` never forms the squares), so a float32 run keeps the Adam step at gradient scales 1e-30 and 1e30, where

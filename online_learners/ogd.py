@@ -31,9 +31,10 @@ class OGD:
     - constant step: Reg_T(u) ≤ ‖u‖²/(2·lr) + (lr/2) Σ_t G_t²  (Orabona, Thm 2.13, with Δ_1 = 0);
     - anytime step, radius D: Reg_T(u) ≤ ‖u‖²/(2η_1) + (2D)²(1/(2η_T) − 1/(2η_1)) + ½ Σ_t η_t G_t²
       (Orabona, Thm 4.14's telescoping with non-increasing steps on a set of diameter 2D; derived here, and ≤ 3DG√T
-      at lr = D/G as in the reference learners.md §2). No bound is claimed for the unconstrained anytime variant.
+      at lr = D/G, using Σ_{t≤T} t^{−1/2} ≤ 2√T). No bound is claimed for the unconstrained anytime variant.
 
-    Inside O2NC with radius D = δ/T and lr = D/(G√T), restarted every epoch: Reg ≤ DG√T per epoch (o2nc.md §6).
+    Inside O2NC with radius D = δ/T and lr = D/(G√T), restarted every epoch: Reg ≤ DG√T per epoch (the setting of
+    Cutkosky, Mehta, Orabona, ICML 2023; derived here from the constant-step bound: D²/(2η) + ηTG²/2 = DG√T).
 
     Args:
         lr: step size η (> 0), or its scale in the anytime schedule.

@@ -22,12 +22,12 @@ class OptimisticOGDState(NamedTuple):
 class OptimisticOGD:
     r"""Optimistic projected OGD: before playing, the learner receives a hint h_t (a guess of g_t).
 
-    Two-projection form (Chiang et al., COLT 2012; Rakhlin & Sridharan, COLT 2013; learners.md §4), Δ̂_1 = 0:
+    Two-projection form (Chiang et al., COLT 2012; Rakhlin & Sridharan, COLT 2013), Δ̂_1 = 0:
 
         Δ_t = Π(Δ̂_t − η h_t),        Δ̂_{t+1} = Π(Δ̂_t − η g_t),
 
     single-projection form (Joulani, György, Szepesvári 2017's one-projection optimistic MD; the "double optimism"
-    update of Patitucci, Jiang, Mokhtari, arXiv 2510.03167, as restated in learners.md §4), with g_0 = h_0 = 0, Δ_0 = 0:
+    update of Patitucci, Jiang, Mokhtari, arXiv 2510.03167, ICLR 2026), with g_0 = h_0 = 0, Δ_0 = 0:
 
         Δ_t = Π(Δ_{t−1} − η(g_{t−1} − h_{t−1}) − η h_t),
 
@@ -37,8 +37,8 @@ class OptimisticOGD:
     The single-projection form needs the hint of round t again in ``update``: call ``update(state, g, hint=h)`` with the
     hint given to ``predict``. The two-projection form ignores it.
 
-    Regret, for both forms and every u with ‖u‖ ≤ radius (derived here; the constants that learners.md §4 marks
-    unverified are replaced by these):
+    Regret, for both forms and every u with ‖u‖ ≤ radius (derived here, as
+    shown below):
 
         Reg_T(u) ≤ ‖u‖²/(2η) + (η/2) Σ_t ‖g_t − h_t‖².
 

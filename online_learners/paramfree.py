@@ -41,14 +41,14 @@ class FreeGradState(NamedTuple):
 @dataclass(frozen=True)
 class FreeGrad:
     r"""FreeGrad with a known gradient bound h (Mhammedi & Koolen, *Lipschitz and comparator-norm adaptivity in online
-    learning*, COLT 2020; learners.md §11).
+    learning*, COLT 2020).
 
     With G_t = Σ_{s≤t} g_s, V_t = h² + Σ_{s≤t} ‖g_s‖², the play is w_{t+1} = −∇_G Φ(G_t, V_t) for the potential
     Φ(G, V) = (h²/√V) exp(‖G‖²/(2V + 2h‖G‖)):
 
         w_{t+1} = −G_t · (2V_t + h‖G_t‖) h² / (2 (V_t + h‖G_t‖)² √V_t) · exp(‖G_t‖²/(2V_t + 2h‖G_t‖)),   w_1 = 0.
 
-    (The formula of learners.md §11 is exactly this gradient; checked by differentiating Φ.) Gradients are clipped to
+    (Derived here: the closed form above is exactly −∇_G Φ, checked by differentiating Φ.) Gradients are clipped to
     ‖g‖ ≤ h. ``coordinatewise=True`` runs one copy per coordinate (norms become absolute values).
 
     **Computed in units of h** (derived by substituting V = h²u, ‖G‖ = h·n): the state holds u_t = V_t/h² and
@@ -159,8 +159,8 @@ class PFMDState(NamedTuple):
 @dataclass(frozen=True)
 class ParameterFreeMirrorDescent:
     r"""Parameter-free mirror descent (Jacobsen & Cutkosky, *Parameter-free mirror descent*, COLT 2022, arXiv
-    2203.00444), in the closed form of learners.md §10 with the norm ‖S_t‖ in place of |S_t| (their analysis is for a
-    general norm), k = 3, c = 3:
+    2203.00444), in the closed form of ``mirror_descent`` in acutkosky/jaxol with the norm ‖S_t‖ in place of |S_t|
+    (their analysis is for a general norm), k = 3, c = 3:
 
         S_t = Σ_{s≤t} g_s,   V_t = Σ_{s≤t} ‖g_s‖²,   G_t = max_{s≤t} ‖g_s‖,   q_t = c + V_t/G_t²,
         α_t = ε / (√q_t · ln² q_t),
@@ -188,7 +188,7 @@ class ParameterFreeMirrorDescent:
     where the form is derived as above and the additive constant 1·εG_T is **tested numerically, not derived**: over
     thousands of adversarial ±1, biased, switching and noisy sequences (T ≤ 300, ‖u‖ from 1e-3 to 1e3) the excess
     regret over the ψ-term never exceeded 0.014·εG_T (see tests/test_learners_zoo.py). ``coordinatewise=True`` runs one
-    copy per coordinate (the form of the code cited in learners.md §10); no bound is claimed for it (``math.inf``).
+    copy per coordinate (the form of ``mirror_descent`` in acutkosky/jaxol); no bound is claimed for it (``math.inf``).
 
     Args:
         eps: the scale ε (> 0) of the first plays.

@@ -22,7 +22,7 @@ class DirectionMagnitude:
     r"""The 1-D → d-D reduction: play Δ_t = z_t v_t, a signed magnitude times a direction in the unit ball.
 
     Cutkosky & Orabona, *Black-box reductions for parameter-free online learning in Banach spaces*, COLT 2018
-    (arXiv 1802.06293), §3; learners.md §9(i). The magnitude learner sees the scalar s_t = ⟨g_t, v_t⟩ (on a 0-d array),
+    (arXiv 1802.06293), §3. The magnitude learner sees the scalar s_t = ⟨g_t, v_t⟩ (on a 0-d array),
     the direction learner sees g_t:
 
         Δ_t = z_t · v_t,    magnitude.update(s_t),    direction.update(g_t).
@@ -101,11 +101,11 @@ class BallConstraint:
     r"""Unconstrained learner → learner on the ball {‖Δ‖ ≤ radius} (Cutkosky & Orabona, COLT 2018, §4).
 
     The inner learner plays x̂_t; the learner plays its projection Δ_t = Π(x̂_t) and feeds the inner learner the
-    surrogate gradient (learners.md §9(ii))
+    surrogate gradient (Cutkosky & Orabona, COLT 2018, §4)
 
         g̃_t = ½ (g_t + ‖g_t‖ ∇S(x̂_t)),    S(x) = ‖x − Π(x)‖,    ∇S(x) = (x − Π(x))/‖x − Π(x)‖ outside the ball, 0 inside.
 
-    Regret (derived, the constant of learners.md §9(ii) confirmed): for ‖u‖ ≤ radius,
+    Regret (derived here; the factor 2 is Cutkosky & Orabona's): for ‖u‖ ≤ radius,
     ⟨g, Π(x̂) − u⟩ ≤ ⟨g, x̂ − u⟩ + ‖g‖S(x̂) ≤ 2⟨g̃, x̂ − u⟩, by Cauchy–Schwarz and by convexity of ⟨g, ·⟩ + ‖g‖S with
     S(u) = 0. Hence Reg_T(u) ≤ 2 Reg^inner_T(u; g̃), and ‖g̃_t‖ ≤ ‖g_t‖, so the bound returned is
     2 · inner.regret_bound(‖u‖, ‖g‖², dim); ``math.inf`` for ‖u‖ > radius. This is how a parameter-free learner meets

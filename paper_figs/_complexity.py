@@ -1,7 +1,8 @@
 """The complexity sweep behind figures 2 and 3: queries until a (δ, ε) certificate, over ε, δ and seeds.
 
-O2NC with restarted OGD and AdaGradNorm at the theory parameters ([CMO23] Theorem 8 and its OGD corollary; o2nc.md
-§6) against INGD (Zhang et al. 2020; o2nc.md §12.5), on a deterministic problem and on a stochastic one (whose
+O2NC with restarted OGD and AdaGradNorm at the theory parameters (Cutkosky, Mehta, Orabona, ICML 2023, arXiv
+2302.03775, Theorem 8 and its OGD corollary) against INGD (Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020), on a
+deterministic problem and on a stochastic one (whose
 certificates are recomputed with exact gradients, counted apart). The sweep runs through
 :func:`o2nc.experiments.run_sweep` into the figures' store, so it resumes after an interruption.
 """

@@ -1,10 +1,10 @@
 """Figure 4: the lower-bound hard instance — queries until the zero chain is crossed, against 1/ε, and the wall.
 
 Instance: ``hard_chain`` of the bank (Carmon, Duchi, Hinder, Sidford 2020 chain with the probability-p oracle of
-Arjevani et al. 2023, scaled from (δ, ε, σ, gap) as in objectives.md §9): chain length T = ⌊gap/(7296 εδ)⌋, reveal
-probability p = (46ε/σ)². While prog₁(x/λ) < T the gradient norm exceeds 2ε, so no point before the chain's end is
-(δ, ε)-stationary, and a zero-respecting method discovers at most one link per successful reveal: it needs T/p
-queries in expectation — the wall, ∝ ε^-3 δ^-1 at a fixed gap and σ.
+Arjevani et al. 2023, scaled from (δ, ε, σ, gap) as derived in ``objectives/hard_instance.py``): chain length
+T = ⌊gap/(7296 εδ)⌋, reveal probability p = (46ε/σ)². While prog₁(x/λ) < T the gradient norm exceeds 2ε, so no point
+before the chain's end is (δ, ε)-stationary, and a zero-respecting method discovers at most one link per successful
+reveal: it needs T/p queries in expectation — the wall, ∝ ε^-3 δ^-1 at a fixed gap and σ.
 
 Measured: queries until the iterate (SGD) or an epoch mean (O2NC) reaches prog₁ = T. Methods: O2NC with OGD on the
 ball D = λ/2, epochs of 10 (a radius large enough to cross a link per epoch; the theory radius δ/T would need

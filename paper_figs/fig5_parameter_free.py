@@ -4,11 +4,12 @@ O2NC (Algorithm 1, restarts, radius D = δ/T and epoch length T from ``o2nc.theo
 problem, with four learners inside the same ball {‖Δ‖ ≤ D}, each with one hyperparameter multiplied by m over six
 decades:
 
-- OGD, step m·η* with η* = D/(G√T) the theory step ([CMO23] §4; o2nc.md §6);
-- AdaGradNorm, scale m (step m·D/√Σ‖g‖²; learners.md §3);
+- OGD, step m·η* with η* = D/(G√T) the theory step (O2NC with restarted OGD, Cutkosky, Mehta, Orabona,
+  ICML 2023, arXiv 2302.03775; η* from the standard OGD regret bound, Zinkevich, ICML 2003);
+- AdaGradNorm, scale m (step m·D/√Σ‖g‖², the scalar form of AdaGrad, Duchi, Hazan, Singer, JMLR 2011);
 - KT through the reductions, BallConstraint(DirectionMagnitude(KT, OGD on the unit sphere)), initial wealth m·D·G
-  (Orabona & Pál 2016; Cutkosky & Orabona 2018; learners.md §7, §9);
-- FreeGrad inside BallConstraint, gradient-scale hint m·G (Mhammedi & Koolen 2020; learners.md §11).
+  (Orabona & Pál, NeurIPS 2016; Cutkosky & Orabona, COLT 2018, arXiv 1802.06293);
+- FreeGrad inside BallConstraint, gradient-scale hint m·G (Mhammedi & Koolen, COLT 2020).
 
 The certificate is the best epoch's ‖ĝ_k‖ (exact gradients), median and interquartile range over seeds.
 """

@@ -1,7 +1,8 @@
 """Figure 6: the deterministic optimistic variant against plain O2NC — gradient calls to ε-stationarity against 1/ε.
 
 Objective: F(x) = Σ_i log(1 + (x_i − c_i)²) in d = 4 (smooth, non-convex, L = 2, G = √d, Lipschitz Hessian),
-δ = √(ε/H). Methods and parameters: :mod:`o2nc.deterministic` ([CMO23] §9 as restated in o2nc.md §9; the
+δ = √(ε/H). Methods and parameters: :mod:`o2nc.deterministic` (the deterministic second-order-smooth result of
+Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775: midpoint gradients and optimistic online learning; the
 parameter derivation is in that module). Calls include every inner fixed-point call.
 """
 from __future__ import annotations

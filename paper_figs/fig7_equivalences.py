@@ -1,11 +1,12 @@
 """Figure 7: SGD with momentum and Adam are instances of O2NC — trajectory differences at round-off.
 
 - SGD with momentum: O2NC with s ≡ 1, no restarts and ``Discounted(OGD(lr=η), beta=β, mu=μ)`` against
-  ``torch.optim.SGD(lr=γ, momentum=ρ, dampening=0, weight_decay=λ)`` with ρ = β/(1+ημ), γ = ηρ (o2nc.md §11–12.1;
-  the mapping is documented in ``online_learners.Discounted``).
+  ``torch.optim.SGD(lr=γ, momentum=ρ, dampening=0, weight_decay=λ)`` with ρ = β/(1+ημ), γ = ηρ (derived here
+  after Zhang & Cutkosky, ICML 2024, arXiv 2405.09742; the mapping is documented in ``online_learners.Discounted``).
 - Adam without bias correction: O2NC with s ≡ 1, no restarts and ``DiscountedFTRL(lr=α, beta1, beta2, eps)``
   against the Adam recursion m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², x ← x − α m/(√v + ε) written out below
-  (Kingma & Ba 2015 without the bias correction; learners.md §5).
+  (Kingma & Ba, ICLR 2015, without the bias correction; Adam as discounted FTRL: Ahn, Zhang, Kook, Dai, ICML 2024,
+  arXiv 2402.01567).
 
 O2NC's first step plays Δ₁ = 0, so its x_{n+1} is the peer's x_n. Float64 throughout.
 """

@@ -29,7 +29,8 @@ class Recorder:
 
 
 def schedule_free_reference(grad, x0, steps, *, lr, beta, weight_power=None, warmup=0, anytime=False):
-    """Defazio et al. 2024 (peers.md), written out: y = (1−β)z + βx, z ← z − γ_t g(y), x ← (1−c)x + cz.
+    """Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, *The Road Less Scheduled* (arXiv 2405.15682, 2024), written
+    out: y = (1−β)z + βx, z ← z − γ_t g(y), x ← (1−c)x + cz.
 
     c_{t+1} = 1/(t+1) (uniform) or w_t/Σ_{i≤t} w_i with w_t = (max_{j≤t} γ_j)^p; γ_t = lr·min(1, t/warmup), further
     divided by √t for the anytime base step."""
@@ -103,7 +104,8 @@ def test_schedule_free_converges_on_a_convex_lipschitz_problem():
 
 
 def mechanic_reference(grad, x0, steps, *, lr, betas, s_init, lam, eps, anytime=False):
-    """Cutkosky, Defazio, Mehta 2023 (peers.md), written out with SGD (or anytime-step SGD) as the base."""
+    """Cutkosky, Defazio, Mehta, *Mechanic: A Learning Rate Tuner* (NeurIPS 2023, arXiv 2306.00144), written out with
+    SGD (or anytime-step SGD) as the base."""
     n = len(betas)
     b = np.array(betas)
     m = np.zeros(n)

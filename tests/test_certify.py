@@ -12,8 +12,8 @@ from o2nc.certify import (
 )
 
 # ----------------------------------------------------------------------------------------------------------------
-# small objectives with exact Goldstein values (objectives.md §2 and §3), written here so the tests do not depend on
-# the bank
+# small objectives with exact Goldstein values (derived here, each in its class; the negative control is Asl & Overton,
+# Optim. Methods Softw. 35(2), 2020), written here so the tests do not depend on the bank
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -78,7 +78,8 @@ class AbsAffine:
 
 
 class AslOverton:
-    """f(x) = a|x₁| + Σ_{i≥2} x_i: never (δ,ε)-stationary for ε < sqrt(n−1) (objectives.md §3)."""
+    """f(x) = a|x₁| + Σ_{i≥2} x_i: never (δ,ε)-stationary for ε < sqrt(n−1) (Asl & Overton, Optim. Methods Softw.
+    35(2), 2020; derived here: every subgradient has the entries 1 in coordinates 2..n, so norm ≥ sqrt(n−1))."""
 
     has_goldstein = True
 
@@ -313,7 +314,8 @@ def test_mean_constraint_weights_average_to_x():
 
 def test_mean_constraint_is_stricter_on_a_quadratic():
     # f = ½‖x‖²: ∇f(y) = y, so Σλ∇f(y_i) = Σλ y_i = x under the constraint: ‖∇f(x)‖_δ = ‖x‖ exactly, while the
-    # Goldstein value is ‖x‖ − δ (o2nc.md §2; objectives.md §2)
+    # Goldstein value is ‖x‖ − δ (the constrained measure is Definition 5 of Cutkosky, Mehta, Orabona, ICML 2023;
+    # derived here: ∂_δ f(x) = B(x, δ), whose min-norm point has norm ‖x‖ − δ for ‖x‖ > δ)
     x = np.array([1.0, 2.0, -0.5])
     c1 = goldstein(HalfSquare(), x, 0.5, samples=400, mean_constraint=True)
     c0 = goldstein(HalfSquare(), x, 0.5, samples=400)

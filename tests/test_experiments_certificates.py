@@ -60,7 +60,8 @@ def test_exact_oracle_has_sigma_zero_and_the_old_bound():
 
 
 def test_undeclared_noise_takes_sigma_equal_to_G_and_the_spec_can_set_it():
-    """E‖g − ∇F‖² ≤ E‖g‖² ≤ G²: σ = G when the objective declares no variance (o2nc.md §6's σ ≤ G)."""
+    """E‖g − ∇F‖² ≤ E‖g‖² ≤ G²: σ = G when the objective declares no variance (derived here: the variance is at most
+    the second moment)."""
     c = one(configs({"name": TOY, "params": {"dim": 3, "a": 1.0, "noise": 0.1}}), "budget")
     res = run_config(c)
     assert res["sigma"] == res["lipschitz"] == 1.0 and res["sigma_source"] == "second moment (σ ≤ G)"

@@ -131,7 +131,8 @@ def test_hard_instance_is_rebuilt_for_each_run_and_its_chain_progress_is_recorde
     for c in runs:
         inst = objectives.get("hard_chain", eps=c["epsilon"], delta=c["delta"], sigma=100.0, gap=gap)
         T, lam = inst.extra["T"], inst.extra["lam"]
-        assert T == math.floor(gap / (48 * 152 * c["epsilon"] * c["delta"]))  # objectives.md §9.3
+        # T = ⌊gap·L/(48ℓ₁ε²)⌋, L = ε/δ, ℓ₁ = 152 (Arjevani et al., Math. Prog. 2023): objectives/hard_instance.py
+        assert T == math.floor(gap / (48 * 152 * c["epsilon"] * c["delta"]))
         res = run_config(c)
         assert res["censored"]
         D = res["learner_params"]["radius"]

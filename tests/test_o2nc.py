@@ -131,7 +131,8 @@ def test_value_oracle_fills_epoch_values():
 
 
 def _nonsmooth(x):
-    """F(x) = ‖x‖₁ − ½‖Ax‖₁ + 2‖x‖_∞ on rows of x (the test function of o2nc.md §8), and its gradient."""
+    """F(x) = ‖x‖₁ − ½‖Ax‖₁ + 2‖x‖_∞ on rows of x (a non-smooth, non-convex test function chosen here), and its
+    gradient."""
     A = np.array([[1.0, -2.0, 0.5], [0.3, 1.0, -1.5], [2.0, 0.1, 1.0]])
     ax = x @ A.T
     value = np.abs(x).sum(-1) - 0.5 * np.abs(ax).sum(-1) + 2 * np.abs(x).max(-1)

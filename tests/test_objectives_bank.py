@@ -15,7 +15,9 @@ jnp = pytest.importorskip("jax.numpy")
 NAMES = objectives.names()
 BACKENDS = ["numpy", "torch", "jax"]
 
-# f(x0) at the default parameters, as tabulated in the reference (objectives.md §4–6) or in the sources.
+# f(x0) at the default parameters, as tabulated in the sources (Lukšan & Vlček, report V-798, 2000, via the SMS++
+# LukFiBlock tests; Haarala, Miettinen, Mäkelä, Optim. Methods Softw. 19(6), 2004; Gürbüzbalaban & Overton,
+# Nonlinear Analysis 75, 2012) or computed from their formulas.
 F_X0 = {
     "rosenbrock": 24.2, "crescent": 4.25, "cb2": 5.41, "cb3": 20.0, "dem": 6.0, "ql": 56.0, "lq": 1.0,
     "mifflin1": -0.8, "mifflin2": 4.75, "colville1": 20.0, "hald_madsen": 2.21828, "maxq": 400.0, "maxl": 20.0,

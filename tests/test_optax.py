@@ -1,4 +1,5 @@
-"""The optax contract of ``o2nc.jax.o2nc`` (ecosystem.md §2, §6): chain, jit without recompiles (also through
+"""The optax contract of ``o2nc.jax.o2nc`` (optax/_src/base.py and the shared
+optax/contrib/_common_test.py): chain, jit without recompiles (also through
 ``inject_hyperparams``), vmap, lax.scan, extra args, dtype preservation, the eval accessor and bad input."""
 from __future__ import annotations
 

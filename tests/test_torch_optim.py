@@ -1,4 +1,5 @@
-"""The ``torch.optim.Optimizer`` contract of ``o2nc.torch.O2NC`` (ecosystem.md §1, §6), for every registered learner."""
+"""The ``torch.optim.Optimizer`` contract of ``o2nc.torch.O2NC`` (torch/optim/optimizer.py and
+torch's ``TestOptimRenewed`` in test/test_optim.py), for every registered learner."""
 from __future__ import annotations
 
 import copy

@@ -1,6 +1,6 @@
 """The multi-tensor fast path of ``o2nc.torch.O2NC`` against the for-loop over the core learners (ground truth), in
 float64, on parameters of mixed shapes with a frozen layer, None gradients and a zero-size parameter
-(torch's ``test_foreach_matches_forloop`` scenario, ecosystem.md §6)."""
+(the scenario of ``test_foreach_matches_forloop`` in torch's test/test_optim.py)."""
 from __future__ import annotations
 
 import pytest

@@ -20,8 +20,8 @@ Certificates (Goldstein (δ,ε)-stationarity; Zhang, Lin, Jegelka, Sra, Jadbabai
 * with a stochastic oracle the same running quantity is built from stochastic gradients and proves nothing: it is
   returned as kind ``"stochastic estimate"`` only when no exact certificate is computed (``certify=False``);
 * otherwise :func:`o2nc.certify.goldstein` at the output point with exact gradients — an upper bound on
-  dist(0, ∂_δ F(x)) (Burke, Lewis, Overton 2005; objectives.md §10.1): kind ``"sampled one-sided"``, with the exact
-  largest distance of the sampled points as its radius;
+  dist(0, ∂_δ F(x)) (Burke, Lewis, Overton, SIAM J. Optim. 15(3), 2005): kind ``"sampled one-sided"``, with the
+  exact largest distance of the sampled points as its radius;
 * with ``certify=False`` and no certificate of the method's own, ``certificate`` is None: the run claims nothing.
 """
 from __future__ import annotations
@@ -74,7 +74,8 @@ class BaselineResult(NamedTuple):
             running quantity from stochastic gradients, ``certify=False``), ``"goldstein"``
             (:func:`o2nc.certify.goldstein` at ``point``) or ``"none"`` (``certificate`` is None).
         certificate_calls: exact-gradient calls spent by a ``"goldstein"`` certificate, counted apart from the budget
-            (0 otherwise; ``certificate.calls`` is the number of gradients that entered ε).
+            (0 otherwise; ``certificate.calls`` is the calls the run had made when the certificate was obtained, or
+            those a computed certificate cost).
         stopped: why the run ended: ``"budget"``, ``"target"`` (certificate ≤ the method's ε) or ``"converged"``.
     """
 
@@ -303,8 +304,8 @@ def two_point_estimate(calls: Oracles, x: np.ndarray, radius: float, directions:
     r"""Mean over the rows w_j of ``directions`` (unit vectors) of (d/(2ρ))(f(x + ρw_j) − f(x − ρw_j)) w_j.
 
     An unbiased estimate of ∇f_ρ(x), the gradient of the uniform smoothing f_ρ(x) = E_{u∼Unif(B)} f(x + ρu), with
-    E‖g‖² ≤ 16√(2π) d L² for L-Lipschitz f (Lin, Zheng, Jordan, NeurIPS 2022, Lemma D.1 as restated in o2nc.md §12.4;
-    the constant is quoted, not re-derived here). Costs 2·(rows) function evaluations.
+    E‖g‖² ≤ 16√(2π) d L² for L-Lipschitz f (Lin, Zheng, Jordan, NeurIPS 2022, Lemma D.1, as restated by Liu, Luo, Low,
+    NeurIPS 2024, Lemmas 3.7–3.8; the constant is quoted, not re-derived here). Costs 2·(rows) function evaluations.
     """
     d = x.shape[0]
     g = np.zeros(d)

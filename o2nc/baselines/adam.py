@@ -10,7 +10,8 @@ Proven rates:
 - F L-smooth with bounded gradients: E‖∇F(x_τ)‖² = O(d·ln N/√N) for a random iterate τ, i.e. Õ(ε^-4) calls
   (Défossez, Bottou, Bach, Usunier, "A simple convergence proof of Adam and Adagrad", TMLR 2022, recalled).
 - Non-smooth non-convex: no (δ,ε) guarantee for this form. Clipped Adam with a model EMA reaches the optimal
-  O(δ^-1 ε^-3) (Ahn & Cutkosky, NeurIPS 2024; o2nc.md §12.2), a different algorithm.
+  O(δ^-1 ε^-3) (Ahn & Cutkosky, "Adam with model exponential moving average is effective for nonconvex
+  optimization", NeurIPS 2024, arXiv 2405.18199), a different algorithm.
 """
 from __future__ import annotations
 

@@ -1,15 +1,17 @@
 r"""Gradient-free method GFM (Lin, Zheng, Jordan, "Gradient-free methods for deterministic and stochastic nonsmooth
 nonconvex optimization", NeurIPS 2022).
 
-SGD on the uniform smoothing f_ρ(x) = E_{u∼Unif(B)} f(x + ρu) with the two-point estimator (o2nc.md §12.8):
+SGD on the uniform smoothing f_ρ(x) = E_{u∼Unif(B)} f(x + ρu) with the two-point estimator (Lin, Zheng, Jordan
+2022; the form restated by Liu, Luo, Low, NeurIPS 2024, Algorithms 1–2):
 
     w_j ∼ Unif(S^{d−1}),   v_t = (1/b) Σ_{j≤b} (d/(2ρ)) (f(x_t + ρw_j) − f(x_t − ρw_j)) w_j,   x_{t+1} = x_t − η v_t.
 
-E v_t = ∇f_ρ(x_t) ∈ ∂_ρ f(x_t) (o2nc.md §12.4), so a small ‖∇f_ρ‖ at a point is a (ρ, ·) Goldstein statement;
+E v_t = ∇f_ρ(x_t) ∈ ∂_ρ f(x_t) (Lin, Zheng, Jordan 2022, as restated by Liu, Luo, Low, NeurIPS 2024, Lemmas
+3.7–3.8), so a small ‖∇f_ρ‖ at a point is a (ρ, ·) Goldstein statement;
 the default ρ = δ makes the method's target radius the certificate's. The paper's guarantee is for a uniformly random
 iterate (``output="random"``).
 
-Rate: O(d^{3/2} δ^-1 ε^-4) function evaluations to E‖∇f_δ(x_R)‖ ≤ ε (restated, o2nc.md §12.8).
+Rate: O(d^{3/2} δ^-1 ε^-4) function evaluations to E‖∇f_δ(x_R)‖ ≤ ε (Lin, Zheng, Jordan, NeurIPS 2022).
 Uses function values only; each estimator sample costs two evaluations.
 """
 from __future__ import annotations

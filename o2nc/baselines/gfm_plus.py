@@ -1,7 +1,8 @@
 r"""GFM+, variance-reduced gradient-free method (Chen, Xu, Luo, "Faster gradient-free algorithms for nonsmooth
 nonconvex stochastic optimization", ICML 2023).
 
-SPIDER-style recursion on the two-point estimator of the uniform smoothing f_ρ (o2nc.md §12.8): with
+SPIDER-style recursion on the two-point estimator of the uniform smoothing f_ρ (Chen, Xu, Luo, ICML 2023; the form
+restated by Liu, Luo, Low, NeurIPS 2024, Algorithms 1–2): with
 g(x; W) = (1/|W|) Σ_{w∈W} (d/(2ρ)) (f(x + ρw) − f(x − ρw)) w and fresh directions W at every step,
 
     t ≡ 0 (mod q):  v_t = g(x_t; W_t),  |W_t| = b                                 (checkpoint, 2b evaluations)
@@ -12,8 +13,8 @@ The same directions W'_t at x_t and x_{t−1} make the correction's variance sca
 point of the recursion). With a stochastic f(·; ξ) the same sample ξ is used at both points as well; the bank's
 value oracle is deterministic, so only the directions are shared here.
 
-Rate: O(d^{3/2} δ^-1 ε^-3) function evaluations to E‖∇f_δ(x_R)‖ ≤ ε (restated, o2nc.md §12.8), with b, b', q and η
-as in the paper's theorem (their exact values are not restated in the reference; pass them explicitly).
+Rate: O(d^{3/2} δ^-1 ε^-3) function evaluations to E‖∇f_δ(x_R)‖ ≤ ε (Chen, Xu, Luo, ICML 2023), with b, b', q and η
+as in the paper's theorem (their exact values are not reproduced here; pass them explicitly).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 r"""Gradient sampling (Burke, Lewis, Overton, "A robust gradient sampling algorithm for nonsmooth, nonconvex
 optimization", SIAM J. Optim. 15(3), 2005).
 
-Iteration k at x_k with sampling radius r_k and optimality tolerance ν_k (objectives.md §10.1):
+Iteration k at x_k with sampling radius r_k and optimality tolerance ν_k (Burke, Lewis, Overton 2005):
 
 1. sample y_1, …, y_m uniformly in B(x_k, r_k) (:func:`o2nc.certify.sample_ball`);
 2. g_k = argmin { ‖v‖ : v ∈ conv{∇F(x_k), ∇F(y_1), …, ∇F(y_m)} }, solved by :func:`o2nc.certify.min_norm` — the

@@ -1,8 +1,8 @@
 r"""Interpolated normalized gradient descent, INGD (Zhang, Lin, Jegelka, Sra, Jadbabaie, "Complexity of finding
 stationary points of nonsmooth nonconvex functions", ICML 2020).
 
-The method, as sketched in the project reference (o2nc.md §12.5; the paper's exact constants and its stochastic
-Algorithm 2 are UNVERIFIED there):
+The method, as sketched after Zhang, Lin, Jegelka, Sra, Jadbabaie (ICML 2020; the paper's exact constants and its
+stochastic Algorithm 2 are UNVERIFIED here):
 
     outer step at x_t:   m ← g(x_t)
     repeat:
@@ -18,8 +18,8 @@ upper bound on dist(0, ∂_δ F(x_t)). The returned point is the iterate with th
 **Rate (derived here for exact gradients; the paper states Õ(δ^-1 ε^-3) deterministic and O(δ^-1 ε^-4) stochastic
 — the latter is the "previous best" of [CMO23]'s abstract).** Each accepted step lowers F by c·δ‖m‖ > cδε, so at
 most (F(x_1) − F*)/(cδε) outer steps happen. A rejected step means F(x_t) − F(trial) < cδ‖m‖; by the path-integral
-identity (o2nc.md §1) E_y⟨∇F(y), u⟩ = (F(x_t) − F(trial))/δ < c‖m‖, i.e. E⟨g, m⟩ < c‖m‖². The min-norm point of
-[m, g] then satisfies, for ⟨g, m⟩ ≤ c‖m‖² and ‖g‖, ‖m‖ ≤ L,
+identity ([CMO23] Definition 1) E_y⟨∇F(y), u⟩ = (F(x_t) − F(trial))/δ < c‖m‖, i.e. E⟨g, m⟩ < c‖m‖². The min-norm point
+of [m, g] then satisfies, for ⟨g, m⟩ ≤ c‖m‖² and ‖g‖, ‖m‖ ≤ L,
 
     ‖m_new‖² = ‖m‖² − ⟨m, m − g⟩²/‖m − g‖² ≤ ‖m‖² (1 − (1−c)² ‖m‖²/(4L²)),
 
@@ -27,7 +27,7 @@ so O(L²ε^-2) rejected steps (in expectation, up to a log factor) bring ‖m‖
 gradient calls in all. The contraction inequality is checked numerically in the tests.
 
 Stochastic oracle: the gradients at x_t and y are then stochastic and the descent test still uses exact values.
-This is the reference sketch with noisy gradients, not the paper's Algorithm 2, and no rate is claimed for it. ‖m‖
+This is the sketch above with noisy gradients, not the paper's Algorithm 2, and no rate is claimed for it. ‖m‖
 is then no certificate, so the run never stops on it (it uses its whole budget), a zero m — e.g. a stochastic
 gradient that is exactly 0 — only triggers a fresh gradient at x_t, and the certificate is recomputed with
 :func:`o2nc.certify.goldstein` at the output (counted apart).
@@ -129,7 +129,7 @@ class INGD(Baseline):
         delta: δ > 0, the step length and the certificate radius.
         epsilon: ε ≥ 0; with exact gradients stop as soon as ‖m‖ ≤ ε (0: run the whole budget, stopping only if
             m = 0); with a stochastic oracle the run never stops on ‖m‖.
-        descent: the sufficient-descent constant c ∈ (0, 1) (1/4 in the reference sketch).
+        descent: the sufficient-descent constant c ∈ (0, 1) (1/4 in the sketch above).
 
     Returns (from ``minimize``): the iterate with the smallest ‖m‖ and, with exact gradients, that ‖m‖ as an
     :class:`o2nc.Certificate` of kind ``"sampled one-sided"`` (radius δ, a bound); with a stochastic oracle a

@@ -3,7 +3,7 @@ Tuner", NeurIPS 2023, arXiv 2306.00144).
 
 The base learner's play Δ_t is its displacement from the reference point x_ref = x_0 (the accumulated base updates);
 Mechanic plays x_t = x_ref + s_t Δ_t and learns the scalar s_t = Σ_i s_{t,i} with n discounted 1-D betting learners,
-β_i = 1 − 10^{−i} by default (peers.md, "Mechanic"). One step, from the gradient g_t at x_t:
+β_i = 1 − 10^{−i} by default (Cutkosky, Defazio, Mehta, NeurIPS 2023). One step, from the gradient g_t at x_t:
 
     g̃_t     = g_t + λ·(Σ_i s_{t,i})·(‖g_t‖/‖x_t‖)·x_t          (Mechanic's own weight decay; 0 when x_t = 0)
     h_t     = ⟨g̃_t, Δ_t⟩                                         (the derivative of the loss along Δ)
@@ -22,7 +22,7 @@ are not those of a single library learner), so it lives in this module.
 
 **Rate.** For convex Lipschitz losses the tuned scale is within logarithmic factors of the best fixed scale of the
 base's updates in hindsight (Cutkosky, Defazio, Mehta 2023, their regret analysis of the tuner, recalled; constants
-UNVERIFIED). No non-convex or (δ,ε) rate is claimed. Defaults: λ = 0.01, n = 6 (peers.md), ϵ = 10^-8 and
+UNVERIFIED). No non-convex or (δ,ε) rate is claimed. Defaults: λ = 0.01, n = 6 (Cutkosky et al. 2023), ϵ = 10^-8 and
 s_init = 10^-8 (this library's choices; the JAX port uses s_init = 10^-6).
 """
 from __future__ import annotations

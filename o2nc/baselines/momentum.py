@@ -9,8 +9,8 @@ Proven rates:
 - F L-smooth with bounded variance: O(ε^-4) stochastic gradients to E‖∇F‖ ≤ ε, the rate of SGD (Liu, Gao, Yin,
   "An improved analysis of stochastic gradient descent with momentum", NeurIPS 2020, recalled).
 - Non-smooth non-convex: no (δ,ε) guarantee for this plain form. Multiplying each update by an Exp(1) random scalar
-  gives the optimal O(δ^-1 ε^-3) (Zhang & Cutkosky, ICML 2024; o2nc.md §12.1): that variant is O2NC with the
-  ``exponential`` scaling, available through :func:`o2nc.minimize`.
+  gives the optimal O(δ^-1 ε^-3) (Zhang & Cutkosky, ICML 2024, arXiv 2405.09742): that variant is O2NC
+  with the ``exponential`` scaling, available through :func:`o2nc.minimize`.
 """
 from __future__ import annotations
 

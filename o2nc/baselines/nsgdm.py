@@ -12,7 +12,8 @@ Proven rates (Cutkosky & Mehta 2020):
 - F with an ρ-Lipschitz Hessian (their second-order variant with a correction term): O(ε^-3.5). This module
   implements the first-order form only.
 - Non-smooth non-convex: no (δ,ε) guarantee for this form. O2NC with a clipped, restarted momentum learner is the
-  non-smooth analogue (o2nc.md §11).
+  non-smooth analogue (derived here: O2NC's OGD play Δ_{n+1} = Π_D(Δ_n − η g_n) is a clipped running sum of past
+  gradients, reset each epoch).
 """
 from __future__ import annotations
 

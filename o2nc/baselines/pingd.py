@@ -2,13 +2,13 @@ r"""Perturbed INGD (Davis, Drusvyatskiy, Lee, Padmanabhan, Ye, "A gradient sampl
 guarantees for Lipschitz functions in high and low dimensions", NeurIPS 2022; Tian, Zhou, So, "On the finite-time
 complexity and practical computation of approximate stationarity concepts of Lipschitz functions", ICML 2022).
 
-Idea (o2nc.md §12.6): random perturbations remove INGD's special oracle, so that every gradient is taken where F is
-differentiable almost surely. Here every outer iterate is first moved to a uniform point of B(x_t, ρ) with
-ρ = ``perturbation``·δ; INGD's inner loop (:mod:`o2nc.baselines.ingd`) then runs from the perturbed point, whose
+Idea (Davis et al. 2022; Tian et al. 2022): random perturbations remove INGD's special oracle, so that every gradient is
+taken where F is differentiable almost surely. Here every outer iterate is first moved to a uniform point of B(x_t, ρ)
+with ρ = ``perturbation``·δ; INGD's inner loop (:mod:`o2nc.baselines.ingd`) then runs from the perturbed point, whose
 segment points are points of differentiability with probability one for Lipschitz F (Rademacher's theorem and the
-perturbation's density). Where exactly the published methods perturb is UNVERIFIED in the reference; this placement
-keeps both INGD properties that the tests check: normalized steps of length exactly δ, and ‖m‖ a sound certificate for
-radius δ at the (perturbed) iterate.
+perturbation's density). Where exactly the published methods perturb is UNVERIFIED here; this placement keeps both INGD
+properties that the tests check: normalized steps of length exactly δ, and ‖m‖ a sound certificate for radius δ at the
+(perturbed) iterate.
 
 Cost of the perturbation (derived): it may raise F by at most Lρ per outer step, against a guaranteed decrease of
 δε/4, so ρ ≤ δε/(8L) keeps half the decrease; the default ρ = 10^-3 δ is meant for ε/L ≥ 10^-2.

@@ -1,7 +1,7 @@
 r"""Schedule-free SGD (Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, "The Road Less Scheduled", arXiv
 2405.15682, NeurIPS 2024), with the base step expressed as an online learner of this library.
 
-Three sequences (peers.md, "Schedule-free learning"): z (the base learner's iterates), x (their weighted average,
+Three sequences (Defazio et al. 2024): z (the base learner's iterates), x (their weighted average,
 returned) and y (where the gradient is taken):
 
     y_t     = (1 − β) z_t + β x_t,                     g_t = ∇f(y_t; ξ_t)
@@ -19,15 +19,15 @@ Averaging weights:
 Warm-up: γ_t = lr·min(1, t/warmup_steps).
 
 **Through the library's learners.** z_t = x_0 + Δ_t where Δ_t is an online learner's play against the linear losses
-⟨g_t, ·⟩ (peers.md: "any learner of the library can take OGD's place"). The default learner is unconstrained
-:class:`online_learners.OGD` with step ``lr``, for which Δ_{t+1} = Δ_t − lr·g_t is exactly the base step; the warm-up
-factor γ_t/lr multiplies the gradient handed to the learner, which for OGD is exactly the step γ_t (for other
-learners it rescales the losses instead).
+⟨g_t, ·⟩ (derived here: z is OGD on these losses, so any learner of the library can take OGD's place). The default
+learner is unconstrained :class:`online_learners.OGD` with step ``lr``, for which Δ_{t+1} = Δ_t − lr·g_t is exactly the
+base step; the warm-up factor γ_t/lr multiplies the gradient handed to the learner, which for OGD is exactly the step
+γ_t (for other learners it rescales the losses instead).
 
 **Rate.** Convex G-Lipschitz F, γ = D/(G√T), any β ∈ [0, 1]: E[F(x_T)] − F* ≤ DG/√T for the returned x_T, with no
 schedule and no stopping time fixed in advance (Defazio et al. 2024, Theorem 1, recalled). Non-convex: a
 conversion-style analysis for non-smooth non-convex F is announced by Ahn, Magakyan, Cutkosky (2024/25), whose content
-the reference marks UNVERIFIED; no (δ,ε) rate is claimed here.
+is UNVERIFIED here; no (δ,ε) rate is claimed here.
 """
 from __future__ import annotations
 

@@ -2,19 +2,21 @@ r"""Zero-order O2NC (Kornowski & Shamir, "An algorithm with optimal dimension-de
 nonconvex stochastic optimization", JMLR 25(122), 2024).
 
 O2NC (Algorithm 1 of [CMO23], run by :func:`o2nc.minimize` with restarted projected OGD) on the uniform smoothing
-f_ρ(x) = E_{u∼Unif(B)} f(x + ρu), whose gradient is estimated from function values only (o2nc.md §12.4):
+f_ρ(x) = E_{u∼Unif(B)} f(x + ρu), whose gradient is estimated from function values only (two-point
+estimator of Lin, Zheng, Jordan, NeurIPS 2022, as used by Kornowski & Shamir 2024):
 
     g_n = (1/b) Σ_{j≤b} (d/(2ρ)) (f(w_n + ρu_j) − f(w_n − ρu_j)) u_j,   u_j ∼ Unif(S^{d−1}),   E g_n = ∇f_ρ(w_n).
 
-**Radii (derived).** ∇f_ρ(w) ∈ ∂_ρ f(w) (o2nc.md §12.4), and with the OGD radius D = δ'/T every gradient point of an
-epoch lies within δ' of the epoch mean w̄ (o2nc.md §5, locality). Hence the epoch's mean smoothed gradient lies in
-∂_{ρ+δ'} f(w̄): the conversion runs with δ' = δ − ρ, and the default ρ = δ/2 gives the reference's "ρ ≈ δ/2 and O2NC
-with δ/2".
+**Radii (derived).** ∇f_ρ(w) ∈ ∂_ρ f(w) (Lin, Zheng, Jordan 2022, as restated by Liu, Luo, Low, NeurIPS 2024,
+Lemmas 3.7–3.8), and with the OGD radius D = δ'/T every gradient point of an epoch lies within δ' of the epoch mean w̄
+([CMO23], locality: ‖w_n − w_m‖ ≤ (n − m + 1)D ≤ DT). Hence the epoch's mean smoothed gradient lies in
+∂_{ρ+δ'} f(w̄): the conversion runs with δ' = δ − ρ, and the default ρ = δ/2 gives the split "ρ ≈ δ/2 and O2NC with
+δ/2" of Kornowski & Shamir's construction (their constants are not verified here).
 
 **Tuning.** By default the O2NC parameters are the theory's (:func:`o2nc.theory.ogd_parameters`) for N/(2b)
 estimator calls, radius δ − ρ, the second-moment bound G = (16√(2π) d)^{1/2} L of one direction's estimate
-(o2nc.md §12.4, quoted) and the noise σ = G/√b of [CMO23] Theorem 8's σ/√T term (derived: one direction's estimate
-g_j is unbiased for ∇f_ρ, so E‖g_j − ∇f_ρ‖² = E‖g_j‖² − ‖∇f_ρ‖² ≤ G², and the mean of b independent ones has
+(Lin, Zheng, Jordan 2022, quoted) and the noise σ = G/√b of [CMO23] Theorem 8's σ/√T term (derived: one direction's
+estimate g_j is unbiased for ∇f_ρ, so E‖g_j − ∇f_ρ‖² = E‖g_j‖² − ‖∇f_ρ‖² ≤ G², and the mean of b independent ones has
 variance ≤ G²/b); ``epoch_length`` and ``lr`` override them (D = (δ − ρ)/T always).
 
 **Rate.** O(d δ^-1 ε^-3) function evaluations (Kornowski & Shamir 2024; inserting G² = O(dL²) into O2NC's
@@ -38,7 +40,7 @@ _MOMENT = 16.0 * math.sqrt(2.0 * math.pi)
 
 
 def estimator_second_moment(dim: int, lipschitz: float) -> float:
-    """G with E‖g‖² ≤ G² for the two-point estimator of an L-Lipschitz f: G² = 16√(2π)·d·L² (o2nc.md §12.4)."""
+    """G with E‖g‖² ≤ G² for the two-point estimator of an L-Lipschitz f: G² = 16√(2π)·d·L² (Lin et al. 2022)."""
     return math.sqrt(_MOMENT * dim) * lipschitz
 
 

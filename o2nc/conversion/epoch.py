@@ -1,7 +1,7 @@
 """Epoch bookkeeping of the conversion: running sums of w and g, the epoch mean, the certificate and the two radii.
 
 For epoch k of T steps with gradient points w_1..w_T and gradients g_1..g_T ([CMO23] = Cutkosky, Mehta, Orabona,
-ICML 2023, §3 and Theorem 8; o2nc.md §8):
+ICML 2023, §3 and Theorem 8):
 
     w̄_k = (1/T) Σ_t w_t,   ĝ_k = (1/T) Σ_t g_t,   certificate ε_k = ‖ĝ_k‖,
     radius    r_k = max_t ‖w_t − w̄_k‖                       (exact; needs the epoch's points)

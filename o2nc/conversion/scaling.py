@@ -7,10 +7,10 @@ optimizers' learning rate) and the scalar s_n ([CMO23] = Cutkosky, Mehta, Orabon
 name           s_n                            x_n                              w_n (where the gradient is taken)
 ============== ============================== ================================ =======================================
 ``uniform``    U[0, 1)                        x_{n−1} + lr Δ_n                 x_{n−1} + s_n lr Δ_n  ([CMO23] Alg. 1)
-``exponential``Exp(1)                         x_{n−1} + s_n lr Δ_n             x_n   (exponentiated O2NC, o2nc.md §15)
+``exponential``Exp(1)                         x_{n−1} + s_n lr Δ_n             x_n   (E-O2NC, Zhang & Cutkosky 2024)
 ``none``       1                              x_{n−1} + lr Δ_n                 x_n   (no randomisation)
 ``midpoint``   1/2                            x_{n−1} + lr Δ_n                 x_{n−1} + lr Δ_n/2 (deterministic,
-                                                                                      second-order smooth, o2nc.md §9)
+                                                                                      second-order smooth, [CMO23])
 replay         given values, in order         as ``uniform``                   as ``uniform``
 ============== ============================== ================================ =======================================
 
@@ -21,7 +21,8 @@ x_n − w_n = (c_n − s_n lr) Δ_n is what a shell that keeps only w_n adds bac
 Both random scalings make ⟨∇F(w_n), Δ_n⟩ an unbiased estimate of F(x_n) − F(x_{n−1}) ([CMO23] Theorem 7, §3): for
 s ~ U[0,1] by the fundamental theorem of calculus along the segment, and for s ~ Exp(1) by integrating by parts,
 E_s⟨∇F(x + sΔ), Δ⟩ = ∫_0^∞ e^{−s} dF(x + sΔ) = E_s[F(x + sΔ)] − F(x). The midpoint rule is exact up to
-(H/24)‖Δ‖³ for an H-Lipschitz Hessian (midpoint quadrature; o2nc.md §9).
+(H/24)‖Δ‖³ for an H-Lipschitz Hessian (midpoint quadrature, derived here: φ(t) = ⟨∇F(x + tΔ), Δ⟩ has an
+H‖Δ‖³-Lipschitz derivative, and |∫_0^1 φ − φ(1/2)| ≤ M ∫_0^1 (t − 1/2)²/2 dt = M/24 for an M-Lipschitz φ').
 
 s_n comes from :mod:`o2nc.conversion.draw`: a pure function of the integer seed and n, the same in every shell.
 Every scaling is supported by every shell (``minimize``, ``o2nc.torch.O2NC``, ``o2nc.jax.o2nc``, the batched
@@ -134,7 +135,7 @@ class Scaling:
 
 
 def coefficients(full_step: bool, s, lr=1.0):
-    """(s·lr, lr) for a full-step scaling, (s·lr, s·lr) for ``exponential`` ([CMO23] Algorithm 1; o2nc.md §15)."""
+    """(s·lr, lr) for a full-step scaling, (s·lr, s·lr) for ``exponential`` ([CMO23] Alg. 1; Zhang & Cutkosky 2024)."""
     w_coef = s * lr
     return w_coef, (lr if full_step else w_coef)
 

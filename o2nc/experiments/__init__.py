@@ -3,7 +3,8 @@
 - :func:`load_spec` — a sweep spec from TOML, YAML (``safe_load``), JSON or a dict, validated, expanded into run
   configurations keyed by a hash of their full config (:mod:`o2nc.experiments.spec`).  Methods are O2NC with a
   learner of ``online_learners`` or a baseline of :mod:`o2nc.baselines`; parameters may follow each run's ε and δ
-  (``"$epsilon"``, ``"$delta"``), as the lower-bound instance of objectives.md §9 needs.
+  (``"$epsilon"``, ``"$delta"``), as the lower-bound instance needs (the zero chain of Carmon, Duchi, Hinder,
+  Sidford, Math. Prog. 2020, with the stochastic oracle of Arjevani et al., Math. Prog. 2023).
 - :func:`run_sweep` — run or resume a sweep on local processes, threads, a dask cluster or any
   ``concurrent.futures``-style executor; only the driver writes results (:mod:`o2nc.experiments.sweep`).
 - :class:`Store` — the results database (SQLite, WAL; every row checksummed, checked on open; :func:`drop_damaged`

@@ -1,6 +1,7 @@
 """Many seeds of one O2NC + OGD configuration at once: batched numpy, or jax ``vmap`` + ``jit``.
 
-Algorithm 1 of [CMO23] with restarted projected OGD (o2nc.md §3, §6), for S seeds in parallel:
+Algorithm 1 of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775) with restarted projected OGD
+(Zinkevich, ICML 2003; the learner of [CMO23]'s OGD corollary of Theorem 8), for S seeds in parallel:
 
     Δ ← 0 at each epoch start;  for each step:  x_n = x_{n−1} + Δ_n,  w_n = x_{n−1} + s_n Δ_n,  g_n = ∇F(w_n),
                                                Δ_{n+1} = Π_{‖·‖≤D}(Δ_n − η g_n)
@@ -10,7 +11,8 @@ with s_n ~ U[0,1).  Seed i draws its s-sequence exactly as :func:`o2nc.minimize`
 batched trajectory equals the corresponding single run (a test checks this).
 
 Per epoch k and seed: the mean point w̄_k, the certificate ‖(1/T) Σ_t ∇F(w_t)‖ and the radius max_t ‖w_t − w̄_k‖
-(o2nc.md §8).
+([CMO23] Definition 5: the T points have mean w̄_k and lie in B(w̄_k, r_k), so with exact gradients the certificate
+bounds ‖∇F(w̄_k)‖_{r_k}).
 """
 from __future__ import annotations
 
@@ -93,10 +95,10 @@ def o2nc_ogd_jax(grad_fn: Callable, x0, *, seeds: Sequence[int], budget: int, ep
     """Same as :func:`o2nc_ogd_numpy` under ``jax.jit``; ``grad_fn`` maps one (d,) point to its gradient with jax
     operations (it is ``vmap``-ed over the seeds).  Runs in float64 when jax's x64 mode is on.
 
-    Layout (what makes it fast on CPU): the seeds are the leading axis of every carried array, (S, d), and the
-    s-values are passed as (K, T, S), so each step reads one contiguous row; the inner scan over an epoch's T steps
-    is unrolled ``unroll`` times.  The epoch's points are kept, (T, S, d), because the exact radius
-    max_t ‖w_t − w̄_k‖ needs the mean first (o2nc.md §8); that buffer is the main cost over plain gradient descent.
+    Layout (what makes it fast on CPU): the seeds are the leading axis of every carried array, (S, d), and the s-values
+    are passed as (K, T, S), so each step reads one contiguous row; the inner scan over an epoch's T steps is unrolled
+    ``unroll`` times.  The epoch's points are kept, (T, S, d), because the exact radius max_t ‖w_t − w̄_k‖ needs the
+    mean first (derived here: r_k is measured from w̄_k); that buffer is the main cost over plain gradient descent.
     """
     import jax.numpy as jnp
 

@@ -7,7 +7,8 @@ fit (ibid. ch. 9.5), so the interval reflects both the seed-to-seed spread and a
 ``bootstrap="stratified"`` resamples observations within each design cell (distinct x, needs two or more seeds per
 cell) and reflects the seed-to-seed spread only.
 
-Theory to hold the exponents against ([CMO23]; o2nc.md §6, §9–10): O2NC with OGD needs N = O(ε⁻³ δ⁻¹) queries, so
+Theory to hold the exponents against ([CMO23] Theorem 8 with restarted OGD, and [CMO23]'s matching lower bound):
+O2NC with OGD needs N = O(ε⁻³ δ⁻¹) queries, so
 queries ~ ε^{-3} at fixed δ and ~ δ^{-1} at fixed ε; at fixed δ its certificate after N calls is ~ N^{-1/3}.
 """
 from __future__ import annotations

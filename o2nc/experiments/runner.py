@@ -4,7 +4,7 @@ Every method — O2NC with a learner, or a baseline — is an :mod:`o2nc.methods
 (:func:`o2nc.experiments.build.method_from`) run through its one ``run(objective, *, budget, delta, seed, oracle)``;
 this module only turns a :class:`o2nc.methods.Run` into the stored measurements.
 
-Two measurements ([CMO23] Theorem 8 and its OGD corollary; o2nc.md §5–6):
+Two measurements ([CMO23] = Cutkosky, Mehta, Orabona, ICML 2023, Theorem 8 and its OGD corollary):
 
 - ``measure = "budget"``: N gradient calls with the parameters the theory prescribes for N
   (:func:`o2nc.theory.ogd_parameters`: T = min(⌈(GδN/gap)^{2/3}⌉, ⌈N/2⌉), D = δ/T, η = D/(G√T)); the result holds the
@@ -13,20 +13,21 @@ Two measurements ([CMO23] Theorem 8 and its OGD corollary; o2nc.md §5–6):
   are the theory's for N_ε, the smallest budget whose Theorem-8 bound (:func:`o2nc.theory.ogd_bound`) is ≤ ε; the run
   stops at the first certified epoch or at ``max_queries`` (then stored as censored).
 
-Certificates: with exact gradients the run's own ‖ĝ_k‖ certifies ‖∇F(w̄_k)‖_{r_k} (o2nc.md §8).  With a stochastic
-oracle and ``certificate = "auto"``, each epoch's certificate is recomputed from exact gradients at the same points
-w_t (one exact call per step, counted apart in ``eval_calls``), since ‖ĝ_k‖ is then only an estimate.
+Certificates: with exact gradients the run's own ‖ĝ_k‖ certifies ‖∇F(w̄_k)‖_{r_k} ([CMO23] Definition 5: the epoch's
+points have mean w̄_k and lie in B(w̄_k, r_k)).  With a stochastic oracle and ``certificate = "auto"``, each epoch's
+certificate is recomputed from exact gradients at the same points w_t (one exact call per step, counted apart in
+``eval_calls``), since ‖ĝ_k‖ is then only an estimate.
 
-Theory constants (:func:`resolve_constants`, :func:`o2nc.methods.tuning.constants`): G is the objective's Lipschitz constant; for a stochastic run whose
-noise level σ is known — the spec's ``sigma``, else the variance σ² the objective declares (``extra["variance_bound"]``
-or ``extra["noise_variance"]``) — G² is Lipschitz² + σ², since the tuning needs E‖g‖² ≤ G² ([CMO23]'s assumption,
-o2nc.md §1; E‖g‖² = ‖∇F‖² + E‖g − ∇F‖² ≤ Lipschitz² + σ² for an unbiased oracle).  A stochastic run whose σ is
-not known takes σ = G: E‖g − ∇F‖² = E‖g‖² − ‖∇F‖² ≤ E‖g‖² ≤ G² under the same assumption (the "σ ≤ G" of o2nc.md §6).
-An exact oracle has σ = 0.  σ enters every Theorem-8 budget and bound (:func:`o2nc.theory.ogd_parameters`,
-:func:`o2nc.theory.ogd_bound`, :func:`theory_budget`): [CMO23] Theorem 8 bounds the mean exact-gradient epoch
-certificate by gap/(DM) + E[R_T]/(DM) + σ/√T, which with restarted OGD is gap/(δK) + (G + σ)/√T.  The gap is
-F(x0) − f*, or the objective's own ``extra["gap_bound"]`` when f* is unknown (the zero-chain hard instance,
-objectives.md §9.3).
+Theory constants (:func:`resolve_constants`, :func:`o2nc.methods.tuning.constants`): G is the objective's Lipschitz
+constant; for a stochastic run whose noise level σ is known — the spec's ``sigma``, else the variance σ² the objective
+declares (``extra["variance_bound"]`` or ``extra["noise_variance"]``) — G² is Lipschitz² + σ², since the tuning needs
+E‖g‖² ≤ G² ([CMO23]'s assumption; derived here: E‖g‖² = ‖∇F‖² + E‖g − ∇F‖² ≤ Lipschitz² + σ² for an unbiased oracle).  A
+stochastic run whose σ is not known takes σ = G: E‖g − ∇F‖² = E‖g‖² − ‖∇F‖² ≤ E‖g‖² ≤ G² under the same assumption (the
+σ ≤ G of [CMO23]'s OGD corollary). An exact oracle has σ = 0.  σ enters every Theorem-8 budget and bound
+(:func:`o2nc.theory.ogd_parameters`, :func:`o2nc.theory.ogd_bound`, :func:`theory_budget`): [CMO23] Theorem 8 bounds the
+mean exact-gradient epoch certificate by gap/(DM) + E[R_T]/(DM) + σ/√T, which with restarted OGD is gap/(δK) + (G +
+σ)/√T.  The gap is F(x0) − f*, or the objective's own ``extra["gap_bound"]`` when f* is unknown (the zero-chain hard
+instance, whose bound is derived in ``objectives/hard_instance.py``).
 
 The certificate of an O2NC run (``certificate_claim``, the scalar fields of an :class:`o2nc.Certificate` with
 ``is_proof``): the certified epoch of an epsilon run, else the epoch with the smallest certificate among those of
@@ -37,11 +38,11 @@ the end of that epoch (what :class:`o2nc.Certificate` means by calls; before the
 :mod:`o2nc.methods` it stored T, the epoch's own calls).  An epsilon run counts an epoch as certified only when its
 radius is ≤ δ as well.
 
-Zero-chain instances (``extra`` holding ``T`` and ``lam``): the result also records the chain progress
-prog_α(w̄/λ) = max{i : |w̄_i/λ| > α} of the last epoch mean for α = 1/4, 1/2, 1 (objectives.md §9.1), and, for
-a learner with a radius D, the queries before coordinate T can move at all: each coordinate must pass λ/2 before
-the next one has a non-zero gradient (Ψ = 0 on (−∞, ½]) and moves at most D per query, so ≥ T·λ/(2D) queries
-(derived from the zero-chain property, §9.1, and ‖Δ_n‖ ≤ D).
+Zero-chain instances (``extra`` holding ``T`` and ``lam``): the result also records the chain progress prog_α(w̄/λ) =
+max{i : |w̄_i/λ| > α} of the last epoch mean for α = 1/4, 1/2, 1 (Arjevani et al., Math. Prog. 2023), and, for a learner
+with a radius D, the queries before coordinate T can move at all: each coordinate must pass λ/2 before the next one has
+a non-zero gradient (Ψ = 0 on (−∞, ½]) and moves at most D per query, so ≥ T·λ/(2D) queries (derived here from the
+zero-chain property of Carmon, Duchi, Hinder, Sidford, Math. Prog. 2020, and ‖Δ_n‖ ≤ D).
 
 Method parameters may be expressions of the run's ε, δ and of the objective's G and ``extra`` (``"$delta /
 $lipschitz"``, ``"0.25 * $extra.lam / $epsilon"``; :mod:`o2nc.experiments.spec`): they are evaluated here, for
@@ -92,7 +93,7 @@ def resolve_constants(obj, ocfg: Mapping[str, Any], *, stochastic: bool = False)
 
 def chain_progress(obj, point) -> dict | None:
     """prog_α(point/λ) for α = 1/4, 1/2, 1 on a zero-chain instance (``extra`` with ``T`` and ``lam``), else None
-    (objectives.md §9.1: prog_α(x) = max{i : |x_i| > α}, 0 when there is none)."""
+    (Arjevani et al., Math. Prog. 2023: prog_α(x) = max{i : |x_i| > α}, 0 when there is none)."""
     extra = getattr(obj, "extra", None) or {}
     if "lam" not in extra or "T" not in extra:
         return None

@@ -56,8 +56,10 @@ Format (TOML shown; the same keys in a dict or YAML)::
     objectives = ["nesterov_n2"]   # run this method on these objectives (labels) only; default: all of them
 
 Objective and method parameters that are the strings ``"$epsilon"`` or ``"$delta"`` take each run's absolute ε
-and δ (:func:`substitute`).  The hard instance of objectives.md §9 needs this: it is built for one (δ, ε), and only
-the instance scaled to the run's own (δ, ε) is hard for that target (§9.3–9.4).
+and δ (:func:`substitute`).  The hard instance (Carmon, Duchi, Hinder, Sidford, Math. Prog. 2020; Arjevani et al.,
+Math. Prog. 2023) needs this: it is built for one (δ, ε), and only the instance scaled to the run's own (δ, ε) is
+hard for that target (derived here: with smoothness L = ε/δ a (δ, ε)-stationary point is 2ε-stationary, so
+Arjevani et al.'s Ω(gap·L·σ²ε⁻⁴) becomes Ω(gap·σ²δ⁻¹ε⁻³); see ``objectives/hard_instance.py``).
 
 Method parameters (a baseline's ``params``; the ``learner_params`` of a ``tuning = "fixed"`` method) may also
 follow the objective of the run, so that a step rule such as "η = δ/G" or figure 4's "η = λ/(4ε)" on the hard
@@ -79,7 +81,7 @@ sweep's ``name`` (which names its results file) is a plain name (letters, digits
 module (``load_spec(path, allow_import=["module"])``, ``o2nc sweep SPEC --allow-import module``); from Python, an
 objective's ``name`` may be the factory itself (a module-level callable).
 
-References for the two measurements: [CMO23] Theorem 8 and its OGD corollary (o2nc.md §5–6).
+References for the two measurements: [CMO23] Theorem 8 and its OGD corollary (Cutkosky, Mehta, Orabona, ICML 2023).
 """
 from __future__ import annotations
 
@@ -105,7 +107,7 @@ __all__ = ["SpecError", "Spec", "RunConfig", "load_spec", "config_key", "canonic
            "baseline_from"]
 
 #: Bumped when the meaning of a run configuration changes; part of every key.  Version 2: the theory tuning of a
-#: stochastic run takes G² = Lipschitz² + the objective's declared noise variance (E‖g‖² ≤ G², o2nc.md §1).
+#: stochastic run takes G² = Lipschitz² + the objective's declared noise variance (E‖g‖² ≤ G², as [CMO23] assumes).
 SCHEMA_VERSION = 2
 
 _TOP_KEYS = {"name", "seeds", "deltas", "measure", "objectives", "methods", "description"}

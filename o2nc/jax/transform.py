@@ -229,7 +229,8 @@ def o2nc(
     r"""The online-to-non-convex conversion of an online learner, as an optax transformation.
 
     The learner runs over the list of the params' leaves as one pytree (global norms). With Δ_n the learner's play and
-    s_n from the scaling ([CMO23] Algorithm 1; o2nc.md §3, §15):
+    s_n from the scaling ([CMO23] Algorithm 1; Exp(1) scaling: Zhang & Cutkosky, ICML 2024; midpoint: the deterministic
+    variant of [CMO23] as restated by Patitucci, Jiang, Mokhtari, arXiv 2510.03167):
 
         uniform, replay:  x_n = x_{n−1} + lr Δ_n,   w_n = x_{n−1} + s_n lr Δ_n,   s_n ~ U[0, 1)
         midpoint:         x_n = x_{n−1} + lr Δ_n,   w_n = x_{n−1} + lr Δ_n / 2
@@ -238,7 +239,7 @@ def o2nc(
 
     The params passed to ``update`` are w_n (where ``grads`` were taken); the returned updates are w_{n+1} − params.
     With ``store_anchor=True`` they are computed from the stored anchor, not by accumulating differences
-    (ecosystem.md §2, optax #1227): x_n = x_{n−1} + lr Δ_n, w_n = x_n − (1 − s_n) lr Δ_n. ``store_anchor=False``
+    (optax issues #1227 and #530): x_n = x_{n−1} + lr Δ_n, w_n = x_n − (1 − s_n) lr Δ_n. ``store_anchor=False``
     recovers the anchor as x_n = w_n + (1 − s_n) lr_n Δ_n from the params and the learner's play instead (as
     ``o2nc.torch.O2NC`` does by default), saving one parameter-sized buffer. Under XLA, whose passes each write one
     array, the params' pass must then read the old play Δ_n while the learner's pass overwrites it in place: for a

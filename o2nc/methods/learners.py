@@ -1,11 +1,11 @@
 r"""Every registered learner at the requested δ: its theory defaults, and the ball that keeps its plays within δ/T.
 
-[CMO23] Theorem 8 (Cutkosky, Mehta, Orabona, ICML 2023) takes plays ‖Δ_n‖ ≤ D = δ/T so that every epoch of T steps
-has radius r_k ≤ T·D = δ (o2nc.md §5, locality).  :func:`learner_defaults` gives each learner of
-``online_learners.registry`` its parameters at the theory's T, D and η (:func:`o2nc.methods.tuning.theory_parameters`);
-:func:`build_learner` builds one with overrides and wraps a learner without a radius bound in
-``BallConstraint(learner, radius=D)`` (Cutkosky & Orabona, COLT 2018, §4), so that its plays satisfy ‖Δ‖ ≤ D like
-projected OGD's.  ``o2nc run`` and the O2NC methods of :mod:`o2nc.methods` share these.
+[CMO23] Theorem 8 (Cutkosky, Mehta, Orabona, ICML 2023) takes plays ‖Δ_n‖ ≤ D = δ/T so that every epoch of T steps has
+radius r_k ≤ T·D = δ ([CMO23]'s locality argument: ‖w_n − w_m‖ ≤ (n − m + 1)D within an epoch).
+:func:`learner_defaults` gives each learner of ``online_learners.registry`` its parameters at the theory's T, D and η
+(:func:`o2nc.methods.tuning.theory_parameters`); :func:`build_learner` builds one with overrides and wraps a learner
+without a radius bound in ``BallConstraint(learner, radius=D)`` (Cutkosky & Orabona, COLT 2018, §4), so that its plays
+satisfy ‖Δ‖ ≤ D like projected OGD's.  ``o2nc run`` and the O2NC methods of :mod:`o2nc.methods` share these.
 """
 from __future__ import annotations
 

@@ -11,13 +11,14 @@ conversion core):
   radius bound, plays in ``BallConstraint(·, radius=D)`` so every epoch has r_k ≤ T·D = δ ([CMO23] Theorem 8).
 * ``tuning="fixed"``: ``epoch_length`` and ``learner_params`` as given (no ball is added).
 
-Certificates ([CMO23] §3, Definition 5; o2nc.md §8): with exact gradients each epoch's ‖ĝ_k‖ certifies
-Goldstein (r_k, ‖ĝ_k‖)-stationarity of the epoch mean w̄_k (kind ``"exact-gradient epoch"``, r_k exact).  On a
-stochastic oracle ‖ĝ_k‖ is only an estimate; with ``certificate="auto"`` each epoch's certificate is recomputed from
-exact gradients at the same points w_t (one exact call per step, counted apart in ``Run.certificate_calls``), which
-is again a proof.  The returned point is the epoch ``output`` selects — ``"best"``: the smallest certificate among
-the epochs of radius r_k ≤ δ (the epoch of smallest radius when none is: then ``Run.certified`` is False).  With a
-target ``epsilon`` the run stops after the first epoch with certificate ≤ ε and r_k ≤ δ (``stopped="target"``).
+Certificates ([CMO23] §3, Definition 5: the epoch's points have mean w̄_k and lie in B(w̄_k, r_k)): with exact gradients
+each epoch's ‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of the epoch mean w̄_k (kind ``"exact-gradient
+epoch"``, r_k exact).  On a stochastic oracle ‖ĝ_k‖ is only an estimate; with ``certificate="auto"`` each epoch's
+certificate is recomputed from exact gradients at the same points w_t (one exact call per step, counted apart in
+``Run.certificate_calls``), which is again a proof.  The returned point is the epoch ``output`` selects — ``"best"``:
+the smallest certificate among the epochs of radius r_k ≤ δ (the epoch of smallest radius when none is: then
+``Run.certified`` is False).  With a target ``epsilon`` the run stops after the first epoch with certificate ≤ ε and r_k
+≤ δ (``stopped="target"``).
 
 Oracle calls go through :class:`o2nc.methods.oracles.Oracles` (the budgeted stream, and a second counter for the
 exact calls of recomputed certificates); the stochastic oracle's RNG is the second stream of

@@ -1,17 +1,17 @@
 r"""The one tuning: [CMO23]'s theory parameters from the budget N, δ, G, σ and the gap, and where G, σ, gap come from.
 
 * :func:`theory_parameters` — T, K, D = δ/T, η = D/(G√T) (:func:`o2nc.theory.ogd_parameters`; Cutkosky, Mehta,
-  Orabona, ICML 2023, Theorem 8 and §4, as restated in o2nc.md §5–6).
+  Orabona, ICML 2023, Theorem 8 and §4; :mod:`o2nc.theory` names the restatement followed).
 * :func:`theory_budget` — the smallest N whose Theorem-8 bound (:func:`o2nc.theory.ogd_bound`) is ≤ ε.
 * :func:`constants` — (G, gap, σ) of an objective for one run:
 
   σ (E‖g − ∇F‖² ≤ σ²): 0 for an exact oracle; for a stochastic one the given ``sigma``, else √ of the variance the
   objective declares (``extra["variance_bound"]`` or ``extra["noise_variance"]``), else σ = G: E‖g − ∇F‖² =
-  E‖g‖² − ‖∇F‖² ≤ E‖g‖² ≤ G² under [CMO23]'s assumption E‖g‖² ≤ G² (the "σ ≤ G" of o2nc.md §6).
-  G: the given ``lipschitz``, else the objective's; for a stochastic oracle with a known σ > 0,
-  G = √(Lipschitz² + σ²), since E‖g‖² = ‖∇F‖² + E‖g − ∇F‖² ≤ Lipschitz² + σ² for an unbiased oracle (o2nc.md §1).
-  gap: the given ``gap``, else F(x0) − f*, else the objective's ``extra["gap_bound"]`` (an upper bound on
-  F(x0) − inf F, as the zero-chain hard instance gives, objectives.md §9.3).
+  E‖g‖² − ‖∇F‖² ≤ E‖g‖² ≤ G² under [CMO23]'s assumption E‖g‖² ≤ G² (the σ ≤ G of [CMO23]'s OGD corollary).
+  G: the given ``lipschitz``, else the objective's; for a stochastic oracle with a known σ > 0, G = √(Lipschitz² + σ²),
+  since E‖g‖² = ‖∇F‖² + E‖g − ∇F‖² ≤ Lipschitz² + σ² for an unbiased oracle (derived here: the cross term has mean 0).
+  gap: the given ``gap``, else F(x0) − f*, else the objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F,
+  as the zero-chain hard instance gives, derived in ``objectives/hard_instance.py``).
 """
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def theory_budget(epsilon: float, delta: float, lipschitz: float, gap: float, si
                   cap: int = 10 ** 13) -> int:
     """Smallest N with ogd_bound(N, δ, G, gap, σ) ≤ ε (doubling, then bisection to 0.1%; the bound decreases in N
     up to the rounding of T and K).  ogd_bound = gap/(δK) + (G + σ)/√T ([CMO23] Theorem 8 with restarted OGD, σ/√T
-    its noise term; o2nc.md §5–6), with T and K of ``ogd_parameters(N, δ, G, gap, σ)``."""
+    its noise term; derived in :func:`o2nc.theory.ogd_bound`), with T and K of ``ogd_parameters(N, δ, G, gap, σ)``."""
     if ogd_bound(2, delta, lipschitz, gap, sigma) <= epsilon:
         return 2
     hi = 4

@@ -174,7 +174,9 @@ class O2NC(Optimizer):
     r"""The online-to-non-convex conversion (O2NC) of any online learner, as a ``torch.optim.Optimizer``.
 
     Per parameter group, the learner runs over the group's parameter list as one pytree (norms are global over the
-    group). With Δ_n = ``learner.predict`` and s_n from the scaling ([CMO23] Algorithm 1; o2nc.md §3, §15):
+    group). With Δ_n = ``learner.predict`` and s_n from the scaling ([CMO23] Algorithm 1; Exp(1) scaling: Zhang &
+    Cutkosky, ICML 2024; midpoint: the deterministic variant of [CMO23] as restated by Patitucci, Jiang, Mokhtari,
+    arXiv 2510.03167):
 
         uniform, replay:  x_n = x_{n−1} + lr_n Δ_n,      w_n = x_{n−1} + s_n lr_n Δ_n,   s_n ~ U[0, 1)
         midpoint:         x_n = x_{n−1} + lr_n Δ_n,      w_n = x_{n−1} + lr_n Δ_n / 2
@@ -198,13 +200,14 @@ class O2NC(Optimizer):
 
     **Anchor memory.** With ``store_anchor=False`` (default) the anchor is recomputed as x_n = w_n + (1 − s_n) lr_n Δ_n
     from the weights and the learner's play, so O2NC(OGD) keeps one parameter-sized buffer (Δ). ``store_anchor=True``
-    keeps x_n (one more buffer) and forms w from it without accumulated round-off (ecosystem.md §2, optax #1227); both
+    keeps x_n (one more buffer) and forms w from it without accumulated round-off (optax issues #1227 and #530); both
     agree to rounding.
 
     **Output point.** ``averaging`` chooses the point returned by :meth:`eval` / :meth:`eval_params`: ``None`` the
     anchor x_n; ``"epoch"`` the mean of w over the last completed epoch ([CMO23] Theorem 8's output w̄_k; the running
     mean of the current epoch before one is complete), which also keeps the epoch's mean gradient for the certificate
-    ‖ĝ_k‖ (o2nc.md §8); ``("ema", β)`` the exponential moving average of w (o2nc.md §12.2).
+    ‖ĝ_k‖ ([CMO23] Definition 5); ``("ema", β)`` the exponential moving average of w (Ahn & Cutkosky, NeurIPS
+    2024, arXiv 2405.18199).
 
     **Parameters without gradients** are skipped: the learner then runs over the group's parameters that have one
     (global norms over those), and the others keep their value and state. At an epoch restart a skipped parameter's
