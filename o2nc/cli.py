@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("run", "listing", "sweep", "fit", "figs")
+COMMANDS = ("run", "listing", "sweep", "fit", "figs", "profile")
 
 
 class UsageError(ValueError):
