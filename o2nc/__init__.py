@@ -2,10 +2,15 @@
 
 The online-to-non-convex conversion of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775) turns an online
 learner (see the ``online_learners`` package) into a stochastic optimizer that finds Goldstein (δ,ε)-stationary points
-with O(ε^-3 δ^-1) gradient queries. Framework shells (``o2nc.torch``, ``o2nc.jax``) are imported lazily: ``import
-o2nc`` needs only numpy and scipy.
+with O(ε^-3 δ^-1) gradient queries.
+
+``o2nc.certify`` (certificates by sampling), ``o2nc.methods`` (every method behind one interface) and
+``o2nc.baselines`` load on first use, as attributes of ``o2nc``; the framework shells ``o2nc.torch`` and ``o2nc.jax``
+are imported explicitly (``import o2nc.torch``). ``import o2nc`` needs only numpy and scipy.
 """
-from o2nc import certify, theory
+import importlib
+
+from o2nc import theory
 from o2nc.certificate import Certificate
 from o2nc.minimize import (
     Epochs,
@@ -24,13 +29,19 @@ from o2nc.scaling import Scaling
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    """``o2nc.methods`` (every method behind one interface) loads on first use: it builds the baselines' registry."""
-    if name == "methods":
-        import importlib
+_LAZY = ("certify", "methods", "baselines")  # submodules loaded on first attribute access
 
-        return importlib.import_module("o2nc.methods")
+
+def __getattr__(name):
+    """``o2nc.certify``, ``o2nc.methods`` and ``o2nc.baselines`` load on first use (none imports torch or jax)."""
+    if name in _LAZY:
+        return importlib.import_module(f"o2nc.{name}")
     raise AttributeError(f"module 'o2nc' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Certificate",
@@ -45,6 +56,7 @@ __all__ = [
     "UnboundedRadiusWarning",
     "learner_radius",
     "Scaling",
+    "baselines",
     "certify",
     "methods",
     "theory",

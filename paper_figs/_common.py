@@ -24,7 +24,6 @@ from o2nc.experiments import Store, config_key  # noqa: E402
 from o2nc.plotting import PALETTE  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-CACHE = Path(os.environ.get("O2NC_FIGS_CACHE", HERE / "cache"))  # where the results stores live
 
 #: matplotlib settings shared by every figure: readable at single-column width (3.4 in), mathtext only.
 STYLE = {
@@ -48,10 +47,17 @@ STYLE = {
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
+def cache_dir() -> Path:
+    """Where the results stores live: ``$O2NC_FIGS_CACHE`` when set (``o2nc figs`` sets it outside a source
+    checkout), else ``paper_figs/cache/``."""
+    return Path(os.environ.get("O2NC_FIGS_CACHE", HERE / "cache"))
+
+
 def store(quick: bool) -> Store:
-    """The figures' results store: ``paper_figs/cache/quick.db`` or ``full.db``."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    return Store(CACHE / ("quick.db" if quick else "full.db"))
+    """The figures' results store: ``quick.db`` or ``full.db`` in :func:`cache_dir`."""
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    return Store(cache / ("quick.db" if quick else "full.db"))
 
 
 def cached(db: Store, config: Mapping[str, Any], compute: Callable[[], Any]) -> Any:

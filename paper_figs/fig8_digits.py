@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def example():
-    spec = importlib.util.spec_from_file_location("digits_example", ROOT / "examples" / "digits.py")
+    path = ROOT / "examples" / "digits.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"{NAME} trains the network of examples/digits.py, which a source checkout has and an "
+                                f"installed package does not ({path} is missing); run it from a clone of the "
+                                "repository")
+    spec = importlib.util.spec_from_file_location("digits_example", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

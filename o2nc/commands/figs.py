@@ -3,29 +3,46 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
 
 HELP = """Regenerate the figures of paper_figs/ (PNG, PDF, the plotted numbers as JSON, a caption).
 
-Each figure reads its numbers from a results store under paper_figs/cache/ and computes only what is missing,
-so an interrupted run resumes and a second run redraws from the cache. --quick uses small budgets (the whole
-set in a few minutes on 2 cores); the full set states its expected time per figure (o2nc figs --list).
+Each figure reads its numbers from a results store (paper_figs/cache/ in a source checkout, ./o2nc-figs/cache/
+for an installed package, $O2NC_FIGS_CACHE when set) and computes only what is missing, so an interrupted run
+resumes and a second run redraws from the cache. --quick uses small budgets; o2nc figs --list gives each figure's
+measured time with --quick and its expected time at full budgets.
 
 Examples:
-  o2nc figs --quick                  # every figure, small budgets, into paper_figs/quick/
-  o2nc figs fig6_optimistic          # one figure at full budgets, into paper_figs/full/
+  o2nc figs --quick                  # every figure, small budgets, into paper_figs/quick/ (or ./o2nc-figs/quick/)
+  o2nc figs fig6_optimistic          # one figure at full budgets, into paper_figs/full/ (or ./o2nc-figs/full/)
   o2nc figs --list
 """
 
+#: Wall time of each figure with --quick from an empty cache (``o2nc figs --quick`` on a shared 2-core x86_64
+#: machine; times there vary by about a factor of two).
+QUICK_TIMES = {}
+
 
 def figures_dir() -> Path:
+    """The figure scripts: ``paper_figs/`` beside the ``o2nc`` package (a source checkout, or the installed
+    ``paper_figs`` package that the wheel puts next to ``o2nc``)."""
     here = Path(__file__).resolve().parents[2] / "paper_figs"
-    if not here.is_dir():
-        raise SystemExit("o2nc figs: paper_figs/ was not found next to the o2nc package; run from a source checkout "
-                         "(pip install -e .)")
+    if not (here / "_common.py").is_file():
+        raise SystemExit(f"o2nc figs: the figure scripts were not found at {here}; reinstall o2nc "
+                         "(pip install o2nc, or pip install -e . in a source checkout)")
     return here
+
+
+def is_source_checkout(figures: Path) -> bool:
+    return (figures.parent / "pyproject.toml").is_file()
+
+
+def output_root(figures: Path) -> Path:
+    """paper_figs/ in a source checkout; ./o2nc-figs/ otherwise (an installed package is not written into)."""
+    return figures if is_source_checkout(figures) else Path.cwd() / "o2nc-figs"
 
 
 def load(path: Path):
@@ -48,8 +65,10 @@ def add_parser(subparsers) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", help="figures to make (default: all); see --list")
     p.add_argument("--quick", action="store_true", help="small budgets (the whole set in a few minutes)")
-    p.add_argument("--out", default=None, help="output folder (default paper_figs/quick or paper_figs/full)")
-    p.add_argument("--list", action="store_true", help="list the figures with their expected full-budget time")
+    p.add_argument("--out", default=None, help="output folder (default paper_figs/quick or paper_figs/full in a source "
+                   "checkout, ./o2nc-figs/quick or ./o2nc-figs/full for an installed package)")
+    p.add_argument("--list", action="store_true",
+                   help="list the figures with their measured --quick time and expected full-budget time")
     p.set_defaults(run=run)
 
 
@@ -58,12 +77,16 @@ def run(args) -> int:
     if args.list:
         for name, path in figures.items():
             module = load(path)
-            print(f"{name:<28} {module.TITLE}  (full budgets: {module.FULL_TIME})")
+            quick = QUICK_TIMES.get(name, "not measured")
+            print(f"{name:<28} {module.TITLE}  (--quick: {quick}; full budgets: {module.FULL_TIME})")
         return 0
     unknown = [n for n in args.names if n not in figures]
     if unknown:
         raise ValueError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(figures)}")
-    out = Path(args.out) if args.out else figures_dir() / ("quick" if args.quick else "full")
+    root = output_root(figures_dir())
+    if root != figures_dir():
+        os.environ.setdefault("O2NC_FIGS_CACHE", str(root / "cache"))
+    out = Path(args.out) if args.out else root / ("quick" if args.quick else "full")
     for name in args.names or list(figures):
         start = time.perf_counter()
         module = load(figures[name])
