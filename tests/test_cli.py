@@ -84,3 +84,41 @@ def test_list_baselines(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "ingd" in done.stdout and "gradient_sampling" in done.stdout and "zero-order" in done.stdout
     assert "chained_crescent_1" not in done.stdout
+
+
+def test_baseline_trace_shows_its_data(tmp_path):
+    """SGD evaluates no F and has no running certificate: the CSV still carries F at every iterate (evaluated for
+    the report) and the certificate of the returned point is the one printed."""
+    done = o2nc_cli("run", "--method", "sgd", "--method-param", "lr=0.01", "--objective", "o2nc_toy", "--budget",
+                    "400", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    import objectives
+
+    with open(tmp_path / "o2nc-run.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    values = np.array([float(r["value"]) for r in rows])
+    assert len(rows) == 400 and np.all(np.isfinite(values))
+    obj = objectives.get("o2nc_toy")
+    assert values[0] < obj.value(obj.x0)  # F after the first step, not at x0: one row per iterate
+
+
+def test_compare_draws_o2nc_and_a_baseline(tmp_path):
+    done = o2nc_cli("run", "--objective", "o2nc_toy", "--budget", "2000", "--compare", "ingd", "--quiet",
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "final certificate (epoch" in done.stdout and "ingd's final certificate" in done.stdout
+    with open(tmp_path / "o2nc-run-ingd.csv") as fh:
+        ingd = list(csv.DictReader(fh))
+    with open(tmp_path / "o2nc-run.csv") as fh:
+        o2nc_rows = list(csv.DictReader(fh))
+    assert int(ingd[-1]["calls"]) <= 2000 and int(o2nc_rows[-1]["grad_calls"]) <= 2000
+    assert (tmp_path / "o2nc-run.png").read_bytes()[:4] == b"\x89PNG"
+    bad = o2nc_cli("run", "--compare", "o2nc_kt", cwd=tmp_path)
+    assert bad.returncode == 2 and "--compare o2nc_kt" in bad.stderr and "baselines: " in bad.stderr
+
+
+def test_display_floor_keeps_tiny_certificates_visible():
+    from o2nc.plotting import FLOOR_RATIO, display_floor
+
+    assert display_floor(np.array([10.0, 1e-169, np.nan]), [0.0]) == pytest.approx(10.0 * FLOOR_RATIO)
+    assert display_floor(np.array([np.nan])) == pytest.approx(FLOOR_RATIO)

@@ -1,7 +1,8 @@
 """What every baseline shares: the result type, oracle counting under a budget, validation, certificates, traces.
 
 A baseline is a frozen dataclass of hyperparameters with one method,
-``minimize(problem, x0, *, budget, seed=0, record=False, oracle="auto", certify=True) -> BaselineResult``.
+``minimize(problem, x0, *, budget, seed=0, record=False, oracle="auto", certify=True) -> Run`` (the library's one
+result type, :class:`o2nc.methods.Run`; ``BaselineResult`` is another name for it).
 ``problem`` offers ``value(x)``, ``grad(x)`` and optionally ``stochastic_grad(x, rng)`` (an objective of the bank,
 a counting wrapper around one, or any object with those methods). Each method calls only the oracles it needs,
 through :class:`Oracles`, which counts the calls and refuses to exceed the budget.
@@ -33,6 +34,7 @@ from typing import Any, Callable, Dict, NamedTuple, Optional
 import numpy as np
 
 from o2nc.certificate import Certificate
+from o2nc.methods.result import Run
 from o2nc.methods.checks import (  # noqa: F401  (the shared argument checks, re-exported for the baselines)
     check_choice, check_count, check_learner, check_open_unit, check_positive, check_seed,
 )
@@ -54,46 +56,12 @@ __all__ = [
 OUTPUTS = ("last", "random", "average")
 
 
-class BaselineResult(NamedTuple):
-    """What a baseline returns.
-
-    Attributes:
-        point: the output point (numpy float64, shape (d,)).
-        certificate: the :class:`o2nc.Certificate` of ``point`` (see the module docstring for its kind), or None with
-            ``certify=False`` when the method has no certificate of its own.  Print it with
-            ``certificate.describe(delta)``; only ``certificate.proves(delta, eps)`` is a proof.
-        delta: the radius the method targeted and the certificate is for (``certificate.delta`` is the radius
-            achieved, ≤ ``delta``).
-        grad_calls: gradient calls made by the algorithm (exact or stochastic), within the budget.
-        value_calls: function evaluations made by the algorithm (zero-order methods, line searches, descent tests).
-        trace: per-iteration arrays: ``calls`` (budgeted oracle calls so far), ``value`` (F at the iterate where the
-            method evaluated it, else NaN) and ``certificate`` (the method's running certificate value where it has
-            one, else NaN; with a stochastic oracle an estimate only).
-        history: with ``record=True``, per-iteration arrays of the iterates and method-specific quantities; else None.
-        certificate_source: ``"own"`` (the method's certificate, exact gradients), ``"estimate"`` (the method's
-            running quantity from stochastic gradients, ``certify=False``), ``"goldstein"``
-            (:func:`o2nc.certify.goldstein` at ``point``) or ``"none"`` (``certificate`` is None).
-        certificate_calls: exact-gradient calls spent by a ``"goldstein"`` certificate, counted apart from the budget
-            (0 otherwise; ``certificate.calls`` is the calls the run had made when the certificate was obtained, or
-            those a computed certificate cost).
-        stopped: why the run ended: ``"budget"``, ``"target"`` (certificate ≤ the method's ε) or ``"converged"``.
-    """
-
-    point: np.ndarray
-    certificate: Optional[Certificate]
-    delta: float
-    grad_calls: int
-    value_calls: int
-    trace: Dict[str, np.ndarray]
-    history: Optional[Dict[str, np.ndarray]]
-    certificate_source: str
-    certificate_calls: int
-    stopped: str
-
-    @property
-    def epsilon(self) -> float:
-        """``certificate.epsilon``, or NaN when there is no certificate (a number for tables and plots)."""
-        return math.nan if self.certificate is None else float(self.certificate.epsilon)
+#: What a baseline's ``minimize`` returns: the library's one result type, :class:`o2nc.methods.Run` (``method`` is the
+#: baseline's registry name, ``info`` its hyperparameters and order, ``history`` the per-iteration record with
+#: ``record=True``).  ``certificate_source`` is ``"own"`` (the method's certificate, exact gradients), ``"estimate"``
+#: (its running quantity from stochastic gradients, ``certify=False``), ``"goldstein"`` (:func:`o2nc.certify.goldstein`
+#: at ``point``, its exact calls in ``certificate_calls``, apart from the budget) or ``"none"``.
+BaselineResult = Run
 
 
 # ------------------------------------------------------------------------------------------------ the base class
@@ -151,7 +119,7 @@ class Baseline:
                 returned as a ``"stochastic estimate"``).
 
         Returns:
-            :class:`BaselineResult`.
+            a :class:`o2nc.methods.Run` (``BaselineResult`` is that type).
         """
         owner = type(self).__name__
         check_count(owner, "budget", budget)
@@ -184,10 +152,11 @@ class Baseline:
             certificate, source = _own_certificate(out, point, delta, calls.grad_calls, "estimate"), "estimate"
         else:
             source = "none"
-        return BaselineResult(point=point, certificate=certificate, delta=delta, grad_calls=calls.grad_calls,
-                              value_calls=calls.value_calls, trace=out.trace.arrays(),
-                              history=None if out.history is None else _stack_history(out.history),
-                              certificate_source=source, certificate_calls=int(cert_calls), stopped=out.stopped)
+        return Run(method=_registry_name(type(self)), point=point, certificate=certificate, delta=delta,
+                   grad_calls=int(calls.grad_calls), value_calls=int(calls.value_calls), trace=out.trace.arrays(),
+                   stopped=out.stopped, certificate_source=source, certificate_calls=int(cert_calls),
+                   info={"params": self.params(), "order": self.order},
+                   history=None if out.history is None else _stack_history(out.history))
 
     def _uses_stochastic(self) -> bool:
         """Whether this method may use the stochastic oracle (deterministic methods override with False)."""
@@ -195,6 +164,16 @@ class Baseline:
 
     def _run(self, problem, x0, calls: "Oracles", rng: np.random.Generator, record: bool) -> "RunOutput":
         raise NotImplementedError
+
+
+def _registry_name(cls) -> str:
+    """The name ``cls`` is registered under in :mod:`o2nc.baselines` (its class name when it is not registered)."""
+    from o2nc.baselines import registry
+
+    for entry in registry.entries():
+        if entry.factory is cls:
+            return entry.name
+    return cls.__name__
 
 
 class RunOutput(NamedTuple):

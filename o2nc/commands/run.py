@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from o2nc.cli import UsageError
-from o2nc.methods.learners import build_learner
-from o2nc.methods.tuning import theory_parameters
 
 DEFAULT_OBJECTIVE = "chained_crescent_1"
 
@@ -28,7 +26,8 @@ against gradient calls) and o2nc-run.csv (every epoch) into --out.
 Every learner of `o2nc list learners` plays in the ball ‖Δ‖ ≤ D = δ/T, so every epoch with s ≤ 1 has radius
 r_k ≤ T·D = δ: OGD, AdaGradNorm, optimistic OGD and FTRL take the radius D; the unconstrained learners (KT, ONS
 bettor, COCOB, FreeGrad, PFMD, direction-magnitude) are wrapped in BallConstraint(learner, radius=D), and those that
-take a gradient bound get G (G + σ with --stochastic when the objective declares its noise σ). The final
+take a gradient bound get G (√(G² + σ²) with --stochastic when the objective declares its noise σ: the
+second-moment bound of the theory tuning, the same for every method of o2nc.methods). The final
 certificate is the best epoch among those with r_k ≤ δ; when there is none the run says so ("no certificate at δ").
 
 With --method NAME (or --baseline NAME) it runs a baseline of o2nc.baselines instead (INGD, gradient sampling,
@@ -125,6 +124,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--method", default="o2nc", metavar="NAME",
                    help="o2nc (default) or a baseline name (see `o2nc list baselines`)")
     p.add_argument("--baseline", metavar="NAME", help="a baseline name; the same as --method NAME")
+    p.add_argument("--compare", metavar="NAME",
+                   help="also run the baseline NAME (its defaults) at the same budget, δ and seed, and draw both")
     p.add_argument("--method-param", action="append", metavar="KEY=VALUE",
                    help="baseline hyperparameter, repeatable (e.g. lr=0.01); δ is --delta")
     p.add_argument("--gap", type=float, default=None,
@@ -144,21 +145,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def _gap(objective, x0, override):
-    """F(x0) − F*, else the objective's ``extra["gap_bound"]`` (an upper bound on F(x0) − inf F), else --gap."""
-    if override is not None:
-        if not (override > 0 and math.isfinite(override)):
-            raise UsageError(f"--gap: expected a finite number > 0, got {override}")
-        return float(override)
-    if objective.f_star is not None:
-        return max(float(objective.value(x0)) - objective.f_star, 1e-12)
-    bound = (getattr(objective, "extra", None) or {}).get("gap_bound")
-    if bound is not None and bound > 0:
-        return float(bound)
-    raise UsageError(f"objective {objective.name!r} has no known F*, so the gap F(x0) − F* that sets "
-                     "the paper's parameters is unknown; give --gap or pick another objective")
-
-
 def _method_name(args) -> str:
     if args.baseline is not None:
         if args.method not in ("o2nc", args.baseline):
@@ -167,47 +153,107 @@ def _method_name(args) -> str:
     return args.method
 
 
+def _o2nc_method(args):
+    """O2NC with --learner at the theory tuning of ``o2nc.methods`` (the one tuning: T, D = δ/T, η from N, δ, G, σ,
+    gap), with the command's overrides."""
+    import o2nc.methods
+
+    if args.method_param:
+        raise UsageError("--method-param is for baselines; O2NC's learner takes --learner-param")
+    with _user_input(f"--learner {args.learner}/--learner-param: "):
+        return o2nc.methods.get("o2nc", learner=args.learner,
+                                learner_params=_params(args.learner_param, "--learner-param"),
+                                epoch_length=args.epoch_length, scaling=args.scaling, restart=not args.no_restart,
+                                gap=args.gap, certificate="algorithm", evaluate=True)
+
+
+def _baseline_method(args, name: str, *, flag: str = "--method", params: bool = True):
+    """The baseline ``name`` of ``o2nc.methods`` with --method-param (``params=False``: its defaults, for --compare)."""
+    import o2nc.methods
+
+    entry = _entry(name, flag)
+    if entry.family != "baseline":
+        raise UsageError(f"{flag} {name}: O2NC configurations run as --method o2nc with --learner; "
+                         f"baselines: {', '.join(_baselines())}")
+    mparams = _params(args.method_param, "--method-param") if params else {}
+    if "delta" in mparams:
+        raise UsageError("give the baseline's δ with --delta, not --method-param delta=...")
+    with _user_input(f"--method {name}: "):
+        return o2nc.methods.get(name, **mparams)
+
+
+def _baselines() -> list:
+    import o2nc.methods
+
+    return [e.name for e in o2nc.methods.entries() if e.family == "baseline"]
+
+
+def _entry(name: str, flag: str):
+    import o2nc.methods
+
+    if name not in o2nc.methods.names():
+        raise UsageError(f"{flag}: unknown method {name!r}; use o2nc or a baseline: {', '.join(_baselines())}")
+    return o2nc.methods.entry(name)
+
+
 def run(args) -> int:
     import objectives
-    import o2nc
 
     _check_args(args)
-    method = _method_name(args)
+    name = _method_name(args)
+    if name == "o2nc":
+        method = _o2nc_method(args)
+    else:
+        if args.learner != "ogd" or args.learner_param or args.epoch_length is not None or args.no_restart:
+            raise UsageError("--learner, --learner-param, --epoch-length and --no-restart are O2NC options; "
+                             "a baseline takes --method-param")
+        method = _baseline_method(args, name)
+    compare = None
+    if args.compare is not None:
+        if name != "o2nc":
+            raise UsageError(f"--compare draws a baseline beside O2NC; drop --method {name}")
+        compare = _baseline_method(args, args.compare, flag="--compare", params=False)
     params = _params(args.param, "--param")
     with _user_input("--objective/--param: "):
         objective = objectives.get(args.objective, **params)
-    x0 = np.array(objective.x0, dtype=np.float64)
-    if method != "o2nc":
-        return _run_baseline(args, method, objective, x0)
-    if args.method_param:
-        raise UsageError("--method-param is for baselines; O2NC's learner takes --learner-param")
-    learner_params = _params(args.learner_param, "--learner-param")
-    if objective.lipschitz is None:
-        raise UsageError(f"objective {objective.name!r} has no Lipschitz constant G")
-    gap = _gap(objective, x0, args.gap)
-    lipschitz = float(objective.lipschitz)
     if args.stochastic and not objective.is_stochastic:
         raise UsageError(f"objective {objective.name!r} has no stochastic oracle; drop --stochastic")
-    sigma = _noise(objective) if args.stochastic else 0.0
-    # A stochastic oracle has E‖g‖² ≤ G² + σ², the bound the OGD step uses; T balances gap/(δK) against
-    # (G + σ)/√T ([CMO23] Theorem 8; o2nc.theory.ogd_parameters).
-    second_moment = math.sqrt(lipschitz**2 + sigma**2)
-    with _user_input("--epoch-length: " if args.epoch_length is not None else ""):
-        theory = theory_parameters(args.budget, args.delta, second_moment if sigma > 0 else lipschitz, gap, sigma,
-                                   epoch_length=args.epoch_length)
-    epoch_length = theory.epoch_length
-    with _user_input(f"--learner {args.learner}: "):
-        learner = build_learner(args.learner, learner_params, theory, gradient_scale=lipschitz + sigma, size=x0.size)
+    oracle = "stochastic" if args.stochastic else "exact"
+    x0 = np.array(objective.x0, dtype=np.float64)
     out = _writable_folder(args.out)
-    grad = objective.stochastic_grad if args.stochastic else objective.grad
-
     say = (lambda *a, **k: None) if args.quiet else print
-    say(f"O2NC on {objective.name} (d = {x0.size}), learner {learner}")
+    runs = [_run_o2nc(args, method, objective, x0, oracle, say) if name == "o2nc"
+            else _run_baseline(args, method, objective, x0, oracle, say, primary=True)]
+    if compare is not None:
+        runs.append(_run_baseline(args, compare, objective, x0, oracle, say, primary=False))
+    for k, res in enumerate(runs):
+        stem = "o2nc-run" if k == 0 else f"o2nc-run-{res.method}"
+        csv_path = out / f"{stem}.csv"
+        _write_csv(res, csv_path, args.delta)
+        say(f"wrote {csv_path}")
+    from o2nc.plotting import plot_runs
+
+    title = f"{_label(runs[0])} on {objective.name}" + (f" vs {runs[1].method}" if compare is not None else "")
+    png = plot_runs(runs, out / "o2nc-run.png", delta=args.delta, title=title)
+    print(f"wrote {png}")
+    return 0
+
+
+def _label(res) -> str:
+    return "O2NC" if res.method == "o2nc" else res.method
+
+
+def _run_o2nc(args, method, objective, x0, oracle, say):
+    with _user_input():
+        plan = method.plan(objective, budget=args.budget, delta=args.delta, x0=x0, oracle=oracle)
+    info, T = plan.info, plan.epoch_length
+    say(f"O2NC on {objective.name} (d = {x0.size}), learner {plan.learner}")
+    sigma = info.get("sigma", 0.0) or 0.0
     noise = f", σ = {sigma:.4g}" if sigma > 0 else ""
-    say(f"budget N = {args.budget}, δ = {args.delta}, G = {lipschitz:.4g}{noise}, gap = {gap:.4g}: "
-        f"T = {epoch_length}, K = {args.budget // epoch_length}, D = δ/T = {theory.radius:.3g}")
+    say(f"budget N = {args.budget}, δ = {args.delta}, G = {info['lipschitz']:.4g}{noise}, gap = {info['gap']:.4g}: "
+        f"T = {T}, K = {args.budget // T}, D = δ/T = {info['radius']:.3g}")
     say(f"{'epoch':>6} {'grad calls':>11} {'certificate ‖ĝ‖':>16} {'radius r':>10} {'F(w̄)':>12}")
-    epochs = args.budget // epoch_length
+    epochs = args.budget // T
     every = max(1, math.ceil(epochs / 40))
 
     def report(k, stats):
@@ -221,35 +267,81 @@ def run(args) -> int:
     from o2nc.minimize import NonFiniteEpochError, NonFiniteGradientError, NonFiniteStepError
 
     try:
-        res = o2nc.minimize(grad, x0, learner=learner, budget=args.budget, epoch_length=epoch_length,
-                            scaling=args.scaling, seed=args.seed, restart=not args.no_restart,
-                            value=objective.value, progress=not args.quiet and sys.stderr.isatty(), callback=report,
-                            delta=args.delta, stochastic=args.stochastic)
+        res = method.run(objective, budget=args.budget, delta=args.delta, seed=args.seed, x0=x0, oracle=oracle,
+                         on_epoch=report, progress=not args.quiet and sys.stderr.isatty())
     except (NonFiniteGradientError, NonFiniteStepError, NonFiniteEpochError) as err:
         raise UsageError(f"the run stopped: {err}") from err
-    epochs = len(res.epochs.calls)
+    epochs = len(res.trace["calls"])
     if every > 1:
         say(f"(every {_ordinal(every)} epoch shown; all {epochs} are in the CSV)")
-
-    calls = list(res.epochs.calls)
-    csv_path = out / "o2nc-run.csv"
-    with open(csv_path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["epoch", "grad_calls", "certificate", "radius", "value", "within_delta"])
-        for k in range(epochs):
-            radius = float(res.epochs.radius[k])
-            writer.writerow([k + 1, calls[k], float(res.epochs.certificate[k]), radius, float(res.epochs.value[k]),
-                             int(radius <= args.delta)])
-    from o2nc.plotting import plot_run
-
-    png = plot_run(calls, res.epochs.certificate, res.epochs.radius, out / "o2nc-run.png",
-                   title=f"O2NC on {objective.name}", delta=args.delta)
-    k = res.selected_epoch
+    k = res.info["selected_epoch"]
     print(f"final certificate (epoch {k + 1} of {epochs}): {res.certificate.describe(args.delta)}; "
-          f"F(w̄) = {float(res.epochs.value[k]):.6g} (F* = {_fmt_star(objective.f_star)}); "
+          f"F(w̄) = {float(res.trace['value'][k]):.6g} (F* = {_fmt_star(objective.f_star)}); "
           f"{res.grad_calls} gradient calls in all")
-    print(f"wrote {png} and {csv_path}")
-    return 0
+    return res
+
+
+def _run_baseline(args, method, objective, x0, oracle, say, *, primary: bool):
+    """One run of a baseline: the certificate of the returned point and its trace, with F evaluated at the iterates
+    where the method itself did not (for the CSV and the plot; those evaluations are not the method's calls)."""
+    unit = "gradient calls" if method.order == "first-order" else "function evaluations"
+    say(f"{method.name} on {objective.name} (d = {x0.size}): {method.baseline(args.delta)}")
+    say(f"budget N = {args.budget} {unit}, δ = {args.delta}")
+    from o2nc.baselines._base import NonFiniteOracleError
+
+    try:
+        with _user_input(f"--method {method.name}: "):
+            res = method.run(objective, budget=args.budget, delta=args.delta, seed=args.seed, x0=x0,
+                             oracle=oracle, record=True)
+    except NonFiniteOracleError as err:
+        raise UsageError(f"the run stopped: {err}") from err
+    res = _with_values(res, objective)
+    sources = {"own": "the method's own certificate, exact gradients",
+               "estimate": "the method's running quantity, stochastic gradients",
+               "goldstein": f"sampled Goldstein certificate, {res.certificate_calls} exact calls counted apart",
+               "none": "no certificate"}
+    value = float(objective.value(res.point))
+    claim = "the run computed no certificate" if res.certificate is None else res.certificate.describe(args.delta)
+    what = "final certificate" if primary else f"{method.name}'s final certificate"
+    print(f"{what} ({sources.get(res.certificate_source, res.certificate_source)}): "
+          f"{claim}; F = {value:.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls, "
+          f"{res.value_calls} function evaluations; stopped: {res.stopped}")
+    return res
+
+
+def _with_values(res, objective):
+    """``res`` with ``trace["value"]`` filled by F at the recorded iterates where the method left NaN (one value per
+    trace row when the history records one iterate per row; otherwise the trace is kept as it is)."""
+    import dataclasses
+
+    xs = (res.history or {}).get("x")
+    value = np.asarray(res.trace["value"], dtype=float)
+    if xs is None or len(xs) != value.shape[0] or not np.isnan(value).any():
+        return res
+    filled = value.copy()
+    for i in np.flatnonzero(np.isnan(value)):
+        filled[i] = float(objective.value(np.asarray(xs[i], dtype=np.float64)))
+    return dataclasses.replace(res, trace={**res.trace, "value": filled})
+
+
+def _write_csv(res, path, delta: float) -> None:
+    """Every row of the run's trace: O2NC's epochs (certificate, radius, F at the mean, within δ) or a baseline's
+    iterations (calls, F at the iterate, running certificate)."""
+    trace = res.trace
+    rows = len(trace["calls"])
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        if "radius" in trace:
+            writer.writerow(["epoch", "grad_calls", "certificate", "radius", "value", "within_delta"])
+            for k in range(rows):
+                radius = float(trace["radius"][k])
+                writer.writerow([k + 1, int(trace["calls"][k]), float(trace["certificate"][k]), radius,
+                                 float(trace["value"][k]), int(radius <= delta)])
+        else:
+            writer.writerow(["iteration", "calls", "value", "certificate"])
+            for i in range(rows):
+                writer.writerow([i + 1, int(trace["calls"][i]), float(trace["value"][i]),
+                                 float(trace["certificate"][i])])
 
 
 def _ordinal(n: int) -> str:
@@ -258,104 +350,5 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _noise(objective) -> float:
-    """σ with E‖g − ∇F‖² ≤ σ², from the objective's declared variance bound (0 when it declares none)."""
-    from o2nc.methods.tuning import noise_variance
-
-    variance = noise_variance(objective)
-    if variance is None or variance <= 0:
-        return 0.0
-    if not math.isfinite(variance):
-        raise UsageError(f"objective {objective.name!r} declares an infinite noise variance; the theory "
-                         "parameters need E‖g‖² < ∞")
-    return math.sqrt(variance)
-
-
 def _fmt_star(f_star) -> str:
     return "unknown" if f_star is None else f"{f_star:g}"
-
-
-def _run_baseline(args, name: str, objective, x0) -> int:
-    """One run of a baseline (o2nc.baselines): certificate of the returned point, its trace as CSV and a plot."""
-    from o2nc import baselines
-
-    if name not in baselines.names():
-        raise UsageError(f"unknown method {name!r}; use o2nc or a baseline: {', '.join(baselines.names())}")
-    if args.learner != "ogd" or args.learner_param or args.epoch_length is not None or args.no_restart:
-        raise UsageError("--learner, --learner-param, --epoch-length and --no-restart are O2NC options; "
-                         "a baseline takes --method-param")
-    mparams = _params(args.method_param, "--method-param")
-    if "delta" in mparams:
-        raise UsageError("give the baseline's δ with --delta, not --method-param delta=...")
-    with _user_input(f"--method {name}: "):
-        method = baselines.get(name, delta=args.delta, **mparams)  # a bad value raises ValueError naming it
-    oracle = "stochastic" if args.stochastic else "exact"
-    if args.stochastic and not objective.is_stochastic:
-        raise UsageError(f"objective {objective.name!r} has no stochastic oracle; drop --stochastic")
-    out = _writable_folder(args.out)
-    kw = {"oracle": oracle} if method.order == "first-order" else {}
-    say = (lambda *a, **k: None) if args.quiet else print
-    unit = "gradient calls" if method.order == "first-order" else "function evaluations"
-    say(f"{name} on {objective.name} (d = {x0.size}): {method}")
-    say(f"budget N = {args.budget} {unit}, δ = {args.delta}")
-    from o2nc.baselines._base import NonFiniteOracleError
-
-    try:
-        res = method.minimize(objective, x0, budget=args.budget, seed=args.seed, **kw)
-    except NonFiniteOracleError as err:
-        raise UsageError(f"the run stopped: {err}") from err
-
-    trace = res.trace
-    calls = np.asarray(trace["calls"])
-    csv_path = out / "o2nc-run.csv"
-    with open(csv_path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["iteration", "calls", "value", "certificate"])
-        for i in range(calls.shape[0]):
-            writer.writerow([i + 1, int(calls[i]), float(trace["value"][i]), float(trace["certificate"][i])])
-    # _plot_trace draws a number: the certificate's ε (NaN when the run computed none)
-    png = _plot_trace(trace, res._replace(certificate=res.epsilon), out / "o2nc-run.png",
-                      title=f"{name} on {objective.name}")
-    sources = {"own": "the method's own certificate, exact gradients",
-               "estimate": "the method's running quantity, stochastic gradients",
-               "goldstein": f"sampled Goldstein certificate, {res.certificate_calls} exact calls counted apart",
-               "none": "no certificate"}
-    value = float(objective.value(res.point))
-    claim = "the run computed no certificate" if res.certificate is None else res.certificate.describe(args.delta)
-    print(f"final certificate ({sources.get(res.certificate_source, res.certificate_source)}): {claim}; "
-          f"F = {value:.6g} (F* = {_fmt_star(objective.f_star)}); {res.grad_calls} gradient calls, "
-          f"{res.value_calls} function evaluations; stopped: {res.stopped}")
-    print(f"wrote {png} and {csv_path}" if png else f"wrote {csv_path}")
-    return 0
-
-
-def _plot_trace(trace, res, path, *, title: str):
-    """Running certificate (where the method has one) and F at the iterates against oracle calls."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from o2nc.plotting import PALETTE
-
-    calls = np.asarray(trace["calls"], dtype=float)
-    cert = np.asarray(trace["certificate"], dtype=float)
-    value = np.asarray(trace["value"], dtype=float)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.0, 5.0), sharex=True, constrained_layout=True)
-    ok = np.isfinite(cert) & (cert > 0)
-    if ok.any():
-        top.plot(calls[ok], cert[ok], color=PALETTE[0], lw=1.2, label="running certificate")
-        top.set_yscale("log")
-    top.axhline(res.certificate, color=PALETTE[1], ls="--", lw=1.2, label="certificate of the returned point")
-    top.set_ylabel("certificate")
-    top.legend(frameon=False)
-    fin = np.isfinite(value)
-    if fin.any():
-        bottom.plot(calls[fin], value[fin], color=PALETTE[2], lw=1.2)
-    bottom.set_ylabel("F at the iterate")
-    bottom.set_xlabel("oracle calls")
-    if title:
-        top.set_title(title)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -38,18 +38,16 @@ class BaselineMethod:
 
         return baselines.get(self.name, delta=float(delta), **dict(self.params))
 
-    def run(self, objective, *, budget: int, delta: float, seed: int = 0, x0=None, oracle: str = "auto") -> Run:
-        """Run the baseline on ``objective`` from ``x0`` (the objective's ``x0`` by default); see :class:`Run`."""
+    def run(self, objective, *, budget: int, delta: float, seed: int = 0, x0=None, oracle: str = "auto",
+            record: bool = False) -> Run:
+        """Run the baseline on ``objective`` from ``x0`` (the objective's ``x0`` by default); see :class:`Run`
+        (``record=True`` keeps the per-iteration iterates in ``Run.history``)."""
         check_positive(self.name, "delta", delta)
         method = self.baseline(delta)
         start = np.array(objective.x0 if x0 is None else x0, dtype=np.float64)
         kw = {"oracle": oracle} if method.order == "first-order" else {}
-        res = method.minimize(objective, start, budget=budget, seed=seed, certify=self.certify, **kw)
-        info = {"params": method.params(), "order": method.order}
-        return Run(method=self.name, point=res.point, certificate=res.certificate, delta=float(res.delta),
-                   grad_calls=int(res.grad_calls), value_calls=int(res.value_calls), trace=dict(res.trace),
-                   stopped=res.stopped, certificate_source=res.certificate_source,
-                   certificate_calls=int(res.certificate_calls), info=info)
+        return method.minimize(objective, start, budget=budget, seed=seed, certify=self.certify, record=record,
+                               **kw)
 
 
 def baseline_method(name: str):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from o2nc.methods.checks import check_choice, check_count, check_positive, check
 from o2nc.methods.oracles import Oracles, uses_stochastic
 from o2nc.methods.result import Run
 
-__all__ = ["O2NCMethod", "TUNINGS", "SCALINGS", "OUTPUTS", "HINTS", "CERTIFICATES"]
+__all__ = ["O2NCMethod", "Plan", "TUNINGS", "SCALINGS", "OUTPUTS", "HINTS", "CERTIFICATES"]
 
 TUNINGS = ("theory", "fixed")
 SCALINGS = ("uniform", "exponential", "none", "midpoint")
@@ -141,17 +141,15 @@ class O2NCMethod:
 
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def run(self, objective, *, budget: int, delta: float, seed: int = 0, x0=None, oracle: str = "auto") -> Run:
-        """Run O2NC on ``objective`` (an objective of the bank, or any object with ``grad`` and the metadata the
-        tuning needs) with ``budget`` gradient calls at radius ``delta``; see :class:`o2nc.methods.Run`."""
+    def plan(self, objective, *, budget: int, delta: float, x0=None, oracle: str = "auto") -> "Plan":
+        """The run's tuning without running it: the learner, the epoch length T and the facts ``run`` reports in
+        ``Run.info`` (theory constants G, gap, σ and their sources, the theory budget, D = δ/T, η)."""
         from o2nc.methods.learners import build_learner, learner_defaults, make_learner
         from o2nc.methods.tuning import constants, theory_budget, theory_parameters
-        from o2nc.minimize import minimize
 
         owner = self.name
         check_count(owner, "budget", budget)
         check_positive(owner, "delta", delta)
-        seed = check_seed(owner, seed)
         if not callable(getattr(objective, "grad", None)):
             raise TypeError(f"{owner}: `objective` must have a callable `grad` method")
         stochastic = uses_stochastic(owner, objective, oracle)
@@ -180,6 +178,22 @@ class O2NCMethod:
             learner = make_learner(self.learner, lparams)
             info["theory_budget"] = budget
         info.update(epoch_length=T, learner_params=lparams, learner=repr(learner))
+        return Plan(learner=learner, epoch_length=T, info=info, stochastic=stochastic, start=start)
+
+    def run(self, objective, *, budget: int, delta: float, seed: int = 0, x0=None, oracle: str = "auto",
+            on_epoch=None, progress: bool = False) -> Run:
+        """Run O2NC on ``objective`` (an objective of the bank, or any object with ``grad`` and the metadata the
+        tuning needs) with ``budget`` gradient calls at radius ``delta``; see :class:`o2nc.methods.Run`.
+
+        ``on_epoch(k, stats)`` is called after every epoch with :func:`o2nc.minimize`'s per-epoch ``stats``
+        (``grad_calls``, ``certificate``, ``radius``, ``mean``, ...); ``progress=True`` shows a progress bar."""
+        from o2nc.minimize import minimize
+
+        owner = self.name
+        seed = check_seed(owner, seed)
+        plan = self.plan(objective, budget=budget, delta=delta, x0=x0, oracle=oracle)
+        budget, delta, stochastic, start = int(budget), float(delta), plan.stochastic, plan.start
+        learner, T, info, size = plan.learner, plan.epoch_length, dict(plan.info), start.size
         if budget < T:  # not one epoch: nothing is certified
             info["reason"] = f"budget {budget} < epoch length {T}"
             return Run(method=self.name, point=start, certificate=None, delta=delta, grad_calls=0, value_calls=0,
@@ -203,7 +217,12 @@ class O2NCMethod:
 
         hit: dict[str, int] = {}
 
+        if on_epoch is not None and not callable(on_epoch):
+            raise TypeError(f"{owner}: `on_epoch` must be callable (k, stats) or None, got {on_epoch!r}")
+
         def callback(k, stats):
+            if on_epoch is not None:
+                on_epoch(k, stats)
             if self.epsilon is None:
                 return False
             cert = tracker.certificates[k] if tracker is not None else float(stats["certificate"])
@@ -214,7 +233,8 @@ class O2NCMethod:
 
         res = minimize(grad, start, learner=learner, budget=budget, epoch_length=T, scaling=self.scaling, seed=seed,
                        restart=self.restart, value=calls.value if self.evaluate else None, output=self.output,
-                       hint=self.hint, delta=delta, stochastic=stochastic, callback=callback)
+                       hint=self.hint, delta=delta, stochastic=stochastic, callback=callback,
+                       progress=bool(progress))
         K = len(res.epochs.calls)
         means = np.asarray(res.epochs.mean, dtype=np.float64)
         radii = np.asarray(res.epochs.radius, dtype=np.float64)
@@ -243,6 +263,16 @@ class O2NCMethod:
                    grad_calls=int(calls.grad_calls), value_calls=int(calls.value_calls), trace=trace,
                    stopped="target" if "epoch" in hit else "budget", certificate_source=source,
                    certificate_calls=0 if tracker is None else int(tracker.oracles.grad_calls), info=info)
+
+
+class Plan(NamedTuple):
+    """What :meth:`O2NCMethod.plan` decides before a run: the learner, T, the reported facts, the oracle and x0."""
+
+    learner: Any
+    epoch_length: int
+    info: dict
+    stochastic: bool
+    start: np.ndarray
 
 
 def best_epoch(certificates: np.ndarray, radii: np.ndarray, delta: float) -> int:

@@ -1,4 +1,5 @@
-"""``Run``: what every method of :mod:`o2nc.methods` returns, O2NC configurations and baselines alike."""
+"""``Run``: the one result type of the library's methods — every method of :mod:`o2nc.methods` (O2NC configurations
+and baselines alike) and every baseline's own ``minimize`` return it (``o2nc.baselines.BaselineResult`` is this type)."""
 from __future__ import annotations
 
 import math
@@ -47,6 +48,8 @@ class Run:
         certificate_calls: exact-gradient calls spent on certificates apart from the budget (a baseline's computed
             Goldstein certificate; O2NC's exact recomputation on a stochastic oracle).
         info: method-specific facts as plain data (theory constants and parameters, epoch length, hyperparameters).
+        history: a baseline run with ``record=True``: per-iteration arrays of the iterates (``x``) and
+            method-specific quantities; else None.
     """
 
     method: str
@@ -60,6 +63,7 @@ class Run:
     certificate_source: str = "none"
     certificate_calls: int = 0
     info: Dict[str, Any] = field(default_factory=dict)
+    history: Optional[Dict[str, Any]] = None
 
     @property
     def epsilon(self) -> float:
