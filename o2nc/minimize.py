@@ -8,9 +8,13 @@ Online-to-Non-convex Conversion*, ICML 2023 (arXiv 2302.03775), [CMO23] below; n
 
 With ``restart=True`` the learner is re-initialised at the start of every epoch of T = ``epoch_length`` steps, so its
 static regret bounds the K-shifting regret ([CMO23] §3). For each epoch k the driver records the mean point
-w̄_k, the mean gradient ĝ_k, the certificate ‖ĝ_k‖ and the radius r_k = max_t ‖w_t^k − w̄_k‖; with exact gradients
-‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k ([CMO23] §3, Definition 5), which the
-:class:`o2nc.Certificate` of the selected epoch states (``Result.certificate``).
+w̄_k, the mean gradient ĝ_k, the certificate ‖ĝ_k‖ and a radius: the path bound L_k = Σ_t ‖x_t − x_{t−1}‖ by default
+(O(d) memory), or with ``radius_kind="exact"`` r_k = max_t ‖w_t^k − w̄_k‖ ≤ L_k (the epoch's T points kept); with exact
+gradients ‖ĝ_k‖ certifies Goldstein (r_k, ‖ĝ_k‖)-stationarity of w̄_k, hence (L_k, ‖ĝ_k‖) ([CMO23] §3, Definition 5),
+which the :class:`o2nc.Certificate` of the selected epoch states (``Result.certificate``).
+
+With ``online_learners.OGD`` on a numpy array the steps run in place (:mod:`o2nc.conversion.fused`, the core's
+arithmetic without per-step allocations of state), the configuration of [CMO23] Theorem 8.
 
 The step, the scaling rule, the s-draw and the epoch statistics are the conversion core's (:mod:`o2nc.conversion`):
 this driver adds the oracle, hints, checks, recording and the output choice. Norms of the epoch statistics are scaled,
@@ -36,13 +40,15 @@ import numpy as np
 from o2nc.certificate import Certificate
 from o2nc.conversion import draw as _draw
 from o2nc.conversion import epoch as _epoch
+from o2nc.conversion import fused as _fused
 from o2nc.conversion import step as _core
-from o2nc.conversion.scaling import resolve_scaling
+from o2nc.conversion.scaling import coefficients, resolve_scaling
 
 __all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "NonFiniteStepError",
            "NonFiniteEpochError", "GradientShapeError", "UnboundedRadiusWarning", "learner_radius", "OUTPUTS"]
 
 OUTPUTS = ("best", "random", "last")
+RADIUS_KINDS = ("bound", "exact")
 HINTS = (None, "last_gradient", "extrapolated", "fixed_point")
 
 
@@ -53,11 +59,14 @@ class Epochs(NamedTuple):
         mean: (K, *shape), w̄_k, the mean of the epoch's gradient points w_t.
         grad_mean: (K, *shape), ĝ_k, the mean of the epoch's gradients g_t.
         certificate: (K,), ‖ĝ_k‖ (a scaled norm: no underflow or overflow where ‖ĝ_k‖ itself is representable).
-        radius: (K,), r_k = max_t ‖w_t − w̄_k‖, the exact radius of the epoch's points around w̄_k.
+        radius: (K,), the radius the certificates carry: with ``radius_kind="exact"`` r_k = max_t ‖w_t − w̄_k‖, the
+            exact radius of the epoch's points around w̄_k; with ``"bound"`` (``minimize``'s default) the proven
+            bound ``radius_bound`` ≥ r_k, so ``radius ≤ δ`` certifies the δ-ball either way.
         value: (K,), F(w̄_k) when a value oracle was given, else None.
         calls: a tuple of K ints, the gradient calls made up to the end of epoch k (host-side counts).
         radius_bound: (K,), L_k = Σ_t ‖x_t − x_{t−1}‖, the path length of the epoch's anchors: the proven bound
             L_k ≥ r_k that the torch and jax shells report, which keep no points (:mod:`o2nc.conversion.epoch`).
+        radius_kind: ``"exact"`` or ``"bound"``: what ``radius`` holds (``minimize``'s ``radius_kind``).
     """
 
     mean: Any
@@ -67,6 +76,7 @@ class Epochs(NamedTuple):
     value: Any
     calls: tuple
     radius_bound: Any = None
+    radius_kind: str = "exact"
 
 
 class History(NamedTuple):
@@ -82,24 +92,40 @@ class History(NamedTuple):
 class Result(NamedTuple):
     """What :func:`minimize` returns: the selected epoch's point and certificate, every epoch's statistics, the cost.
 
+    Epoch k (0-based) is the T = ``epoch_length`` steps t = kT+1 … (k+1)T of Algorithm 1 of [CMO23]; its
+    statistics are w̄_k (the mean of its gradient points w_t), ĝ_k (the mean of its gradients), the certificate
+    ‖ĝ_k‖ and a radius around w̄_k (exact or the path bound, ``minimize``'s ``radius_kind``).
+
     Attributes:
         point: the output point, w̄_k of the selected epoch k (the same array as ``certificate.point``).
         selected_epoch: k, the 0-based index (into the rows of ``epochs``) of the epoch chosen by ``output``:
-            ``"best"`` the smallest certificate ‖ĝ_k‖ (with ``delta``: among the epochs of radius r_k ≤ δ, else the
+            ``"best"`` the smallest certificate ‖ĝ_k‖ (with ``delta``: among the epochs of radius ≤ δ, else the
             epoch of smallest radius), ``"random"`` a uniform epoch (Theorem 8 of [CMO23]), ``"last"`` the last one.
-        epochs: :class:`Epochs`, the statistics of every completed epoch.
+        epochs: :class:`Epochs`, the statistics of every completed epoch (K rows: ``mean``, ``grad_mean``,
+            ``certificate``, ``radius``, ``radius_bound``, ``value``, ``calls``, ``radius_kind``).
         grad_calls: the oracle calls made by the whole run (value calls for ``epochs.value`` are not counted).
-        history: :class:`History` of every step when ``record=True``, else None.
+        history: :class:`History` of every step when ``record=True`` (N rows of x_n, w_n, Δ_n, s_n, g_n), else None.
         final_anchor: x_N, the conversion's anchor after the last step: the point the next step would start from (it
             is not the output point and carries no certificate).
-        certificate: the :class:`o2nc.Certificate` of the selected epoch: point w̄_k, ``delta`` = r_k (radius kind
-            ``"exact"``), ``epsilon`` = ‖ĝ_k‖ (a Python float from the scaled norm of ``epochs.certificate``), kind
-            ``"exact-gradient epoch"`` for a deterministic oracle or ``"stochastic estimate"`` for a stochastic one,
-            ``calls`` = the gradient calls up to the end of epoch k.
+        certificate: the :class:`o2nc.Certificate` of the selected epoch: point w̄_k; ``delta`` = its radius,
+            ``epochs.radius[k]``, with ``radius_kind`` ``"bound"`` (the path bound L_k ≥ r_k, the default) or
+            ``"exact"`` (r_k, with ``radius_kind="exact"``); ``epsilon`` = ‖ĝ_k‖ (a Python float from the scaled
+            norm of ``epochs.certificate``); kind ``"exact-gradient epoch"`` for a deterministic oracle or
+            ``"stochastic estimate"`` for a stochastic one; ``calls`` = the gradient calls up to the end of epoch k.
             ``certificate.describe(delta)`` is the sentence to print about it.
         certified: True when ``certificate`` proves (δ, ε)-stationarity of ``point`` at the requested ``delta``
             (``certificate.proves(delta)``); without ``delta``, True when its kind is a proof (exact gradients).
             False means: no certificate at that δ (or only a stochastic estimate).
+
+    Example:
+        >>> import numpy as np, o2nc
+        >>> from online_learners import OGD
+        >>> res = o2nc.minimize(np.sign, np.array([1.0, -2.0]), learner=OGD(lr=0.01, radius=0.005),
+        ...                     budget=400, epoch_length=20, delta=0.1)
+        >>> res.epochs.mean.shape, res.selected_epoch == int(np.argmin(res.epochs.certificate))
+        ((20, 2), True)
+        >>> res.certificate.radius_kind, res.certificate.delta == float(res.epochs.radius_bound[res.selected_epoch])
+        ('bound', True)
     """
 
     point: Any
@@ -258,6 +284,8 @@ def minimize(
     inner_tol: float = 1e-10,
     delta: Optional[float] = None,
     stochastic: Optional[bool] = None,
+    radius_kind: str = "bound",
+    fused: Optional[bool] = None,
 ) -> Result:
     r"""Run O2NC for ⌊budget/epoch_length⌋ full epochs and return the epoch means with their certificates.
 
@@ -302,6 +330,14 @@ def minimize(
         stochastic: whether the oracle's gradients are stochastic, which makes the certificate a
             ``"stochastic estimate"`` rather than an ``"exact-gradient epoch"`` proof; None (default) detects it:
             stochastic iff ``grad`` takes the run's RNG.
+        radius_kind: which radius the epochs and the certificate carry. ``"bound"`` (default): the path bound
+            L_k = Σ_t ‖x_t − x_{t−1}‖ ≥ r_k (:mod:`o2nc.conversion.epoch`), kept in O(d) memory whatever the epoch
+            length (the run holds about ten arrays of x0's size). ``"exact"``: r_k = max_t ‖w_t − w̄_k‖, which keeps
+            the epoch's T points, T·d more numbers (8·T·d bytes in float64: 1.6 GB at d = 10^5, T = 2000).
+        fused: run Algorithm 1 with OGD in place (:mod:`o2nc.conversion.fused`; the core's arithmetic, a few
+            passes over the parameters per step); None (default) whenever it applies: ``online_learners.OGD`` on
+            a float32/float64 numpy ``x0`` without ``hint`` or ``record``; False: always the core's step functions;
+            True: the fused kernel or a ValueError.
 
     Returns:
         A :class:`Result`.
@@ -365,6 +401,15 @@ def minimize(
         delta = float(delta)
     if stochastic is not None and not isinstance(stochastic, (bool, np.bool_)):
         raise TypeError(f"`stochastic` must be True, False or None (detect from `grad`), got {stochastic!r}")
+    if radius_kind not in RADIUS_KINDS:
+        raise ValueError(f"`radius_kind` must be one of {RADIUS_KINDS}, got {radius_kind!r}")
+    if fused is not None and not isinstance(fused, (bool, np.bool_)):
+        raise TypeError(f"`fused` must be True, False or None (whenever it applies), got {fused!r}")
+    applies = _fused.applies(learner, x0, hint=hint, record=record)
+    if fused and not applies:
+        raise ValueError("`fused=True` needs online_learners.OGD on a float32/float64 numpy x0, without `hint` and "
+                         "`record`")
+    use_fused = applies if fused is None else bool(fused)
     size = math.prod(x0.shape)
     if output == "best" and delta is not None and learner_radius(learner, size) is None:
         warnings.warn(UnboundedRadiusWarning(
@@ -386,7 +431,8 @@ def minimize(
     oracle = (lambda w: grad(w, oracle_rng)) if takes_rng else grad
     kind = "stochastic estimate" if (takes_rng if stochastic is None else bool(stochastic)) else "exact-gradient epoch"
 
-    state = _core.init(learner, x0)
+    kernel = _fused.OGDKernel(learner, x0) if use_fused else None
+    state = None if use_fused else _core.init(learner, x0)
     stats, radii, values, epoch_calls = [], [], [], []
     history = {k: [] for k in History._fields} if record else None
     bar = None
@@ -399,7 +445,7 @@ def minimize(
         if not stats:
             return None
         return _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, calls, history,
-                         state.anchor, delta, kind)
+                         kernel.x if use_fused else state.anchor, delta, kind, radius_kind)
 
     step = 0
     calls = 0
@@ -440,14 +486,36 @@ def minimize(
         cheapest = {None: 1, "last_gradient": 1, "extrapolated": 2}.get(hint, 2 + (last_grad is None))
         return budget - calls >= cheapest
 
+    exact = radius_kind == "exact"
+    shape, dtype = x0.shape, x0.dtype
     for k in range(epochs):
         if not affordable():
             break
         if restart and k > 0:
-            state = _core.restart(learner, state, x0)
+            if use_fused:
+                kernel.restart()
+            else:
+                state = _core.restart(learner, state, x0)
         s_values = rule.sample(key, step, epoch_length, bits)
-        points = []
-        for t in range(epoch_length):
+        points = [] if exact else None
+        done = 0
+        if use_fused:
+            for s in s_values.tolist():
+                step += 1
+                if not kernel.finite:
+                    raise NonFiniteStepError(step, learner, partial_result())
+                w_coef, x_coef = coefficients(rule.full_step, s)
+                w = kernel.propose(w_coef)
+                g = oracle(w)
+                calls += 1
+                if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
+                    g = _check_grad(g, x0, xp, step, calls == 1, partial_result)
+                if not kernel.observe(w, g, w_coef, x_coef):
+                    raise NonFiniteGradientError(step, partial_result())
+                if exact:
+                    points.append(w)
+            done = epoch_length
+        for t in range(done, epoch_length):
             if t > 0 and hint is not None and not affordable():
                 break
             step += 1
@@ -459,14 +527,20 @@ def minimize(
             g = query(proposal.w)
             last_grad, last_delta = g, increment
             state = _core.observe(learner, state, proposal, g, **({"hint": h} if update_takes_hint else {}))
-            points.append(proposal.w)
+            if exact:
+                points.append(proposal.w)
             if record:
                 for name, item in zip(History._fields, (proposal.x, proposal.w, increment, s, g)):
                     history[name].append(item)
-        if len(points) < epoch_length:
+            done += 1
+        if done < epoch_length:
             break  # the budget ran out inside this epoch: it is not certified
-        closed, state = _core.end_epoch(state, epoch_length)
-        radius = _epoch.exact_radius(xp.stack(points), closed.mean)
+        if use_fused:
+            closed = kernel.close(epoch_length)
+        else:
+            closed, state = _core.end_epoch(state, epoch_length)
+        radius = _epoch.exact_radius(xp.stack(points), closed.mean) if exact else closed.radius_bound
+        points = None
         mean, certificate = closed.mean, closed.certificate
         if not bool(xp.isfinite(certificate) & xp.isfinite(radius) & xp.all(xp.isfinite(mean))):
             what = ", ".join(name for name, item in (("mean point", mean), ("mean gradient", closed.grad_mean),
@@ -488,8 +562,9 @@ def minimize(
         bar.close()
     if not stats:
         raise ValueError(f"`budget` ({budget}) ran out before the first epoch ended; raise it or shorten epochs")
-    return _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, calls, history, state.anchor,
-                     delta, kind)
+    anchor = kernel.release() if use_fused else state.anchor
+    return _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, calls, history, anchor,
+                     delta, kind, radius_kind)
 
 
 def _select(output: str, certificates, radii, delta: Optional[float], output_rng) -> int:
@@ -510,7 +585,7 @@ def _select(output: str, certificates, radii, delta: Optional[float], output_rng
 
 
 def _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, grad_calls, history, anchor, delta,
-              kind) -> Result:
+              kind, radius_kind) -> Result:
     means = [e.mean for e in stats]
     certificates = [e.certificate for e in stats]
     epochs = Epochs(
@@ -521,10 +596,11 @@ def _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, 
         value=xp.stack(values) if value is not None and values else None,
         calls=tuple(epoch_calls),
         radius_bound=xp.stack([e.radius_bound for e in stats]),
+        radius_kind=radius_kind,
     )
     selected = _select(output, certificates, radii, delta, output_rng)
     cert = Certificate(point=means[selected], delta=float(radii[selected]), epsilon=float(certificates[selected]),
-                       kind=kind, radius_kind="exact", calls=epoch_calls[selected])
+                       kind=kind, radius_kind=radius_kind, calls=epoch_calls[selected])
     certified = cert.proves(delta) if delta is not None else cert.is_proof
     hist = None
     if history is not None:

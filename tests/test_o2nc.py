@@ -29,13 +29,14 @@ def stream_oracle(stream):
     return grad
 
 
-def run_on(backend, learner, scaling, *, budget=60, epoch_length=15, d=5, restart=True):
+def run_on(backend, learner, scaling, *, budget=60, epoch_length=15, d=5, restart=True, radius_kind="bound"):
     rng = np.random.default_rng(3)
     x0 = rng.standard_normal(d)
     stream = rng.standard_normal((budget, d))
     s = np.random.default_rng(4).random(budget) if scaling == "replay" else scaling
     return o2nc.minimize(stream_oracle(stream), to_backend(x0, backend), learner=learner, budget=budget,
-                         epoch_length=epoch_length, scaling=s, seed=7, restart=restart, record=True)
+                         epoch_length=epoch_length, scaling=s, seed=7, restart=restart, record=True,
+                         radius_kind=radius_kind)
 
 
 @pytest.mark.parametrize("scaling", SCALINGS)
@@ -63,7 +64,7 @@ def test_result_stays_on_the_input_backend():
 
 @pytest.mark.parametrize("scaling", SCALINGS)
 def test_history_follows_algorithm_1(scaling):
-    res = run_on("numpy", OGD(lr=0.2, radius=0.5), scaling, restart=True)
+    res = run_on("numpy", OGD(lr=0.2, radius=0.5), scaling, restart=True, radius_kind="exact")
     h = res.history
     x_prev = np.vstack([np.random.default_rng(3).standard_normal(5), h.x[:-1]])
     if scaling == "exponential":
@@ -88,6 +89,11 @@ def test_history_follows_algorithm_1(scaling):
     assert np.allclose(res.epochs.mean, w.mean(axis=1))
     assert np.allclose(res.epochs.certificate, np.linalg.norm(h.grad.reshape(4, 15, 5).mean(axis=1), axis=1))
     assert np.allclose(res.epochs.radius, np.linalg.norm(w - w.mean(axis=1, keepdims=True), axis=2).max(axis=1))
+    # the path bound is the length of the anchors' path x_0 → … → x_T of each epoch
+    x = np.vstack([np.random.default_rng(3).standard_normal(5), h.x]).reshape(-1, 5)
+    path = np.linalg.norm(np.diff(x, axis=0), axis=1).reshape(4, 15).sum(axis=1)
+    assert np.allclose(res.epochs.radius_bound, path, rtol=1e-12)
+    assert res.epochs.radius_kind == res.certificate.radius_kind == "exact"
     assert res.grad_calls == 60
 
 
