@@ -1,12 +1,14 @@
 r"""Queries of O2NC + projected OGD at its theory tuning to the first certified epoch on the tight family.
 
-For each (ε, δ, seed): the theory budget N_th = the smallest N with ``o2nc.theory.ogd_bound(N, δ, G, gap, σ) ≤ ε``
-(Theorem 8 of Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775: gap/(δK) + (G+σ)/√T), the tuning
-``o2nc.theory.ogd_parameters(N_th, δ, G, gap, σ)`` (T, K, D = δ/T, η = D/(G√T)), and a run of ``o2nc.minimize`` with
-restarted ``OGD(lr=η, radius=D)`` on the objective's stochastic oracle.  After every epoch its certificate is recomputed
-with exact gradients at the epoch's points (the mean of exact gradients, Definition 5 of the same paper; the radius is ≤
-δ by D = δ/T), and the run stops at the first epoch whose exact certificate is ≤ ε.  Recorded: the queries to the end of
-that epoch, and their ratio to N_th.
+For each (ε, δ, seed): the O2NC method of ``o2nc.methods`` with ``learner="ogd"``, ``tuning="theory"`` and target ε
+(Theorem 8 of Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775: the budget N_ε = the smallest N whose bound
+gap/(δK) + (G+σ)/√T is ≤ ε, with G² = Lipschitz² + σ² for the stochastic oracle, and T, D = δ/T, η = D/(G√T) for N_ε;
+``o2nc.methods.tuning``), run on the objective's stochastic oracle through the compiled conversion core
+(``o2nc.experiments.batched.run_method``: the same run as ``O2NCMethod.run``, jitted).  Every epoch's certificate is
+recomputed with exact gradients at the epoch's points (Definition 5 of the same paper; its radius is ≤ δ by D = δ/T),
+and the run stops at the first epoch whose exact certificate is ≤ ε.  Recorded: the queries to the end of that epoch,
+their ratio to N_ε (the bound ratio), and the travel floor T·ℓ/δ (no epoch on the ramp certifies; the objective's
+docstring).  ``experiments/rates.toml`` runs the same runs through ``o2nc sweep``.
 
 The exponents come from one least-squares fit log q = c + a·log ε + b·log δ over all runs, with a 95% percentile
 bootstrap interval that resamples seeds (all grid points of a seed together; 2000 replicates).
@@ -19,64 +21,47 @@ import argparse
 import itertools
 import json
 import math
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import objectives  # noqa: E402
-import o2nc  # noqa: E402
-from o2nc.methods.tuning import theory_budget  # noqa: E402  (smallest N with ogd_bound ≤ ε)
-from o2nc.theory import ogd_parameters  # noqa: E402
-from objectives.tight_family import gradients  # noqa: E402
-from online_learners import OGD  # noqa: E402
+import numpy as np  # noqa: E402
 
-#: The sweep of the report: constants shrunk (not exponents) so that it runs in minutes on 2 cores: G + σ is small
-#: against ε (G must exceed κ·ε_max) so that T = ((G+σ)δN/gap)^{2/3} ≈ 4((G+σ)/ε)² stays ≤ ~900, and gap is large
-#: enough that every run travels ℓ/δ = gap/(κεδ) ≥ 31 epochs (a run certifies about one epoch after reaching the
-#: kink, which biases the fitted exponents towards 0 by about that epoch over ℓ/δ).
+import objectives  # noqa: E402
+from o2nc import methods  # noqa: E402
+from o2nc.experiments.batched import run_method  # noqa: E402
+
+#: The sweep of the report (the grid of ``experiments/rates.toml``): constants that set the scale, not the exponents.
+#: G + σ = 0.6 against ε ≤ 0.2 makes the epoch length T = ((G+σ)δN/gap)^{2/3} ≈ 4((G+σ)/ε)² at least 36 (a short
+#: epoch's rounding up bends the fit: at T ≈ 9 the ε-exponent came out −2.970 [−2.971, −2.969]), and gap = 0.15 makes
+#: every run travel ℓ/δ = gap/(κεδ) ≥ 31 epochs (a run certifies about one epoch after reaching the kink, which biases
+#: the fitted exponents towards 0 by about that epoch over ℓ/δ).
 GRID = dict(eps=[0.02 * 10 ** (i / 4) for i in range(5)], delta=[0.01, 0.01 * math.sqrt(2), 0.02], seeds=5,
-            G=0.26, sigma=0.04, gap=0.15, slope_factor=1.2)
+            G=0.5, sigma=0.1, gap=0.15, slope_factor=1.2)
 #: A small grid for the default-run check of the script (seconds).
 QUICK = dict(eps=[0.1, 0.2], delta=[0.05, 0.1], seeds=2, G=0.35, sigma=0.05, gap=0.1, slope_factor=1.5)
 
 
 def run_one(eps: float, delta: float, seed: int, G: float, sigma: float, gap: float, slope_factor: float) -> dict:
-    """One run: queries to the first epoch whose exact-gradient certificate is ≤ ε (None when none within N_th)."""
+    """One run: queries to the first epoch whose exact-gradient certificate is ≤ ε (None when none within N_ε)."""
     obj = objectives.get("tight_ramp", eps=eps, delta=delta, G=G, sigma=sigma, gap=gap, slope_factor=slope_factor)
     ex = obj.extra
-    budget = theory_budget(eps, delta, G, gap, sigma)
-    p = ogd_parameters(budget, delta, G, gap, sigma)
-    T = p.epoch_length
-    points: list = []
-
-    def oracle(w, rng):
-        points.append(np.array(w, dtype=np.float64))
-        return obj.stochastic_grad(w, rng)
-
-    found: dict = {}
-
-    def callback(k, stats):
-        W = np.array(points)
-        points.clear()
-        cert = float(np.linalg.norm(gradients(W, ex["slope"], ex["perturbation_slope"], ex["plateau"]).mean(axis=0)))
-        radius = float(np.max(np.linalg.norm(W - W.mean(axis=0), axis=1)))
-        if cert <= eps:
-            found.update(queries=int(stats["grad_calls"]), epoch=int(k), certificate=cert, radius=radius)
-            return True
-        return False
-
+    method = methods.get("o2nc", learner="ogd", tuning="theory", epsilon=eps)
     start = time.perf_counter()
-    o2nc.minimize(oracle, obj.x0.copy(), learner=OGD(lr=p.lr, radius=p.radius), budget=budget, epoch_length=T,
-                  seed=seed, delta=delta, callback=callback)
-    queries = found.get("queries")
-    return dict(eps=eps, delta=delta, seed=seed, budget=budget, T=T, K=p.epochs, queries=queries,
-                ratio=None if queries is None else queries / budget, epoch=found.get("epoch"),
-                certificate=found.get("certificate"), radius=found.get("radius"),
+    budget = method.run(obj, budget=1, delta=delta, seed=seed).info["theory_budget"]   # N_ε (runs nothing)
+    run = run_method(method, obj, budget=budget, delta=delta, seed=seed)
+    T = int(run.info["epoch_length"])
+    queries = int(run.grad_calls) if run.stopped == "target" else None
+    return dict(eps=eps, delta=delta, seed=seed, budget=budget, T=T, K=budget // T, queries=queries,
+                ratio=None if queries is None else queries / budget,
+                epoch=None if queries is None else int(run.info["epochs"]) - 1,
+                certificate=None if queries is None else float(run.trace["certificate"][-1]),
+                radius=None if queries is None else float(run.trace["radius"][-1]),
                 lower_bound_epochs=ex["lower_bound_epochs"], lower_bound_queries=T * ex["lower_bound_epochs"],
                 seconds=time.perf_counter() - start)
 

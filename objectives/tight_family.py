@@ -138,7 +138,9 @@ def tight_ramp(eps: float = 0.1, delta: float = 0.1, G: float = 1.0, sigma: floa
         slope_factor: κ > 1 (at most 100): the ramp slope over ε; the lower and upper bounds differ by 8κ³.
 
     ``extra`` holds ``slope`` (ε'), ``perturbation_slope`` (a), ``plateau`` (c), ``ramp_length`` (ℓ),
-    ``noise_variance`` (σ²), ``gap`` and ``lower_bound_epochs`` = ℓ/δ.
+    ``noise_variance`` (σ²), ``gap``, ``lower_bound_epochs`` = ℓ/δ and ``noise_model`` = ``"additive-gaussian"``
+    (the stochastic gradient is ∇F(x) plus ``objectives.noise.sample_noise``'s Gaussian draw, which lets
+    ``o2nc.experiments.batched`` replay the same noise stream in a compiled run).
 
     Example:
         >>> import numpy as np, objectives
@@ -187,7 +189,7 @@ def tight_ramp(eps: float = 0.1, delta: float = 0.1, G: float = 1.0, sigma: floa
         params=dict(eps=eps, delta=delta, G=G, sigma=sigma, gap=gap, slope_factor=kappa),
         goldstein_fn=_goldstein(slope, a, c),
         extra=dict(slope=slope, perturbation_slope=a, plateau=c, ramp_length=ell, noise_variance=sigma**2,
-                   gap=gap, lower_bound_epochs=ell / delta),
+                   gap=gap, lower_bound_epochs=ell / delta, noise_model="additive-gaussian"),
         notes="F(x0) − f* = gap, the Lipschitz constant G and the Goldstein oracle are exact (derived in the module "
               "docstring, checked in tests/test_objectives_tight.py); the lower bound holds for any learner with "
               "‖Δ‖ ≤ δ/T and any scaling s ∈ [0, 1].",

@@ -59,9 +59,10 @@ def test_sweep_then_fit(tmp_path, capsys):
     assert "exponents against epsilon" in out and "epsilon (joint)" in out and "budget @ delta=0.1" in out
     args = parse(["fit", str(db), "--against", "delta", "--json", "--boot", "200"])
     assert args.run(args) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["fits"]
     assert {r["fixed"] for r in rows} == {"epsilon=0.6", "epsilon=0.4", "epsilon=0.3"}
-    assert all(r["fit"]["exponents"][0] < 0 for r in rows)
+    assert all(r["variable"] == "delta" and r["exponent"] < 0 and r["ci"][0] <= r["exponent"] <= r["ci"][1]
+               for r in rows)
 
 
 def test_sweep_bad_inputs_are_clear(tmp_path, capsys):

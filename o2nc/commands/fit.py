@@ -12,9 +12,21 @@ certificate ~ N^-1/3 after N calls (Cutkosky, Mehta, Orabona, ICML 2023).
 
 --against epsilon fits log(queries) on log(eps) at each delta, and jointly on (log eps, log delta);
 --against delta fits on log(delta) at each eps; --against budget fits the certificate on log(N).
-Runs that never reached eps within max_queries are left out and counted in the `censored` column. Runs whose
-certificate is a stochastic estimate rather than a proof (an O2NC run's own epoch norms on a stochastic oracle)
-are fitted and named in the `note` column.
+A group with runs that never reached eps within max_queries (censored) is not fitted: the `censored` column
+counts them and the note says why (leaving them out would bias the exponent towards 0). Runs whose certificate is
+a stochastic estimate rather than a proof (an O2NC run's own epoch norms on a stochastic oracle) are fitted and
+named in the `note` column.
+
+Every run stores its bound ratio: queries / the Theorem-8 budget of O2NC with OGD at its (eps, delta) and the
+objective's G, gap and sigma (a budget run: mean certificate / Theorem-8 bound). `over bound` counts the runs above
+1, and a table after the fits gives the distribution per objective and method. `travel` is the median of
+queries / (T |x0 - x*| / delta) for O2NC (T the epoch length, x* the objective's minimiser): each epoch moves at
+most delta, so a value near 1 (marked *, <= 1.5) means the runs stopped as soon as they could travel to x*, and
+the exponent is that of the epoch length times the distance, not of the certificate (docs/complexity.md).
+
+--json prints {"fits": [{"objective", "method", "variable": "epsilon"|"delta", "fixed", "exponent",
+"ci": [lo, hi], "theory", "runs", "censored", "bound_violations", "travel_limited", ...}], "budget_fits": [...],
+"bound_ratios": [...]}.
 
 The database is checked before anything is fitted (its structure and every run's checksum): a store changed outside
 o2nc or corrupted is an error (exit status 2) that names the damaged runs; `o2nc sweep SPEC --db DB --drop-damaged`
@@ -47,6 +59,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from o2nc.experiments import Store, StoreError, fit_store, fit_table
+    from o2nc.experiments.fit import fits_json, ratio_table
 
     if not (0 < args.level < 1):
         print(f"o2nc fit: error: --level: expected a number in (0, 1), got {args.level}", file=sys.stderr)
@@ -69,15 +82,7 @@ def run(args) -> int:
         print(f"o2nc fit: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        out = []
-        for r in rows:
-            f = r.fit
-            out.append({"objective": r.objective, "method": r.method, "against": r.against, "fixed": r.fixed,
-                        "theory": r.theory, "censored": r.censored, "estimates": r.estimates, "note": r.note,
-                        "fit": None if f is None else {"exponents": f.exponents, "ci_low": f.ci_low,
-                                                       "ci_high": f.ci_high, "level": f.level, "n": f.n,
-                                                       "r2": f.r2, "bootstrap": f.method}})
-        print(json.dumps(out, indent=2))
+        print(json.dumps(fits_json(rows), indent=2))
         return 0
     if not rows:
         print("no finished runs to fit")
@@ -87,4 +92,7 @@ def run(args) -> int:
         if part:
             print(f"\nexponents against {k} ({args.level:.0%} bootstrap intervals, {args.bootstrap}):")
             print(fit_table(part))
+    print("\nbound ratios (epsilon runs: queries / O2NC's Theorem-8 budget at the run's eps, delta; budget runs: mean "
+          "certificate / Theorem-8 bound):")
+    print(ratio_table(rows))
     return 0

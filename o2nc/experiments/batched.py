@@ -1,160 +1,413 @@
-"""Many seeds of one O2NC + OGD configuration at once: batched numpy, or jax ``vmap`` + ``jit``.
+"""Many seeds of one O2NC configuration at once: the conversion core under ``jax.vmap`` and ``jax.jit``.
 
-Algorithm 1 of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775) with restarted projected OGD
-(Zinkevich, ICML 2003; the learner of [CMO23]'s OGD corollary of Theorem 8), for S seeds in parallel:
+Algorithm 1 of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775) is written once, in
+:mod:`o2nc.conversion.step` (``propose`` / ``observe`` / ``end_epoch`` / ``restart``), with the learner's own
+``init`` / ``predict`` / ``update`` from :mod:`online_learners`.  This module does not restate it: it traces that
+core with jax, scans it over the T steps of an epoch and over a chunk of epochs, and ``vmap``-s the scan over seeds
+(:func:`run_batched`).  :func:`o2nc.minimize` loops over the same core eagerly; a test holds the two to 1e-12 in
+float64 with the same seed.
 
-    Δ ← 0 at each epoch start;  for each step:  x_n = x_{n−1} + Δ_n,  w_n = x_{n−1} + s_n Δ_n,  g_n = ∇F(w_n),
-                                               Δ_{n+1} = Π_{‖·‖≤D}(Δ_n − η g_n)
+The s-values are the counter-based draw of :mod:`o2nc.conversion.draw` (``Scaling.sample``, the values
+:func:`o2nc.minimize` draws for the same seed), computed on the host for each chunk of epochs.  A stochastic oracle
+enters as an additive noise stream ``noise(i, start, count)`` (seed i's noise for the steps start … start+count−1):
+the gradient at w_n is ∇F(w_n) + ξ_n.  With :func:`numpy_gaussian_noise` that stream is the one the objective's own
+``stochastic_grad`` draws from the run's generator (an objective declaring ``extra["noise_model"] =
+"additive-gaussian"``), so a compiled stochastic run equals the :mod:`o2nc.methods` O2NC run with the same seed.
 
-with s_n ~ U[0,1).  Seed i draws its s-sequence exactly as :func:`o2nc.minimize` does with ``seed=seeds[i]`` and
-``scaling="uniform"`` (the counter-based draw of :mod:`o2nc.conversion.draw`), so with an exact gradient each
-batched trajectory equals the corresponding single run (a test checks this).
-
-Per epoch k and seed: the mean point w̄_k, the certificate ‖(1/T) Σ_t ∇F(w_t)‖ and the radius max_t ‖w_t − w̄_k‖
-([CMO23] Definition 5: the T points have mean w̄_k and lie in B(w̄_k, r_k), so with exact gradients the certificate
-bounds ‖∇F(w̄_k)‖_{r_k}).
+Per epoch k and seed ([CMO23] §3, Definition 5): the mean point w̄_k, the run's own certificate ‖ĝ_k‖ (of the
+gradients the learner saw), the exact certificate ‖(1/T) Σ_t ∇F(w_t)‖ (the same as the own one with an exact oracle;
+with noise it is the recomputation of ``certificate="auto"``, which proves Goldstein (r_k, ·)-stationarity of w̄_k),
+the exact radius r_k = max_t ‖w_t − w̄_k‖ (:func:`o2nc.conversion.epoch.exact_radius`) and the path bound L_k.
+With a target ε and δ, seed i stops after its first epoch with exact certificate ≤ ε and r_k ≤ δ (the rule of
+:class:`o2nc.methods.O2NCMethod`), and its later epochs are dropped.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+import math
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from o2nc.conversion.draw import seed_key
-from o2nc.conversion.scaling import Scaling
+from o2nc.conversion import epoch as _epoch
+from o2nc.conversion import step as _core
+from o2nc.conversion.draw import check_seed, seed_key
+from o2nc.conversion.scaling import Scaling, resolve_scaling
 
-__all__ = ["BatchedEpochs", "scaling_draws", "o2nc_ogd_numpy", "o2nc_ogd_jax"]
+__all__ = ["BatchedEpochs", "CompiledRun", "run_batched", "run_method", "compilable", "numpy_gaussian_noise",
+           "scaling_draws", "o2nc_ogd_jax", "o2nc_ogd_numpy", "NOISE_MODEL"]
+
+#: ``extra["noise_model"]`` of an objective whose stochastic oracle is ∇F(x) + (σ/√d)·mean of ``batch`` standard
+#: normal rows drawn with ``rng.standard_normal((batch, d))`` (``objectives.noise.sample_noise``'s Gaussian model).
+NOISE_MODEL = "additive-gaussian"
+
+#: Steps per compiled chunk (per seed): a chunk of ⌈CHUNK_STEPS/T⌉ epochs runs between two host checks.
+CHUNK_STEPS = 1 << 15
 
 
 class BatchedEpochs(NamedTuple):
+    """Per-seed epoch statistics of :func:`o2nc_ogd_jax` / :func:`o2nc_ogd_numpy` (fixed K epochs)."""
+
     mean: np.ndarray  # (S, K, d)
     certificate: np.ndarray  # (S, K)
     radius: np.ndarray  # (S, K)
     grad_calls: int  # per seed
 
 
-def scaling_draws(seeds: Sequence[int], steps: int) -> np.ndarray:
-    """(S, steps) uniform s-values (float64 runs), seed i's as in :func:`o2nc.minimize` (``scaling="uniform"``)."""
-    rule = Scaling("uniform")
-    return np.stack([rule.sample(seed_key(seed), 0, steps) for seed in seeds]) if len(seeds) else np.empty((0, steps))
+class CompiledRun(NamedTuple):
+    """What :func:`run_batched` returns: per seed i, its first ``epochs[i]`` epochs (the rest of each array is NaN).
+
+    ``calls[k]`` = (k + 1)·T, the gradient calls at the end of epoch k; ``stopped[i]`` whether seed i met its target.
+    """
+
+    mean: np.ndarray  # (S, K, d)
+    certificate: np.ndarray  # (S, K) own ‖ĝ_k‖
+    exact_certificate: np.ndarray  # (S, K) ‖mean of exact gradients‖
+    radius: np.ndarray  # (S, K) exact r_k
+    radius_bound: np.ndarray  # (S, K) path length L_k
+    epochs: np.ndarray  # (S,) int
+    stopped: np.ndarray  # (S,) bool
+    calls: np.ndarray  # (K,) int
+    epoch_length: int
 
 
-def _check(x0, budget, epoch_length, radius, lr):
-    if epoch_length < 1 or budget < epoch_length:
-        raise ValueError(f"epoch_length: expected 1 <= epoch_length <= budget, got {epoch_length} (budget {budget})")
-    if not (radius > 0 and lr > 0):
-        raise ValueError(f"radius and lr: expected > 0, got radius={radius}, lr={lr}")
+def scaling_draws(seeds: Sequence[int], steps: int, scaling="uniform") -> np.ndarray:
+    """(S, steps) s-values (float64 runs), seed i's as :func:`o2nc.minimize` draws them with ``seed=seeds[i]``."""
+    rule = resolve_scaling(scaling)
+    if not len(seeds):
+        return np.empty((0, steps))
+    return np.stack([rule.sample(seed_key(seed), 0, steps) for seed in seeds])
+
+
+def numpy_gaussian_noise(generators: Sequence[np.random.Generator], d: int, sigma: float, batch: int = 1):
+    """The noise stream of ``objectives.noise.sample_noise(rng, "gaussian", d, σ, size=batch).mean(axis=0)`` drawn
+    once per step from ``generators[i]``: a call (i, start, count) returns the next ``count`` draws, (count, d).
+
+    numpy's ``Generator.standard_normal`` fills an array in order, so ``count·batch·d`` normals drawn at once are the
+    ``count`` successive draws of ``batch·d`` (the steps must be asked for in order, as :func:`run_batched` does)."""
+    per = float(sigma) / math.sqrt(d)
+    nxt = [0] * len(generators)
+
+    def draw(i: int, start: int, count: int) -> np.ndarray:
+        if start != nxt[i]:
+            raise ValueError(f"noise: seed {i}'s steps must be drawn in order (next {nxt[i]}, asked {start})")
+        nxt[i] = start + count
+        z = per * generators[i].standard_normal((count, batch, d))
+        return z[:, 0, :] if batch == 1 else z.mean(axis=1)
+
+    return draw
+
+
+def _check_run(x0, seeds, budget, epoch_length):
     x0 = np.asarray(x0, dtype=np.float64)
-    if x0.ndim != 1:
-        raise ValueError(f"x0: expected a 1-D starting point, got shape {x0.shape}")
-    return x0
+    if x0.ndim != 1 or x0.size == 0 or not np.all(np.isfinite(x0)):
+        raise ValueError(f"x0: expected a finite 1-D starting point, got shape {x0.shape}")
+    for name, v in (("budget", budget), ("epoch_length", epoch_length)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {v!r}")
+    if budget < epoch_length:
+        raise ValueError(f"epoch_length: expected 1 <= epoch_length <= budget, got {epoch_length} (budget {budget})")
+    seeds = [check_seed(s, "seeds") for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed")
+    return x0, seeds
+
+
+def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_length: int, budget: int,
+                scaling="uniform", restart: bool = True, noise: Optional[Callable] = None,
+                epsilon: Optional[float] = None, delta: Optional[float] = None,
+                chunk_steps: int = CHUNK_STEPS, oracle_key=None) -> CompiledRun:
+    """O2NC (:mod:`o2nc.conversion.step`) with ``learner`` for every seed at once, jitted and ``vmap``-ed over seeds.
+
+    Args:
+        grad_fn: one (d,) point -> its exact (sub)gradient, written with operations jax can trace (an objective of
+            the bank's ``grad`` is: the bank is written against the Array API).
+        x0: (d,) starting point shared by all seeds.
+        seeds: one run per seed; seed i draws the s-sequence of :func:`o2nc.minimize` with ``seed=seeds[i]``.
+        learner: a learner of :mod:`online_learners` (its ``init`` / ``predict`` / ``update`` are traced).
+        epoch_length, budget: T and N; at most K = ⌊N/T⌋ epochs.
+        scaling: a scaling name of :mod:`o2nc.conversion.scaling` or a 1-D replayed s-sequence.
+        restart: re-initialise the learner at each epoch start ([CMO23] §3).
+        noise: None (exact oracle) or a stream ``noise(i, start, count) -> (count, d)`` added to the gradients the
+            learner sees (:func:`numpy_gaussian_noise`).
+        epsilon, delta: a target: seed i stops after its first epoch with exact certificate ≤ ε and r_k ≤ δ.
+        chunk_steps: steps per seed between two host checks (the compiled chunk holds ⌈chunk_steps/T⌉ epochs).
+        oracle_key: a hashable value naming ``grad_fn``'s function (two oracles with the same key compute the same
+            gradients), so that runs with equal keys, learners and T share one compilation; default: ``grad_fn``.
+
+    Runs in float64 when jax's x64 mode is on (``JAX_ENABLE_X64=1``), else refuses: a float32 trajectory would not be
+    the float64 one of :func:`o2nc.minimize`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from online_learners import OGD
+        >>> out = run_batched(jnp.sign, [1.0, -2.0], seeds=[0, 1], learner=OGD(lr=0.01, radius=0.1),
+        ...                   epoch_length=10, budget=100)
+        >>> out.mean.shape, out.epochs.tolist(), int(out.calls[-1])
+        ((2, 10, 2), [10, 10], 100)
+    """
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        raise RuntimeError("run_batched: needs jax's 64-bit mode (set JAX_ENABLE_X64=1 before importing jax)")
+    x0, seeds = _check_run(x0, seeds, budget, epoch_length)
+    if (epsilon is None) != (delta is None):
+        raise ValueError("epsilon and delta: give both (a target) or neither")
+    if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps < 1:
+        raise ValueError(f"chunk_steps: expected an integer >= 1, got {chunk_steps!r}")
+    rule = resolve_scaling(scaling)
+    S, d, T = len(seeds), x0.shape[0], int(epoch_length)
+    K = int(budget) // T
+    C = max(1, min(K, -(-chunk_steps // T)))
+    keys = [seed_key(s) for s in seeds]
+    chunk = _compiled_chunk(grad_fn, learner, rule.full_step, bool(restart), T, noise is not None,
+                            grad_fn if oracle_key is None else oracle_key)
+    state = jax.vmap(lambda _: _core.init(learner, jax.numpy.asarray(x0)))(np.arange(S))
+    out = {name: np.full((S, K), np.nan) for name in ("certificate", "exact_certificate", "radius", "radius_bound")}
+    mean = np.full((S, K, d), np.nan)
+    epochs = np.zeros(S, dtype=np.int64)
+    stopped = np.zeros(S, dtype=bool)
+    done = 0
+    while done < K and not stopped.all():
+        n = min(C, K - done)
+        s = np.stack([rule.sample(k, done * T, C * T) for k in keys]).reshape(S, C, T)
+        args = [state, s, jax.numpy.asarray(x0)]
+        if noise is not None:
+            # drawn only for the epochs kept, in order; the padding of a last, short chunk is zeros
+            xi = np.zeros((S, C * T, d))
+            for i in range(S):
+                if not stopped[i]:
+                    xi[i, :n * T] = noise(i, done * T, n * T)
+            args.append(xi.reshape(S, C, T, d))
+        state, stats = chunk(*args)
+        m, own, exact, rad, path = (np.asarray(a)[:, :n] for a in stats)
+        for i in np.flatnonzero(~stopped):
+            keep = n
+            if epsilon is not None:
+                hit = np.flatnonzero((exact[i] <= epsilon) & (rad[i] <= delta))
+                if hit.size:
+                    keep, stopped[i] = int(hit[0]) + 1, True
+            sl = slice(done, done + keep)
+            mean[i, sl], out["certificate"][i, sl], out["exact_certificate"][i, sl] = m[i, :keep], own[i, :keep], \
+                exact[i, :keep]
+            out["radius"][i, sl], out["radius_bound"][i, sl] = rad[i, :keep], path[i, :keep]
+            epochs[i] = done + keep
+        done += n
+    return CompiledRun(mean=mean, epochs=epochs, stopped=stopped, calls=T * np.arange(1, K + 1, dtype=np.int64),
+                       epoch_length=T, **out)
+
+
+_CACHE: dict = {}
+
+
+def _compiled_chunk(grad_fn, learner, full_step: bool, restart: bool, T: int, noisy: bool, oracle_key):
+    """jit(vmap(one chunk of epochs)) for this (oracle, learner, scaling, T); cached."""
+    key = (oracle_key, learner, full_step, restart, T, noisy)
+    try:
+        return _CACHE[key]
+    except (KeyError, TypeError):
+        pass
+    import jax
+    import jax.numpy as jnp
+
+    from online_learners.tree import tree_norm
+
+    def step(state, inputs):
+        s, xi = inputs
+        proposal = _core.propose(learner, full_step, state, s)
+        g_exact = grad_fn(proposal.w)
+        g = g_exact + xi if noisy else g_exact
+        return _core.observe(learner, state, proposal, g), (proposal.w, g_exact)
+
+    def epoch(carry, inputs):
+        state, x0 = carry
+        s_k, xi_k = inputs
+        state, (W, G) = jax.lax.scan(step, state, (s_k, xi_k))
+        closed, state = _core.end_epoch(state, T)
+        radius = _epoch.exact_radius(W, closed.mean)
+        exact = tree_norm(jnp.sum(G, axis=0) / T) if noisy else closed.certificate
+        if restart:
+            state = _core.restart(learner, state, x0)
+        return (state, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
+
+    def one_seed(state, s, x0, xi=None):
+        if xi is None:
+            xi = jnp.zeros(s.shape)  # unused placeholder: one scan signature for both oracles
+        (state, _), stats = jax.lax.scan(epoch, (state, x0), (s, xi))
+        return state, stats
+
+    if noisy:
+        fn = jax.jit(jax.vmap(one_seed, in_axes=(0, 0, None, 0)))
+    else:
+        fn = jax.jit(jax.vmap(lambda st, s, x0: one_seed(st, s, x0), in_axes=(0, 0, None)))
+    try:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = fn
+    except TypeError:  # an unhashable oracle or learner: not cached
+        pass
+    return fn
+
+
+# --------------------------------------------------------------------------------------------------------------
+# an o2nc.methods O2NC configuration, compiled: the same Run as O2NCMethod.run
+# --------------------------------------------------------------------------------------------------------------
+
+
+def compilable(method, objective, oracle: str = "auto") -> Optional[str]:
+    """None when :func:`run_method` runs ``method`` on ``objective``, else the reason it cannot (a sentence)."""
+    from o2nc.methods.oracles import uses_stochastic
+
+    if getattr(method, "family", None) != "o2nc":
+        return "only O2NC methods are compiled (a baseline runs its own loop)"
+    if method.hint is not None or method.evaluate or method.output != "best":
+        return "hints, value evaluation and outputs other than 'best' run in o2nc.minimize only"
+    if uses_stochastic(method.name, objective, oracle):
+        extra = getattr(objective, "extra", None) or {}
+        if extra.get("noise_model") != NOISE_MODEL or method.certificate != "auto":
+            return (f"a stochastic oracle is compiled only for objectives with extra['noise_model'] = {NOISE_MODEL!r} "
+                    "and certificate='auto'")
+    return None
+
+
+def run_method(method, objective, *, budget: int, delta: float, seed: int = 0, oracle: str = "auto"):
+    """:meth:`o2nc.methods.O2NCMethod.run` through :func:`run_batched` (one seed): the same tuning, the same
+    s-sequence and noise stream, the same :class:`o2nc.methods.Run` (its trace, certificate and info), compiled.
+
+    Raises ValueError when :func:`compilable` names a reason.
+    """
+    import jax.numpy as jnp
+
+    from o2nc.certificate import Certificate
+    from o2nc.methods.learners import build_learner, learner_defaults, make_learner
+    from o2nc.methods.o2nc_method import best_epoch
+    from o2nc.methods.oracles import uses_stochastic
+    from o2nc.methods.result import Run
+    from o2nc.methods.tuning import constants, theory_budget, theory_parameters
+
+    reason = compilable(method, objective, oracle)
+    if reason is not None:
+        raise ValueError(f"{method.name}: cannot compile this run: {reason}")
+    stochastic = uses_stochastic(method.name, objective, oracle)
+    start = np.array(objective.x0, dtype=np.float64).reshape(-1)
+    size = int(start.size)
+    budget, delta = int(budget), float(delta)
+    info: dict = {"oracle": "stochastic" if stochastic else "exact", "learner_name": method.learner,
+                  "engine": "compiled"}
+    if method.tuning == "theory":  # the tuning of O2NCMethod.run, from the same functions
+        c = constants(objective, stochastic=stochastic, lipschitz=method.lipschitz, gap=method.gap,
+                      sigma=method.sigma, x0=start)
+        n_theory = budget if method.epsilon is None else theory_budget(method.epsilon, delta, c.lipschitz, c.gap,
+                                                                       c.sigma)
+        p = theory_parameters(max(n_theory, 2, method.epoch_length or 0), delta, c.lipschitz, c.gap, c.sigma,
+                              epoch_length=method.epoch_length)
+        lparams = {**learner_defaults(p, gradient_scale=c.lipschitz, size=size).get(method.learner, {}),
+                   **method.learner_params}
+        learner = build_learner(method.learner, method.learner_params, p, gradient_scale=c.lipschitz, size=size)
+        T = p.epoch_length
+        info.update(lipschitz=c.lipschitz, gap=c.gap, **c.info, theory_budget=n_theory, radius=p.radius, lr=p.lr)
+    else:
+        T = int(method.epoch_length)
+        lparams = dict(method.learner_params)
+        learner = make_learner(method.learner, lparams)
+        info["theory_budget"] = budget
+    info.update(epoch_length=T, learner_params=lparams, learner=repr(learner))
+    if budget < T:
+        info["reason"] = f"budget {budget} < epoch length {T}"
+        empty = {"calls": np.zeros(0, dtype=np.int64), "value": np.zeros(0), "certificate": np.zeros(0),
+                 "radius": np.zeros(0), "radius_bound": np.zeros(0), "mean": np.zeros((0, size))}
+        return Run(method=method.name, point=start, certificate=None, delta=delta, grad_calls=0, value_calls=0,
+                   trace=empty, stopped="budget", certificate_source="none", info=info)
+    noise = None
+    if stochastic:  # the generator O2NCMethod.run gives the oracle: the second stream of SeedSequence(seed)
+        _, oracle_seq, _ = np.random.SeedSequence(seed).spawn(3)
+        sigma = math.sqrt(float(objective.extra["noise_variance"]))
+        noise = numpy_gaussian_noise([np.random.default_rng(oracle_seq)], size, sigma,
+                                     int(getattr(objective, "default_batch", 1)))
+
+    def grad_fn(w):
+        return jnp.asarray(objective.grad(w), dtype=jnp.float64)
+
+    target = {} if method.epsilon is None else {"epsilon": float(method.epsilon), "delta": delta}
+    # objectives of the bank built with equal parameters have equal oracles: the seeds of one configuration share
+    # one compilation
+    params = getattr(objective, "params", None)
+    try:
+        oracle_key = ("objective", objective.name, _canonical(params)) if isinstance(params, dict) else None
+    except TypeError:
+        oracle_key = None
+    out = run_batched(grad_fn, start, seeds=[seed], learner=learner, epoch_length=T, budget=budget,
+                      scaling=method.scaling, restart=method.restart, noise=noise, oracle_key=oracle_key, **target)
+    K = int(out.epochs[0])
+    means, radii = out.mean[0, :K], out.radius[0, :K]
+    own, exact = out.certificate[0, :K], out.exact_certificate[0, :K]
+    trace = {"calls": out.calls[:K], "value": np.full(K, np.nan), "certificate": exact if stochastic else own,
+             "radius": radii, "radius_bound": out.radius_bound[0, :K], "mean": means}
+    if stochastic:
+        trace["certificate_estimate"] = own
+    k = best_epoch(trace["certificate"], radii, delta)
+    proof = not stochastic or method.certificate == "auto"
+    certificate = Certificate(point=means[k], delta=float(radii[k]), epsilon=float(trace["certificate"][k]),
+                              kind="exact-gradient epoch" if proof else "stochastic estimate", radius_kind="exact",
+                              calls=int(out.calls[k]))
+    info.update(epochs=K, selected_epoch=k)
+    calls = int(out.calls[K - 1])
+    return Run(method=method.name, point=means[k], certificate=certificate, delta=delta, grad_calls=calls,
+               value_calls=0, trace=trace, stopped="target" if bool(out.stopped[0]) else "budget",
+               certificate_source="exact-recomputed" if stochastic else "algorithm-exact",
+               certificate_calls=calls if stochastic else 0, info=info)
+
+
+def _canonical(params: dict) -> str:
+    """Plain parameters (numbers, strings, booleans, None) as sorted JSON; TypeError for anything else."""
+    import json
+
+    for v in params.values():
+        if not (v is None or isinstance(v, (bool, int, float, str))):
+            raise TypeError(f"not a plain parameter: {v!r}")
+    return json.dumps(params, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# O2NC + restarted projected OGD with fixed (D, η): the runner of the batched benchmark and its tests
+# --------------------------------------------------------------------------------------------------------------
+
+
+def o2nc_ogd_jax(grad_fn: Callable, x0, *, seeds: Sequence[int], budget: int, epoch_length: int, radius: float,
+                 lr: float, s: np.ndarray | None = None) -> BatchedEpochs:
+    """O2NC + restarted ``OGD(lr, radius)`` for all ``seeds``, K = ⌊N/T⌋ epochs: :func:`run_batched`.
+
+    ``s``: optional (S, K·T) s-values replayed instead of the seeds' draws (seed i replays row i)."""
+    from online_learners import OGD
+
+    learner = OGD(lr=lr, radius=radius)
+    if s is None:
+        run = run_batched(grad_fn, x0, seeds=seeds, learner=learner, epoch_length=epoch_length, budget=budget)
+        return BatchedEpochs(run.mean, run.certificate, run.radius, int(run.calls[-1]))
+    s = np.asarray(s, dtype=np.float64).reshape(len(seeds), -1)
+    runs = [run_batched(grad_fn, x0, seeds=[seed], learner=learner, epoch_length=epoch_length, budget=budget,
+                        scaling=row) for seed, row in zip(seeds, s)]
+    return BatchedEpochs(np.concatenate([r.mean for r in runs]), np.concatenate([r.certificate for r in runs]),
+                         np.concatenate([r.radius for r in runs]), int(runs[0].calls[-1]))
 
 
 def o2nc_ogd_numpy(grad_batch: Callable[[np.ndarray], np.ndarray], x0, *, seeds: Sequence[int], budget: int,
                    epoch_length: int, radius: float, lr: float, s: np.ndarray | None = None) -> BatchedEpochs:
-    """O2NC + restarted OGD for all ``seeds`` at once, vectorised over seeds with numpy.
+    """The same runs without jax: :func:`o2nc.minimize` once per seed (the core's eager loop), with the oracle
+    ``grad_batch`` ((m, d) points -> (m, d) gradients) called on one point at a time."""
+    from o2nc.minimize import minimize
+    from online_learners import OGD
 
-    Args:
-        grad_batch: (S, d) points -> (S, d) exact (sub)gradients.
-        x0: (d,) starting point shared by all seeds.
-        seeds: the seeds (one run each).
-        budget, epoch_length: N and T; K = ⌊N/T⌋ epochs are run.
-        radius, lr: OGD's D and η (e.g. from :func:`o2nc.theory.ogd_parameters`).
-        s: optional (S, K·T) s-values (default :func:`scaling_draws`).
-    """
-    x0 = _check(x0, budget, epoch_length, radius, lr)
-    S, d, T = len(seeds), x0.shape[0], epoch_length
-    K = budget // T
-    s = scaling_draws(seeds, K * T) if s is None else np.asarray(s, dtype=np.float64)
-    X = np.broadcast_to(x0, (S, d)).copy()
-    means = np.empty((S, K, d))
-    certs = np.empty((S, K))
-    radii = np.empty((S, K))
-    W = np.empty((T, S, d))
-    for k in range(K):
-        D = np.zeros((S, d))
-        gsum = np.zeros((S, d))
-        for t in range(T):
-            sn = s[:, k * T + t, None]
-            W[t] = X + sn * D
-            X += D
-            g = grad_batch(W[t])
-            gsum += g
-            D -= lr * g
-            nrm = np.sqrt(np.einsum("ij,ij->i", D, D))[:, None]
-            D *= np.minimum(1.0, radius / np.maximum(nrm, 1e-300))
-        m = W.mean(axis=0)
-        means[:, k] = m
-        certs[:, k] = np.linalg.norm(gsum / T, axis=1)
-        radii[:, k] = np.sqrt(((W - m) ** 2).sum(axis=2)).max(axis=0)
-    return BatchedEpochs(means, certs, radii, K * T)
-
-
-def o2nc_ogd_jax(grad_fn: Callable, x0, *, seeds: Sequence[int], budget: int, epoch_length: int, radius: float,
-                 lr: float, s: np.ndarray | None = None, unroll: int = 4) -> BatchedEpochs:
-    """Same as :func:`o2nc_ogd_numpy` under ``jax.jit``; ``grad_fn`` maps one (d,) point to its gradient with jax
-    operations (it is ``vmap``-ed over the seeds).  Runs in float64 when jax's x64 mode is on.
-
-    Layout (what makes it fast on CPU): the seeds are the leading axis of every carried array, (S, d), and the s-values
-    are passed as (K, T, S), so each step reads one contiguous row; the inner scan over an epoch's T steps is unrolled
-    ``unroll`` times.  The epoch's points are kept, (T, S, d), because the exact radius max_t ‖w_t − w̄_k‖ needs the
-    mean first (derived here: r_k is measured from w̄_k); that buffer is the main cost over plain gradient descent.
-    """
-    import jax.numpy as jnp
-
-    x0 = _check(x0, budget, epoch_length, radius, lr)
-    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
-        raise ValueError(f"unroll: expected an integer >= 1, got {unroll!r}")
-    T = epoch_length
-    K = budget // T
-    S = len(seeds)
-    s = scaling_draws(seeds, K * T) if s is None else np.asarray(s, dtype=np.float64)
-    if s.shape != (S, K * T) and s.shape != (S, K, T):
-        raise ValueError(f"s: expected shape ({S}, {K * T}), got {s.shape}")
-    run = _jax_runner(grad_fn, K, T, min(unroll, T))
-    out = run(jnp.asarray(x0), np.ascontiguousarray(s.reshape(S, K * T)), jnp.asarray(radius), jnp.asarray(lr))
-    m, c, r = (np.asarray(a) for a in out)  # (K, S, d), (K, S), (K, S)
-    return BatchedEpochs(np.ascontiguousarray(m.transpose(1, 0, 2)), np.ascontiguousarray(c.T),
-                         np.ascontiguousarray(r.T), K * T)
-
-
-_JAX_CACHE: dict = {}
-
-
-def _jax_runner(grad_fn, K: int, T: int, unroll: int):
-    key = (grad_fn, K, T, unroll)
-    if key in _JAX_CACHE:
-        return _JAX_CACHE[key]
-    import jax
-    import jax.numpy as jnp
-
-    grad_batch = jax.vmap(grad_fn)
-
-    def run(x0, s, radius, lr):  # s: (S, K·T), laid out as (K, T, S) on the device
-        S = s.shape[0]
-        s = jnp.transpose(s.reshape(S, K, T), (1, 2, 0))
-        X0 = jnp.broadcast_to(x0, (S, x0.shape[0]))
-
-        def epoch(X, s_k):
-            def step(carry, sn):
-                X, D, gsum = carry
-                W = X + sn[:, None] * D                      # w_n = x_{n-1} + s_n Δ_n
-                G = grad_batch(W)
-                D2 = D - lr * G                              # OGD step, then projection on ‖Δ‖ ≤ D
-                nrm = jnp.sqrt(jnp.sum(D2 * D2, axis=1, keepdims=True))
-                D2 = D2 * jnp.minimum(1.0, radius / jnp.maximum(nrm, 1e-300))
-                return (X + D, D2, gsum + G), W              # x_n = x_{n-1} + Δ_n
-
-            zero = jnp.zeros_like(X)                         # restart: Δ ← 0 at each epoch start
-            (X, _, gsum), Ws = jax.lax.scan(step, (X, zero, zero), s_k, unroll=unroll)
-            m = Ws.mean(axis=0)
-            cert = jnp.sqrt(jnp.sum((gsum / T) ** 2, axis=1))
-            rad = jnp.sqrt(jnp.max(jnp.sum((Ws - m) ** 2, axis=2), axis=0))
-            return X, (m, cert, rad)
-
-        _, (means, certs, radii) = jax.lax.scan(epoch, X0, s)
-        return means, certs, radii
-
-    run = jax.jit(run)
-    _JAX_CACHE[key] = run
-    return run
+    x0, seeds = _check_run(x0, seeds, budget, epoch_length)
+    if not (radius > 0 and lr > 0):
+        raise ValueError(f"radius and lr: expected > 0, got radius={radius}, lr={lr}")
+    K = budget // epoch_length
+    rows = [None] * len(seeds) if s is None else list(np.asarray(s, dtype=np.float64).reshape(len(seeds), -1))
+    means, certs, radii = [], [], []
+    for seed, row in zip(seeds, rows):
+        res = minimize(lambda w: grad_batch(w[None])[0], x0, learner=OGD(lr=lr, radius=radius),
+                       budget=K * epoch_length, epoch_length=epoch_length, seed=seed,
+                       scaling="uniform" if row is None else Scaling("replay", row), radius_kind="exact")
+        means.append(np.asarray(res.epochs.mean))
+        certs.append(np.asarray(res.epochs.certificate))
+        radii.append(np.asarray(res.epochs.radius))
+    return BatchedEpochs(np.stack(means), np.stack(certs), np.stack(radii), K * epoch_length)

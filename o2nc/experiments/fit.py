@@ -10,6 +10,21 @@ cell) and reflects the seed-to-seed spread only.
 Theory to hold the exponents against ([CMO23] Theorem 8 with restarted OGD, and [CMO23]'s matching lower bound):
 O2NC with OGD needs N = O(ε⁻³ δ⁻¹) queries, so
 queries ~ ε^{-3} at fixed δ and ~ δ^{-1} at fixed ε; at fixed δ its certificate after N calls is ~ N^{-1/3}.
+
+What a fit over stored runs (:func:`fit_store`) reports beside the exponent, so that it can be read
+(``docs/complexity.md``):
+
+- **censoring**: a group with a censored run (no certificate within ``max_queries``) is not fitted: leaving the
+  censored runs out would drop the largest counts and bias the exponent towards 0, and a least-squares fit cannot take
+  a run known only to exceed the cap.  The row says how many runs were censored and gives no exponent.
+- **bound ratios**: each epsilon run's queries over O2NC's Theorem-8 budget N_ε at its (ε, δ) (stored by
+  :mod:`o2nc.experiments.runner`); ``bound_violations`` counts runs above 1 (a censored run counts when its cap is).
+- **travel**: a group is ``travel_limited`` when the median of its runs' queries / (T·‖x0 − x*‖/δ) is at most
+  :data:`TRAVEL_LIMIT`: the runs stop about when the anchor, moving at most δ per epoch, reaches x*, so the fitted
+  exponent is that of T(ε)·‖x0 − x*‖/δ — the tuning's epoch length times the distance — and says nothing about
+  the certificate's rate unless the distance itself scales with ε (as on the tight family).
+- **no spread**: an interval of zero width means the runs lie exactly on one curve (the counts are deterministic
+  functions of the tuning); the row says so.
 """
 from __future__ import annotations
 
@@ -19,10 +34,14 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["RateFit", "fit_power_law", "fit_exponent", "fit_store", "THEORY", "FitRow"]
+__all__ = ["RateFit", "fit_power_law", "fit_exponent", "fit_store", "THEORY", "FitRow", "fits_json", "TRAVEL_LIMIT",
+           "bound_ratios"]
 
 #: Exponents predicted for O2NC + OGD (theory tuning), by what the fit is against.
 THEORY = {"epsilon": -3.0, "delta": -1.0, "budget": -1.0 / 3.0}
+
+#: A group whose median queries / (T·‖x0 − x*‖/δ) is at most this is flagged travel-limited.
+TRAVEL_LIMIT = 1.5
 
 
 @dataclass(frozen=True)
@@ -170,9 +189,14 @@ class FitRow:
     fixed: str  # what was held fixed, e.g. "delta=0.1", or "joint" for the two-regressor fit
     fit: Optional[RateFit]
     theory: float
-    censored: int  # runs left out because they never certified (epsilon runs only)
+    censored: int  # runs that never certified (epsilon runs only); a group with any is not fitted
     note: str = ""
     estimates: int = 0  # fitted runs whose certificate is a stochastic estimate, not a proof
+    runs: int = 0  # runs of the group, censored ones included
+    bound_ratios: tuple = ()  # queries / Theorem-8 budget of the certified runs (certificate / bound for budget fits)
+    bound_violations: int = 0  # runs above their Theorem-8 budget (censored runs whose cap is above it included)
+    travel_ratio: Optional[float] = None  # median queries / (T·‖x0 − x*‖/δ), None when not stored
+    travel_limited: Optional[bool] = None  # travel_ratio ≤ TRAVEL_LIMIT
 
 
 #: ``certificate_source`` values of results stored before ``certificate_claim`` existed, by whether they prove.
@@ -200,39 +224,43 @@ def _points(rows: Iterable[dict]):
 
 def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n_boot: int = 2000,
               level: float = 0.95, seed: int = 0, bootstrap: str = "residual") -> list[FitRow]:
-    """Exponents of the stored runs, per (objective, method).
+    """Exponents of the stored runs, per (objective, method), with censoring, bound ratios and travel (module
+    docstring).
 
     ``against="epsilon"``: log queries on log ε at each fixed δ, plus a joint fit on (log ε, log δ) over all δ;
     ``against="delta"``: log queries on log δ at each fixed ε; ``against="budget"``: log (mean certificate) on log N at
-    each fixed δ.  Censored epsilon runs (no certified epoch within ``max_queries``) are left out and counted; a
-    group with censored runs under-states the queries of the hardest targets.  Fitted runs whose certificate is a
-    stochastic estimate rather than a proof (:func:`is_proof`) are counted in ``estimates`` and named in the note.
+    each fixed δ.  A group with censored epsilon runs (no certified epoch within ``max_queries``) is not fitted and
+    says how many.  Fitted runs whose certificate is a stochastic estimate rather than a proof (:func:`is_proof`) are
+    counted in ``estimates`` and named in the note.
     """
     if against not in THEORY:
         raise ValueError(f"against: expected one of {', '.join(THEORY)}, got {against!r}")
     groups: dict[tuple, list] = {}
-    censored: dict[tuple, int] = {}
-    estimates: dict[tuple, int] = {}
+    info: dict[tuple, dict] = {}
     measure = "budget" if against == "budget" else "epsilon"
     for c, r in _points(store.rows(sweep=sweep)):
         if c["measure"] != measure:
             continue
         base = (c["objective"]["label"], c["method"]["name"])
-        if against == "epsilon":
-            fixed = f"delta={c['delta']:g}"
-        elif against == "delta":
-            fixed = f"epsilon={c['epsilon']:g}"
-        else:
-            fixed = f"delta={c['delta']:g}"
+        fixed = f"epsilon={c['epsilon']:g}" if against == "delta" else f"delta={c['delta']:g}"
         keys = [base + (fixed,)]
         if against == "epsilon":
             keys.append(base + ("joint",))
         for key in keys:
+            g = info.setdefault(key, {"runs": 0, "censored": 0, "estimates": 0, "ratios": [], "violations": 0,
+                                      "travel": []})
+            g["runs"] += 1
+            if "bound_ratio" in r and r["bound_ratio"] is not None:
+                g["ratios"].append(float(r["bound_ratio"]))
+                g["violations"] += int(r["bound_ratio"] > 1.0)
             if measure == "epsilon" and r.get("censored"):
-                censored[key] = censored.get(key, 0) + 1
+                g["censored"] += 1
+                g["violations"] += int(r.get("bound_ratio_above", 0.0) >= 1.0)
                 continue
+            if r.get("travel_ratio") is not None:
+                g["travel"].append(float(r["travel_ratio"]))
             if is_proof(r) is False:
-                estimates[key] = estimates.get(key, 0) + 1
+                g["estimates"] += 1
             if measure == "epsilon":
                 if key[2] == "joint":
                     xs = (c["epsilon"], c["delta"])
@@ -242,10 +270,14 @@ def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n
             else:
                 groups.setdefault(key, []).append(((c["budget"],), r["certificate_mean"]))
     out = []
-    for key in sorted(set(groups) | set(censored)):
+    for key in sorted(info):
+        g = info[key]
         pts = groups.get(key, [])
-        fit, note = None, ""
-        if pts:
+        fit, notes = None, []
+        if g["censored"]:
+            notes.append(f"{g['censored']} of {g['runs']} runs censored at max_queries: not fitted (leaving them out "
+                         "would bias the exponent towards 0)")
+        elif pts:
             X = np.array([p[0] for p in pts], dtype=float)
             Y = np.array([p[1] for p in pts], dtype=float)
             if key[2] == "joint" and len(np.unique(X[:, 1])) < 2:
@@ -253,38 +285,100 @@ def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n
             try:
                 fit = fit_power_law(X, Y, n_boot=n_boot, level=level, seed=seed, bootstrap=bootstrap)
             except ValueError as exc:
-                note = str(exc)
+                notes.append(str(exc))
         else:
-            note = "no certified run"
-        n_est = estimates.get(key, 0)
-        if n_est:
-            note = "; ".join(filter(None, [note, f"{n_est} of {len(pts)} runs: stochastic estimates, not proofs"]))
+            notes.append("no certified run")
+        if fit is not None and max(h - lo for lo, h in zip(fit.ci_low, fit.ci_high)) <= 1e-9 * (1 + fit.r2):
+            notes.append("no spread: the runs lie exactly on the fitted line, so the bootstrap interval has no width "
+                         "(as many design points as parameters, or counts fixed by the tuning)")
+        if g["estimates"]:
+            notes.append(f"{g['estimates']} of {len(pts)} runs: stochastic estimates, not proofs")
+        travel = float(np.median(g["travel"])) if g["travel"] else None
+        if travel is not None and travel <= TRAVEL_LIMIT:
+            notes.append(f"travel-limited: median queries / (T·|x0 − x*|/δ) = {travel:.2f}")
         out.append(FitRow(objective=key[0], method=key[1], against=against, fixed=key[2], fit=fit,
-                          theory=THEORY[against], censored=censored.get(key, 0), note=note, estimates=n_est))
+                          theory=THEORY[against], censored=g["censored"], note="; ".join(notes),
+                          estimates=g["estimates"], runs=g["runs"], bound_ratios=tuple(g["ratios"]),
+                          bound_violations=g["violations"], travel_ratio=travel,
+                          travel_limited=None if travel is None else travel <= TRAVEL_LIMIT))
     return out
 
 
+def bound_ratios(rows: list[FitRow]) -> list[dict]:
+    """Per (objective, method): the distribution of the bound ratios of its runs (from the rows fitted at fixed δ or
+    ε, each run once): n, min, quartiles, max and the number above 1."""
+    seen: dict[tuple, list] = {}
+    for fr in rows:
+        if fr.fixed == "joint":
+            continue
+        seen.setdefault((fr.objective, fr.method, fr.against == "budget"), []).extend(fr.bound_ratios)
+    out = []
+    for (obj, meth, budget), vals in sorted(seen.items()):
+        if not vals:
+            continue
+        v = np.asarray(vals, dtype=float)
+        q = np.quantile(v, [0.0, 0.25, 0.5, 0.75, 1.0])
+        out.append({"objective": obj, "method": meth, "kind": "certificate/bound" if budget else "queries/budget",
+                    "n": int(v.size), "min": float(q[0]), "q1": float(q[1]), "median": float(q[2]),
+                    "q3": float(q[3]), "max": float(q[4]), "above_1": int(np.sum(v > 1.0))})
+    return out
+
+
+def fits_json(rows: list[FitRow]) -> dict:
+    """The fits as JSON data: ``{"fits": [...], "budget_fits": [...], "bound_ratios": [...]}``.
+
+    Each entry of ``fits`` is one exponent: ``objective``, ``method``, ``variable`` (``"epsilon"`` or ``"delta"``),
+    ``fixed`` (``"delta=…"``, ``"epsilon=…"`` or ``"joint"``), ``exponent`` and ``ci`` ([lo, hi]; both None when the
+    group is not fitted), ``theory``, ``runs``, ``censored``, ``bound_violations``, ``travel_limited`` (None when no
+    run stored its travel), ``travel_ratio``, ``n``, ``r2``, ``note``.  ``budget_fits`` holds the certificate-vs-budget
+    exponents in the same form (``variable`` = ``"budget"``); ``bound_ratios`` is :func:`bound_ratios`."""
+    fits, budget = [], []
+    for fr in rows:
+        f = fr.fit
+        names = ["epsilon", "delta"] if fr.fixed == "joint" else [fr.against]
+        for j, var in enumerate(names):
+            entry = {"objective": fr.objective, "method": fr.method, "variable": var, "fixed": fr.fixed,
+                     "exponent": None if f is None else f.exponents[j],
+                     "ci": None if f is None else [f.ci_low[j], f.ci_high[j]], "theory": THEORY[var],
+                     "runs": fr.runs, "censored": fr.censored, "bound_violations": fr.bound_violations,
+                     "travel_limited": fr.travel_limited, "travel_ratio": fr.travel_ratio,
+                     "n": None if f is None else f.n, "r2": None if f is None else f.r2, "note": fr.note}
+            (budget if var == "budget" else fits).append(entry)
+    return {"fits": fits, "budget_fits": budget, "bound_ratios": bound_ratios(rows)}
+
+
 def fit_table(rows: list[FitRow]) -> str:
-    """The fits as a plain-text table (exponent, CI, theory, n, censored)."""
+    """The fits as a plain-text table (exponent, CI, theory, fitted runs, censored, bound violations, travel)."""
     from o2nc.experiments.sweep import format_table
+
+    def travel(fr):
+        return "-" if fr.travel_ratio is None else f"{fr.travel_ratio:.2f}" + (" *" if fr.travel_limited else "")
 
     body = []
     for fr in rows:
-        if fr.fixed == "joint" and fr.fit is not None:
-            f = fr.fit
-            body.append([fr.objective, fr.method, "epsilon (joint)", f"{f.exponents[0]:.3f}",
-                         f"[{f.ci_low[0]:.3f}, {f.ci_high[0]:.3f}]", THEORY["epsilon"], f.n, fr.censored, ""])
-            body.append([fr.objective, fr.method, "delta (joint)", f"{f.exponents[1]:.3f}",
-                         f"[{f.ci_low[1]:.3f}, {f.ci_high[1]:.3f}]", THEORY["delta"], f.n, fr.censored, ""])
-            continue
-        if fr.fit is None:
-            body.append([fr.objective, fr.method, f"{fr.against} @ {fr.fixed}", "-", "-", fr.theory, 0,
-                         fr.censored, fr.note])
-        else:
-            f = fr.fit
-            body.append([fr.objective, fr.method, f"{fr.against} @ {fr.fixed}", f"{f.exponent:.3f}",
-                         f"[{f.ci_low[0]:.3f}, {f.ci_high[0]:.3f}]", fr.theory, f.n, fr.censored, fr.note])
+        f = fr.fit
+        parts = ([("epsilon (joint)", 0, THEORY["epsilon"]), ("delta (joint)", 1, THEORY["delta"])]
+                 if fr.fixed == "joint" else [(f"{fr.against} @ {fr.fixed}", 0, fr.theory)])
+        for label, j, theory in parts:
+            if f is None:
+                body.append([fr.objective, fr.method, label, "-", "-", theory, fr.runs, fr.censored,
+                             fr.bound_violations, travel(fr), fr.note])
+            else:
+                body.append([fr.objective, fr.method, label, f"{f.exponents[j]:.3f}",
+                             f"[{f.ci_low[j]:.3f}, {f.ci_high[j]:.3f}]", theory, fr.runs, fr.censored,
+                             fr.bound_violations, travel(fr), fr.note if j == 0 else ""])
     if not body:
         return "(nothing to fit)"
-    return format_table(["objective", "method", "against", "exponent", "95% CI", "theory", "n", "censored", "note"],
-                        body)
+    return format_table(["objective", "method", "against", "exponent", "95% CI", "theory", "runs", "censored",
+                         "over bound", "travel", "note"], body)
+
+
+def ratio_table(rows: list[FitRow]) -> str:
+    """:func:`bound_ratios` as a plain-text table."""
+    from o2nc.experiments.sweep import format_table
+
+    body = [[b["objective"], b["method"], b["kind"], b["n"], f"{b['min']:.3f}", f"{b['q1']:.3f}",
+             f"{b['median']:.3f}", f"{b['q3']:.3f}", f"{b['max']:.3f}", b["above_1"]] for b in bound_ratios(rows)]
+    if not body:
+        return "(no run stored a bound ratio)"
+    return format_table(["objective", "method", "ratio", "n", "min", "q1", "median", "q3", "max", "> 1"], body)

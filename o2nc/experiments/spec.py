@@ -43,6 +43,8 @@ Format (TOML shown; the same keys in a dict or YAML)::
     scaling = "uniform"            # "uniform", "exponential" or "none"
     # epoch_length = 100           # with tuning = "fixed"
     # learner_params = { lr = 0.01, radius = 0.001 }
+    # engine = "compiled"          # "loop" (default: o2nc.minimize) or "compiled": the same run, jitted with jax
+                                   # (o2nc.experiments.batched.run_method; needs jax)
 
     [[methods]]                    # a baseline of o2nc.baselines instead of a learner
     name = "ingd"
@@ -114,7 +116,10 @@ _TOP_KEYS = {"name", "seeds", "deltas", "measure", "objectives", "methods", "des
 _MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_scale", "doubling_start"}
 _EPSILON_SCALES = ("absolute", "lipschitz")
 _OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "sigma", "label", "epsilon_scale", "max_queries"}
-_METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart", "objectives"}
+_METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart", "objectives",
+                "engine"}
+#: How an O2NC run executes: ``o2nc.minimize``'s loop, or the jitted core of ``o2nc.experiments.batched`` (jax).
+_ENGINES = ("loop", "compiled")
 _BASELINE_KEYS = {"name", "baseline", "params", "objectives"}
 _ORACLES = ("auto", "exact", "stochastic")
 _TUNINGS = ("theory", "fixed")
@@ -468,6 +473,10 @@ def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True)
             raise _err(src, f + ".scaling", f"expected one of {', '.join(_SCALINGS)}, got {m2['scaling']!r}")
         if not isinstance(m2["restart"], bool):
             raise _err(src, f + ".restart", f"expected true or false, got {m2['restart']!r}")
+        if "engine" in m:  # stored only when given: the keys of specs without it do not change
+            if m["engine"] not in _ENGINES:
+                raise _err(src, f + ".engine", f"expected one of {', '.join(_ENGINES)}, got {m['engine']!r}")
+            m2["engine"] = m["engine"]
         if m2["tuning"] == "fixed":
             if "epoch_length" not in m:
                 raise _err(src, f + ".epoch_length", "required with tuning = 'fixed'")
