@@ -25,7 +25,7 @@ from o2nc.experiments.runner import execute
 from o2nc.experiments.spec import RunConfig, load_spec
 from o2nc.experiments.store import Store, StoreError, lease_owner
 
-__all__ = ["run_sweep", "SweepReport", "summary_table", "EXECUTORS"]
+__all__ = ["run_sweep", "SweepReport", "summary_table", "EXECUTORS", "CostModel", "execution_order"]
 
 EXECUTORS = ("process", "thread", "serial", "dask")
 
@@ -78,6 +78,86 @@ class SweepReport:
         if self.retried:
             line += f"; {self.retried} resubmitted after a worker died"
         return line
+
+
+def _group(config: dict) -> tuple:
+    """The (objective label, method name) of a run configuration: runs of one group cost about the same."""
+    return (config["objective"]["label"], config["method"]["name"])
+
+
+def execution_order(runs: list) -> list:
+    """The pending runs in the order of their keys (a hash of the configuration: a fixed, well-mixed order), so
+    that the first runs to finish sample every objective and method and the ETA is right after a few of them
+    (in the spec's order the first objective's runs come first, and the ETA follows their cost)."""
+    return sorted(runs, key=lambda r: r.key)
+
+
+class CostModel:
+    """Expected seconds of runs from the walls of the finished ones, per configuration.
+
+    A run's estimate is the mean wall of the finished runs of its (objective, method) group; for a group not seen
+    yet, the mean wall of all finished runs times the objective's factor and the method's factor (the mean wall of
+    the finished runs of that objective, resp. method, over the overall mean; 1 when none has finished).
+    :meth:`remaining` is the estimated wall time of the pending runs on ``workers`` parallel workers.
+    """
+
+    def __init__(self, configs=()):
+        self.pending: Counter = Counter(_group(c) for c in configs)
+        self._sum: dict = {}  # key -> [sum of walls, count]; keys: ("g", group), ("o", label), ("m", name), "all"
+
+    def _add(self, key, wall: float) -> None:
+        acc = self._sum.setdefault(key, [0.0, 0])
+        acc[0] += wall
+        acc[1] += 1
+
+    def _mean(self, key) -> Optional[float]:
+        acc = self._sum.get(key)
+        return acc[0] / acc[1] if acc else None
+
+    def finished(self, config: dict, wall: Optional[float]) -> None:
+        """Record a finished run (its wall, when known) and drop it from the pending ones."""
+        g = _group(config)
+        if self.pending[g] > 0:
+            self.pending[g] -= 1
+        if wall is None or not wall >= 0:
+            return
+        for key in (("g", g), ("o", g[0]), ("m", g[1]), "all"):
+            self._add(key, float(wall))
+
+    def estimate(self, config_or_group) -> Optional[float]:
+        """Expected seconds of one run (a configuration, or its (objective, method) group); None before any run
+        has finished."""
+        g = config_or_group if isinstance(config_or_group, tuple) else _group(config_or_group)
+        seen = self._mean(("g", g))
+        if seen is not None:
+            return seen
+        overall = self._mean("all")
+        if overall is None:
+            return None
+        if overall == 0:
+            return 0.0
+        factor_o = (self._mean(("o", g[0])) or overall) / overall
+        factor_m = (self._mean(("m", g[1])) or overall) / overall
+        return overall * factor_o * factor_m
+
+    def remaining(self, workers: int = 1) -> Optional[float]:
+        """Estimated seconds until the pending runs have finished on ``workers`` workers (None before any run has
+        finished)."""
+        total = 0.0
+        for g, n in self.pending.items():
+            if n:
+                e = self.estimate(g)
+                if e is None:
+                    return None
+                total += n * e
+        return total / max(1, int(workers))
+
+
+def _clock(seconds: Optional[float]) -> str:
+    if seconds is None or not seconds == seconds:
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
 class _SerialExecutor(cf.Executor):
@@ -244,7 +324,9 @@ class _Driver:
         self.spec_executor, self.workers, self.scheduler = executor, workers, scheduler
         self.retry_failed, self.max_retries, self.ttl = retry_failed, max_retries, float(lease_ttl)
         self.max_in_flight = max_in_flight
-        self.queue: deque = deque(pending)
+        self.queue: deque = deque(execution_order(pending))
+        self.costs = CostModel(r.config for r in pending)
+        self._eta_at = 0.0
         self.suspects: deque = deque()  # runs in flight when a worker died: rerun one at a time
         self.deaths: Counter = Counter()
         self.owner = lease_owner()
@@ -256,7 +338,9 @@ class _Driver:
         if self.progress:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=len(self.queue), unit="run", desc="sweep", dynamic_ncols=True)
+            # the ETA is the cost model's (per configuration), not tqdm's average rate
+            self.bar = tqdm(total=len(self.queue), unit="run", desc="sweep", dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
         keeper = _LeaseKeeper(self.store.path, self.owner, self.ttl)
         keeper.start()
         self.ex, self.owned, self.closers = _make_executor(self.spec_executor, self.workers, self.scheduler)
@@ -292,10 +376,20 @@ class _Driver:
         n = self.workers or getattr(self.ex, "_max_workers", None) or os.cpu_count() or 1
         return self.max_in_flight or max(2, 2 * n)
 
-    def _tick(self) -> None:
+    def _tick(self, r: Optional[RunConfig] = None, wall: Optional[float] = None) -> None:
+        if r is not None:
+            self.costs.finished(r.config, wall)
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(failed=self.report.failed, missing=len(self.report.missing))
+            now = time.perf_counter()
+            if now - self._eta_at >= 1.0 or self.bar.n >= self.bar.total:  # the sum over groups, once a second
+                self._eta_at = now
+                self._eta = _clock(self.costs.remaining(self._parallel()))
+            self.bar.set_postfix_str(f"eta {getattr(self, '_eta', '?')}, failed={self.report.failed}, "
+                                     f"missing={len(self.report.missing)}")
+
+    def _parallel(self) -> int:
+        return self.workers or getattr(self.ex, "_max_workers", None) or os.cpu_count() or 1
 
     def _submit(self, r: RunConfig):
         return self.ex.submit(execute, r.config, self.sp.factories_of(r.config))
@@ -310,12 +404,12 @@ class _Driver:
                 claimed.append(r)
             elif o == "done":
                 self.report.done_elsewhere += 1
-                self._tick()
+                self._tick(r)
             elif o == "error":
                 self.report.failed_before += 1
                 self.report.errors.append((r.label(), "stored error (by another sweep): "
                                            + _first_line(self.store, r.key)))
-                self._tick()
+                self._tick(r)
             else:
                 held.append(r)
         self.held.extend(held)
@@ -379,7 +473,7 @@ class _Driver:
             self.store.put(r.key, r.config, "error", error=res["error"], wall=res.get("wall"), owner=self.owner)
             self.report.failed += 1
             self.report.errors.append((r.label(), res["error"].splitlines()[0]))
-        self._tick()
+        self._tick(r, res.get("wall"))
 
     def _died(self, r: RunConfig, exc: BaseException) -> None:
         """A run whose worker died: rerun it (alone) up to ``max_retries`` times, else report it missing."""
@@ -388,11 +482,11 @@ class _Driver:
         if self.ex is None:
             self.report.missing.append((r.label(), f"the executor broke ({why}) and cannot be restarted"))
             self.store.release(self.owner, [r.key])
-            self._tick()
+            self._tick(r)
         elif self.deaths[r.key] > self.max_retries:
             self.report.missing.append((r.label(), f"its worker died {self.deaths[r.key]} times ({why})"))
             self.store.release(self.owner, [r.key])
-            self._tick()
+            self._tick(r)
         else:
             self.report.retried += 1
             self.suspects.append(r)
@@ -404,7 +498,7 @@ class _Driver:
             for r in list(self.queue) + list(self.suspects) + list(self.held):
                 self.report.missing.append((r.label(), "the executor broke (a worker died) and cannot be "
                                                        "restarted"))
-                self._tick()
+                self._tick(r)
             self.queue.clear()
             self.suspects.clear()
             self.held = []
