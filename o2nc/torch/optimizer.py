@@ -24,12 +24,15 @@ from torch.optim import Optimizer
 from o2nc.conversion import draw as _draw_mod
 from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, coefficients, resolve_scaling
 from o2nc.torch import _fast
+from online_learners import ParameterFreeMirrorDescent
 from online_learners.tree import tree_norm
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
 
-_GROUP = "group."  # prefix of the group-level entries kept in the state of the group's first parameter
+_GSTATE = "group_state"  # the param group's entry that holds its group-level state (counters, shared learner state)
 _LEARNER = "learner."  # prefix of the learner's state entries
+_REFUSED = ("differentiable", "capturable", "fused")  # torch.optim flags this optimizer accepts only when off
+_LATER_FLAGS = ("weight_decay", "maximize", "foreach") + _REFUSED  # group entries an older state dict may lack
 
 
 class NonFiniteGradientError(FloatingPointError):
@@ -170,6 +173,45 @@ def _check_learner(learner, where: str = "") -> None:
             )
 
 
+def _check_weight_decay(value, where: str = "") -> float:
+    """A finite real number >= 0 as a float (ValueError names ``weight_decay``; TypeError for a non-number)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Invalid weight_decay value{where}: need a finite real number >= 0, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"Invalid weight_decay value: {value}{where} (need a finite real number >= 0)")
+    return value
+
+
+def _check_foreach(value, where: str = ""):
+    if value is None:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Invalid foreach{where}: need None or a bool, got {value!r}")
+    return bool(value)
+
+
+def _check_refused(name: str, value, where: str = ""):
+    """``differentiable``, ``capturable`` and ``fused`` are accepted off (False, or None for ``fused``) only."""
+    if value is None or (isinstance(value, (bool, np.bool_)) and not value):
+        return None if value is None else False
+    raise ValueError(
+        f"O2NC does not support {name}={value!r}{where}: it runs under torch.no_grad() (no autograd through the step), "
+        "takes the learning rate and s as host values (no CUDA-graph capture) and has no fused kernel; what it "
+        "supports is foreach=None/True/False (the multi-tensor kernels or the for-loop reference), a tensor lr, "
+        "maximize and weight_decay"
+    )
+
+
+def _host(lag):
+    """A lag as the kernels take it: a Python float for a CPU tensor (no device sync), else the tensor itself."""
+    return float(lag) if lag.device.type == "cpu" else lag
+
+
+def _is_zero(coef) -> bool:
+    return not isinstance(coef, torch.Tensor) and coef == 0.0
+
+
 class O2NC(Optimizer):
     r"""The online-to-non-convex conversion (O2NC) of any online learner, as a ``torch.optim.Optimizer``.
 
@@ -292,20 +334,30 @@ class O2NC(Optimizer):
         averaging=None,
         generator: Optional[torch.Generator] = None,
         *,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
         store_anchor: bool = False,
         foreach: Optional[bool] = None,
         check_finite: bool = True,
         seed: Optional[int] = None,
+        differentiable: bool = False,
+        capturable: bool = False,
+        fused: Optional[bool] = None,
     ):
+        # Every argument is checked before torch.optim.Optimizer sees it (as torch's own optimizers do: an invalid lr
+        # is a ValueError raised by the constructor); groups that override one are checked in add_param_group.
         if learner is None:
-            raise TypeError("O2NC: `learner` is required (an online learner such as online_learners.OGD(lr=0.01))")
-        # The defaults are checked before torch.optim.Optimizer sees them (as torch's own optimizers do: an invalid
-        # lr is a ValueError raised by the constructor); groups that override them are checked in add_param_group.
+            learner = ParameterFreeMirrorDescent()
         _check_learner(learner)
         lr = _check_lr(lr)
         epoch_length = _check_epoch_length(epoch_length)
         restart = _check_bool("restart", restart)
         averaging = _averaging_spec(averaging)
+        weight_decay = _check_weight_decay(weight_decay)
+        maximize = _check_bool("maximize", maximize)
+        foreach = _check_foreach(foreach)
+        refused = {name: _check_refused(name, value) for name, value in
+                   (("differentiable", differentiable), ("capturable", capturable), ("fused", fused))}
         if isinstance(scaling, str) and scaling not in SCALINGS:
             raise ValueError(f"Invalid scaling: {scaling!r} (use one of {SCALINGS} or a 1-D array of s values)")
         rule = resolve_scaling(scaling.detach().cpu().numpy() if isinstance(scaling, torch.Tensor) else scaling)
@@ -320,17 +372,17 @@ class O2NC(Optimizer):
             raise TypeError(f"Invalid generator: need a CPU torch.Generator, got {generator!r}")
         store_anchor = _check_bool("store_anchor", store_anchor)
         check_finite = _check_bool("check_finite", check_finite)
-        if foreach is not None:
-            if not isinstance(foreach, (bool, np.bool_)):
-                raise TypeError(f"Invalid foreach: need None or a bool, got {foreach!r}")
-            foreach = bool(foreach)
         defaults = dict(
             learner=learner,
             lr=lr,
             epoch_length=epoch_length,
             restart=restart,
             averaging=averaging,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            foreach=foreach,
             train_mode=True,
+            **refused,
         )
         self._rule: Scaling = rule
         self._generator = generator
@@ -340,7 +392,6 @@ class O2NC(Optimizer):
         self._s: Optional[float] = None  # s of the current gradient point (drawn at the first step)
         self._draws = 0
         self._store_anchor = store_anchor
-        self._foreach = foreach
         self._check_finite = check_finite
         self._pending: list = []  # accelerator non-finite flags not read yet
         self._templates: dict = {}
@@ -360,17 +411,27 @@ class O2NC(Optimizer):
 
     def _validate_group(self, group: dict) -> None:
         where = f" in param group {len(self.param_groups) - 1}" if len(self.param_groups) > 1 else ""
+        if group["learner"] is None:
+            group["learner"] = ParameterFreeMirrorDescent()
         _check_learner(group["learner"], where)
         group["lr"] = _check_lr(group["lr"], where)
         group["epoch_length"] = _check_epoch_length(group["epoch_length"], where)
         group["restart"] = _check_bool("restart", group["restart"], where)
         group["averaging"] = _averaging_spec(group["averaging"])
+        group["weight_decay"] = _check_weight_decay(group["weight_decay"], where)
+        group["maximize"] = _check_bool("maximize", group["maximize"], where)
+        group["foreach"] = _check_foreach(group["foreach"], where)
+        for name in _REFUSED:
+            group[name] = _check_refused(name, group[name], where)
         params = group["params"]
         for p in params:
-            if not p.is_floating_point():
-                raise TypeError(f"O2NC: parameters must have a real floating dtype, got {p.dtype}")
             if p.is_complex():
-                raise TypeError("O2NC: complex parameters are not supported")
+                raise TypeError(
+                    f"O2NC: complex parameters are not supported (got {p.dtype}{where}): the learners' inner products "
+                    "and norms are real; optimize torch.view_as_real(p) instead"
+                )
+            if not p.is_floating_point():
+                raise TypeError(f"O2NC: parameters must have a real floating dtype, got {p.dtype}{where}")
         if params:
             dtypes = {p.dtype for p in params}
             devices = {p.device for p in params}
@@ -384,6 +445,7 @@ class O2NC(Optimizer):
                     f"O2NC: one param group must live on one device, got {sorted(map(str, devices))}; "
                     "put parameters of other devices in their own group"
                 )
+        group[_GSTATE] = {}  # filled at the group's first step (lazy state)
 
     def _names(self, group: dict) -> List[str]:
         names = group.get("param_names")
@@ -423,16 +485,16 @@ class O2NC(Optimizer):
                         v = v.clone()  # in-place kernels need a buffer per field
                     seen.add(id(v))
                 self.state[params[i]][_LEARNER + path] = v
-        gstate = self.state[params[0]]
+        gstate = group[_GSTATE]
         for path, value in shared.items():
-            gstate[_GROUP + _LEARNER + path] = value
+            gstate[_LEARNER + path] = value
 
     def _load_learner_lists(self, group: dict, indices: List[int]):
         _, per_fields, shared_fields = self._template(group)
         params = group["params"]
         per = {f: [self.state[params[i]][_LEARNER + f] for i in indices] for f in per_fields}
-        gstate = self.state[params[0]]
-        shared = {f: gstate[_GROUP + _LEARNER + f] for f in shared_fields}
+        gstate = group[_GSTATE]
+        shared = {f: gstate[_LEARNER + f] for f in shared_fields}
         return per, shared
 
     def _learner_state(self, group: dict, indices: List[int]):
@@ -455,9 +517,14 @@ class O2NC(Optimizer):
         self._draws += 1
         return s
 
-    def _lag(self, s: float, lr):
-        """x_n − w_n = lag · Δ_n: (1 − s) lr for the full-step scalings (0 for ``none``, s = 1), 0 for exponential."""
-        return (1.0 - s) * lr if self._rule.full_step and s != 1.0 else 0.0
+    def _lag(self, s: float, lr) -> torch.Tensor:
+        """x_n − w_n = lag · Δ_n as a 0-d tensor: (1 − s) lr for the full-step scalings (0 for ``none``, s = 1), 0 for
+        exponential. A float lr gives a float64 CPU tensor (read back on the host without a device sync); a tensor lr
+        keeps its dtype and device."""
+        lag = (1.0 - s) * lr if self._rule.full_step and s != 1.0 else 0.0
+        if isinstance(lag, torch.Tensor):
+            return lag.detach().reshape(())
+        return torch.tensor(lag, dtype=torch.float64)
 
     def _init_group(self, group: dict) -> None:
         params = group["params"]
@@ -470,38 +537,40 @@ class O2NC(Optimizer):
         s, lr = self._s, group["lr"]
         delta = state_play = learner.predict(state)
         lag = self._lag(s, lr)
+        lag_value = _host(lag)
         for p, d in zip(params, state_play):
             st = self.state[p]
             st["lag"] = lag
             if self._store_anchor:
                 # x_1 = x_0 + lr Δ_1 with x_0 = w_1 − s_1 lr Δ_1 (uniform); x_1 = w_1 otherwise.
-                st["anchor"] = p.detach().clone() if lag == 0.0 else p.detach() + lag * d
+                st["anchor"] = p.detach().clone() if _is_zero(lag_value) else p.detach() + lag_value * d
             if group["averaging"] == "epoch":
                 st["w_sum"] = torch.zeros_like(p)
                 st["g_sum"] = torch.zeros_like(p)
             elif group["averaging"] is not None:
                 st["ema"] = p.detach().clone()
         del delta
-        gstate = self.state[params[0]]
-        gstate[_GROUP + "step"] = 0
+        gstate = group[_GSTATE]
+        gstate["step"] = 0
         zero = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
-        gstate[_GROUP + "grad_norm"] = zero.clone()
+        gstate["grad_norm"] = zero.clone()
         nan = torch.full((), float("nan"), dtype=params[0].dtype, device=params[0].device)
-        gstate[_GROUP + "certificate"] = nan.clone()
-        gstate[_GROUP + "radius_bound"] = nan.clone()
-        gstate[_GROUP + "epochs"] = 0
+        gstate["certificate"] = nan.clone()
+        gstate["radius_bound"] = nan.clone()
+        gstate["epochs"] = 0
         if group["averaging"] == "epoch":
-            gstate[_GROUP + "path"] = zero.clone()
+            gstate["path"] = zero.clone()
             x_coef = lr * (s if not self._rule.full_step else 1.0)
             x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
-            gstate[_GROUP + "segment"] = self._norm(list(state_play), False) * x_abs
+            gstate["segment"] = self._norm(list(state_play), False) * x_abs
 
     # ------------------------------------------------------------------------------------------------------------
     # the step
 
-    def _use_foreach(self, params) -> bool:
-        if self._foreach is not None:
-            return self._foreach
+    @staticmethod
+    def _use_foreach(group: dict, params) -> bool:
+        if group["foreach"] is not None:
+            return group["foreach"]
         return all(type(p) in (torch.Tensor, torch.nn.Parameter) and p.device.type in ("cpu", "cuda") for p in params)
 
     @torch.no_grad()
@@ -534,7 +603,7 @@ class O2NC(Optimizer):
         if not active_groups:
             return loss
         for group, active in active_groups:
-            if _GROUP + "step" not in self.state[group["params"][0]]:
+            if "step" not in group[_GSTATE]:
                 self._init_group(group)
         norms = [self._grad_norms(group, active) for group, active in active_groups]
         s_next = self._draw()
@@ -548,7 +617,7 @@ class O2NC(Optimizer):
         if not self._check_finite:
             return None
         grads = [group["params"][i].grad for i in active]
-        step = self.state[group["params"][0]][_GROUP + "step"] + 1
+        step = group[_GSTATE]["step"] + 1
         if grads[0].device.type == "cpu" and grads[0].dtype in (torch.float32, torch.float64):
             # ‖g‖² from inner products (one fast read); only when that sum is not finite are the norms taken, to
             # tell a non-finite gradient from a square that overflowed.
@@ -599,21 +668,24 @@ class O2NC(Optimizer):
         params = group["params"]
         learner = group["learner"]
         lr = group["lr"]
-        gstate = self.state[params[0]]
+        gstate = group[_GSTATE]
         P = [params[i] for i in active]
         G = [p.grad for p in P]
+        if group["maximize"]:
+            G = torch._foreach_neg(G)  # ascent on f is descent on −f: the learner sees −g
         states = [self.state[p] for p in P]
-        foreach = self._use_foreach(P)
+        foreach = self._use_foreach(group, P)
         _, per_fields, shared_fields = self._template(group)
         kernel = _fast.kernel_for(learner, per_fields, shared_fields) if foreach else None
-        n_step = gstate[_GROUP + "step"] + 1
+        n_step = gstate["step"] + 1
         averaging = group["averaging"]
+        decay = group["weight_decay"]
 
         # Bookkeeping at w_n (the current weights): epoch sums and path length, or the EMA.
         if averaging == "epoch":
             self._add_([st["w_sum"] for st in states], P, 1.0, foreach)
             self._add_([st["g_sum"] for st in states], G, 1.0, foreach)
-            gstate[_GROUP + "path"] = gstate[_GROUP + "path"] + gstate[_GROUP + "segment"]
+            gstate["path"] = gstate["path"] + gstate["segment"]
         elif averaging is not None:
             ema = [st["ema"] for st in states]
             if foreach:
@@ -622,17 +694,20 @@ class O2NC(Optimizer):
                 for e, p in zip(ema, P):
                     e.lerp_(p, 1.0 - averaging[1])
 
-        lags = [st["lag"] for st in states]
+        lag_tensors = [st["lag"] for st in states]
+        shared_lag = all(t is lag_tensors[0] for t in lag_tensors)
+        lags = [_host(lag_tensors[0])] * len(P) if shared_lag else [_host(t) for t in lag_tensors]
         rule = self._rule
         w_coef, x_coef = coefficients(rule.full_step, s_next, lr)  # the core's scaling rule
         length = group["epoch_length"]
         if (
             kernel is not None
             and kernel.blocked is not None
+            and shared_lag
             and not self._store_anchor
             and averaging != "epoch"
+            and decay == 0.0
             and not (group["restart"] and n_step % length == 0)
-            and all(l is lags[0] or (not isinstance(l, torch.Tensor) and l == lags[0]) for l in lags)
         ):
             # The common case in one sweep over blocks of the parameters (x_n, the learner's update, w_{n+1}), so
             # that the buffers stay in the cache between the passes (_fast.blocked_step).
@@ -640,19 +715,19 @@ class O2NC(Optimizer):
             grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
             new_shared = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq)
             for path, value in new_shared.items():
-                gstate[_GROUP + _LEARNER + path] = value
-            gstate[_GROUP + "step"] = n_step
+                gstate[_LEARNER + path] = value
+            gstate["step"] = n_step
             if n_step % length == 0:
-                gstate[_GROUP + "epochs"] += 1
+                gstate["epochs"] += 1
             new_lag = self._lag(s_next, lr)
             for st in states:
                 st["lag"] = new_lag
             if grad_norm is not None:
-                gstate[_GROUP + "grad_norm"] = grad_norm
+                gstate["grad_norm"] = grad_norm
             return
 
         # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
-        need_play = not self._store_anchor and any(isinstance(l, torch.Tensor) or l != 0.0 for l in lags)
+        need_play = not self._store_anchor and not all(_is_zero(l) for l in lags)
         if kernel is not None:
             per, shared = self._load_learner_lists(group, active)
             played = kernel.play(learner, per, shared) if need_play or kernel.update_uses_play else None
@@ -670,22 +745,22 @@ class O2NC(Optimizer):
         if kernel is not None:
             grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
             for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
-                gstate[_GROUP + _LEARNER + path] = value
+                gstate[_LEARNER + path] = value
         else:
             self._store_learner_state(group, learner.update(lstate, _Leaves(G)), active)
         scratch = played if kernel is not None and kernel.update_uses_play else None  # dead now: reusable
         del played
 
         # Epoch end: statistics, then the restart.
-        gstate[_GROUP + "step"] = n_step
+        gstate["step"] = n_step
         if n_step % length == 0:
-            gstate[_GROUP + "epochs"] += 1
+            gstate["epochs"] += 1
             if averaging == "epoch":
                 every = self._all_states(group)
                 grad_mean = [st["g_sum"] / length for st in every]
-                gstate[_GROUP + "certificate"] = tree_norm(grad_mean)  # the core's certificate norm
-                gstate[_GROUP + "radius_bound"] = gstate[_GROUP + "path"]
-                gstate[_GROUP + "path"] = torch.zeros_like(gstate[_GROUP + "path"])
+                gstate["certificate"] = tree_norm(grad_mean)  # the core's certificate norm
+                gstate["radius_bound"] = gstate["path"]
+                gstate["path"] = torch.zeros_like(gstate["path"])
                 for st in every:
                     st["epoch_mean"] = st["w_sum"] / length
                     st["w_sum"].zero_()
@@ -693,13 +768,27 @@ class O2NC(Optimizer):
             if group["restart"]:
                 self._store_learner_state(group, learner.init(_Leaves(list(params))), list(range(len(params))))
                 taken = set(active)
+                zero_lag = None
                 for i, p in enumerate(params):
                     if i in taken:
                         continue
                     st = self.state[p]  # a skipped parameter's value becomes its anchor
-                    st["lag"] = 0.0
+                    if zero_lag is None:
+                        zero_lag = torch.zeros((), dtype=torch.float64)
+                    st["lag"] = zero_lag
                     if self._store_anchor:
                         st["anchor"].copy_(p)
+
+        # Decoupled weight decay on the anchor: x_n ← (1 − lr λ) x_n (Loshchilov & Hutter, ICLR 2019, Algorithm 2).
+        anchor_norm = None
+        if decay != 0.0:
+            shrink = 1.0 - lr * decay
+            anchors = [st["anchor"] for st in states] if self._store_anchor else P
+            if averaging == "epoch":
+                anchor_norm = self._norm(anchors, foreach)
+            self._scale_(anchors, shrink, foreach)
+            if self._store_anchor:
+                self._scale_(P, shrink, foreach)
 
         # Δ_{n+1}, then x_{n+1} and w_{n+1}.
         if kernel is not None:
@@ -724,12 +813,16 @@ class O2NC(Optimizer):
         # (delta is None: the kernel has already added the play into the parameters)
         if averaging == "epoch":
             x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
-            gstate[_GROUP + "segment"] = self._norm(delta, foreach) * x_abs
+            segment = self._norm(delta, foreach) * x_abs
+            if anchor_norm is not None:
+                # ‖x_{n+1} − x_n‖ ≤ |c| ‖Δ_{n+1}‖ + lr λ ‖x_n‖ (triangle inequality): the path still bounds the radius
+                segment = segment + anchor_norm * (lr * decay)
+            gstate["segment"] = segment
         new_lag = self._lag(s_next, lr)
         for st in states:
             st["lag"] = new_lag
         if grad_norm is not None:
-            gstate[_GROUP + "grad_norm"] = grad_norm
+            gstate["grad_norm"] = grad_norm
 
     @staticmethod
     def _grad_sq(grad_norm, grads):
@@ -750,6 +843,15 @@ class O2NC(Optimizer):
                 y.addcmul_(x, coef)
             elif coef != 0:
                 y.add_(x, alpha=coef)
+
+    @staticmethod
+    def _scale_(ys, factor, foreach: bool) -> None:
+        """y ← factor·y (factor a Python number or a 0-d tensor)."""
+        if foreach and ys:
+            torch._foreach_mul_(ys, factor)
+        else:
+            for y in ys:
+                y.mul_(factor)
 
     @staticmethod
     def _copy_(ys, xs, foreach: bool) -> None:
@@ -782,10 +884,10 @@ class O2NC(Optimizer):
     def _eval_points(self, group: dict) -> List[Optional[torch.Tensor]]:
         """The output point of each parameter of the group (None where the parameter has no state yet)."""
         params = group["params"]
-        if not params or _GROUP + "step" not in self.state[params[0]]:
+        gstate = group[_GSTATE]
+        if not params or "step" not in gstate:
             return [None] * len(params)
         averaging = group["averaging"]
-        gstate = self.state[params[0]]
         out: List[Optional[torch.Tensor]] = []
         if averaging is None and not self._store_anchor:
             lstate = self._learner_state(group, list(range(len(params))))
@@ -796,14 +898,14 @@ class O2NC(Optimizer):
                 if "epoch_mean" in st:
                     out.append(st["epoch_mean"].clone())
                 else:
-                    done = gstate[_GROUP + "step"] % group["epoch_length"]
+                    done = gstate["step"] % group["epoch_length"]
                     out.append(st["w_sum"] / done if done else p.detach().clone())
             elif averaging is not None:
                 out.append(st["ema"].clone())
             elif self._store_anchor:
                 out.append(st["anchor"].clone())
             else:
-                lag = st["lag"]
+                lag = _host(st["lag"])
                 out.append(p.detach() + lag * deltas[i])
         return out
 
@@ -863,25 +965,25 @@ class O2NC(Optimizer):
         out = []
         for group in self.param_groups:
             params = group["params"]
-            if not params or _GROUP + "step" not in self.state[params[0]]:
+            gstate = group[_GSTATE]
+            if not params or "step" not in gstate:
                 out.append({})
                 continue
-            gstate = self.state[params[0]]
             lstate = self._learner_state(group, list(range(len(params))))
             delta = list(group["learner"].predict(lstate))
             lr = group["lr"]
             delta_norm = self._norm(delta, False) * (lr if isinstance(lr, torch.Tensor) else abs(lr))
-            grad_norm = gstate[_GROUP + "grad_norm"]
+            grad_norm = gstate["grad_norm"]
             dtype, device = grad_norm.dtype, grad_norm.device
             out.append(
                 {
-                    "step": torch.tensor(gstate[_GROUP + "step"], device=device),
+                    "step": torch.tensor(gstate["step"], device=device),
                     "s": torch.tensor(self._s if self._s is not None else float("nan"), dtype=dtype, device=device),
                     "delta_norm": delta_norm,
                     "grad_norm": grad_norm,
                     "effective_step": delta_norm / grad_norm,
-                    "certificate": gstate[_GROUP + "certificate"],
-                    "radius_bound": gstate[_GROUP + "radius_bound"],
+                    "certificate": gstate["certificate"],
+                    "radius_bound": gstate["radius_bound"],
                     "radius": torch.full((), float("nan"), dtype=dtype, device=device),
                 }
             )
@@ -905,12 +1007,23 @@ class O2NC(Optimizer):
         and the draw count). Learners are stored as their ``repr`` strings, so ``torch.load(weights_only=True)``
         reads the file; :meth:`load_state_dict` checks them against this optimizer's learners."""
         self._read_pending(block=True)
-        sd = super().state_dict()
+        # torch's pre-hooks run inside Optimizer.state_dict; its post-hooks run here, on the finished dict.
+        post = self._optimizer_state_dict_post_hooks
+        self._optimizer_state_dict_post_hooks = OrderedDict()
+        try:
+            sd = super().state_dict()
+        finally:
+            self._optimizer_state_dict_post_hooks = post
         for group in sd["param_groups"]:
             group["learner"] = repr(group["learner"])
             if isinstance(group["averaging"], tuple):
                 group["averaging"] = list(group["averaging"])
+            group[_GSTATE] = dict(group[_GSTATE])
         sd["o2nc"] = self._extra_state()
+        for post_hook in post.values():
+            result = post_hook(self, sd)
+            if result is not None:
+                sd = result
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -932,7 +1045,7 @@ class O2NC(Optimizer):
             result = pre_hook(self, sd)
             if result is not None:
                 sd = result
-        prepared, integer_entries, extra = self._check_state_dict(sd)
+        prepared, kept_entries, extra = self._check_state_dict(sd)
         # torch would run the pre-hooks again and the post-hooks before the O2NC entries are in place: run its
         # loader without them.
         pre, post = self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks
@@ -941,8 +1054,8 @@ class O2NC(Optimizer):
             super().load_state_dict(prepared)
         finally:
             self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = pre, post
-        for p, key, value in integer_entries:  # torch casts every tensor of a floating parameter to its dtype
-            self.state[p][key] = value.to(device=p.device)
+        for p, key, value in kept_entries:  # torch casts every tensor of a floating parameter to its dtype
+            self.state[p][key] = value
         self._generator.set_state(extra["generator_state"])
         self._s = extra["s"]
         self._draws = extra["draws"]
@@ -999,7 +1112,7 @@ class O2NC(Optimizer):
                 f"{where}: the state_dict has {len(saved_groups)} param groups, this optimizer has "
                 f"{len(self.param_groups)}"
             )
-        groups, listed, integer_entries = [], set(), []
+        groups, listed, kept_entries = [], set(), []
         state = dict(saved_state)
         any_state = False
         for gi, (saved, ours) in enumerate(zip(saved_groups, self.param_groups)):
@@ -1020,6 +1133,8 @@ class O2NC(Optimizer):
             for key in ("lr", "epoch_length", "restart", "averaging", "train_mode"):
                 if key not in group:
                     raise ValueError(f"{where}: param group {gi} lacks {key!r}")
+            for key in _LATER_FLAGS:  # flags added after the first release: an older checkpoint keeps ours
+                group.setdefault(key, ours[key])
             try:
                 group["learner"] = ours["learner"]
                 group["lr"] = _check_lr(group["lr"], gwhere)
@@ -1028,14 +1143,20 @@ class O2NC(Optimizer):
                 group["train_mode"] = _check_bool("train_mode", group["train_mode"], gwhere)
                 averaging = group["averaging"]
                 group["averaging"] = _averaging_spec(tuple(averaging) if isinstance(averaging, list) else averaging)
+                group["weight_decay"] = _check_weight_decay(group["weight_decay"], gwhere)
+                group["maximize"] = _check_bool("maximize", group["maximize"], gwhere)
+                group["foreach"] = _check_foreach(group["foreach"], gwhere)
+                for name in _REFUSED:
+                    group[name] = _check_refused(name, group[name], gwhere)
             except (TypeError, ValueError) as err:
                 raise ValueError(f"{where}: {err}") from None
             groups.append(group)
             ids = list(saved["params"])
             listed.update(ids)
-            if self._check_group_state(gi, ours, group, ids, state, integer_entries):
+            if self._check_group_state(gi, ours, group, ids, state, kept_entries):
                 any_state = True
-        unlisted = [k for k in state if k not in listed]
+        # torch keeps entries that are not parameters' (keys other than indices) as they are
+        unlisted = [k for k in state if k not in listed and isinstance(k, numbers.Integral)]
         if unlisted:
             raise ValueError(f"{where}: the state_dict has state for {unlisted!r}, which no param group lists")
         if any_state and checked_extra["s"] is None:
@@ -1043,7 +1164,7 @@ class O2NC(Optimizer):
         out = {k: v for k, v in sd.items() if k != "o2nc"}
         out["param_groups"] = groups
         out["state"] = state
-        return out, integer_entries, checked_extra
+        return out, kept_entries, checked_extra
 
     def _check_generator_state(self, value) -> torch.Tensor:
         ours = self._generator.get_state()
@@ -1060,27 +1181,53 @@ class O2NC(Optimizer):
             raise ValueError(f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' is not a generator state: {err}") from None
         return value
 
-    def _check_group_state(self, gi: int, ours: dict, group: dict, ids: list, state: dict, integer_entries: list) -> bool:
-        """Check the saved state of one param group (``group``: its checked hyperparameters); replaces entries of
-        ``state`` by checked copies where they need a conversion (counters as ints). True when the group has state."""
+    def _check_group_state(self, gi: int, ours: dict, group: dict, ids: list, state: dict, kept_entries: list) -> bool:
+        """Check the saved state of one param group (``group``: its checked hyperparameters, whose ``group_state``
+        is replaced by a checked copy on this optimizer's device) and of its parameters; replaces entries of
+        ``state`` by checked copies where they need a conversion. True when the group has state."""
         params = ours["params"]
         names = self._names(ours)
         entries = [state.get(i) for i in ids]
         for name, st in zip(names, entries):
             if st is not None and not isinstance(st, dict):
                 raise ValueError(f"O2NC.load_state_dict: {name}: the state must be a dict, got {type(st).__name__}")
-        if not params or not entries[0] or _GROUP + "step" not in entries[0]:
-            for i, (name, st) in enumerate(zip(names, entries)):
+        gsaved = group.get(_GSTATE, {})
+        if not isinstance(gsaved, dict):
+            raise ValueError(f"O2NC.load_state_dict: param group {gi}: {_GSTATE!r} must be a dict, got "
+                             f"{type(gsaved).__name__}")
+        if not params or "step" not in gsaved:
+            for name, st in zip(names, entries):
                 if st:
-                    missing = names[0] if i else name
                     raise ValueError(
-                        f"O2NC.load_state_dict: {missing}: missing entry {_GROUP + 'step'!r} (the first parameter of "
-                        f"param group {gi} holds the group's counters, and {name} has state)"
+                        f"O2NC.load_state_dict: param group {gi}: missing entry {_GSTATE!r}['step'] (the group's "
+                        f"counters), and {name} has state"
                     )
+            if gsaved:
+                raise ValueError(f"O2NC.load_state_dict: param group {gi}: {_GSTATE!r} has entries "
+                                 f"{sorted(gsaved)!r} but no 'step'")
+            group[_GSTATE] = {}
             return False
         template, per_fields, shared_fields = self._template(ours)
         tper, tshared = _split(template)
         averaging = group["averaging"]
+        p0 = params[0]
+        gname = f"param group {gi}"
+        grequired = {"step": "count", "epochs": "count", "grad_norm": "norm", "certificate": "nan_norm",
+                     "radius_bound": "nan_norm"}
+        if averaging == "epoch":
+            grequired["path"] = grequired["segment"] = "norm"
+        for f in shared_fields:
+            grequired[_LEARNER + f] = ("shared", tshared[f])
+        self._check_keys(gname, f"{_GSTATE}", gsaved, grequired, {}, averaging)
+        gchecked, gkept = {}, []
+        for key, value in gsaved.items():
+            gchecked[key] = self._check_entry(p0, gname, key, grequired[key], value, gkept)
+        for _, key, value in gkept:
+            gchecked[key] = value
+        for key, value in gchecked.items():  # floating group tensors to the group's dtype and device, as torch does
+            if isinstance(value, torch.Tensor) and value.is_floating_point():
+                gchecked[key] = value.to(dtype=p0.dtype, device=p0.device)
+        group[_GSTATE] = gchecked
         for i, (p, name, st) in enumerate(zip(params, names, entries)):
             if st is None:
                 raise ValueError(f"O2NC.load_state_dict: {name}: no state (its param group {gi} has state)")
@@ -1096,29 +1243,25 @@ class O2NC(Optimizer):
             if not group["train_mode"]:
                 required["train_point"] = "point"
             optional = {"epoch_mean": "point"} if averaging == "epoch" else {}
-            if i == 0:
-                required.update({_GROUP + "step": "count", _GROUP + "epochs": "count", _GROUP + "grad_norm": "norm",
-                                 _GROUP + "certificate": "nan_norm", _GROUP + "radius_bound": "nan_norm"})
-                if averaging == "epoch":
-                    required[_GROUP + "path"] = required[_GROUP + "segment"] = "norm"
-                for f in shared_fields:
-                    required[_GROUP + _LEARNER + f] = ("shared", tshared[f])
-            for key in required:
-                if key not in st:
-                    raise ValueError(f"O2NC.load_state_dict: {name}: missing entry {key!r}")
-            unknown = [k for k in st if k not in required and k not in optional]
-            if unknown:
-                raise ValueError(
-                    f"O2NC.load_state_dict: {name}: unexpected entr{'ies' if len(unknown) > 1 else 'y'} "
-                    f"{', '.join(map(repr, unknown))} (not part of this optimizer's state for this learner, "
-                    f"averaging={averaging!r}, store_anchor={self._store_anchor})"
-                )
+            self._check_keys(name, "", st, required, optional, averaging)
             checked = dict(st)
             for key, value in st.items():
                 kind = required.get(key, optional.get(key))
-                checked[key] = self._check_entry(p, name, key, kind, value, integer_entries)
+                checked[key] = self._check_entry(p, name, key, kind, value, kept_entries)
             state[ids[i]] = checked
         return True
+
+    def _check_keys(self, name, where, st, required, optional, averaging) -> None:
+        for key in required:
+            if key not in st:
+                raise ValueError(f"O2NC.load_state_dict: {name}: missing entry {where + ' ' if where else ''}{key!r}")
+        unknown = [k for k in st if k not in required and k not in optional]
+        if unknown:
+            raise ValueError(
+                f"O2NC.load_state_dict: {name}: unexpected entr{'ies' if len(unknown) > 1 else 'y'} "
+                f"{', '.join(map(repr, unknown))} (not part of this optimizer's state for this learner, "
+                f"averaging={averaging!r}, store_anchor={self._store_anchor})"
+            )
 
     @staticmethod
     def _check_entry(p, name: str, key: str, kind, value, integer_entries: list):
@@ -1149,10 +1292,15 @@ class O2NC(Optimizer):
                     fail(f"must be a finite number or a 1-element floating tensor, got {describe(value)}")
                 if not bool(torch.isfinite(value).all()):
                     fail(f"must be finite, got {value.item()}")
-                return value
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                value = value.detach().reshape(())
+                # kept as saved (a float64 CPU tensor for a float lr), not cast to the parameter's dtype by torch
+                value = value.to(torch.float64) if value.device.type == "cpu" else value.to(p.device)
+            elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 fail(f"must be a finite number or a 1-element floating tensor, got {describe(value)}")
-            return float(value)
+            else:  # a float lag of an older checkpoint
+                value = torch.tensor(float(value), dtype=torch.float64)
+            integer_entries.append((p, key, value))
+            return value
         if kind == "point":
             v = real_tensor(value, p.shape, f"a floating tensor shaped like the parameter {tuple(p.shape)}")
             if not bool(torch.isfinite(v).all()):
@@ -1177,7 +1325,7 @@ class O2NC(Optimizer):
                 fail(f"must have shape {shape}, got {tuple(value.shape)}")
             if t.dtype != torch.bool and bool((value < 0).any()):
                 fail("(a learner counter) must be >= 0")
-            integer_entries.append((p, key, value))
+            integer_entries.append((p, key, value.to(device=p.device)))
             return value
         if isinstance(t, torch.Tensor):
             v = real_tensor(value, shape, f"a floating tensor of shape {shape} (the learner's state)")
@@ -1195,7 +1343,7 @@ class O2NC(Optimizer):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state["_o2nc"] = dict(self._extra_state(), rule=self._rule, foreach=self._foreach, check_finite=self._check_finite)
+        state["_o2nc"] = dict(self._extra_state(), rule=self._rule, check_finite=self._check_finite)
         return state
 
     def __setstate__(self, state):
@@ -1211,7 +1359,6 @@ class O2NC(Optimizer):
             self._s = extra["s"]
             self._draws = extra["draws"]
             self._store_anchor = extra["store_anchor"]
-            self._foreach = extra["foreach"]
             self._check_finite = extra["check_finite"]
             self._pending = []
             self._templates = {}
@@ -1220,6 +1367,6 @@ class O2NC(Optimizer):
         lines = [f"{type(self).__name__} (scaling={self._rule.name!r}, store_anchor={self._store_anchor})"]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            for key in sorted(k for k in group if k not in ("params", "param_names")):
+            for key in sorted(k for k in group if k not in ("params", "param_names", _GSTATE)):
                 lines.append(f"    {key}: {group[key]!r}")
         return "\n".join(lines)
