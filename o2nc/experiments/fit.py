@@ -308,8 +308,10 @@ def bound_ratios(rows: list[FitRow]) -> list[dict]:
     """Per (objective, method): the distribution of the bound ratios of its runs (from the rows fitted at fixed δ or
     ε, each run once): n, min, quartiles, max and the number above 1."""
     seen: dict[tuple, list] = {}
+    kinds = {fr.against for fr in rows}
+    once = {"epsilon"} if "epsilon" in kinds else {"delta"}  # the same epsilon runs make both kinds of fit
     for fr in rows:
-        if fr.fixed == "joint":
+        if fr.fixed == "joint" or not (fr.against in once or fr.against == "budget"):
             continue
         seen.setdefault((fr.objective, fr.method, fr.against == "budget"), []).extend(fr.bound_ratios)
     out = []
