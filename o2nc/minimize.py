@@ -496,11 +496,11 @@ def minimize(
                 kernel.restart()
             else:
                 state = _core.restart(learner, state, x0)
-        s_values = rule.sample(key, step, epoch_length, bits)
+        s_values = _draws(rule, key, step, epoch_length, bits)
         points = [] if exact else None
         done = 0
         if use_fused:
-            for s in s_values.tolist():
+            for s in s_values:
                 step += 1
                 if not kernel.finite:
                     raise NonFiniteStepError(step, learner, partial_result())
@@ -515,14 +515,13 @@ def minimize(
                 if exact:
                     points.append(w)
             done = epoch_length
-        for t in range(done, epoch_length):
+        for t, s in zip(range(done, epoch_length), s_values):
             if t > 0 and hint is not None and not affordable():
                 break
             step += 1
             increment, h = play(state.learner, state.anchor)
             if not bool(xp.all(xp.isfinite(increment))):
                 raise NonFiniteStepError(step, learner, partial_result())
-            s = float(s_values[t])
             proposal = _core.propose(learner, rule.full_step, state, s, delta=increment)
             g = query(proposal.w)
             last_grad, last_delta = g, increment
@@ -539,7 +538,7 @@ def minimize(
             closed = kernel.close(epoch_length)
         else:
             closed, state = _core.end_epoch(state, epoch_length)
-        radius = _epoch.exact_radius(xp.stack(points), closed.mean) if exact else closed.radius_bound
+        radius = _epoch.exact_radius_rows(points, closed.mean) if exact else closed.radius_bound
         points = None
         mean, certificate = closed.mean, closed.certificate
         if not bool(xp.isfinite(certificate) & xp.isfinite(radius) & xp.all(xp.isfinite(mean))):
@@ -563,8 +562,17 @@ def minimize(
     if not stats:
         raise ValueError(f"`budget` ({budget}) ran out before the first epoch ended; raise it or shorten epochs")
     anchor = kernel.release() if use_fused else state.anchor
+    # the last step's and epoch's arrays are not kept while the result is assembled
+    w = g = proposal = last_grad = last_delta = closed = mean = kernel = None
     return _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, calls, history, anchor,
-                     delta, kind, radius_kind)
+                     delta, kind, radius_kind, consume=True)
+
+
+def _draws(rule, key, start: int, count: int, bits: int, chunk: int = 1024):
+    """s_{start+1}, …, s_{start+count} as Python floats, drawn ``chunk`` at a time (the draw's temporaries stay
+    O(chunk) whatever the epoch length; the values are those of one ``rule.sample`` call)."""
+    for first in range(start, start + count, chunk):
+        yield from rule.sample(key, first, min(chunk, start + count - first), bits).tolist()
 
 
 def _select(output: str, certificates, radii, delta: Optional[float], output_rng) -> int:
@@ -584,33 +592,49 @@ def _select(output: str, certificates, radii, delta: Optional[float], output_rng
     return int(np.argmin(rad))  # no epoch has r_k ≤ δ: the closest one, reported as no certificate at δ
 
 
+def _stack_rows(xp, stats: list, field: str, consume: bool):
+    """``xp.stack`` of one field of the epochs' statistics; with ``consume`` (the run is over) each row is dropped from
+    ``stats`` once copied where the backend writes in place (numpy, torch), so the peak is the stacked array and
+    one row rather than every row twice."""
+    rows = [getattr(e, field) for e in stats]
+    if not consume or array_api_compat.is_jax_array(rows[0]):
+        return xp.stack(rows)
+    first = rows[0]
+    out = xp.empty((len(rows), *first.shape), dtype=first.dtype, device=array_api_compat.device(first))
+    del rows
+    for i, e in enumerate(stats):
+        out[i, ...] = getattr(e, field)
+        stats[i] = e._replace(**{field: None})
+    return out
+
+
 def _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, grad_calls, history, anchor, delta,
-              kind, radius_kind) -> Result:
-    means = [e.mean for e in stats]
+              kind, radius_kind, consume: bool = False) -> Result:
     certificates = [e.certificate for e in stats]
+    radius_bounds = [e.radius_bound for e in stats]
     epochs = Epochs(
-        mean=xp.stack(means),
-        grad_mean=xp.stack([e.grad_mean for e in stats]),
+        mean=_stack_rows(xp, stats, "mean", consume),
+        grad_mean=_stack_rows(xp, stats, "grad_mean", consume),
         certificate=xp.stack(certificates),
         radius=xp.stack(radii),
         value=xp.stack(values) if value is not None and values else None,
         calls=tuple(epoch_calls),
-        radius_bound=xp.stack([e.radius_bound for e in stats]),
+        radius_bound=xp.stack(radius_bounds),
         radius_kind=radius_kind,
     )
     selected = _select(output, certificates, radii, delta, output_rng)
-    cert = Certificate(point=means[selected], delta=float(radii[selected]), epsilon=float(certificates[selected]),
+    point = epochs.mean[selected, ...]
+    cert = Certificate(point=point, delta=float(radii[selected]), epsilon=float(certificates[selected]),
                        kind=kind, radius_kind=radius_kind, calls=epoch_calls[selected])
     certified = cert.proves(delta) if delta is not None else cert.is_proof
     hist = None
     if history is not None:
-        s_dtype = means[0].dtype
         hist = History(
             x=xp.stack(history["x"]),
             w=xp.stack(history["w"]),
             delta=xp.stack(history["delta"]),
-            s=xp.asarray(history["s"], dtype=s_dtype, device=array_api_compat.device(means[0])),
+            s=xp.asarray(history["s"], dtype=point.dtype, device=array_api_compat.device(point)),
             grad=xp.stack(history["grad"]),
         )
-    return Result(point=means[selected], selected_epoch=selected, epochs=epochs, grad_calls=grad_calls,
+    return Result(point=point, selected_epoch=selected, epochs=epochs, grad_calls=grad_calls,
                   history=hist, final_anchor=anchor, certificate=cert, certified=certified)

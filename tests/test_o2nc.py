@@ -358,3 +358,97 @@ def test_callback_can_stop_the_run_once_a_target_is_certified():
                         budget=10_000, epoch_length=20, callback=stop_below)
     assert seen[-1] <= 0.5 and all(c > 0.5 for c in seen[:-1])
     assert res.grad_calls == 20 * len(seen) < 10_000
+
+
+# --- the fused OGD kernel (o2nc.conversion.fused) against the core --------------------------------------------------
+
+FUSED_LEARNERS = {"projected": OGD(lr=0.03, radius=0.05), "unconstrained": OGD(lr=0.01),
+                  "anytime": OGD(lr=0.2, radius=0.05, anytime=True)}
+
+
+def coupled_oracle(d: int):
+    """A non-smooth oracle whose gradient depends on every coordinate (so a trajectory error would spread)."""
+    A = np.random.default_rng(11).standard_normal((d, d)) / math.sqrt(d)
+
+    def grad(w):
+        return (np.sign(w) + A.T @ np.tanh(A @ w)).astype(w.dtype)
+
+    return grad
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
+@pytest.mark.parametrize("scaling", SCALINGS)
+@pytest.mark.parametrize("name", list(FUSED_LEARNERS))
+@pytest.mark.parametrize("restart", [True, False])
+def test_the_fused_kernel_follows_the_core(name, scaling, dtype, tol, restart):
+    d, budget = 12, 240
+    x0 = np.linspace(-1, 1, d).astype(dtype)
+    s = np.random.default_rng(4).random(budget) if scaling == "replay" else scaling
+    kw = dict(learner=FUSED_LEARNERS[name], budget=budget, epoch_length=30, scaling=s, seed=9, restart=restart,
+              radius_kind="exact")
+    core = o2nc.minimize(coupled_oracle(d), x0, fused=False, **kw)
+    fast = o2nc.minimize(coupled_oracle(d), x0, fused=True, **kw)
+    for field in ("mean", "grad_mean", "certificate", "radius", "radius_bound"):
+        a, b = getattr(fast.epochs, field), getattr(core.epochs, field)
+        assert a.dtype == b.dtype == dtype, field
+        assert max_rel_diff(a, b) <= tol, field
+    assert max_rel_diff(fast.final_anchor, core.final_anchor) <= tol
+    assert fast.selected_epoch == core.selected_epoch and fast.grad_calls == core.grad_calls == budget
+    assert fast.certificate.radius_kind == core.certificate.radius_kind == "exact"
+    assert np.array_equal(x0, np.linspace(-1, 1, d).astype(dtype))  # x0 is not written
+
+
+def test_the_fused_kernel_gives_the_oracle_a_fresh_point_every_step():
+    seen = []
+
+    def grad(w):
+        seen.append(w)
+        return np.sign(w) + 0.1 * w
+
+    res = o2nc.minimize(grad, np.ones(3), learner=OGD(lr=0.1, radius=0.2), budget=20, epoch_length=10, fused=True)
+    assert len({id(w) for w in seen}) == 20
+    w = np.stack(seen).reshape(2, 10, 3)
+    np.testing.assert_allclose(res.epochs.mean, w.mean(axis=1), rtol=1e-14)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_errors_name_the_same_step_on_both_paths(fused):
+    def nan_at(n):
+        calls = {"n": 0}
+
+        def grad(x):
+            calls["n"] += 1
+            return np.full(2, np.nan) if calls["n"] == n else np.sign(x)
+
+        return grad
+
+    learner = OGD(lr=0.1, radius=1.0)
+    with pytest.raises(o2nc.NonFiniteGradientError, match="step 37") as info:
+        o2nc.minimize(nan_at(37), np.ones(2), learner=learner, budget=100, epoch_length=10, fused=fused)
+    assert info.value.result.epochs.certificate.shape == (3,) and info.value.result.grad_calls == 37
+    clean = o2nc.minimize(np.sign, np.ones(2), learner=learner, budget=40, epoch_length=10, record=True)
+    np.testing.assert_array_equal(info.value.result.final_anchor, clean.history.x[35])  # x_36: before step 37
+    # a finite gradient that overflows the learner's next step: the run stops at the next step, naming the learner
+    huge = lambda x: np.full(2, 1e308) if abs(x[0] - 1.0) < 1e-12 else np.sign(x)  # noqa: E731
+    with pytest.raises(o2nc.NonFiniteStepError, match="step 2") as info:
+        o2nc.minimize(huge, np.ones(2), learner=OGD(lr=10.0), budget=20, epoch_length=10, fused=fused)
+    assert info.value.result is None
+    # a gradient of another dtype is cast, one of another shape is refused at its step
+    res = o2nc.minimize(lambda x: np.sign(x).astype(np.float64), np.ones(2, dtype=np.float32), learner=learner,
+                        budget=20, epoch_length=10, fused=fused)
+    assert res.epochs.mean.dtype == np.float32
+    shapes = {"n": 0}
+
+    def grows(x):
+        shapes["n"] += 1
+        return np.ones(3 if shapes["n"] == 15 else 2)
+
+    with pytest.raises(o2nc.GradientShapeError, match="step 15"):
+        o2nc.minimize(grows, np.ones(2), learner=learner, budget=20, epoch_length=10, fused=fused)
+
+
+def test_fused_is_checked():
+    with pytest.raises(ValueError, match="fused=True"):
+        o2nc.minimize(np.sign, np.ones(2), learner=AdaGradNorm(radius=1.0), budget=4, epoch_length=2, fused=True)
+    with pytest.raises(TypeError, match="fused"):
+        o2nc.minimize(np.sign, np.ones(2), learner=OGD(lr=0.1), budget=4, epoch_length=2, fused="yes")

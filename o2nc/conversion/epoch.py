@@ -26,7 +26,7 @@ import array_api_compat
 from online_learners.tree import array_namespace
 from online_learners.tree import tree_leaves, tree_map, tree_norm, tree_zeros_like
 
-__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius"]
+__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius", "exact_radius_rows"]
 
 
 class EpochSums(NamedTuple):
@@ -77,14 +77,42 @@ def exact_radius(points, mean):
     """r_k = max_t ‖w_t − w̄_k‖ over a tree ``points`` whose leaves stack the epoch's T points on a leading axis,
     with one common scale a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
     ‖(w_t − w̄_k)/a‖ ≤ √d cannot overflow); a 0-d array."""
-    diffs = [p - m[None, ...] for p, m in zip(tree_leaves(points), tree_leaves(mean)) if math.prod(m.shape) > 0]
-    xp = array_namespace(*diffs)
-    a = xp.max(xp.abs(diffs[0]))
-    for d in diffs[1:]:
-        a = xp.maximum(a, xp.max(xp.abs(d)))
+    return _radius(lambda: iter((points,)), mean)
+
+
+def exact_radius_rows(rows, mean, chunk: int = 8):
+    """:func:`exact_radius` of a sequence of T points (trees like ``mean``), stacked ``chunk`` at a time: the same
+    value, with temporaries of ``chunk`` points instead of 3·T (the points themselves are the caller's)."""
+
+    def blocks():
+        for i in range(0, len(rows), chunk):
+            part = rows[i:i + chunk]
+            yield tree_map(lambda *leaves: array_namespace(leaves[0]).stack(leaves), *part)
+
+    return _radius(blocks, mean)
+
+
+def _radius(blocks, mean):
+    """max_t ‖w_t − w̄‖ over the blocks of stacked points that ``blocks()`` yields (called twice: one pass for the
+    scale a = max |w_t − w̄|, one for the scaled squared distances)."""
+    means = [m for m in tree_leaves(mean) if math.prod(m.shape) > 0]
+    xp = array_namespace(*means)
+
+    def diffs(block):
+        return [p - m[None, ...] for p, m in zip(tree_leaves(block), tree_leaves(mean)) if math.prod(m.shape) > 0]
+
+    a = None
+    for block in blocks():
+        for d in diffs(block):
+            top = xp.max(xp.abs(d))
+            a = top if a is None else xp.maximum(a, top)
     safe = xp.where(a > 0, a, xp.ones_like(a))
-    rows = None
-    for d in diffs:
-        sq = xp.sum(xp.reshape((d / safe) ** 2, (d.shape[0], -1)), axis=1)
-        rows = sq if rows is None else rows + sq
-    return a * xp.sqrt(xp.max(rows))
+    largest = None
+    for block in blocks():
+        rows = None
+        for d in diffs(block):
+            sq = xp.sum(xp.reshape((d / safe) ** 2, (d.shape[0], -1)), axis=1)
+            rows = sq if rows is None else rows + sq
+        top = xp.max(rows)
+        largest = top if largest is None else xp.maximum(largest, top)
+    return a * xp.sqrt(largest)
