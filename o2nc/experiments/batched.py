@@ -278,39 +278,17 @@ def run_method(method, objective, *, budget: int, delta: float, seed: int = 0, o
     import jax.numpy as jnp
 
     from o2nc.certificate import Certificate
-    from o2nc.methods.learners import build_learner, learner_defaults, make_learner
     from o2nc.methods.o2nc_method import best_epoch
-    from o2nc.methods.oracles import uses_stochastic
     from o2nc.methods.result import Run
-    from o2nc.methods.tuning import constants, theory_budget, theory_parameters
 
     reason = compilable(method, objective, oracle)
     if reason is not None:
         raise ValueError(f"{method.name}: cannot compile this run: {reason}")
-    stochastic = uses_stochastic(method.name, objective, oracle)
-    start = np.array(objective.x0, dtype=np.float64).reshape(-1)
+    plan = method.plan(objective, budget=budget, delta=delta, oracle=oracle)  # the method's own tuning
+    stochastic, start, learner, T = plan.stochastic, plan.start, plan.learner, plan.epoch_length
     size = int(start.size)
     budget, delta = int(budget), float(delta)
-    info: dict = {"oracle": "stochastic" if stochastic else "exact", "learner_name": method.learner,
-                  "engine": "compiled"}
-    if method.tuning == "theory":  # the tuning of O2NCMethod.run, from the same functions
-        c = constants(objective, stochastic=stochastic, lipschitz=method.lipschitz, gap=method.gap,
-                      sigma=method.sigma, x0=start)
-        n_theory = budget if method.epsilon is None else theory_budget(method.epsilon, delta, c.lipschitz, c.gap,
-                                                                       c.sigma)
-        p = theory_parameters(max(n_theory, 2, method.epoch_length or 0), delta, c.lipschitz, c.gap, c.sigma,
-                              epoch_length=method.epoch_length)
-        lparams = {**learner_defaults(p, gradient_scale=c.lipschitz, size=size).get(method.learner, {}),
-                   **method.learner_params}
-        learner = build_learner(method.learner, method.learner_params, p, gradient_scale=c.lipschitz, size=size)
-        T = p.epoch_length
-        info.update(lipschitz=c.lipschitz, gap=c.gap, **c.info, theory_budget=n_theory, radius=p.radius, lr=p.lr)
-    else:
-        T = int(method.epoch_length)
-        lparams = dict(method.learner_params)
-        learner = make_learner(method.learner, lparams)
-        info["theory_budget"] = budget
-    info.update(epoch_length=T, learner_params=lparams, learner=repr(learner))
+    info = {**plan.info, "engine": "compiled"}
     if budget < T:
         info["reason"] = f"budget {budget} < epoch length {T}"
         empty = {"calls": np.zeros(0, dtype=np.int64), "value": np.zeros(0), "certificate": np.zeros(0),
