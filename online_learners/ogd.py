@@ -80,6 +80,24 @@ class OGD:
         delta = tree.tree_project_ball(tree.tree_axpy(-step, grad, state.delta), self.radius)
         return OGDState(delta=delta, count=count)
 
+    @property
+    def recovers_previous_play(self) -> bool:
+        """Whether :meth:`previous_play` applies: without a projection the update can be undone elementwise."""
+        return self.radius is None
+
+    def previous_play(self, state: OGDState, grad):
+        """Δ_t from the state after update t and g_t, without storing it: Δ_t = Δ_{t+1} + η_t g_t (the update above
+        without Π, solved for Δ_t). Exact where the update rounded nothing, else within one rounding of Δ_t. Only
+        for ``radius=None`` (:attr:`recovers_previous_play`): a projection cannot be undone."""
+        if self.radius is not None:
+            raise ValueError("OGD.previous_play: a projected update (radius given) cannot be undone")
+        if self.anytime:
+            t = tree.count_as(state.count, tree.tree_leaves(state.delta)[0])
+            step = self.lr / tree.namespace(t).sqrt(t)
+        else:
+            step = self.lr
+        return tree.tree_map(lambda d, g: d - (-step) * g, state.delta, grad)
+
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
         if outside_ball(comparator_norm, self.radius):
             return math.inf

@@ -94,21 +94,38 @@ def namespace(tree: Tree):
     return array_namespace(*leaves)
 
 
+def _placement(xp, leaf) -> dict:
+    """The ``device=`` argument that puts a new array beside ``leaf``: the leaf's device for numpy and torch; none for
+    jax, whose arrays made without one stay uncommitted, so that ``jit`` neither pins them to one device (a state
+    built from committed scalars recompiles the step once its outputs come back uncommitted) nor fails on a leaf
+    sharded over several devices."""
+    if xp.__name__.startswith("jax"):
+        return {}
+    return {"device": array_api_compat.device(leaf)}
+
+
+def _first_leaf(tree: Tree, what: str):
+    leaves = tree_leaves(tree)
+    if not leaves:
+        raise ValueError(f"{what}: the pytree has no array leaves (give at least one array)")
+    return leaves[0]
+
+
 def scalar_like(value, tree: Tree):
-    """A 0-d array holding ``value`` with the dtype and device of the tree's first leaf."""
-    leaf = tree_leaves(tree)[0]
+    """A 0-d array holding ``value`` with the dtype (and, on numpy and torch, the device) of the tree's first leaf."""
+    leaf = _first_leaf(tree, "scalar_like")
     xp = array_namespace(leaf)
-    return xp.asarray(value, dtype=leaf.dtype, device=array_api_compat.device(leaf))
+    return xp.asarray(value, dtype=leaf.dtype, **_placement(xp, leaf))
 
 
 def counter_like(tree: Tree):
     """A 0-d integer array 0 (the backend's default integer dtype: int64 for numpy and torch, int32 for jax without
     x64) on the device of the tree's first leaf: round counters stay exact whatever the parameters' dtype (a float32
     counter stops at 2^24 = 16,777,216, where t + 1 rounds back to t)."""
-    leaf = tree_leaves(tree)[0]
+    leaf = _first_leaf(tree, "counter_like")
     xp = array_namespace(leaf)
     integral = xp.asarray(0).dtype  # the default integer dtype; given explicitly, so jax's is not weakly typed
-    return xp.zeros((), dtype=integral, device=array_api_compat.device(leaf))
+    return xp.zeros((), dtype=integral, **_placement(xp, leaf))
 
 
 def count_as(count, like):
@@ -225,7 +242,8 @@ def _size(x) -> int:
 def tree_project_ball(a: Tree, radius) -> Tree:
     """Euclidean projection onto {‖Δ‖ ≤ radius}: Π(v) = v · min(1, radius/‖v‖) (global norm).
 
-    ``radius=None`` means no constraint and returns ``a`` unchanged.
+    ``radius=None`` means no constraint and returns ``a`` unchanged. Each leaf keeps its dtype: in a tree of float32
+    and float64 leaves the norm is a float64 number, and the factor is rounded to each leaf's dtype before it scales it.
     """
     if radius is None:
         return a
@@ -234,7 +252,7 @@ def tree_project_ball(a: Tree, radius) -> Tree:
     # radius / max(norm, radius) equals min(1, radius/norm) and never divides by zero.
     bound = xp.asarray(radius, dtype=norm.dtype, device=array_api_compat.device(norm))
     factor = bound / xp.maximum(norm, bound)
-    return tree_scale(a, factor)
+    return tree_map(lambda x: (factor if x.dtype == factor.dtype else xp.astype(factor, x.dtype)) * x, a)
 
 
 def tree_where(condition, a: Tree, b: Tree) -> Tree:

@@ -57,8 +57,8 @@ def test_jit_does_not_recompile_and_accepts_extra_args():
 
 def test_inject_hyperparams_gives_identical_updates_and_changes_lr_without_recompiling():
     learner = OGD(lr=0.1, radius=1.0)
-    plain = o2nc(learner, lr=0.5, epoch_length=4)
-    injected = optax.inject_hyperparams(o2nc, static_args=("epoch_length",))(learner=learner, lr=0.5, epoch_length=4)
+    plain = o2nc(learner, learning_rate=0.5, epoch_length=4)
+    injected = optax.inject_hyperparams(o2nc, static_args=("epoch_length",))(learner=learner, learning_rate=0.5, epoch_length=4)
     params = init_params(jnp.float64)
     s1, s2 = plain.init(params), injected.init(params)
     update, calls = count_traces(injected.update)
@@ -70,7 +70,7 @@ def test_inject_hyperparams_gives_identical_updates_and_changes_lr_without_recom
         for a, b in zip(jax.tree_util.tree_leaves(u1), jax.tree_util.tree_leaves(u2)):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
         p1, p2 = optax.apply_updates(p1, u1), optax.apply_updates(p2, u2)
-    s2.hyperparams["lr"] = jnp.asarray(0.25, s2.hyperparams["lr"].dtype)
+    s2.hyperparams["learning_rate"] = jnp.asarray(0.25, s2.hyperparams["learning_rate"].dtype)
     _, s2 = update(jax.grad(loss)(p2), s2, p2)
     assert calls["n"] == 1
     assert isinstance(find_o2nc_state(s2), O2NCState)
@@ -94,7 +94,7 @@ def test_works_in_chain_and_eval_accessor_finds_the_state():
 
 @pytest.mark.parametrize("learner", [l for _, l in FIRST], ids=[n for n, _ in FIRST])
 def test_lax_scan_and_vmap_over_seeds(learner):
-    tx = o2nc(learner, lr=0.1, epoch_length=10, averaging=("ema", 0.9))
+    tx = o2nc(learner, learning_rate=0.1, epoch_length=10, averaging=("ema", 0.9))
 
     def run(key):
         params = {"w": jnp.zeros((3, 2)), "b": jnp.ones(2)}
@@ -144,7 +144,7 @@ def test_weights_replaced_after_init_are_the_first_gradient_point():
 
 
 def test_lr_zero_keeps_the_eval_point_at_the_start():
-    tx = o2nc(OGD(lr=0.1), lr=0.0, epoch_length=5)
+    tx = o2nc(OGD(lr=0.1), learning_rate=0.0, epoch_length=5)
     params = init_params()
     state = tx.init(params)
     p = params
@@ -158,7 +158,9 @@ def test_lr_zero_keeps_the_eval_point_at_the_start():
 def test_bad_input():
     with pytest.raises(TypeError, match="learner"):
         o2nc(object())
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match="learning_rate"):
+        o2nc(OGD(lr=0.1), learning_rate=-1.0)
+    with pytest.raises(ValueError, match="lr"), pytest.warns(DeprecationWarning, match="learning_rate"):
         o2nc(OGD(lr=0.1), lr=-1.0)
     with pytest.raises(ValueError, match="epoch_length"):
         o2nc(OGD(lr=0.1), epoch_length=0)

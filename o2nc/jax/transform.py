@@ -4,10 +4,9 @@ Algorithm 1 of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775), [CMO23
 scalings and s-sequence conventions as ``o2nc.minimize`` and ``o2nc.torch.O2NC``. The scaling rule, the counter-based
 s-draw of ``seed=`` and the certificate norm are the conversion core's (:mod:`o2nc.conversion`), traced under ``jit``.
 """
-from __future__ import annotations
-
 import math
 import numbers
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -15,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from o2nc.conversion.draw import seed_key
+from o2nc.conversion.draw import check_seed, seed_key
 from o2nc.conversion.scaling import SCALINGS, check_supported, coefficients, resolve_scaling
-from online_learners import OGD
+from online_learners import ParameterFreeMirrorDescent
 from online_learners.tree import tree_norm
 
 __all__ = ["O2NCState", "o2nc", "o2nc_eval_params", "o2nc_diagnostics", "find_o2nc_state"]
@@ -29,7 +28,8 @@ class O2NCState(NamedTuple):
     Fields hold, after n updates (the params then hold w_{n+1}):
         count: n, int32.
         anchor: x_{n+1}, the end of the current segment (a pytree like params).
-        learner: the learner's state over the list of param leaves. After an update that closed an epoch with
+        learner: the learner's state, its parameter-shaped fields shaped like the params (so that
+            ``optax.tree_utils.tree_map_params`` reaches them). After an update that closed an epoch with
             ``restart``, it is the state before the restart: the restart is applied when the next update reads it.
         key: the PRNG key of the s-sequence (already advanced past ``s_next``), or with ``seed=`` the seed's two
             32-bit key words (uint32, shape (2,)) of the counter-based draw (:mod:`o2nc.conversion.draw`).
@@ -45,11 +45,14 @@ class O2NCState(NamedTuple):
             max_t ‖w_t − w̄_k‖ (:mod:`o2nc.conversion.epoch`).
         path, segment: running path length of the current epoch, and the length of the current segment.
         lag: x_{n+1} − w_{n+1} = lag · Δ_{n+1}, i.e. (1 − s_{n+1}) lr for the full-step scalings, else 0.
-        play: ``store_anchor=False`` without averaging: the learner's ``predict`` as a leafless pytree, so that :func:`o2nc_eval_params` can recover the anchor; else None.
+        play: ``store_anchor=False`` without averaging: the learner itself as a leafless pytree (equal for equal
+            learners), so that :func:`o2nc_eval_params` can recover the anchor from its play; else None.
         s_next: s_{n+2}, drawn one update ahead so that the update's parameter pass does not wait on the PRNG (the
             s-sequence of a given ``key`` is unchanged).
         nonfinite: the number of updates skipped because their gradient (or a traced ``lr``) was not finite, int32
             (saturates at 2**31 − 1); such an update changes no other field and returns zero updates.
+        restart_due: the last update closed an epoch with ``restart`` (bool): the params then hold the fresh
+            learner's play, and the stored learner state is restarted by the next update.
     """
 
     count: Any
@@ -70,25 +73,33 @@ class O2NCState(NamedTuple):
     play: Any = None
     s_next: Any = None
     nonfinite: Any = None
+    restart_due: Any = None
 
 
 @jax.tree_util.register_pytree_node_class
 class _Play:
-    """A function (state, leaves) → Δ_n as a leafless pytree (static, compared and hashed by identity)."""
+    """The learner as a leafless pytree (static): two states of equal configurations have equal tree structures, and
+    the state pickles with its learner."""
 
-    __slots__ = ("fn",)
+    __slots__ = ("learner",)
 
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __call__(self, state, leaves):
-        return self.fn(state, leaves)
+    def __init__(self, learner):
+        self.learner = learner
 
     def __eq__(self, other):
-        return isinstance(other, _Play) and other.fn is self.fn
+        return isinstance(other, _Play) and other.learner == self.learner
 
     def __hash__(self):
-        return hash(id(self.fn))
+        try:
+            return hash(self.learner)
+        except TypeError:  # an unhashable learner: equal structures still compare equal, only the hash is coarse
+            return hash(type(self.learner))
+
+    def __getstate__(self):
+        return self.learner
+
+    def __setstate__(self, learner):
+        self.learner = learner
 
     def tree_flatten(self):
         return (), self
@@ -98,6 +109,75 @@ class _Play:
         return aux
 
 
+@jax.tree_util.register_pytree_node_class
+class _Leaves(list):
+    """The params' leaves as the learner sees them. A list (the learners' tree helpers keep its type), so that every
+    parameter-shaped field of a learner state is found and stored shaped like the params."""
+
+    __slots__ = ()
+
+    def tree_flatten(self):
+        return list(self), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(children)
+
+
+def _is_leaves(x) -> bool:
+    return isinstance(x, _Leaves)
+
+
+def _learner_init(learner, leaves):
+    """The learner's state over ``leaves``; over no leaves (optax's params placeholder), over one float32 scalar, whose
+    parameter-shaped fields :func:`_as_params` then drops."""
+    return learner.init(_Leaves(leaves if leaves else [jnp.zeros((), jnp.float32)]))
+
+
+def _as_params(lstate, treedef):
+    """The learner state with every parameter-shaped field (a :class:`_Leaves`) as a tree shaped like the params."""
+    return jax.tree_util.tree_map(
+        lambda x: treedef.unflatten(list(x)[: treedef.num_leaves]) if _is_leaves(x) else x, lstate, is_leaf=_is_leaves
+    )
+
+
+def _as_leaves(lstate, template, treedef):
+    """The inverse of :func:`_as_params`: ``template`` (a learner state over the leaves) marks the fields to flatten."""
+    return jax.tree_util.tree_map(
+        lambda t, x: _Leaves(treedef.flatten_up_to(x)) if _is_leaves(t) else x, template, lstate, is_leaf=_is_leaves
+    )
+
+
+def _concrete(leaf):
+    """A ``jax.ShapeDtypeStruct`` (abstract params) as zeros of its shape, dtype and sharding; arrays unchanged."""
+    if isinstance(leaf, jax.ShapeDtypeStruct):
+        sharding = getattr(leaf, "sharding", None)
+        return jnp.zeros(leaf.shape, leaf.dtype, device=sharding) if sharding is not None else jnp.zeros(
+            leaf.shape, leaf.dtype)
+    return leaf
+
+
+def _check_params(leaves):
+    for x in leaves:
+        dtype = jnp.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype
+        if not jnp.issubdtype(dtype, jnp.floating):
+            kind = "complex" if jnp.issubdtype(dtype, jnp.complexfloating) else "non-floating"
+            raise TypeError(
+                f"o2nc: `params` must hold real floating-point arrays, got a {kind} leaf of dtype {dtype} (the "
+                "learners' inner products and norms are real; split a complex parameter into real and imaginary parts)"
+            )
+
+
+class _Unset:
+    """The default of a deprecated argument that was not given."""
+
+    def __repr__(self):
+        return "<unset>"
+
+
+_UNSET = _Unset()
+
+
 def _lowest_dtype(leaves):
     dtypes = [jnp.asarray(x).dtype for x in leaves if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
     if not dtypes:
@@ -105,23 +185,19 @@ def _lowest_dtype(leaves):
     return min(dtypes, key=lambda d: jnp.finfo(d).bits)
 
 
-def _global_norm(leaves, dtype):
-    total = jnp.zeros((), jnp.float32 if dtype != jnp.float64 else jnp.float64)
-    for x in leaves:
-        total = total + jnp.sum(jnp.square(x.astype(total.dtype)))
-    return jnp.sqrt(total).astype(dtype)
+def _norm(leaves, dtype):
+    """The global L2 norm of ``leaves`` (:func:`online_learners.tree.tree_norm`, in at least float32) as ``dtype``."""
+    return tree_norm([x.astype(jnp.promote_types(x.dtype, jnp.float32)) for x in leaves]).astype(dtype)
 
 
 def _play_recovery(learner):
-    """For a learner whose update can be undone elementwise, a function (new learner state, g_n) → Δ_n (the play
-    before the update); else None. Unconstrained OGD: Δ_{n+1} = Δ_n − η_n g_n, so Δ_n = Δ_{n+1} + η_n g_n (exactly
-    where no rounding occurs, else within one rounding of Δ_n; an exact 0 after a restart)."""
-    if type(learner) is not OGD or learner.radius is not None:
+    """For a learner that declares it can undo its update (``recovers_previous_play``), a function (new learner state,
+    g_n) → Δ_n, the play before the update (its ``previous_play``); else None."""
+    if not getattr(learner, "recovers_previous_play", False) or not callable(getattr(learner, "previous_play", None)):
         return None
 
     def recover(lstate, grads):
-        step = learner.lr / jnp.sqrt(lstate.count) if learner.anytime else learner.lr
-        return [(d - (-step) * g).astype(d.dtype) for d, g in zip(lstate.delta, grads)]
+        return learner.previous_play(lstate, _Leaves(grads))
 
     return recover
 
@@ -143,29 +219,30 @@ def _is_traced(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _check_lr(lr):
-    """A Python/numpy number or a concrete array must be finite and >= 0 (ValueError naming ``lr``); a traced value
+def _check_lr(lr, name="learning_rate"):
+    """A Python/numpy number or a concrete array must be finite and >= 0 (ValueError naming ``{name}``); a traced value
     (under ``jit``, ``vmap`` or ``inject_hyperparams``' jitted update) is checked in the update instead (a step with
     a non-finite or negative lr is skipped and counted, as a non-finite gradient). Non-numbers are a TypeError."""
     if isinstance(lr, (bool, np.bool_)):
-        raise TypeError(f"o2nc: `lr` must be a finite number >= 0, got {lr!r}")
+        raise TypeError(f"o2nc: `{name}` must be a finite number >= 0, got {lr!r}")
     if isinstance(lr, numbers.Real):
         if not (math.isfinite(float(lr)) and lr >= 0):
-            raise ValueError(f"o2nc: `lr` must be a finite number >= 0, got {lr!r}")
+            raise ValueError(f"o2nc: `{name}` must be a finite number >= 0, got {lr!r}")
         return
     if isinstance(lr, (np.ndarray, jax.Array)):
         dtype = lr.dtype
         if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)) or dtype == jnp.bool_:
-            raise TypeError(f"o2nc: `lr` must be a real number >= 0, got an array of dtype {dtype}")
+            raise TypeError(f"o2nc: `{name}` must be a real number >= 0, got an array of dtype {dtype}")
         if lr.size != 1:
-            raise ValueError(f"o2nc: `lr` must be a scalar (one element), got shape {tuple(lr.shape)}")
+            raise ValueError(f"o2nc: `{name}` must be a scalar (one element), got shape {tuple(lr.shape)}")
         if _is_traced(lr):
             return
         value = float(np.asarray(lr).reshape(()))
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"o2nc: `lr` must be a finite number >= 0, got {value!r}")
+            raise ValueError(f"o2nc: `{name}` must be a finite number >= 0, got {value!r}")
         return
-    raise TypeError(f"o2nc: `lr` must be a finite number >= 0 (or a scalar array), got {lr!r}")
+    raise TypeError(f"o2nc: `{name}` must be a finite number >= 0, a scalar array, or a schedule (a callable of the "
+                    f"step count), got {lr!r}")
 
 
 def _check_epoch_length(epoch_length):
@@ -196,13 +273,21 @@ def _check_restart(restart):
 
 
 def _check_key(key):
+    """The PRNG key: a typed or raw jax key as given; an integer seed (as ``optax.noisy_sgd`` takes: a Python/numpy
+    integer, or a 0-d integer array, e.g. the one ``inject_hyperparams`` makes of it) as ``jax.random.key(seed)``."""
     if key is None:
-        return
+        return None
     if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return
+        return key
     if isinstance(key, (np.ndarray, jax.Array)) and key.dtype == jnp.uint32 and key.ndim >= 1:
-        return  # a raw key (jax.random.PRNGKey)
-    raise TypeError(f"o2nc: `key` must be a jax PRNG key (jax.random.key(...)), got {key!r}")
+        return key  # a raw key (jax.random.PRNGKey)
+    if isinstance(key, (np.ndarray, jax.Array)) and jnp.issubdtype(key.dtype, jnp.integer) and key.ndim == 0:
+        if not _is_traced(key):
+            check_seed(int(key), "key")
+        return jax.random.key(key)
+    if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)):
+        return jax.random.key(check_seed(key, "key"))
+    raise TypeError(f"o2nc: `key` must be a jax PRNG key (jax.random.key(...)) or an integer seed, got {key!r}")
 
 
 def _finite_step(G, lr):
@@ -215,16 +300,24 @@ def _finite_step(G, lr):
     return ok
 
 
+def default_learner():
+    """The learner of ``o2nc()`` without one: parameter-free mirror descent (Jacobsen & Cutkosky, COLT 2022),
+    ``ParameterFreeMirrorDescent(eps=0.1)``: no step size and no gradient bound to tune."""
+    return ParameterFreeMirrorDescent(eps=0.1)
+
+
 def o2nc(
-    learner,
-    lr=1.0,
-    epoch_length=100,
+    learner=None,
+    learning_rate: optax.ScalarOrSchedule = 1.0,
+    epoch_length: int = 100,
     scaling="uniform",
-    restart=True,
+    restart: bool = True,
     averaging=None,
     key=None,
     store_anchor=None,
     seed=None,
+    *,
+    lr=_UNSET,
 ) -> optax.GradientTransformationExtraArgs:
     r"""The online-to-non-convex conversion of an online learner, as an optax transformation.
 
@@ -310,13 +403,24 @@ def o2nc(
         A. Cutkosky, H. Mehta, F. Orabona. Optimal Stochastic Non-smooth Non-convex Optimization through
         Online-to-Non-convex Conversion. ICML 2023 (arXiv 2302.03775).
     """
+    if lr is not _UNSET:
+        if callable(learning_rate) or (isinstance(learning_rate, numbers.Real) and learning_rate != 1.0):
+            raise TypeError("o2nc: give `learning_rate` (or its deprecated alias `lr`), not both")
+        warnings.warn("o2nc: `lr` is deprecated; use `learning_rate`", DeprecationWarning, stacklevel=2)
+        if not callable(lr):
+            _check_lr(lr, "lr")
+        learning_rate = lr
+    if learner is None:
+        learner = default_learner()
     for method in ("init", "predict", "update"):
         if not callable(getattr(learner, method, None)):
             raise TypeError(f"o2nc: `learner` must have init/predict/update; {type(learner).__name__} lacks {method}")
-    _check_lr(lr)
+    schedule = learning_rate if callable(learning_rate) else None
+    if schedule is None:
+        _check_lr(learning_rate)
     _check_epoch_length(epoch_length)
     _check_restart(restart)
-    _check_key(key)
+    key = _check_key(key)
     if isinstance(restart, np.bool_):
         restart = bool(restart)
     if isinstance(scaling, str) and scaling not in SCALINGS:
@@ -339,6 +443,10 @@ def o2nc(
     if store_anchor is None:
         store_anchor = recover is None
 
+    def learning_rate_at(count):
+        """lr_n: the schedule at the number of updates made so far (optax's convention), or the constant."""
+        return schedule(count) if schedule is not None else learning_rate
+
     def draw(key, draws, dtype):
         if seed_words is not None or rule_name not in ("uniform", "exponential"):  # the core's draw, traced
             words = (key[0], key[1]) if seed_words is not None else None
@@ -346,18 +454,9 @@ def o2nc(
         key, sub = jax.random.split(key)
         if rule_name == "uniform":
             s = jax.random.uniform(sub, (), dtype=jnp.float64 if dtype == jnp.float64 else jnp.float32)
-        elif rule_name == "exponential":
-            s = jax.random.exponential(sub, (), dtype=jnp.float64 if dtype == jnp.float64 else jnp.float32)
-        elif rule_name == "none":
-            s = jnp.ones((), jnp.float32)
         else:
-            n = values.shape[0]
-            s = jnp.where(draws < n, values[jnp.minimum(draws, n - 1)], jnp.nan)
+            s = jax.random.exponential(sub, (), dtype=jnp.float64 if dtype == jnp.float64 else jnp.float32)
         return key, s.astype(dtype), draws + 1
-
-    def coefs(s):
-        """(coefficient of Δ in w − x_prev, coefficient of Δ in x − x_prev): the core's scaling rule."""
-        return coefficients(full_step, s, lr)
 
     epoch = averaging == "epoch"
     ema_beta = averaging[1] if isinstance(averaging, tuple) else None
@@ -373,18 +472,19 @@ def o2nc(
         """The previous update closed an epoch: the stored learner state is due for a restart."""
         return jnp.logical_and(restart, jnp.logical_and(state.count > 0, state.count % epoch_length == 0))
 
-    def current_play(state, leaves):
+    def current_play(state, lstate, leaves):
         """Δ_n, the play that placed the current params (the fresh learner's after a pending restart)."""
         if not restarts:
-            return learner.predict(state.learner)
-        return select(pending_restart(state), learner.predict(learner.init(list(leaves))),
-                      learner.predict(state.learner))
+            return learner.predict(lstate)
+        return select(pending_restart(state), learner.predict(learner.init(_Leaves(leaves))), learner.predict(lstate))
 
     def init_fn(params):
-        leaves = jax.tree_util.tree_leaves(params)
+        leaves, treedef = jax.tree_util.tree_flatten(params)
+        leaves = [_concrete(x) for x in leaves]
+        _check_params(leaves)
         dtype = _lowest_dtype(leaves)
         sdtype = jnp.promote_types(dtype, jnp.float32)  # s and lag: at least float32, even for bf16 params
-        lstate = learner.init(list(leaves))
+        lstate = _learner_init(learner, leaves)
         if seed_words is not None:
             k = jnp.asarray(seed_words, dtype=jnp.uint32)
         else:
@@ -392,25 +492,30 @@ def o2nc(
         k, s, draws = draw(k, jnp.zeros((), jnp.int32), sdtype)
         k, s_next, draws = draw(k, draws, sdtype)
         nan = jnp.full((), jnp.nan, dtype)
+
+        def copies():
+            return treedef.unflatten([jnp.array(x, copy=True) for x in leaves])
+
         state = O2NCState(
             count=jnp.zeros((), jnp.int32),
-            anchor=[jnp.array(x, copy=True) for x in leaves] if store_anchor else (),  # set at the first update
-            learner=lstate,
+            anchor=copies() if store_anchor else (),  # set at the first update
+            learner=_as_params(lstate, treedef),
             key=k,
             s=s,
             draws=draws,
-            w_sum=[jnp.zeros_like(x) for x in leaves] if epoch else (),
-            g_sum=[jnp.zeros_like(x) for x in leaves] if epoch else (),
-            epoch_mean=[jnp.array(x, copy=True) for x in leaves] if epoch else (),
-            ema=[jnp.array(x, copy=True) for x in leaves] if ema_beta is not None else (),
+            w_sum=treedef.unflatten([jnp.zeros_like(x) for x in leaves]) if epoch else (),
+            g_sum=treedef.unflatten([jnp.zeros_like(x) for x in leaves]) if epoch else (),
+            epoch_mean=copies() if epoch else (),
+            ema=copies() if ema_beta is not None else (),
             certificate=nan,
             radius_bound=nan,
             path=jnp.zeros((), dtype),
             segment=jnp.zeros((), dtype),
             lag=jnp.zeros((), sdtype),
-            play=None if (store_anchor or averaging is not None) else _Play(current_play),
+            play=None if (store_anchor or averaging is not None) else _Play(learner),
             s_next=s_next,
             nonfinite=jnp.zeros((), jnp.int32),
+            restart_due=jnp.zeros((), jnp.bool_),
         )
         # Distinct buffers for every leaf, so that donating the state (jit donate_argnums) never donates one twice.
         return jax.tree_util.tree_map(
@@ -422,7 +527,15 @@ def o2nc(
         if params is None:
             raise ValueError("o2nc: `update` needs `params` (the point w_n where the gradients were taken)")
         G, treedef = jax.tree_util.tree_flatten(updates)
+        if not G:
+            raise ValueError("o2nc: `updates` has no array leaves (give the gradients of at least one parameter)")
         P = treedef.flatten_up_to(params)
+        leaves_of = treedef.flatten_up_to
+        lr = learning_rate_at(state.count)
+        # The learner runs over the leaves; its state is stored shaped like the params (``init``'s structure marks
+        # the parameter-shaped fields; under jit it is traced only).
+        template = learner.init(_Leaves(P))
+        stored = _as_leaves(state.learner, template, treedef)
         dtype, sdtype = state.path.dtype, state.lag.dtype
         # A non-finite gradient (or traced lr) skips the update: every field keeps its value but the counter, and
         # the updates are zero. The flag is one reduction over g; the state is then chosen elementwise (fused into
@@ -431,21 +544,21 @@ def o2nc(
         first = state.count == 0
         # x_n = w_n + lag_n Δ_n, lag_n = (1 − s_n) lr_n for the full-step scalings ([CMO23] Alg. 1: w_n = x_{n−1} +
         # s_n(x_n − x_{n−1})), 0 otherwise. The first update takes the params as w_1 and the current lr.
-        w_c, x_c = coefs(state.s)
+        w_c, x_c = coefficients(full_step, state.s, lr)
         has_lag = full_step and not rule.query_at_anchor
         lag = jnp.where(first, jnp.asarray(x_c - w_c, sdtype), state.lag) if has_lag else state.lag
         if store_anchor:
             # The first play Δ_1 is recomputed from the learner's ``init`` (a function of the params' shapes only),
             # not read from the state: an elementwise pass that read the old learner state next to the in-place
             # write of the new one would make XLA copy that state every step.
-            delta_now = learner.predict(learner.init(list(P))) if (has_lag or epoch) else None
+            delta_now = learner.predict(template) if (has_lag or epoch) else None
             if has_lag:
                 first_x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)]
             else:
                 first_x = list(P)
-            x = select(first, first_x, list(state.anchor))  # fused elementwise choice, no full-size cond
+            x = select(first, first_x, leaves_of(state.anchor))  # fused elementwise choice, no full-size cond
         elif recover is None:
-            delta_now = current_play(state, P) if (has_lag or epoch) else None
+            delta_now = current_play(state, stored, P) if (has_lag or epoch) else None
             x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
 
         count = state.count + 1
@@ -454,11 +567,8 @@ def o2nc(
         # play but stores the learner state as updated, and the next update starts from ``learner.init``. Selecting
         # on the input (and on the play) instead of on the new state lets XLA write the state in place; a select on
         # the new state is duplicated into the passes that read it, which then read the old state and force a copy.
-        if restarts:
-            lstate_in = select(pending_restart(state), learner.init(list(P)), state.learner)
-        else:
-            lstate_in = state.learner
-        lstate = select(ok, learner.update(lstate_in, list(G)), state.learner)
+        lstate_in = select(pending_restart(state), template, stored) if restarts else stored
+        lstate = select(ok, learner.update(lstate_in, _Leaves(G)), stored)
         if not store_anchor and recover is not None:
             # Δ_n (the fresh learner's after a pending restart) from the new learner state and g_n: the params' pass
             # then reads only the new state, so that XLA writes the learner state in place without copying it.
@@ -468,13 +578,14 @@ def o2nc(
         if epoch:  # ‖x_1 − x_0‖ at the first update (a scalar cond: no reduction later), carried over otherwise
             segment = jax.lax.cond(
                 first,
-                lambda: (_global_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
+                lambda: (_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
                 lambda: segment,
             )
 
         w_sum, g_sum, epoch_mean, ema = state.w_sum, state.g_sum, state.epoch_mean, state.ema
         certificate, radius_bound, path = state.certificate, state.radius_bound, state.path
         if epoch:
+            w_sum, g_sum, epoch_mean = leaves_of(w_sum), leaves_of(g_sum), leaves_of(epoch_mean)
             t = jnp.asarray(epoch_length, dtype)
             # The sums restart lazily too (see the restarts above): zeroed on input after an epoch end.
             closed = jnp.logical_and(state.count > 0, state.count % epoch_length == 0)
@@ -491,13 +602,16 @@ def o2nc(
             epoch_mean = [jnp.where(closes, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]
             radius_bound = jnp.where(epoch_end, path, radius_bound)
             path = jnp.where(epoch_end, jnp.zeros_like(path), path)
+            w_sum, g_sum, epoch_mean = treedef.unflatten(w_sum), treedef.unflatten(g_sum), treedef.unflatten(epoch_mean)
         elif ema_beta is not None:
+            ema = leaves_of(ema)
             ema = select(ok, [jnp.where(first, p, (ema_beta * e + (1 - ema_beta) * p).astype(e.dtype))
                               for e, p in zip(ema, P)], ema)
+            ema = treedef.unflatten(ema)
 
         delta = learner.predict(lstate)
         if restarts:
-            delta = select(jnp.logical_and(epoch_end, restart), learner.predict(learner.init(list(P))), delta)
+            delta = select(jnp.logical_and(epoch_end, restart), learner.predict(template), delta)
         # The new point w_{n+2} takes s_{n+2}, drawn by the previous update (state.s_next); s_{n+3} is drawn here for
         # the next one. The parameter pass then does not wait on the PRNG, a dependency that cost ~8% of the jitted
         # CPU step at 10M parameters in 50 tensors (bench/bench_jax.py).
@@ -507,24 +621,28 @@ def o2nc(
         else:
             s = state.s_next
             k, s_next, draws = draw(state.key, state.draws, sdtype)
-        w_c, x_c = coefs(s)
+        w_c, x_c = coefficients(full_step, s, lr)
         new_lag = jnp.asarray(x_c - w_c, sdtype) if has_lag else state.lag
+        anchor = state.anchor
         if store_anchor:
-            anchor = select(ok, [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)], list(state.anchor))
+            anchor = select(ok, [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)], leaves_of(state.anchor))
             # w_{n+1} = x_{n+1} − lag_{n+1} Δ_{n+1}: from the new anchor and play only, so that XLA can write both in
             # place (w from x_n would read the old anchor after its in-place update and cost a copy).
             w_next = [(a - new_lag * d).astype(a.dtype) for a, d in zip(anchor, delta)] if has_lag else anchor
+            anchor = treedef.unflatten(anchor)
         else:
-            anchor = state.anchor
             w_next = [(xi + w_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
         if epoch:
-            segment = _global_norm(list(delta), dtype) * jnp.abs(jnp.asarray(x_c, dtype))
+            segment = _norm(list(delta), dtype) * jnp.abs(jnp.asarray(x_c, dtype))
         new_updates = [jnp.where(ok, w - p, jnp.zeros_like(p)).astype(p.dtype) for w, p in zip(w_next, P)]
+        restart_due = jnp.logical_and(restart, epoch_end) if restarts else jnp.zeros((), jnp.bool_)
         # The scalars of a skipped update: the old ones (a scalar cond, which also takes PRNG keys).
-        scalars = (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next)
+        scalars = (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next, restart_due)
         old = (state.count, state.key, state.s, state.draws, state.certificate, state.radius_bound, state.path,
-               state.segment, state.lag, state.s_next)
-        (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next) = jax.lax.cond(
+               state.segment, state.lag, state.s_next, state.restart_due)
+        if state.restart_due is None:  # (a state built without the flag, by an earlier version)
+            scalars, old = scalars[:-1] + (None,), old
+        (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next, restart_due) = jax.lax.cond(
             ok, lambda: scalars, lambda: old
         )
         nonfinite = state.nonfinite
@@ -534,7 +652,7 @@ def o2nc(
         new_state = O2NCState(
             count=count,
             anchor=anchor,
-            learner=lstate,
+            learner=_as_params(lstate, treedef),
             key=k,
             s=s,
             draws=draws,
@@ -550,6 +668,7 @@ def o2nc(
             play=state.play,
             s_next=s_next,
             nonfinite=nonfinite,
+            restart_due=restart_due,
         )
         return jax.tree_util.tree_unflatten(treedef, new_updates), new_state
 
@@ -570,29 +689,93 @@ def find_o2nc_state(state) -> O2NCState:
     return found[0]
 
 
+def _is_masked(x) -> bool:
+    return isinstance(x, optax.MaskedNode)
+
+
+def _param_trees(st: O2NCState):
+    """The parameter-shaped trees of the state, in order: the stored anchor and averages, then the learner's fields."""
+    for tree in (st.anchor, st.epoch_mean, st.ema):
+        if not (isinstance(tree, tuple) and tree == ()):
+            yield tree
+
+    def fields(node):
+        if isinstance(node, tuple) and hasattr(node, "_fields"):
+            for child in node:
+                yield child
+                yield from fields(child)
+
+    yield from fields(st.learner)
+
+
+def _restrict(params, like):
+    """``params`` shaped like ``like``, a tree of the state: as given when the structures agree; inside
+    ``optax.masked``/``optax.partition``, whose inner state holds ``optax.MaskedNode`` for the leaves it does not
+    own, with those leaves masked out. None when ``like`` is not shaped like (a masking of) the params."""
+    like_def = jax.tree_util.tree_structure(like, is_leaf=_is_masked)
+    if like_def.num_leaves == 0 or like_def == jax.tree_util.tree_structure(like):
+        if jax.tree_util.tree_structure(params) != jax.tree_util.tree_structure(like) or like_def.num_leaves == 0:
+            return None
+        restricted = params
+    else:
+        try:
+            restricted = jax.tree_util.tree_map(lambda m, p: m if _is_masked(m) else p, like, params, is_leaf=_is_masked)
+        except (ValueError, TypeError):
+            return None
+    shapes = [jnp.shape(x) for x in jax.tree_util.tree_leaves(restricted)]
+    if shapes != [jnp.shape(x) for x in jax.tree_util.tree_leaves(like)]:
+        return None
+    return restricted
+
+
 def o2nc_eval_params(state, params):
     """The output point for evaluation, shaped like ``params`` (the training params are not changed).
 
     ``averaging="epoch"``: the mean of w over the last completed epoch ([CMO23] Theorem 8's w̄_k), or the running mean
-    of the current epoch before one completes; ``("ema", β)``: the EMA of w; ``None``: the anchor x (stored, or recovered from
-    ``params`` = w_n, which must then be the params of the last update). Before the first update it is ``params``. ``state`` may be any optax state holding one :class:`O2NCState`.
+    of the current epoch before one completes; ``("ema", β)``: the EMA of w; ``None``: the anchor x (stored, or
+    recovered from ``params`` = w_n, which must then be the params of the last update). Before the first update it is
+    ``params``. ``state`` may be any optax state holding one :class:`O2NCState`; inside ``optax.masked`` or
+    ``optax.partition`` the params it does not update are returned as given.
     """
     st = find_o2nc_state(state)
-    leaves, treedef = jax.tree_util.tree_flatten(params)
+    own = None
+    for like in _param_trees(st):
+        own = _restrict(params, like)
+        if own is not None:
+            break
+    if own is None:
+        raise ValueError(
+            "o2nc_eval_params: `params` is not shaped like the params the O2NC state was built on (nor a tree of "
+            f"which they are a masked part); got {jax.tree_util.tree_structure(params)}"
+        )
+    leaves, treedef = jax.tree_util.tree_flatten(own)
     first = st.count == 0
-    if isinstance(st.w_sum, list):
+    if not _is_empty(st.w_sum):
         done = st.count  # any completed epoch has replaced epoch_mean
         has_epoch = jnp.isfinite(st.certificate)
-        partial = [jnp.where(done > 0, a / jnp.maximum(done, 1).astype(a.dtype), p) for a, p in zip(st.w_sum, leaves)]
-        out = [jnp.where(has_epoch, m, q) for m, q in zip(st.epoch_mean, partial)]
-    elif isinstance(st.ema, list):
-        out = st.ema
-    elif isinstance(st.anchor, list):
-        out = st.anchor
+        w_sum, epoch_mean = treedef.flatten_up_to(st.w_sum), treedef.flatten_up_to(st.epoch_mean)
+        partial = [jnp.where(done > 0, a / jnp.maximum(done, 1).astype(a.dtype), p) for a, p in zip(w_sum, leaves)]
+        out = [jnp.where(has_epoch, m, q) for m, q in zip(epoch_mean, partial)]
+    elif not _is_empty(st.ema):
+        out = treedef.flatten_up_to(st.ema)
+    elif not _is_empty(st.anchor):
+        out = treedef.flatten_up_to(st.anchor)
     else:  # the anchor recovered from the params: x_n = w_n + lag_n Δ_n (see ``store_anchor``)
-        out = [(p + st.lag * d).astype(p.dtype) for p, d in zip(leaves, st.play(st, leaves))]
-    out = [jnp.where(first, p, o).astype(p.dtype) for p, o in zip(leaves, out)]
-    return jax.tree_util.tree_unflatten(treedef, out)
+        learner = st.play.learner
+        fresh = learner.init(_Leaves(leaves))
+        stored = _as_leaves(st.learner, fresh, treedef)
+        play = learner.predict(stored)
+        if st.restart_due is not None:
+            play = [jnp.where(st.restart_due, f, d) for f, d in zip(learner.predict(fresh), play)]
+        out = [(p + st.lag * d).astype(p.dtype) for p, d in zip(leaves, play)]
+    out = treedef.unflatten([jnp.where(first, p, o).astype(p.dtype) for p, o in zip(leaves, out)])
+    if own is params:
+        return out
+    return jax.tree_util.tree_map(lambda o, p: p if _is_masked(o) else o, out, params, is_leaf=_is_masked)
+
+
+def _is_empty(tree) -> bool:
+    return isinstance(tree, tuple) and not hasattr(tree, "_fields") and tree == ()
 
 
 def o2nc_diagnostics(state) -> dict:
