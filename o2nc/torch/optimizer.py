@@ -276,10 +276,36 @@ class O2NC(Optimizer):
     **No host syncs in ``step``.** s is computed on the host (a hash of the seed and the step, or the generator);
     counters are Python integers; everything else stays on the parameters' device.
 
+    **Default learner.** Without ``learner`` (in the constructor or in a param group) a group runs parameter-free
+    mirror descent, ``online_learners.ParameterFreeMirrorDescent()`` (Jacobsen & Cutkosky, COLT 2022, arXiv
+    2203.00444): it needs neither a step size nor a gradient bound, and its first plays are small (of order ε = 1
+    over a few dozen steps), so the default configuration makes progress with lr = 1 and under LR schedulers without
+    tuning (tested on torch's own "goes right direction" problems).
+
+    **maximize** runs the conversion on −f: the learner sees −g_n (and the epoch statistics hold −g).
+
+    **weight_decay** λ is decoupled weight decay (Loshchilov & Hutter, ICLR 2019, Algorithm 2) applied to the
+    anchor: x_n = (1 − lr_n λ) x_{n−1} + lr_n Δ_n, with the gradient point w_n on the segment from
+    (1 − lr_n λ) x_{n−1} as before. In O2NC terms the conversion is unchanged but the anchor is shrunk towards 0
+    before each increment; the learner never sees λ. With ``averaging="epoch"`` the path length adds lr_n λ ‖x_{n−1}‖
+    per step (triangle inequality), so ``radius_bound`` stays a proven bound.
+
+    **State layout.** Per parameter, tensors only: the learner's parameter-shaped state (``"learner.<field>"``), the
+    lag x_n − w_n = lag·Δ_n as a 0-d tensor (float64 on the CPU for a float lr, read on the host without a device
+    sync), and the anchor, epoch sums or EMA when asked for. Group-level state (step and epoch counters, ‖g‖, the
+    certificate, the path length, the learner's shared scalars such as a step count) lives in the param group's
+    ``"group_state"`` dict, and so in the state dict's ``param_groups``.
+
+    **Not supported**: ``differentiable``, ``capturable`` and ``fused`` (accepted only off; the step runs under
+    ``torch.no_grad``, takes lr and s as host values and has no fused kernel), sparse gradients, and complex
+    parameters (refused at construction: the learners' norms and inner products are real; optimize
+    ``torch.view_as_real(p)`` instead).
+
     Args:
         params: parameters or param groups (dicts). Every group may override ``learner``, ``lr``,
-            ``epoch_length``, ``restart`` and ``averaging``.
-        learner: an online learner of ``online_learners`` (e.g. ``OGD(lr=0.01)``, ``KT()``).
+            ``epoch_length``, ``restart``, ``averaging``, ``weight_decay``, ``maximize`` and ``foreach``.
+        learner: an online learner of ``online_learners`` (e.g. ``OGD(lr=0.01)``, ``KT()``); default
+            ``ParameterFreeMirrorDescent()``.
         lr: increment multiplier (≥ 0), see above.
         epoch_length: steps per epoch T (positive integer).
         scaling: ``"uniform"`` ([CMO23]), ``"exponential"``, ``"none"``, ``"midpoint"``, or a 1-D array of s values
@@ -288,10 +314,13 @@ class O2NC(Optimizer):
         averaging: ``None``, ``"epoch"`` or ``("ema", beta)``.
         generator: a CPU ``torch.Generator`` for the s-sequence (default: seeded from ``torch.initial_seed()``); not
             with ``seed``.
+        weight_decay: decoupled weight decay λ ≥ 0 on the anchor, see above.
+        maximize: maximize the objective instead of minimizing it.
         seed: an integer in [0, 2**64): the counter-based s-sequence shared with ``minimize`` and the jax shell.
         store_anchor: keep x_n instead of recomputing it.
         foreach: use the multi-tensor fast path (None: whenever the parameters are plain dense tensors).
         check_finite: raise on non-finite gradients.
+        differentiable, capturable, fused: accepted only off (False, or None for ``fused``); True is a ValueError.
 
     :meth:`diagnostics` reports, for ``averaging="epoch"``, the certificate ‖ĝ_k‖ and ``radius_bound``, the path
     length Σ_t ‖x_t − x_{t−1}‖ of the last completed epoch, a proven bound on its radius max_t ‖w_t − w̄_k‖
