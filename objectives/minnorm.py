@@ -109,13 +109,25 @@ def optimality_gap(G: Any, weights: Any) -> float:
 
 
 def _scaled(G: np.ndarray) -> tuple[np.ndarray, float]:
-    """G divided by its largest row norm (computed without overflow or underflow), and that norm."""
+    """G divided by its largest row norm (computed without overflow or underflow), and that norm.
+
+    The plain row sums of squares where the largest is a normal number of at least tiny/eps and finite (every square
+    that underflowed then weighs less than a rounding of it: the test of ``online_learners.tree.tree_norm``); the
+    rows scaled by the largest entry first otherwise (Blue, ACM TOMS 4(1), 1978).
+    """
+    top = float(np.max(np.einsum("ij,ij->i", G, G)))
+    if _PLAIN_FLOOR <= top < np.inf:
+        scale = float(np.sqrt(top))
+        return G / scale, scale
     amax = float(np.max(np.abs(G)))
     if amax == 0.0:
         return G, 0.0
     unit = G * (1.0 / amax)
     scale = amax * float(np.sqrt(np.max(np.einsum("ij,ij->i", unit, unit))))
     return unit * (amax / scale), scale
+
+
+_PLAIN_FLOOR = float(np.finfo(np.float64).smallest_normal / np.finfo(np.float64).eps)
 
 
 def _checked(Gs: np.ndarray, scale: float, lam: np.ndarray, solver: str, iterations: int) -> MinNorm:

@@ -21,7 +21,7 @@ def quadratic(w):
 
 def test_result_certificate_is_the_selected_epoch():
     res = o2nc.minimize(np.sign, np.array([1.0, -2.0, 0.5]), learner=OGD(lr=0.05, radius=0.05), budget=300,
-                        epoch_length=20, seed=3)
+                        epoch_length=20, seed=3, radius_kind="exact")
     k = res.selected_epoch
     cert = res.certificate
     assert isinstance(cert, o2nc.Certificate)
@@ -31,6 +31,11 @@ def test_result_certificate_is_the_selected_epoch():
     assert cert.kind == "exact-gradient epoch" and res.certified
     assert cert.calls == res.epochs.calls[k] == 20 * (k + 1)
     assert res.epochs.calls == tuple(20 * (j + 1) for j in range(15))
+    # by default the same epochs carry the path bound, which is at least the exact radius
+    default = o2nc.minimize(np.sign, np.array([1.0, -2.0, 0.5]), learner=OGD(lr=0.05, radius=0.05), budget=300,
+                            epoch_length=20, seed=3)
+    assert default.certificate.radius_kind == "bound" and default.selected_epoch == k
+    assert default.certificate.delta == float(res.epochs.radius_bound[k]) >= cert.delta
     # the radius is the exact max distance of the epoch's points from their mean
     full = o2nc.minimize(np.sign, np.array([1.0, -2.0, 0.5]), learner=OGD(lr=0.05, radius=0.05), budget=300,
                          epoch_length=20, seed=3, record=True)

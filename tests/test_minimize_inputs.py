@@ -63,6 +63,9 @@ def test_a_float64_gradient_on_a_float32_x0_keeps_float32():
 
 def test_every_scaling_reports_both_radii_with_the_bound_above():
     for scaling in o2nc.scaling.SCALINGS:
-        res = run(scaling=scaling)
+        res = run(scaling=scaling, radius_kind="exact")
         assert np.all(res.epochs.radius <= res.epochs.radius_bound * (1 + 1e-12)), scaling
         assert res.certificate.radius_kind == "exact"
+        default = run(scaling=scaling)
+        assert default.certificate.radius_kind == "bound"
+        assert np.array_equal(default.epochs.radius, res.epochs.radius_bound), scaling
