@@ -52,8 +52,8 @@ def test_the_core_path_is_also_independent_of_the_epoch_length():
 def test_the_exact_radius_keeps_the_epochs_points_and_no_more():
     T = 200
     exact = peak_bytes(T, d=5000, radius_kind="exact")
-    # the points, the run's ten arrays and the radius's temporaries (three blocks of 8 stacked points)
-    assert T * 5000 * WORD <= exact <= (T + 10 + 3 * 8) * 5000 * WORD + 64 * 1024
+    # the points, the run's ten arrays and the radius's temporaries (three blocks of max(8, 2^16/d) stacked points)
+    assert T * 5000 * WORD <= exact <= (T + 10 + 3 * (2**16 // 5000)) * 5000 * WORD + 64 * 1024
 
 
 @pytest.mark.parametrize("fused", [True, False])

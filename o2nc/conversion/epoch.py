@@ -77,12 +77,16 @@ def exact_radius(points, mean):
     """r_k = max_t ‖w_t − w̄_k‖ over a tree ``points`` whose leaves stack the epoch's T points on a leading axis,
     with one common scale a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
     ‖(w_t − w̄_k)/a‖ ≤ √d cannot overflow); a 0-d array."""
-    return _radius(lambda: iter((points,)), mean)
+    return _radius(lambda: iter((points,)), mean)  # one block: one common scale
 
 
-def exact_radius_rows(rows, mean, chunk: int = 8):
+def exact_radius_rows(rows, mean, chunk: int = 0):
     """:func:`exact_radius` of a sequence of T points (trees like ``mean``), stacked ``chunk`` at a time: the same
-    value, with temporaries of ``chunk`` points instead of 3·T (the points themselves are the caller's)."""
+    value, with temporaries of 3·``chunk`` points instead of 3·T (the points themselves are the caller's). The
+    default ``chunk`` = max(8, 2^16/d) keeps the temporaries within 3·max(8·d, 2^16) numbers."""
+    if chunk <= 0:
+        size = sum(math.prod(m.shape) for m in tree_leaves(mean))
+        chunk = max(8, 2**16 // max(size, 1))
 
     def blocks():
         for i in range(0, len(rows), chunk):
@@ -93,26 +97,23 @@ def exact_radius_rows(rows, mean, chunk: int = 8):
 
 
 def _radius(blocks, mean):
-    """max_t ‖w_t − w̄‖ over the blocks of stacked points that ``blocks()`` yields (called twice: one pass for the
-    scale a = max |w_t − w̄|, one for the scaled squared distances)."""
+    """max_t ‖w_t − w̄‖ over the blocks of stacked points that ``blocks()`` yields, each block with its own scale
+    a = max |w_t − w̄| over the block (the block's largest distance is at least a, so it cannot underflow, and
+    ‖(w_t − w̄)/a‖ ≤ √d cannot overflow)."""
     means = [m for m in tree_leaves(mean) if math.prod(m.shape) > 0]
     xp = array_namespace(*means)
-
-    def diffs(block):
-        return [p - m[None, ...] for p, m in zip(tree_leaves(block), tree_leaves(mean)) if math.prod(m.shape) > 0]
-
-    a = None
-    for block in blocks():
-        for d in diffs(block):
-            top = xp.max(xp.abs(d))
-            a = top if a is None else xp.maximum(a, top)
-    safe = xp.where(a > 0, a, xp.ones_like(a))
     largest = None
     for block in blocks():
+        diffs = [p - m[None, ...] for p, m in zip(tree_leaves(block), tree_leaves(mean)) if math.prod(m.shape) > 0]
+        del block  # the stacked points: the differences are all that is needed now
+        a = xp.max(xp.abs(diffs[0]))
+        for d in diffs[1:]:
+            a = xp.maximum(a, xp.max(xp.abs(d)))
+        safe = xp.where(a > 0, a, xp.ones_like(a))
         rows = None
-        for d in diffs(block):
+        for d in diffs:
             sq = xp.sum(xp.reshape((d / safe) ** 2, (d.shape[0], -1)), axis=1)
             rows = sq if rows is None else rows + sq
-        top = xp.max(rows)
+        top = a * xp.sqrt(xp.max(rows))
         largest = top if largest is None else xp.maximum(largest, top)
-    return a * xp.sqrt(largest)
+    return largest
