@@ -159,8 +159,10 @@ def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_l
     K = int(budget) // T
     C = max(1, min(K, -(-chunk_steps // T)))
     keys = [seed_key(s) for s in seeds]
-    chunk = _compiled_chunk(grad_fn, learner, rule.full_step, bool(restart), T, noise is not None,
+    drawn = rule.name in ("uniform", "exponential")  # s_n drawn on the device from (seed key, n); else replayed
+    chunk = _compiled_chunk(grad_fn, learner, rule, bool(restart), T, noise is not None,
                             grad_fn if oracle_key is None else oracle_key)
+    key_words = np.array(keys, dtype=np.uint32)
     state = jax.vmap(lambda _: _core.init(learner, jax.numpy.asarray(x0)))(np.arange(S))
     out = {name: np.full((S, K), np.nan) for name in ("certificate", "exact_certificate", "radius", "radius_bound")}
     mean = np.full((S, K, d), np.nan)
@@ -169,8 +171,11 @@ def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_l
     done = 0
     while done < K and not stopped.all():
         n = min(C, K - done)
-        s = np.stack([rule.sample(k, done * T, C * T) for k in keys]).reshape(S, C, T)
-        args = [state, s, jax.numpy.asarray(x0)]
+        if drawn:  # the step counters n of the chunk, shared by the seeds
+            s = np.arange(done * T, (done + C) * T, dtype=np.uint32).reshape(C, T)
+        else:
+            s = np.stack([rule.sample(k, done * T, C * T) for k in keys]).reshape(S, C, T)
+        args = [state, s, key_words, jax.numpy.asarray(x0)]
         if noise is not None:
             # drawn only for the epochs kept, in order; the padding of a last, short chunk is zeros
             xi = np.zeros((S, C * T, d))
@@ -199,9 +204,15 @@ def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_l
 _CACHE: dict = {}
 
 
-def _compiled_chunk(grad_fn, learner, full_step: bool, restart: bool, T: int, noisy: bool, oracle_key):
-    """jit(vmap(one chunk of epochs)) for this (oracle, learner, scaling, T); cached."""
-    key = (oracle_key, learner, full_step, restart, T, noisy)
+def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, noisy: bool, oracle_key):
+    """jit(vmap(one chunk of epochs)) for this (oracle, learner, scaling, T); cached.
+
+    Its inputs per seed: the state, (C, T) step counters n (drawn scalings: s_n = ``rule.traced(key, n)``, the
+    counter-based draw of :mod:`o2nc.conversion.draw`, shared by the seeds) or (C, T) s-values (replayed or constant
+    scalings, per seed), the seed's two key words, x0 (shared) and, with noise, (C, T, d) noise."""
+    drawn = rule.name in ("uniform", "exponential")
+    full_step = rule.full_step
+    key = (oracle_key, learner, rule.name, restart, T, noisy)
     try:
         return _CACHE[key]
     except (KeyError, TypeError):
@@ -211,34 +222,38 @@ def _compiled_chunk(grad_fn, learner, full_step: bool, restart: bool, T: int, no
 
     from online_learners.tree import tree_norm
 
-    def step(state, inputs):
+    def step(carry, inputs):
+        state, words = carry
         s, xi = inputs
+        if drawn:
+            s = rule.traced((words[0], words[1]), s, jnp.float64)
         proposal = _core.propose(learner, full_step, state, s)
         g_exact = grad_fn(proposal.w)
         g = g_exact + xi if noisy else g_exact
-        return _core.observe(learner, state, proposal, g), (proposal.w, g_exact)
+        return (_core.observe(learner, state, proposal, g), words), (proposal.w, g_exact)
 
     def epoch(carry, inputs):
-        state, x0 = carry
+        state, words, x0 = carry
         s_k, xi_k = inputs
-        state, (W, G) = jax.lax.scan(step, state, (s_k, xi_k))
+        (state, _), (W, G) = jax.lax.scan(step, (state, words), (s_k, xi_k))
         closed, state = _core.end_epoch(state, T)
         radius = _epoch.exact_radius(W, closed.mean)
         exact = tree_norm(jnp.sum(G, axis=0) / T) if noisy else closed.certificate
         if restart:
             state = _core.restart(learner, state, x0)
-        return (state, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
+        return (state, words, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
 
-    def one_seed(state, s, x0, xi=None):
+    def one_seed(state, s, words, x0, xi=None):
         if xi is None:
             xi = jnp.zeros(s.shape)  # unused placeholder: one scan signature for both oracles
-        (state, _), stats = jax.lax.scan(epoch, (state, x0), (s, xi))
+        (state, _, _), stats = jax.lax.scan(epoch, (state, words, x0), (s, xi))
         return state, stats
 
+    s_axis = None if drawn else 0
     if noisy:
-        fn = jax.jit(jax.vmap(one_seed, in_axes=(0, 0, None, 0)))
+        fn = jax.jit(jax.vmap(one_seed, in_axes=(0, s_axis, 0, None, 0)))
     else:
-        fn = jax.jit(jax.vmap(lambda st, s, x0: one_seed(st, s, x0), in_axes=(0, 0, None)))
+        fn = jax.jit(jax.vmap(lambda st, s, w, x0: one_seed(st, s, w, x0), in_axes=(0, s_axis, 0, None)))
     try:
         if len(_CACHE) > 64:
             _CACHE.clear()
