@@ -22,6 +22,8 @@ import torch
 from torch.optim import Optimizer
 
 from o2nc.conversion import draw as _draw_mod
+from o2nc.conversion import epoch as _epoch
+from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, coefficients, resolve_scaling
 from o2nc.torch import _fast
 from online_learners import ParameterFreeMirrorDescent
@@ -710,18 +712,21 @@ class O2NC(Optimizer):
         averaging = group["averaging"]
         decay = group["weight_decay"]
 
+        if kernel is None:
+            if averaging is not None and averaging != "epoch":
+                self._ema_(group, states, P, foreach)
+            self._reference_step(group, active, G, s_next)
+            if grad_norm is not None:
+                gstate["grad_norm"] = grad_norm
+            return
+
         # Bookkeeping at w_n (the current weights): epoch sums and path length, or the EMA.
         if averaging == "epoch":
             self._add_([st["w_sum"] for st in states], P, 1.0, foreach)
             self._add_([st["g_sum"] for st in states], G, 1.0, foreach)
             gstate["path"] = gstate["path"] + gstate["segment"]
         elif averaging is not None:
-            ema = [st["ema"] for st in states]
-            if foreach:
-                torch._foreach_lerp_(ema, P, 1.0 - averaging[1])
-            else:
-                for e, p in zip(ema, P):
-                    e.lerp_(p, 1.0 - averaging[1])
+            self._ema_(group, states, P, foreach)
 
         lag_tensors = [st["lag"] for st in states]
         shared_lag = all(t is lag_tensors[0] for t in lag_tensors)
@@ -730,8 +735,7 @@ class O2NC(Optimizer):
         w_coef, x_coef = coefficients(rule.full_step, s_next, lr)  # the core's scaling rule
         length = group["epoch_length"]
         if (
-            kernel is not None
-            and kernel.blocked is not None
+            kernel.blocked is not None
             and shared_lag
             and not self._store_anchor
             and averaging != "epoch"
@@ -757,12 +761,8 @@ class O2NC(Optimizer):
 
         # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
         need_play = not self._store_anchor and not all(_is_zero(l) for l in lags)
-        if kernel is not None:
-            per, shared = self._load_learner_lists(group, active)
-            played = kernel.play(learner, per, shared) if need_play or kernel.update_uses_play else None
-        else:
-            lstate = self._learner_state(group, active)
-            played = list(learner.predict(lstate)) if need_play else None
+        per, shared = self._load_learner_lists(group, active)
+        played = kernel.play(learner, per, shared) if need_play or kernel.update_uses_play else None
 
         # x_n into the parameters: from the stored anchor, or x_n = w_n + lag·Δ_n.
         if self._store_anchor:
@@ -771,13 +771,10 @@ class O2NC(Optimizer):
             self._recover_anchor_(P, played, lags, foreach)
 
         # The learner sees the linear loss ⟨g_n, ·⟩.
-        if kernel is not None:
-            grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
-            for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
-                gstate[_LEARNER + path] = value
-        else:
-            self._store_learner_state(group, learner.update(lstate, _Leaves(G)), active)
-        scratch = played if kernel is not None and kernel.update_uses_play else None  # dead now: reusable
+        grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
+        for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
+            gstate[_LEARNER + path] = value
+        scratch = played if kernel.update_uses_play else None  # dead now: reusable
         del played
 
         # Epoch end: statistics, then the restart.
@@ -796,17 +793,7 @@ class O2NC(Optimizer):
                     st["g_sum"].zero_()
             if group["restart"]:
                 self._store_learner_state(group, learner.init(_Leaves(list(params))), list(range(len(params))))
-                taken = set(active)
-                zero_lag = None
-                for i, p in enumerate(params):
-                    if i in taken:
-                        continue
-                    st = self.state[p]  # a skipped parameter's value becomes its anchor
-                    if zero_lag is None:
-                        zero_lag = torch.zeros((), dtype=torch.float64)
-                    st["lag"] = zero_lag
-                    if self._store_anchor:
-                        st["anchor"].copy_(p)
+                self._anchor_skipped(group, active)
 
         # Decoupled weight decay on the anchor: x_n ← (1 − lr λ) x_n (Loshchilov & Hutter, ICLR 2019, Algorithm 2).
         anchor_norm = None
@@ -820,16 +807,13 @@ class O2NC(Optimizer):
                 self._scale_(P, shrink, foreach)
 
         # Δ_{n+1}, then x_{n+1} and w_{n+1}.
-        if kernel is not None:
-            per, shared = self._load_learner_lists(group, active)
-            if not self._store_anchor and averaging != "epoch":
-                # Δ_{n+1} is needed only in w_{n+1} = x_n + w_coef Δ_{n+1}: the kernel adds it in place.
-                kernel.add_play_(learner, per, shared, P, w_coef, scratch)
-                delta = None
-            else:
-                delta = kernel.play(learner, per, shared)
+        per, shared = self._load_learner_lists(group, active)
+        if not self._store_anchor and averaging != "epoch":
+            # Δ_{n+1} is needed only in w_{n+1} = x_n + w_coef Δ_{n+1}: the kernel adds it in place.
+            kernel.add_play_(learner, per, shared, P, w_coef, scratch)
+            delta = None
         else:
-            delta = list(learner.predict(self._learner_state(group, active)))
+            delta = kernel.play(learner, per, shared)
         if delta is not None and self._store_anchor:
             anchors = [st["anchor"] for st in states]
             self._add_(anchors, delta, x_coef, foreach)
@@ -852,6 +836,107 @@ class O2NC(Optimizer):
             st["lag"] = new_lag
         if grad_norm is not None:
             gstate["grad_norm"] = grad_norm
+
+    @staticmethod
+    def _ema_(group: dict, states: list, P: list, foreach: bool) -> None:
+        """The EMA of w (Ahn & Cutkosky, NeurIPS 2024): e ← e + (1 − β)(w_n − e)."""
+        ema, weight = [st["ema"] for st in states], 1.0 - group["averaging"][1]
+        if foreach:
+            torch._foreach_lerp_(ema, P, weight)
+        else:
+            for e, p in zip(ema, P):
+                e.lerp_(p, weight)
+
+    def _reference_step(self, group: dict, active: List[int], G: list, s_next: float) -> None:
+        """The for-loop reference: one step of the conversion core (:mod:`o2nc.conversion.step`) over the group's
+        parameters that have a gradient. The proposal of step n (Δ_n, x_n, w_n and its segment) was made by the
+        previous step and is rebuilt from the weights (w_n) and the anchor (stored, or x_n = w_n + lag·Δ_n); the core
+        observes g_n, closes the epoch and restarts the learner where due, and proposes step n + 1, whose w_{n+1} is
+        written into the parameters."""
+        params, learner, lr = group["params"], group["learner"], group["lr"]
+        gstate = group[_GSTATE]
+        P = [params[i] for i in active]
+        states = [self.state[p] for p in P]
+        averaging = group["averaging"]
+        rule = self._rule
+        lstate = self._learner_state(group, active)
+        delta = _Leaves(learner.predict(lstate))
+        w = _Leaves(p.detach().clone() for p in P)
+        if self._store_anchor:
+            x = _Leaves(st["anchor"] for st in states)
+        else:
+            x = _Leaves(p.detach() + _host(st["lag"]) * d for p, st, d in zip(P, states, delta))
+        sums = None
+        if averaging == "epoch":
+            sums = _epoch.EpochSums(_Leaves(st["w_sum"] for st in states), _Leaves(st["g_sum"] for st in states),
+                                    gstate["path"])
+        proposal = _core.Proposal(delta, self._s, x, w, gstate.get("segment"))
+        conv = _core.ConversionState(None, lstate, sums)
+        if sums is not None:
+            conv = _core.observe(learner, conv, proposal, _Leaves(G))
+            for st, ws, gs in zip(states, conv.sums.w_sum, conv.sums.g_sum):
+                st["w_sum"], st["g_sum"] = ws, gs
+            gstate["path"] = conv.sums.path
+        else:  # no epoch statistics to keep: observe's learner update alone
+            conv = conv._replace(anchor=proposal.x, learner=learner.update(lstate, _Leaves(G)))
+        self._store_learner_state(group, conv.learner, active)
+
+        n_step = gstate["step"] + 1
+        gstate["step"] = n_step
+        length = group["epoch_length"]
+        if n_step % length == 0:
+            gstate["epochs"] += 1
+            if averaging == "epoch":
+                every = self._all_states(group)
+                whole = _epoch.EpochSums(_Leaves(st["w_sum"] for st in every), _Leaves(st["g_sum"] for st in every),
+                                         gstate["path"])
+                stats = _epoch.close(whole, length)
+                gstate["certificate"] = stats.certificate
+                gstate["radius_bound"] = stats.radius_bound
+                gstate["path"] = torch.zeros_like(gstate["path"])
+                for st, mean in zip(every, stats.mean):
+                    st["epoch_mean"] = mean
+                    st["w_sum"] = torch.zeros_like(st["w_sum"])
+                    st["g_sum"] = torch.zeros_like(st["g_sum"])
+            if group["restart"]:
+                fresh = _core.restart(learner, conv, _Leaves(params)).learner
+                self._store_learner_state(group, fresh, list(range(len(params))))
+                conv = conv._replace(learner=self._learner_state(group, active))
+                self._anchor_skipped(group, active)
+
+        anchor_norm = None
+        if group["weight_decay"] != 0.0:  # decoupled weight decay on the anchor (class docstring)
+            if averaging == "epoch":
+                anchor_norm = tree_norm(conv.anchor)
+            conv = conv._replace(anchor=_Leaves(a * (1.0 - lr * group["weight_decay"]) for a in conv.anchor))
+        nxt = _core.propose(learner, rule.full_step, conv, s_next, lr)
+        for p, w_next in zip(P, nxt.w):
+            p.copy_(w_next)
+        if self._store_anchor:
+            for st, x_next in zip(states, nxt.x):
+                st["anchor"].copy_(x_next)
+        if averaging == "epoch":
+            segment = nxt.segment
+            if anchor_norm is not None:  # ‖x_{n+1} − x_n‖ ≤ |c| ‖Δ_{n+1}‖ + lr λ ‖x_n‖
+                segment = segment + anchor_norm * (lr * group["weight_decay"])
+            gstate["segment"] = segment
+        new_lag = self._lag(s_next, lr)
+        for st in states:
+            st["lag"] = new_lag
+
+    def _anchor_skipped(self, group: dict, active: List[int]) -> None:
+        """At a restart, a parameter without a gradient keeps its value, which becomes its anchor (lag 0)."""
+        taken = set(active)
+        zero_lag = None
+        for i, p in enumerate(group["params"]):
+            if i in taken:
+                continue
+            st = self.state[p]
+            if zero_lag is None:
+                zero_lag = torch.zeros((), dtype=torch.float64)
+            st["lag"] = zero_lag
+            if self._store_anchor:
+                st["anchor"].copy_(p)
 
     @staticmethod
     def _grad_sq(grad_norm, grads):
