@@ -1,4 +1,5 @@
-"""Multi-tensor (``torch._foreach_*``) kernels for the hot learners, checked against the core learners in the tests.
+"""Multi-tensor (``torch._foreach_*``) kernels for the hot learners (selected by the learner's type), checked against the
+core learners in the tests.
 
 Each kernel mirrors, operation for operation, the learner's own ``predict``/``update`` of ``online_learners`` on a
 list of parameters (one group, global norms over the group), but updates the state tensors in place with one
@@ -23,6 +24,8 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional
 
 import torch
+
+from online_learners import KT, OGD, AdaGradNorm
 
 __all__ = ["Kernel", "kernel_for", "blocked_step", "axpy_", "global_norm", "sq_norms"]
 
@@ -259,29 +262,27 @@ def _kt_blocked_for(coin_fn):
     return blocked
 
 
-_KERNELS: Dict[str, List[Kernel]] = {}  # by class name, for the classes of the online_learners package
+_KERNELS: Dict[type, List[Kernel]] = {}  # by learner class (the class itself, not a subclass or a name)
 
 
-def _register(name: str, kernel: Kernel) -> None:
-    _KERNELS.setdefault(name, []).append(kernel)
+def _register(cls: type, kernel: Kernel) -> None:
+    _KERNELS.setdefault(cls, []).append(kernel)
 
 
-_register("OGD", Kernel(_ogd_play, _ogd_update, ("delta",), ("count",),
-                       blocked=lambda *a: _descent_blocked(_ogd_rate, *a)))
-_register("AdaGradNorm", Kernel(_ogd_play, _agn_update, ("delta",), ("sum_sq",), uses_grad_sq=True,
-                               blocked=lambda *a: _descent_blocked(_agn_rate, *a)))
-_register("KT", Kernel(_kt_play, _kt_updater(_clipped_coins), ("coin_sum", "wealth"), ("count",),
-                      update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_clipped_coins)))
-_register("KT", Kernel(_kt_play, _kt_updater(_scale_free_coins), ("coin_sum", "scale", "wealth"), ("count",),
-                      update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_scale_free_coins)))
+_register(OGD, Kernel(_ogd_play, _ogd_update, ("delta",), ("count",),
+                      blocked=lambda *a: _descent_blocked(_ogd_rate, *a)))
+_register(AdaGradNorm, Kernel(_ogd_play, _agn_update, ("delta",), ("sum_sq",), uses_grad_sq=True,
+                              blocked=lambda *a: _descent_blocked(_agn_rate, *a)))
+_register(KT, Kernel(_kt_play, _kt_updater(_clipped_coins), ("coin_sum", "wealth"), ("count",),
+                     update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_clipped_coins)))
+_register(KT, Kernel(_kt_play, _kt_updater(_scale_free_coins), ("coin_sum", "scale", "wealth"), ("count",),
+                     update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_scale_free_coins)))
 
 
 def kernel_for(learner, per_fields, shared_fields) -> Optional[Kernel]:
-    """The fast path for this learner, or None; the state layout must be the one the kernel was written for."""
-    cls = type(learner)
-    if not cls.__module__.startswith("online_learners"):
-        return None
-    for kernel in _KERNELS.get(cls.__name__, ()):
+    """The fast path for this learner's type, or None; the state layout must be the one the kernel was written for
+    (KT's layout differs with and without a known gradient bound)."""
+    for kernel in _KERNELS.get(type(learner), ()):
         if tuple(sorted(per_fields)) == tuple(sorted(kernel.fields)) and \
                 tuple(sorted(shared_fields)) == tuple(sorted(kernel.shared_fields)):
             return kernel
