@@ -12,18 +12,19 @@ radius D = δ/T restarted every epoch of T steps, the epoch mean as output. Thre
   words of 8 bytes per parameter. Target ≤ 10.
 
 Ratios are medians of per-run times measured alternately in one process, so slow phases of a shared machine hit
-both sides; a quiet machine is still needed for numbers to quote. Beside each ratio the *floor* is printed: the ratio
-a step would reach if it moved only the words it must (``words`` below are 8-byte words read + written per parameter
-per step, counted from the operations; at d = 10^6 the arrays are far larger than the caches, so memory traffic sets
-the time):
+both sides; a quiet machine is still needed for numbers to quote (or ``--clock cpu``, the process's CPU time). Beside
+each ratio the *floor* is printed: for the loop rows 1 (the same arithmetic on both sides); for the large row the
+8-byte words read + written per parameter per step, counted from the operations (at d = 10^6 the arrays are far
+larger than the caches, so memory traffic weighs most):
 
 * oracle ``sign(w) + 0.1 w``: sign (read 1, write 1), 0.1·w (1 + 1), the sum in place (2 + 1): 7 words;
-* one O2NC step must read x, Δ, g, Σw, Σg and write x, Δ, w, Σw, Σg: 10 words, so the floor is (7 + 10)/7;
+* one O2NC step must read x, Δ, g, Σw, Σg and write x, Δ, w, Σw, Σg: a floor of 10 words;
 * ``o2nc.conversion.fused`` moves 22: w = sΔ + x (5), v = Δ − ηg (5), ‖v‖² (1), x += Δ (3), Δ = v·factor (2),
   Σw += w (3), Σg += g (3).
 
     .venv/bin/python bench/bench_minimize.py                 # all rows (about a minute on an idle machine)
     .venv/bin/python bench/bench_minimize.py --rows memory   # one row
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_minimize.py --clock cpu   # CPU time, on a shared machine
 """
 from __future__ import annotations
 
@@ -100,13 +101,17 @@ def machine() -> str:
             f"{platform.python_version()}, numpy {np.__version__}")
 
 
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCK["wall"]
+
+
 def interleaved(fns: dict, repeats: int) -> dict:
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -139,15 +144,15 @@ def row_large(repeats: int) -> None:
     med = interleaved({"oracle": oracle_alone,
                        "ours": lambda: library(x0, budget, T, learner, False)}, repeats)
     per_oracle, per_step = med["oracle"] / calls, med["ours"] / budget
-    floor = (ORACLE_WORDS + STEP_WORDS_FLOOR) / ORACLE_WORDS
     print(f"  d = 10^6, T = {T}, {budget} steps: oracle {per_oracle * 1e3:.2f} ms, minimize {per_step * 1e3:.2f} ms/step "
-          f"(oracle included), ratio {per_step / per_oracle:.2f} (floor {floor:.2f} at {STEP_WORDS_FLOOR} words/param; "
-          f"the fused step moves {FUSED_WORDS}: {(ORACLE_WORDS + FUSED_WORDS) / ORACLE_WORDS:.2f}; target ≤ 4)")
+          f"(oracle included), ratio {per_step / per_oracle:.2f} (target ≤ 4); words/param per step: floor "
+          f"{STEP_WORDS_FLOOR}, fused kernel {FUSED_WORDS}, oracle {ORACLE_WORDS}")
 
 
 def peak_words(d: int, T: int, budget: int, radius_kind: str = "bound") -> float:
     x0 = np.random.default_rng(0).standard_normal(d)
     learner = ogd(T, d)
+    o2nc.minimize(oracle, x0[:10], learner=learner, budget=4, epoch_length=2, radius_kind=radius_kind)  # imports
     tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
@@ -159,14 +164,13 @@ def peak_words(d: int, T: int, budget: int, radius_kind: str = "bound") -> float
 
 
 def row_memory(_repeats: int) -> None:
-    d, T = 10**5, 2000
-    words = peak_words(d, T, T)
-    print(f"  d = 10^5, T = {T}, one epoch: peak {words:.1f} words/param ({words * 8 * d / 1e6:.1f} MB), "
-          f"independent of T (target ≤ 10; the result's mean and mean gradient are 2 of them)")
-    small = 200
-    exact = peak_words(d, small, small, "exact")
-    print(f"  radius_kind='exact' keeps the epoch's points: at T = {small} the peak is {exact:.1f} words/param "
-          f"(at T = {T}: about {T} + 10)")
+    d, T, short = 10**5, 2000, 200
+    words, fewer = peak_words(d, T, T), peak_words(d, short, short)
+    print(f"  d = 10^5, one epoch: peak {words:.1f} words/param ({words * 8 * d / 1e6:.1f} MB) at T = {T}, "
+          f"{fewer:.1f} at T = {short} (target ≤ 10; floor 3: the anchor, the result's mean and mean gradient)")
+    exact = peak_words(d, short, short, "exact")
+    print(f"  radius_kind='exact' keeps the epoch's points: peak {exact:.1f} words/param at T = {short}, "
+          f"T + {exact - short:.0f}")
 
 
 ROWS = {"loop": row_loop, "large": row_large, "memory": row_memory}
@@ -176,12 +180,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {', '.join(ROWS)}")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--clock", choices=tuple(CLOCK), default="wall",
+                    help="wall: time.perf_counter; cpu: the process's CPU time (time.process_time), which a shared "
+                         "machine's other work does not inflate")
     args = ap.parse_args(argv)
+    global clock
+    clock = CLOCK[args.clock]
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         ap.error(f"--rows: unknown {unknown}; choose from {', '.join(ROWS)}")
-    print(f"o2nc.minimize benchmark on {machine()} (timings on a shared machine are noisy: rerun on a quiet one)")
+    print(f"o2nc.minimize benchmark on {machine()}, {args.clock} clock (timings on a shared machine are noisy: rerun "
+          f"on a quiet one)")
     for row in rows:
         print(f"{row}:")
         ROWS[row](args.repeats)
