@@ -12,11 +12,23 @@ import pytest
 from online_learners import OGD, ParameterFreeMirrorDescent, registry
 
 torch = pytest.importorskip("torch")
-from o2nc.torch import O2NC  # noqa: E402
+from o2nc.torch import O2NC, _fast  # noqa: E402
+from o2nc.torch.optimizer import _Leaves, _split  # noqa: E402
 
 FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]
 IDS = [n for n, _ in FIRST]
 LEARNERS = [l for _, l in FIRST]
+
+
+def has_kernel(learner) -> bool:
+    per, shared = _split(learner.init(_Leaves([torch.zeros(1)])))
+    return _fast.kernel_for(learner, tuple(per), tuple(shared)) is not None
+
+
+# every registered example that has a multi-tensor kernel (each KT state layout, OGD with and without a radius, ...)
+# besides the first example of every learner
+KERNEL_EXAMPLES = [(n, l) for n, l in registry.examples() if has_kernel(l) and n not in IDS]
+FOREACH_CASES = FIRST + KERNEL_EXAMPLES
 
 
 def sequential(dtype):
@@ -55,7 +67,7 @@ def assert_rel_close(a, b, rel):
 
 
 @pytest.mark.parametrize("dtype,rel", [(torch.float64, 1e-12), (torch.float32, 1e-6)], ids=["float64", "float32"])
-@pytest.mark.parametrize("learner", LEARNERS, ids=IDS)
+@pytest.mark.parametrize("learner", [l for _, l in FOREACH_CASES], ids=[n for n, _ in FOREACH_CASES])
 def test_foreach_matches_the_forloop_reference_on_params_and_state(learner, dtype, rel):
     ref, _ = run_frozen_layer(learner, dtype, foreach=False)
     got, _ = run_frozen_layer(learner, dtype, foreach=True)
