@@ -157,6 +157,21 @@ def _problem_class(p: Mapping, src: str, fld: str) -> str:
     return "nonconvex" if "nonconvex" in getattr(obj, "tags", ()) else "convex"
 
 
+def _check_theory_constants(src: str, fld: str, p: Mapping) -> None:
+    """O2NC's theory tuning needs the problem's G, gap and σ (:func:`o2nc.methods.tuning.constants`): a problem
+    without them is refused now rather than failing every O2NC run."""
+    import objectives
+
+    from o2nc.methods.oracles import uses_stochastic
+    from o2nc.methods.tuning import constants
+
+    obj = objectives.get(p["name"], **dict(p.get("params") or {}))
+    try:
+        constants(obj, stochastic=uses_stochastic("profile", obj, p.get("oracle", "auto")), name=p["name"])
+    except ValueError as exc:
+        raise _err(src, fld, f"O2NC's theory tuning cannot run on it: {exc}") from None
+
+
 def configurations(methods: list, grid: list, epoch_lengths: list) -> list:
     """The configurations of ``methods`` (module docstring: theory, and the grid where a method has a step), each
     with its sweep spec table."""
@@ -272,6 +287,8 @@ def load_profile(spec: Union[str, os.PathLike, Mapping[str, Any], ProfileSpec], 
         q = {k: v for k, v in p.items() if k in ("name", "params", "label", "oracle")}
         q["label"] = p.get("label", p["name"])
         q["class"] = _problem_class(p, src, fld)
+        if any(m in O2NC_LEARNERS for m in methods):
+            _check_theory_constants(src, fld, q)
         out_probs.append(q)
     data = {"name": name, "description": str(d.get("description", "")), "seeds": seeds, "delta": float(delta),
             "epsilons": epsilons, "epsilon_scale": d.get("epsilon_scale", "lipschitz"),
