@@ -4,20 +4,18 @@ Algorithm 1 of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775), [CMO23
 ``o2nc.minimize``: the learner plays Δ_n, the anchor moves x_n = x_{n−1} + lr_n Δ_n, and the gradient is taken at
 w_n = x_{n−1} + s_n lr_n Δ_n (the ``uniform`` scaling; see :mod:`o2nc.conversion.scaling` for ``exponential``,
 ``none``, ``midpoint`` and a replayed s-sequence). The scaling rule, the s-draw of ``seed=`` and the epoch statistics
-are the conversion core's (:mod:`o2nc.conversion`); the fused kernels of :mod:`o2nc.torch._fast` are held to it by
-the parity tests. The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
-(``store_anchor=True``), the anchor.
+are the conversion core's (:mod:`o2nc.conversion`): the for-loop (reference) path is one step of
+:mod:`o2nc.conversion.step`, and the multi-tensor kernels of :mod:`o2nc.torch._fast` are held to it by the parity
+tests. The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
+(``store_anchor=True``), the anchor. Argument checks live in :mod:`o2nc.torch._args`, the state layout in
+:mod:`o2nc.torch._layout`, the checks of a state dict in :mod:`o2nc.torch._checkpoint`.
 """
 from __future__ import annotations
 
-import math
-import numbers
-import operator
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, List, Optional
 
-import numpy as np
 import torch
 from torch.optim import Optimizer
 
@@ -26,16 +24,14 @@ from o2nc.conversion import epoch as _epoch
 from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, coefficients, resolve_scaling
 from o2nc.torch import _fast
+from o2nc.torch._args import (_averaging_spec, _check_bool, _check_epoch_length, _check_foreach, _check_learner,
+                              _check_lr, _check_refused, _check_weight_decay)
+from o2nc.torch._checkpoint import check_state_dict
+from o2nc.torch._layout import _GSTATE, _LEARNER, _REFUSED, _Leaves, _assemble, _split
 from online_learners import ParameterFreeMirrorDescent
 from online_learners.tree import tree_norm
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
-
-_GSTATE = "group_state"  # the param group's entry that holds its group-level state (counters, shared learner state)
-_LEARNER = "learner."  # prefix of the learner's state entries
-_REFUSED = ("differentiable", "capturable", "fused")  # torch.optim flags this optimizer accepts only when off
-_LATER_FLAGS = ("weight_decay", "maximize", "foreach") + _REFUSED  # group entries an older state dict may lack
-
 
 class NonFiniteGradientError(FloatingPointError):
     """A gradient with NaN or inf entries (or a norm that overflows its dtype); names the parameter and the step."""
@@ -50,159 +46,6 @@ class NonFiniteGradientError(FloatingPointError):
         super().__init__(f"the gradient of {name} is not finite {when}")
         self.parameter = name
         self.step = step
-
-
-class _Leaves(list):
-    """A list with one entry per parameter of a group: marks the parameter-shaped nodes of a learner's state."""
-
-    __slots__ = ()
-
-
-def _is_namedtuple(x) -> bool:
-    return isinstance(x, tuple) and hasattr(x, "_fields")
-
-
-def _join(path: str, key) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _split(state) -> tuple:
-    """(per, shared): the learner state's parameter-shaped nodes and its group-level leaves, keyed by dotted path."""
-    per: Dict[str, list] = {}
-    shared: Dict[str, Any] = {}
-
-    def walk(node, path):
-        if type(node) is _Leaves:
-            per[path] = node
-        elif _is_namedtuple(node):
-            for name, child in zip(node._fields, node):
-                walk(child, _join(path, name))
-        elif isinstance(node, dict):
-            for key, child in node.items():
-                walk(child, _join(path, key))
-        elif isinstance(node, (list, tuple)):
-            for i, child in enumerate(node):
-                walk(child, _join(path, i))
-        else:
-            shared[path] = node
-
-    walk(state, "")
-    return per, shared
-
-
-def _assemble(template, per: Dict[str, list], shared: Dict[str, Any]):
-    """Rebuild a learner state shaped like ``template`` from ``per`` (lists) and ``shared`` (leaves)."""
-
-    def build(node, path):
-        if type(node) is _Leaves:
-            return _Leaves(per[path])
-        if _is_namedtuple(node):
-            return type(node)(*(build(child, _join(path, name)) for name, child in zip(node._fields, node)))
-        if isinstance(node, dict):
-            return {key: build(child, _join(path, key)) for key, child in node.items()}
-        if isinstance(node, (list, tuple)):
-            return type(node)(build(child, _join(path, i)) for i, child in enumerate(node))
-        return shared[path]
-
-    return build(template, "")
-
-
-def _averaging_spec(averaging):
-    """None, ("epoch",) or ("ema", β): validated form of the ``averaging`` argument."""
-    if averaging is None:
-        return None
-    if averaging == "epoch":
-        return "epoch"
-    if isinstance(averaging, (tuple, list)) and len(averaging) == 2 and averaging[0] == "ema":
-        beta = averaging[1]
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
-            raise ValueError(f"Invalid averaging EMA factor: {beta!r} (need 0 <= beta < 1)")
-        return ("ema", float(beta))
-    raise ValueError(f"Invalid averaging: {averaging!r} (use None, 'epoch' or ('ema', beta))")
-
-
-def _check_lr(lr, where: str = ""):
-    """``lr`` as accepted: a finite real number >= 0 (Python or numpy scalar, or a 1-element numpy array; returned as
-    a float) or a 1-element real floating tensor with a finite value >= 0 (returned as is). ValueError names ``lr``
-    ("Invalid learning rate", as ``torch.optim`` says) for a bad value, TypeError for a non-number."""
-    if isinstance(lr, torch.Tensor):
-        if lr.numel() != 1:
-            raise ValueError(f"Invalid learning rate{where}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
-        if not lr.is_floating_point() or lr.is_complex():
-            raise TypeError(f"Invalid learning rate{where}: a tensor `lr` must have a real floating dtype, got {lr.dtype}")
-        value = float(lr.detach().reshape(()).to("cpu", torch.float64))
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"Invalid learning rate{where}: `lr` must be finite and >= 0, got tensor({value})")
-        return lr
-    if isinstance(lr, np.ndarray) and lr.size == 1 and lr.dtype.kind in "iuf":
-        lr = lr.reshape(()).item()
-    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real):
-        raise TypeError(
-            f"Invalid learning rate{where}: `lr` must be a finite real number >= 0 or a 1-element tensor, got {lr!r}"
-        )
-    value = float(lr)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"Invalid learning rate{where}: `lr` must be a finite number >= 0, got {lr!r}")
-    return value
-
-
-def _check_epoch_length(length, where: str = "") -> int:
-    """A positive integer (Python or numpy integer, or a 0-d integer array/tensor) as an int; else ValueError for a
-    value <= 0 and TypeError for a non-integer, naming ``epoch_length``."""
-    if isinstance(length, (bool, np.bool_)) or (isinstance(length, torch.Tensor) and length.dtype == torch.bool):
-        raise TypeError(f"Invalid epoch_length{where}: need a positive integer, got {length!r}")
-    try:
-        value = operator.index(length)
-    except TypeError:
-        raise TypeError(f"Invalid epoch_length{where}: need a positive integer, got {length!r}") from None
-    if value <= 0:
-        raise ValueError(f"Invalid epoch_length{where}: need a positive integer, got {value}")
-    return value
-
-
-def _check_bool(name: str, flag, where: str = "") -> bool:
-    """A Python or numpy bool as a bool; anything else (a string such as "no", an int, None) is a TypeError."""
-    if isinstance(flag, (bool, np.bool_)):
-        return bool(flag)
-    raise TypeError(f"Invalid {name}{where}: need a bool (True or False), got {flag!r}")
-
-
-def _check_learner(learner, where: str = "") -> None:
-    for method in ("init", "predict", "update"):
-        if not callable(getattr(learner, method, None)):
-            raise TypeError(
-                f"Invalid learner{where}: need init/predict/update methods; {type(learner).__name__} lacks {method}"
-            )
-
-
-def _check_weight_decay(value, where: str = "") -> float:
-    """A finite real number >= 0 as a float (ValueError names ``weight_decay``; TypeError for a non-number)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Invalid weight_decay value{where}: need a finite real number >= 0, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"Invalid weight_decay value: {value}{where} (need a finite real number >= 0)")
-    return value
-
-
-def _check_foreach(value, where: str = ""):
-    if value is None:
-        return None
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"Invalid foreach{where}: need None or a bool, got {value!r}")
-    return bool(value)
-
-
-def _check_refused(name: str, value, where: str = ""):
-    """``differentiable``, ``capturable`` and ``fused`` are accepted off (False, or None for ``fused``) only."""
-    if value is None or (isinstance(value, (bool, np.bool_)) and not value):
-        return None if value is None else False
-    raise ValueError(
-        f"O2NC does not support {name}={value!r}{where}: it runs under torch.no_grad() (no autograd through the step), "
-        "takes the learning rate and s as host values (no CUDA-graph capture) and has no fused kernel; what it "
-        "supports is foreach=None/True/False (the multi-tensor kernels or the for-loop reference), a tensor lr, "
-        "maximize and weight_decay"
-    )
 
 
 def _host(lag):
@@ -1159,7 +1002,7 @@ class O2NC(Optimizer):
             result = pre_hook(self, sd)
             if result is not None:
                 sd = result
-        prepared, kept_entries, extra = self._check_state_dict(sd)
+        prepared, kept_entries, extra = check_state_dict(self, sd)
         # torch would run the pre-hooks again and the post-hooks before the O2NC entries are in place: run its
         # loader without them.
         pre, post = self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks
@@ -1177,283 +1020,6 @@ class O2NC(Optimizer):
         self._pending = []
         for post_hook in post.values():
             post_hook(self)
-
-    def _check_state_dict(self, sd) -> tuple:
-        """(state dict for torch's loader, integer tensors to restore after it, O2NC entries): raises ValueError on
-        anything :meth:`step` could not run from, changing nothing."""
-        where = "O2NC.load_state_dict"
-        if not isinstance(sd, dict) or "o2nc" not in sd:
-            raise ValueError(f"{where}: this state_dict was not produced by o2nc.torch.O2NC (it has no 'o2nc' entry)")
-        for key in ("state", "param_groups"):
-            if key not in sd:
-                raise ValueError(f"{where}: the state_dict has no {key!r} entry")
-        extra = sd["o2nc"]
-        if not isinstance(extra, dict):
-            raise ValueError(f"{where}: the 'o2nc' entry must be a dict, got {type(extra).__name__}")
-        for key in ("generator_state", "seed", "s", "draws", "scaling", "store_anchor"):
-            if key not in extra:
-                raise ValueError(f"{where}: the 'o2nc' entry lacks {key!r}")
-        if extra["scaling"] != self._rule.name:
-            raise ValueError(
-                f"{where}: saved with scaling {extra['scaling']!r}, this optimizer uses {self._rule.name!r}"
-            )
-        if extra["store_anchor"] != self._store_anchor:
-            raise ValueError(
-                f"{where}: saved with store_anchor={extra['store_anchor']}, this optimizer has "
-                f"store_anchor={self._store_anchor}"
-            )
-        if extra["seed"] != self._seed:
-            raise ValueError(f"{where}: saved with seed={extra['seed']!r}, this optimizer has seed={self._seed!r}")
-        checked_extra = {
-            "generator_state": self._check_generator_state(extra["generator_state"]),
-            "s": extra["s"],
-            "draws": extra["draws"],
-        }
-        s = extra["s"]
-        if s is not None and (isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Real) or not math.isfinite(s)):
-            raise ValueError(f"{where}: 'o2nc' entry 's' (the current s) must be None or a finite number, got {s!r}")
-        checked_extra["s"] = None if s is None else float(s)
-        draws = extra["draws"]
-        if isinstance(draws, (bool, np.bool_)) or not isinstance(draws, numbers.Integral) or draws < 0:
-            raise ValueError(f"{where}: 'o2nc' entry 'draws' must be an integer >= 0, got {draws!r}")
-        checked_extra["draws"] = int(draws)
-
-        saved_groups, saved_state = sd["param_groups"], sd["state"]
-        if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
-            raise ValueError(f"{where}: 'param_groups' must be a list and 'state' a dict")
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                f"{where}: the state_dict has {len(saved_groups)} param groups, this optimizer has "
-                f"{len(self.param_groups)}"
-            )
-        groups, listed, kept_entries = [], set(), []
-        state = dict(saved_state)
-        any_state = False
-        for gi, (saved, ours) in enumerate(zip(saved_groups, self.param_groups)):
-            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
-                raise ValueError(f"{where}: param group {gi} must be a dict with a 'params' list")
-            if len(saved["params"]) != len(ours["params"]):
-                raise ValueError(
-                    f"{where}: param group {gi} was saved with {len(saved['params'])} parameters, this optimizer's "
-                    f"has {len(ours['params'])}"
-                )
-            if saved.get("learner") != repr(ours["learner"]):
-                raise ValueError(
-                    f"{where}: param group {gi} was saved with learner {saved.get('learner')!r}, "
-                    f"this optimizer has {ours['learner']!r}"
-                )
-            group = dict(saved)
-            gwhere = f" in the saved param group {gi}"
-            for key in ("lr", "epoch_length", "restart", "averaging", "train_mode"):
-                if key not in group:
-                    raise ValueError(f"{where}: param group {gi} lacks {key!r}")
-            for key in _LATER_FLAGS:  # flags added after the first release: an older checkpoint keeps ours
-                group.setdefault(key, ours[key])
-            try:
-                group["learner"] = ours["learner"]
-                group["lr"] = _check_lr(group["lr"], gwhere)
-                group["epoch_length"] = _check_epoch_length(group["epoch_length"], gwhere)
-                group["restart"] = _check_bool("restart", group["restart"], gwhere)
-                group["train_mode"] = _check_bool("train_mode", group["train_mode"], gwhere)
-                averaging = group["averaging"]
-                group["averaging"] = _averaging_spec(tuple(averaging) if isinstance(averaging, list) else averaging)
-                group["weight_decay"] = _check_weight_decay(group["weight_decay"], gwhere)
-                group["maximize"] = _check_bool("maximize", group["maximize"], gwhere)
-                group["foreach"] = _check_foreach(group["foreach"], gwhere)
-                for name in _REFUSED:
-                    group[name] = _check_refused(name, group[name], gwhere)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"{where}: {err}") from None
-            groups.append(group)
-            ids = list(saved["params"])
-            listed.update(ids)
-            if self._check_group_state(gi, ours, group, ids, state, kept_entries):
-                any_state = True
-        # torch keeps entries that are not parameters' (keys other than indices) as they are
-        unlisted = [k for k in state if k not in listed and isinstance(k, numbers.Integral)]
-        if unlisted:
-            raise ValueError(f"{where}: the state_dict has state for {unlisted!r}, which no param group lists")
-        if any_state and checked_extra["s"] is None:
-            raise ValueError(f"{where}: 'o2nc' entry 's' is None, but the parameters have state (s must be a number)")
-        out = {k: v for k, v in sd.items() if k != "o2nc"}
-        out["param_groups"] = groups
-        out["state"] = state
-        return out, kept_entries, checked_extra
-
-    def _check_generator_state(self, value) -> torch.Tensor:
-        ours = self._generator.get_state()
-        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.shape != ours.shape:
-            got = f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else repr(type(value))
-            raise ValueError(
-                f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' must be a uint8 tensor of shape "
-                f"{tuple(ours.shape)} (a CPU torch.Generator state), got {got}"
-            )
-        value = value.to("cpu")
-        try:
-            torch.Generator().set_state(value)
-        except RuntimeError as err:
-            raise ValueError(f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' is not a generator state: {err}") from None
-        return value
-
-    def _check_group_state(self, gi: int, ours: dict, group: dict, ids: list, state: dict, kept_entries: list) -> bool:
-        """Check the saved state of one param group (``group``: its checked hyperparameters, whose ``group_state``
-        is replaced by a checked copy on this optimizer's device) and of its parameters; replaces entries of
-        ``state`` by checked copies where they need a conversion. True when the group has state."""
-        params = ours["params"]
-        names = self._names(ours)
-        entries = [state.get(i) for i in ids]
-        for name, st in zip(names, entries):
-            if st is not None and not isinstance(st, dict):
-                raise ValueError(f"O2NC.load_state_dict: {name}: the state must be a dict, got {type(st).__name__}")
-        gsaved = group.get(_GSTATE, {})
-        if not isinstance(gsaved, dict):
-            raise ValueError(f"O2NC.load_state_dict: param group {gi}: {_GSTATE!r} must be a dict, got "
-                             f"{type(gsaved).__name__}")
-        if not params or "step" not in gsaved:
-            for name, st in zip(names, entries):
-                if st:
-                    raise ValueError(
-                        f"O2NC.load_state_dict: param group {gi}: missing entry {_GSTATE!r}['step'] (the group's "
-                        f"counters), and {name} has state"
-                    )
-            if gsaved:
-                raise ValueError(f"O2NC.load_state_dict: param group {gi}: {_GSTATE!r} has entries "
-                                 f"{sorted(gsaved)!r} but no 'step'")
-            group[_GSTATE] = {}
-            return False
-        template, per_fields, shared_fields = self._template(ours)
-        tper, tshared = _split(template)
-        averaging = group["averaging"]
-        p0 = params[0]
-        gname = f"param group {gi}"
-        grequired = {"step": "count", "epochs": "count", "grad_norm": "norm", "certificate": "nan_norm",
-                     "radius_bound": "nan_norm"}
-        if averaging == "epoch":
-            grequired["path"] = grequired["segment"] = "norm"
-        for f in shared_fields:
-            grequired[_LEARNER + f] = ("shared", tshared[f])
-        self._check_keys(gname, f"{_GSTATE}", gsaved, grequired, {}, averaging)
-        gchecked, gkept = {}, []
-        for key, value in gsaved.items():
-            gchecked[key] = self._check_entry(p0, gname, key, grequired[key], value, gkept)
-        for _, key, value in gkept:
-            gchecked[key] = value
-        for key, value in gchecked.items():  # floating group tensors to the group's dtype and device, as torch does
-            if isinstance(value, torch.Tensor) and value.is_floating_point():
-                gchecked[key] = value.to(dtype=p0.dtype, device=p0.device)
-        group[_GSTATE] = gchecked
-        for i, (p, name, st) in enumerate(zip(params, names, entries)):
-            if st is None:
-                raise ValueError(f"O2NC.load_state_dict: {name}: no state (its param group {gi} has state)")
-            required = {"lag": "lag"}
-            for f in per_fields:
-                required[_LEARNER + f] = ("learner", tper[f][0])
-            if self._store_anchor:
-                required["anchor"] = "point"
-            if averaging == "epoch":
-                required["w_sum"] = required["g_sum"] = "point"
-            elif averaging is not None:
-                required["ema"] = "point"
-            if not group["train_mode"]:
-                required["train_point"] = "point"
-            optional = {"epoch_mean": "point"} if averaging == "epoch" else {}
-            self._check_keys(name, "", st, required, optional, averaging)
-            checked = dict(st)
-            for key, value in st.items():
-                kind = required.get(key, optional.get(key))
-                checked[key] = self._check_entry(p, name, key, kind, value, kept_entries)
-            state[ids[i]] = checked
-        return True
-
-    def _check_keys(self, name, where, st, required, optional, averaging) -> None:
-        for key in required:
-            if key not in st:
-                raise ValueError(f"O2NC.load_state_dict: {name}: missing entry {where + ' ' if where else ''}{key!r}")
-        unknown = [k for k in st if k not in required and k not in optional]
-        if unknown:
-            raise ValueError(
-                f"O2NC.load_state_dict: {name}: unexpected entr{'ies' if len(unknown) > 1 else 'y'} "
-                f"{', '.join(map(repr, unknown))} (not part of this optimizer's state for this learner, "
-                f"averaging={averaging!r}, store_anchor={self._store_anchor})"
-            )
-
-    @staticmethod
-    def _check_entry(p, name: str, key: str, kind, value, integer_entries: list):
-        """One checked entry (see :meth:`load_state_dict`)."""
-
-        def fail(what):
-            raise ValueError(f"O2NC.load_state_dict: {name}: entry {key!r} {what}")
-
-        def describe(v):
-            if isinstance(v, torch.Tensor):
-                return f"a {v.dtype} tensor of shape {tuple(v.shape)}"
-            return repr(v)
-
-        def real_tensor(v, shape, what):
-            if not isinstance(v, torch.Tensor) or not v.is_floating_point() or v.is_complex():
-                fail(f"must be {what}, got {describe(v)}")
-            if tuple(v.shape) != tuple(shape):
-                fail(f"must have shape {tuple(shape)}, got {tuple(v.shape)}")
-            return v
-
-        if kind == "count":
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-                fail(f"(a step counter) must be an integer >= 0, got {describe(value)}")
-            return int(value)
-        if kind == "lag":
-            if isinstance(value, torch.Tensor):
-                if value.numel() != 1 or not value.is_floating_point() or value.is_complex():
-                    fail(f"must be a finite number or a 1-element floating tensor, got {describe(value)}")
-                if not bool(torch.isfinite(value).all()):
-                    fail(f"must be finite, got {value.item()}")
-                value = value.detach().reshape(())
-                # kept as saved (a float64 CPU tensor for a float lr), not cast to the parameter's dtype by torch
-                value = value.to(torch.float64) if value.device.type == "cpu" else value.to(p.device)
-            elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                fail(f"must be a finite number or a 1-element floating tensor, got {describe(value)}")
-            else:  # a float lag of an older checkpoint
-                value = torch.tensor(float(value), dtype=torch.float64)
-            integer_entries.append((p, key, value))
-            return value
-        if kind == "point":
-            v = real_tensor(value, p.shape, f"a floating tensor shaped like the parameter {tuple(p.shape)}")
-            if not bool(torch.isfinite(v).all()):
-                fail("is not finite (it holds NaN or inf)")
-            return v
-        if kind in ("norm", "nan_norm"):
-            v = real_tensor(value, (), "a 0-d floating tensor")
-            x = float(v)
-            if math.isnan(x) and kind == "nan_norm":
-                return v
-            if not math.isfinite(x) or x < 0:
-                fail(f"must be {'NaN or ' if kind == 'nan_norm' else ''}a finite number >= 0, got {x}")
-            return v
-        role, t = kind  # a learner entry: like the template's leaf (per parameter: a (1,) leaf is parameter-shaped)
-        shape = tuple(p.shape) if role == "learner" and isinstance(t, torch.Tensor) and tuple(t.shape) == (1,) else (
-            tuple(t.shape) if isinstance(t, torch.Tensor) else None
-        )
-        if isinstance(t, torch.Tensor) and not t.is_floating_point():
-            if not isinstance(value, torch.Tensor) or value.dtype != t.dtype:
-                fail(f"(a learner counter) must be a {t.dtype} tensor, got {describe(value)}")
-            if tuple(value.shape) != shape:
-                fail(f"must have shape {shape}, got {tuple(value.shape)}")
-            if t.dtype != torch.bool and bool((value < 0).any()):
-                fail("(a learner counter) must be >= 0")
-            integer_entries.append((p, key, value.to(device=p.device)))
-            return value
-        if isinstance(t, torch.Tensor):
-            v = real_tensor(value, shape, f"a floating tensor of shape {shape} (the learner's state)")
-        elif isinstance(t, numbers.Integral):
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-                fail(f"(a learner counter) must be an integer, got {describe(value)}")
-            return int(value)
-        else:
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-                fail(f"must be a real number (the learner's state), got {describe(value)}")
-            v = torch.as_tensor(float(value))
-        if not bool(torch.isfinite(v).all()):
-            fail("is not finite (it holds NaN or inf): the learner's state must be finite")
-        return value
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -1,0 +1,65 @@
+"""The torch shell's state layout: a learner's state split into parameter-shaped lists (one entry per parameter of a
+group, kept per parameter) and group-level leaves (kept in the param group's ``group_state``), and back."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+_GSTATE = "group_state"  # the param group's entry that holds its group-level state (counters, shared learner state)
+_LEARNER = "learner."  # prefix of the learner's state entries
+_REFUSED = ("differentiable", "capturable", "fused")  # torch.optim flags this optimizer accepts only when off
+_LATER_FLAGS = ("weight_decay", "maximize", "foreach") + _REFUSED  # group entries an older state dict may lack
+
+
+class _Leaves(list):
+    """A list with one entry per parameter of a group: marks the parameter-shaped nodes of a learner's state."""
+
+    __slots__ = ()
+
+
+def _is_namedtuple(x) -> bool:
+    return isinstance(x, tuple) and hasattr(x, "_fields")
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _split(state) -> tuple:
+    """(per, shared): the learner state's parameter-shaped nodes and its group-level leaves, keyed by dotted path."""
+    per: Dict[str, list] = {}
+    shared: Dict[str, Any] = {}
+
+    def walk(node, path):
+        if type(node) is _Leaves:
+            per[path] = node
+        elif _is_namedtuple(node):
+            for name, child in zip(node._fields, node):
+                walk(child, _join(path, name))
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, _join(path, key))
+        elif isinstance(node, (list, tuple)):
+            for i, child in enumerate(node):
+                walk(child, _join(path, i))
+        else:
+            shared[path] = node
+
+    walk(state, "")
+    return per, shared
+
+
+def _assemble(template, per: Dict[str, list], shared: Dict[str, Any]):
+    """Rebuild a learner state shaped like ``template`` from ``per`` (lists) and ``shared`` (leaves)."""
+
+    def build(node, path):
+        if type(node) is _Leaves:
+            return _Leaves(per[path])
+        if _is_namedtuple(node):
+            return type(node)(*(build(child, _join(path, name)) for name, child in zip(node._fields, node)))
+        if isinstance(node, dict):
+            return {key: build(child, _join(path, key)) for key, child in node.items()}
+        if isinstance(node, (list, tuple)):
+            return type(node)(build(child, _join(path, i)) for i, child in enumerate(node))
+        return shared[path]
+
+    return build(template, "")
