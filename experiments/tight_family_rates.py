@@ -12,10 +12,10 @@ docstring).  ``experiments/rates.toml`` runs the same runs through ``o2nc sweep`
 
 The exponents come from one least-squares fit log q = c + a·log ε + b·log δ over all runs with 95% residual-bootstrap
 intervals (``o2nc.experiments.fit_power_law``, the fit of ``o2nc fit``), which hold both the seed-to-seed spread and
-any departure from a straight line.  A bootstrap over seeds alone is narrower here and misleading: the seeds' counts
-agree to about 0.1% (the runs are travel-limited), so it measures only that spread and excludes the small finite-size
-bias of the last epoch after the kink (on the rates sweep: ε-exponent −3.0015 with seed interval [−3.0025, −3.0010],
-δ-exponent −0.9976 with [−0.9981, −0.9971]).
+any departure from a straight line.  A bootstrap over seeds alone is narrower here and misleading: the five seeds'
+counts at one (ε, δ) differ by 0.2% at the median (the runs are travel-limited), so it measures only that spread and
+excludes the small finite-size drifts of the tuning (on the rates sweep: ε-exponent −3.0015 with seed interval
+[−3.0025, −3.0010], δ-exponent −0.9976 with [−0.9981, −0.9971]; docs/complexity.md).
 
 Usage: ``python experiments/tight_family_rates.py [--quick] [--jobs 2] [--out results.json]``.
 """
