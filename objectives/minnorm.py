@@ -101,47 +101,80 @@ def _as_gradients(G: Any) -> np.ndarray:
 
 def optimality_gap(G: Any, weights: Any) -> float:
     """The relative optimality gap (‖p‖² − min_i ⟨g_i, p⟩)/max_i ‖g_i‖² of p = Σ weights_i g_i (0 at the optimum)."""
-    Gs, scale = _scaled(_as_gradients(G))
-    if scale == 0.0:
+    rows = _Rows(_as_gradients(G))
+    if rows.scale == 0.0:
         return 0.0
-    p = np.asarray(weights, dtype=np.float64) @ Gs
-    return float(p @ p - np.min(Gs @ p))
+    p = rows.combine(np.asarray(weights, dtype=np.float64))
+    return float(p @ p - np.min(rows.inner(p)))
+
+
+class _Rows:
+    """The gradients divided by their largest row norm, Gs = c·B, without forming Gs unless asked (``dense``):
+    B is G itself (c = 1/scale) where the plain row sums of squares are exact, else G pre-scaled by its largest entry
+    (c = 1).  Products with Gs are products with B times c: one pass over G each, no copy of it."""
+
+    def __init__(self, G: np.ndarray):
+        self._dense = None
+        top = float(np.max(np.einsum("ij,ij->i", G, G)))
+        if _PLAIN_RANGE[0] <= top <= _PLAIN_RANGE[1]:
+            # far inside float64's range: the products of entries that matter at the scale of the largest row
+            # (down to eps² times its square) are normal numbers, and c² is one too
+            self.scale = float(np.sqrt(top))
+            self.B, self.c = G, 1.0 / self.scale
+        else:  # scaled by the largest entry first (Blue, ACM TOMS 4(1), 1978)
+            amax = float(np.max(np.abs(G)))
+            if amax == 0.0:
+                self.scale, self.B, self.c = 0.0, G, 1.0
+                return
+            unit = G * (1.0 / amax)
+            self.scale = amax * float(np.sqrt(np.max(np.einsum("ij,ij->i", unit, unit))))
+            self.B, self.c = unit * (amax / self.scale), 1.0
+
+    def gram(self) -> np.ndarray:
+        """Gs Gsᵀ."""
+        K = self.B @ self.B.T
+        if self.c != 1.0:
+            K *= self.c * self.c
+        return K
+
+    def combine(self, lam: np.ndarray) -> np.ndarray:
+        """Σ_i λ_i gs_i = Gsᵀλ."""
+        return (lam @ self.B) * self.c
+
+    def inner(self, p: np.ndarray) -> np.ndarray:
+        """⟨gs_i, p⟩ for every i: Gs p."""
+        return (self.B @ p) * self.c
+
+    def dense(self) -> np.ndarray:
+        """Gs itself (formed once, for the rarer solvers that need its entries)."""
+        if self._dense is None:
+            self._dense = self.B * self.c if self.c != 1.0 else self.B
+        return self._dense
 
 
 def _scaled(G: np.ndarray) -> tuple[np.ndarray, float]:
-    """G divided by its largest row norm (computed without overflow or underflow), and that norm.
-
-    The plain row sums of squares where the largest is a normal number of at least tiny/eps and finite (every square
-    that underflowed then weighs less than a rounding of it: the test of ``online_learners.tree.tree_norm``); the
-    rows scaled by the largest entry first otherwise (Blue, ACM TOMS 4(1), 1978).
-    """
-    top = float(np.max(np.einsum("ij,ij->i", G, G)))
-    if _PLAIN_FLOOR <= top < np.inf:
-        scale = float(np.sqrt(top))
-        return G / scale, scale
-    amax = float(np.max(np.abs(G)))
-    if amax == 0.0:
-        return G, 0.0
-    unit = G * (1.0 / amax)
-    scale = amax * float(np.sqrt(np.max(np.einsum("ij,ij->i", unit, unit))))
-    return unit * (amax / scale), scale
+    """G divided by its largest row norm (computed without overflow or underflow), and that norm."""
+    rows = _Rows(G)
+    return rows.dense() if rows.scale > 0.0 else G, rows.scale
 
 
-_PLAIN_FLOOR = float(np.finfo(np.float64).smallest_normal / np.finfo(np.float64).eps)
+#: The largest row's sum of squares for which G is used as it is (scaled by a scalar afterwards).
+_PLAIN_RANGE = (1e-200, 1e200)
 
 
-def _checked(Gs: np.ndarray, scale: float, lam: np.ndarray, solver: str, iterations: int) -> MinNorm:
+def _checked(rows: _Rows, lam: np.ndarray, solver: str, iterations: int) -> MinNorm:
     """Weights clipped to the simplex, with the value, gap and lower bound computed on the (scaled) gradients."""
     lam = np.clip(np.asarray(lam, dtype=np.float64).reshape(-1), 0.0, None)
     total = lam.sum()
     if not np.isfinite(total) or total <= 0.0:
         return MinNorm(lam, np.inf, np.inf, 0.0, solver, iterations)
     lam = lam / total
-    p = lam @ Gs
+    p = rows.combine(lam)
     pp = float(p @ p)
-    low = float(np.min(Gs @ p))
+    low = float(np.min(rows.inner(p)))
     norm = float(np.sqrt(pp))
     lower = max(0.0, low) / norm if norm > 0.0 else 0.0
+    scale = rows.scale
     return MinNorm(lam, scale * norm, pp - low, scale * min(lower, norm), solver, iterations)
 
 
@@ -153,20 +186,19 @@ def _trsv(R: np.ndarray, b: np.ndarray, trans: int) -> np.ndarray:
     return x
 
 
-def _chol(A: np.ndarray):
-    """Upper-triangular R with RᵀR = A (LAPACK dpotrf), or None when A is not numerically positive definite."""
-    R, info = lapack.dpotrf(A, lower=0, clean=1)
-    return R if info == 0 else None
-
-
 def _affine_gram(K: np.ndarray, S: list):
     """Weights α (Σα = 1) of the min-norm point of aff{g_i : i ∈ S} from the Gram matrix: (K_SS + 11ᵀ) u = 1,
     α = u/1ᵀu (Wolfe 1976, §4; positive definite when the points are affinely independent).  None when they are
-    not, numerically."""
-    R = _chol(K[np.ix_(S, S)] + 1.0)
-    if R is None or np.min(np.abs(np.diag(R))) <= 1e-7 * np.max(np.abs(np.diag(R))):
+    not, numerically.  One LAPACK call (dposv: the Cholesky factorisation and the solve with it)."""
+    A = K.take(S, axis=0).take(S, axis=1) if len(S) < K.shape[0] else K.copy()
+    A += 1.0
+    R, u, info = lapack.dposv(A, np.ones((len(S), 1)), lower=0, overwrite_a=1, overwrite_b=1)
+    if info != 0:
         return None
-    u = _trsv(R, _trsv(R, np.ones(len(S)), trans=1), trans=0)
+    diag = np.abs(R.diagonal())
+    if diag.min() <= 1e-7 * diag.max():
+        return None
+    u = u[:, 0]
     return u / u.sum()
 
 
@@ -184,8 +216,8 @@ def _affine_direct(Gs: np.ndarray, S: list):
     return u / u.sum()
 
 
-def _wolfe(Gs: np.ndarray, K: np.ndarray, tol: float, max_cycles: int, precise: bool) -> tuple[np.ndarray, int]:
-    """Wolfe's min-norm-point algorithm (Wolfe 1976) on the rows of Gs (scaled to norm ≤ 1).
+def _wolfe(rows: _Rows, K: np.ndarray, tol: float, max_cycles: int, precise: bool) -> tuple[np.ndarray, int]:
+    """Wolfe's min-norm-point algorithm (Wolfe 1976) on the rows of Gs (scaled to norm ≤ 1; K = Gs Gsᵀ).
 
     The corral S holds affinely independent points with positive weights λ.  A major cycle adds the point most
     violating optimality, argmin_i ⟨g_i, p⟩; minor cycles move λ towards the affine minimiser α of S until it lies
@@ -193,14 +225,15 @@ def _wolfe(Gs: np.ndarray, K: np.ndarray, tol: float, max_cycles: int, precise: 
     from a QR factorisation and the inner products from the gradients themselves (slower; used when the Gram-matrix
     pass leaves a gap above the tolerance).  Returns the weights over all m points and the cycles spent.
     """
-    m = Gs.shape[0]
+    m = K.shape[0]
     if precise:
+        Gs = rows.dense()
         affine = lambda S: _affine_direct(Gs, S)  # noqa: E731
         inner_of = lambda S, lam: Gs @ (lam @ Gs[S])  # noqa: E731
     else:
         affine = lambda S: _affine_gram(K, S)  # noqa: E731
         inner_of = lambda S, lam: K[:, S] @ lam  # noqa: E731
-    first = int(np.argmin(np.einsum("ij,ij->i", Gs, Gs)))
+    first = int(np.argmin(np.diagonal(K)))  # the shortest gradient
     S, lam = [first], np.ones(1)
     inner = inner_of(S, lam)  # ⟨g_i, p⟩ for every i
     cycles, dropped = 0, -1
@@ -210,7 +243,7 @@ def _wolfe(Gs: np.ndarray, K: np.ndarray, tol: float, max_cycles: int, precise: 
         if pp - inner[j] <= tol or j in S or j == dropped:
             break  # optimal, or rounding stalls the choice (the caller's check on the gradients decides)
         S.append(j)
-        lam = np.append(lam, 0.0)
+        lam = np.concatenate((lam, (0.0,)))
         while cycles < max_cycles:
             cycles += 1
             alpha = affine(S)
@@ -323,39 +356,39 @@ def min_norm(G: Any, *, tol: float = DEFAULT_TOL, solver: str = "wolfe") -> MinN
         raise ValueError(f"tol: expected a number in [1e-15, 1e-2], got {tol!r}")
     G = _as_gradients(G)
     m = G.shape[0]
-    Gs, scale = _scaled(G)
-    if scale == 0.0:
+    rows = _Rows(G)
+    if rows.scale == 0.0:
         return MinNorm(np.full(m, 1.0 / m), 0.0, 0.0, 0.0, "wolfe", 0)
     if m == 1:
-        return _checked(Gs, scale, np.ones(1), "wolfe", 0)
+        return _checked(rows, np.ones(1), "wolfe", 0)
     K = None
     first = None
     if solver != "wolfe":
         if solver == "nnls":
-            lam = _nnls(Gs)
+            lam = _nnls(rows.dense())
         else:
-            K = Gs @ Gs.T
+            K = rows.gram()
             lam = _daqp(K) if solver == "daqp" else _quadprog(K)
-        first = _checked(Gs, scale, lam, solver, 0)
+        first = _checked(rows, lam, solver, 0)
         if first.gap <= tol:
             return first
     if K is None:
-        K = Gs @ Gs.T
+        K = rows.gram()
     name = "wolfe" if first is None else f"{solver}+wolfe"
-    if m <= min(Gs.shape[1] + 1, 256):
+    if m <= min(G.shape[1] + 1, 256):
         # Every point in the corral: when the affine minimiser of all m points has positive weights it is the
         # optimum (one solve instead of m major cycles; the typical case of few gradients in high dimension).
         alpha = _affine_gram(K, list(range(m)))
         if alpha is not None and alpha.min() > 0.0:
-            sol = _checked(Gs, scale, alpha, name, 1)
+            sol = _checked(rows, alpha, name, 1)
             if sol.gap <= tol:
                 return sol
-    lam, cycles = _wolfe(Gs, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=False)
-    sol = _checked(Gs, scale, lam, name, cycles)
+    lam, cycles = _wolfe(rows, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=False)
+    sol = _checked(rows, lam, name, cycles)
     if not sol.gap <= tol:
-        lam, more = _wolfe(Gs, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=True)
+        lam, more = _wolfe(rows, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=True)
         cycles += more
-        sol = _checked(Gs, scale, lam, name, cycles)
+        sol = _checked(rows, lam, name, cycles)
     if not sol.gap <= tol:
         raise MinNormError(f"min_norm: relative optimality gap {sol.gap:.3g} > tol = {tol:g} after {cycles} cycles "
                            f"(m = {m}, d = {G.shape[1]}); the hull is too degenerate for float64 at this tolerance")
