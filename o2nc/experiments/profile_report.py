@@ -143,7 +143,7 @@ def leaderboard_markdown(board: Mapping, title: str, notes: str = "") -> str:
 
 
 def _style(names: Sequence[str]):
-    """A distinct (color, line style, marker) per method: O2NC solid, baselines dashed."""
+    """A distinct (color, line style) per method: O2NC solid (and thicker), baselines dashed."""
     import matplotlib.pyplot as plt
 
     methods = sorted({n.rsplit(" (", 1)[0] for n in names})
@@ -191,7 +191,8 @@ def plot_profiles(ents: Mapping, problems: Sequence[str], dims: Mapping[str, int
                 else:
                     continue
                 color, ls = style[n]
-                ax.step(xs, ys[:, j], where="post", color=color, linestyle=ls, label=label, lw=1.6)
+                ax.step(xs, ys[:, j], where="post", color=color, linestyle=ls, label=label,
+                        lw=2.6 if n.startswith("o2nc") else 1.4)
             ax.set_xscale("log")
             ax.set_ylim(0, 1.02)
             ax.set_xlabel(xlabel)
