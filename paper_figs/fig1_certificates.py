@@ -91,7 +91,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
             data["problems"][problem][label] = {"certificate_median": median.tolist(), "q25": low.tolist(),
                                                 "q75": high.tolist(),
                                                 "radius_median": np.median(radius, axis=1).tolist()}
-        axes[0, j].set_title(f"{problem} (d={objective.dim})", fontsize=6.5)
+        axes[0, j].set_title(f"{problem}\n(d = {objective.dim})", fontsize=6.5)
         axes[1, j].axhline(DELTA, color="0.4", ls=":", lw=0.9)
         axes[1, j].set_xlabel("gradient calls $N$")
     axes[0, 0].set_ylabel(r"certificate $\|\hat g\|$")
@@ -101,6 +101,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     for ax in axes.flat:
         ax.tick_params(labelsize=5.5)
         ax.set_xticks(budgets, [f"{b // 1000}k" for b in budgets])
+        ax.set_xlim(budgets[0] / 1.4, budgets[-1] * 1.4)  # room for the end ticks' labels inside the figure
         ax.minorticks_off()
     best = {p: min(data["problems"][p], key=lambda m: data["problems"][p][m]["certificate_median"][-1])
             for p in PROBLEMS}

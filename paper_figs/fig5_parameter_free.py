@@ -81,6 +81,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
         ax.loglog(MULTIPLIERS, median, marker=MARKERS[i], label=name)
         ax.fill_between(MULTIPLIERS, low, high, alpha=0.2, color=f"C{i}", lw=0)
         data["learners"][name] = {"median": median.tolist(), "q25": low.tolist(), "q75": high.tolist()}
+    ax.set_title(f"{OBJECTIVE} (d = {objective.dim}), $\\delta$ = {DELTA}, $N$ = {budget:,}")
     ax.set_xlabel("hyperparameter multiplier $m$")
     ax.set_ylabel(r"best certificate $\min_k \|\hat g_k\|$")
     ax.legend(loc="best")
