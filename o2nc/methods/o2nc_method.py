@@ -45,6 +45,7 @@ SCALINGS = ("uniform", "exponential", "none", "midpoint")
 OUTPUTS = ("best", "random", "last")
 HINTS = (None, "last_gradient", "extrapolated", "fixed_point")
 CERTIFICATES = ("auto", "algorithm")
+RADIUS_KINDS = ("exact", "bound")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class O2NCMethod:
         lipschitz, gap, sigma: override the objective's G, gap and σ in the theory tuning.
         evaluate: evaluate F at every epoch mean into ``trace["value"]`` (counted in ``value_calls``; the algorithm
             itself never evaluates F, so the trace's values are NaN without it).
+        radius_kind: the radius every epoch's certificate carries: ``"exact"`` (r_k = max_t ‖w_t − w̄_k‖, the
+            default; :func:`o2nc.minimize` keeps the epoch's points for it) or ``"bound"`` (the path bound
+            L_k ≥ r_k in O(d) memory).  ``trace["radius"]`` holds that radius, ``trace["radius_bound"]`` always L_k.
         name: the registry name this configuration is listed under (set by :func:`o2nc.methods.get`).
     """
 
@@ -86,6 +90,7 @@ class O2NCMethod:
     gap: Optional[float] = None
     sigma: Optional[float] = None
     evaluate: bool = False
+    radius_kind: str = "exact"
     name: str = "o2nc"
 
     family = "o2nc"
@@ -111,6 +116,7 @@ class O2NCMethod:
         check_choice(owner, "output", self.output, OUTPUTS)
         check_choice(owner, "hint", self.hint, HINTS)
         check_choice(owner, "certificate", self.certificate, CERTIFICATES)
+        check_choice(owner, "radius_kind", self.radius_kind, RADIUS_KINDS)
         for flag in ("restart", "evaluate"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"{owner}: `{flag}` must be True or False, got {getattr(self, flag)!r}")
@@ -234,7 +240,7 @@ class O2NCMethod:
         res = minimize(grad, start, learner=learner, budget=budget, epoch_length=T, scaling=self.scaling, seed=seed,
                        restart=self.restart, value=calls.value if self.evaluate else None, output=self.output,
                        hint=self.hint, delta=delta, stochastic=stochastic, callback=callback,
-                       progress=bool(progress))
+                       progress=bool(progress), radius_kind=self.radius_kind)
         K = len(res.epochs.calls)
         means = np.asarray(res.epochs.mean, dtype=np.float64)
         radii = np.asarray(res.epochs.radius, dtype=np.float64)
@@ -250,7 +256,8 @@ class O2NCMethod:
             trace["certificate"], trace["certificate_estimate"] = exact, own
             k = best_epoch(exact, radii, delta) if self.output == "best" else res.selected_epoch
             certificate = Certificate(point=means[k], delta=float(radii[k]), epsilon=float(exact[k]),
-                                      kind="exact-gradient epoch", radius_kind="exact", calls=res.epochs.calls[k])
+                                      kind="exact-gradient epoch", radius_kind=self.radius_kind,
+                                      calls=res.epochs.calls[k])
             source = "exact-recomputed"
         else:
             k = res.selected_epoch
