@@ -31,8 +31,9 @@ class O2NCState(NamedTuple):
         learner: the learner's state, its parameter-shaped fields shaped like the params (so that
             ``optax.tree_utils.tree_map_params`` reaches them). After an update that closed an epoch with
             ``restart``, it is the state before the restart: the restart is applied when the next update reads it.
-        key: the PRNG key of the s-sequence (already advanced past ``s_next``), or with ``seed=`` the seed's two
-            32-bit key words (uint32, shape (2,)) of the counter-based draw (:mod:`o2nc.conversion.draw`).
+        key: the data of the PRNG key of the s-sequence (``jax.random.key_data``, uint32; already advanced past
+            ``s_next``), or with ``seed=`` the seed's two 32-bit key words (uint32, shape (2,)) of the counter-based
+            draw (:mod:`o2nc.conversion.draw`). A typed key put in its place is used as it is.
         s: s_{n+1}, the scalar of the current gradient point.
         draws: number of s values drawn (the index into a replayed s-sequence), int32: n + 2, as ``s_next`` is
             drawn one update ahead.
@@ -443,6 +444,10 @@ def o2nc(
     if store_anchor is None:
         store_anchor = recover is None
 
+    # A typed key is kept as its data and its implementation (static); a raw uint32 key is kept as it is.
+    typed_key = key is None or jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    key_impl = jax.random.key_impl(jax.random.key(0) if key is None else key) if typed_key else None
+
     def learning_rate_at(count):
         """lr_n: the schedule at the number of updates made so far (optax's convention), or the constant."""
         return schedule(count) if schedule is not None else learning_rate
@@ -451,7 +456,12 @@ def o2nc(
         if seed_words is not None or rule_name not in ("uniform", "exponential"):  # the core's draw, traced
             words = (key[0], key[1]) if seed_words is not None else None
             return key, rule.traced(words, draws.astype(jnp.uint32), dtype, values), draws + 1
-        key, sub = jax.random.split(key)
+        typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        # The state holds the key's data (uint32 words, which optax's tree utilities and numpy compare and copy);
+        # a typed key put in its place (e.g. under vmap) is used as it is.
+        key, sub = jax.random.split(key if typed or key_impl is None else jax.random.wrap_key_data(key, impl=key_impl))
+        if not typed and key_impl is not None:
+            key = jax.random.key_data(key)
         if rule_name == "uniform":
             s = jax.random.uniform(sub, (), dtype=jnp.float64 if dtype == jnp.float64 else jnp.float32)
         else:
@@ -489,6 +499,8 @@ def o2nc(
             k = jnp.asarray(seed_words, dtype=jnp.uint32)
         else:
             k = jax.random.key(0) if key is None else key
+            if key_impl is not None:
+                k = jax.random.key_data(k)
         k, s, draws = draw(k, jnp.zeros((), jnp.int32), sdtype)
         k, s_next, draws = draw(k, draws, sdtype)
         nan = jnp.full((), jnp.nan, dtype)
