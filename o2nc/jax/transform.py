@@ -322,7 +322,8 @@ def o2nc(
 ) -> optax.GradientTransformationExtraArgs:
     r"""The online-to-non-convex conversion of an online learner, as an optax transformation.
 
-    The learner runs over the list of the params' leaves as one pytree (global norms). With Δ_n the learner's play and
+    The learner runs over the params' leaves as one pytree (global norms); its state is stored shaped like the params,
+    as optax's conventions ask (``optax.tree_utils.tree_map_params``, sharding rules). With Δ_n the learner's play and
     s_n from the scaling ([CMO23] Algorithm 1; Exp(1) scaling: Zhang & Cutkosky, ICML 2024; midpoint: the deterministic
     variant of [CMO23] as restated by Patitucci, Jiang, Mokhtari, arXiv 2510.03167):
 
@@ -340,16 +341,18 @@ def o2nc(
     learner whose update can be undone elementwise (unconstrained OGD: Δ_n = Δ_{n+1} + η_n g_n) Δ_n is recomputed
     from the new state and g_n, and the step moves about 7 words per parameter (read w, g, Δ twice; write w, Δ)
     against 11 with the stored anchor; for any other learner it costs a copy of the learner state per step (slower,
-    less memory). The default ``store_anchor=None`` picks the faster: ``False`` for unconstrained OGD, ``True``
-    otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at
+    less memory). The default ``store_anchor=None`` picks the faster: ``False`` for a learner that declares
+    ``recovers_previous_play`` (unconstrained OGD, whose ``previous_play`` gives Δ_n), ``True`` otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at
     least float32. The first
     ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in after
     ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain scaled
     by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
-    ``optax.inject_hyperparams(o2nc)(learner=..., lr=...)`` changes lr without recompiling.
+    ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling. A schedule
+    (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts. Params must
+    be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
 
-    **Bad input.** Arguments are checked at construction: a Python/numpy ``lr`` that is NaN, inf or negative is a
-    ValueError naming ``lr`` (so is a concrete array's); ``epoch_length`` must be a positive integer, ``restart`` a
+    **Bad input.** Arguments are checked at construction: a Python/numpy ``learning_rate`` that is NaN, inf or
+    negative is a ValueError naming ``learning_rate`` (so is a concrete array's); ``epoch_length`` must be a positive integer, ``restart`` a
     bool, ``key`` a PRNG key, ``seed`` an integer in [0, 2**64). A *traced* lr (under ``jit``/``vmap``, or the
     jitted update of ``inject_hyperparams``) has no value to check then: it is checked in the update, as below.
 
@@ -363,8 +366,10 @@ def o2nc(
     update. It covers the inputs (gradient, lr), not a learner whose own arithmetic overflows.
 
     Args:
-        learner: an online learner of ``online_learners``.
-        lr: increment multiplier (finite, ≥ 0): a number, or a scalar array (traced values are checked per update).
+        learner: an online learner of ``online_learners``; ``None`` (default): :func:`default_learner`, a
+            parameter-free learner.
+        learning_rate: increment multiplier lr (finite, ≥ 0): a number, a scalar array (traced values are checked
+            per update), or a schedule of the update count.
         epoch_length: steps per epoch T (positive integer); the learner restarts at each epoch start when
             ``restart``.
         scaling: ``"uniform"``, ``"exponential"``, ``"none"``, ``"midpoint"`` or a 1-D array of s values replayed in
@@ -372,7 +377,8 @@ def o2nc(
         restart: re-initialise the learner at every epoch start.
         averaging: ``None`` (output point: the anchor), ``"epoch"`` (mean of w over the last completed epoch) or
             ``("ema", beta)``; read it with :func:`o2nc_eval_params`.
-        key: PRNG key of the s-sequence (default ``jax.random.key(0)``); not with ``seed``.
+        key: PRNG key of the s-sequence (default ``jax.random.key(0)``), or an integer seed of it, as
+            ``optax.noisy_sgd`` takes; not with ``seed``.
         seed: an integer in [0, 2**64): the counter-based s-sequence of :mod:`o2nc.conversion.draw` (53 bits in a
             float64 run, else 24), the one ``o2nc.minimize(seed=...)`` and ``o2nc.torch.O2NC(seed=...)`` draw, so
             one seed gives one trajectory in every shell. Its key words sit in ``state.key``: replacing them (e.g.
@@ -381,6 +387,7 @@ def o2nc(
             (default): ``False`` where the learner's previous play can be recomputed (unconstrained OGD), else
             ``True``. Without it and without averaging, :func:`o2nc_eval_params` needs the params of the last
             update.
+        lr: deprecated alias of ``learning_rate`` (a DeprecationWarning).
 
     Returns:
         An ``optax.GradientTransformationExtraArgs`` whose state is an :class:`O2NCState`.
