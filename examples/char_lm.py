@@ -21,7 +21,7 @@ Methods, all at the same gradient budget (``steps`` mini-batches of ``batch`` wi
   (``mechanic-pytorch``'s tuner over AdamW, Cutkosky, Defazio, Mehta, NeurIPS 2023).
 
 Every method but ``o2nc-free`` is tuned on the same grid of learning-rate multipliers around its default
-(``GRID``), seed 0, by the tuning-set loss; the chosen lr then runs on every seed and the validation loss is reported.
+(``Config.grid``), seed 0, by the tuning-set loss; the chosen lr then runs on every seed and the validation loss is reported.
 
 Usage: python examples/char_lm.py [--quick] [--json PATH] [--seeds N] [--steps N] [--no-certify]
 """
@@ -79,7 +79,7 @@ class Config:
 
 
 FULL = Config()
-QUICK = Config(steps=120, eval_every=30, curve_chars=4096, tune_chars=8192, val_chars=16_384, grid=(1.0,),
+QUICK = Config(steps=100, eval_every=25, curve_chars=4096, tune_chars=8192, val_chars=8192, grid=(1.0,),
                seeds=(0,), cert_deltas=(1e-2,), cert_samples=4, cert_windows=16)
 
 
@@ -381,6 +381,10 @@ def finite_or_inf(x: float) -> float:
     return x if math.isfinite(x) else math.inf
 
 
+def finite_or_none(x: float) -> Optional[float]:
+    return x if math.isfinite(x) else None
+
+
 def compare(cfg: Config = FULL, methods: Optional[Sequence[str]] = None, certify: bool = True,
             log: Callable = print) -> dict:
     """Tune every method on ``cfg.grid`` (seed 0, tuning loss), then run the chosen lr on every seed.
@@ -416,7 +420,8 @@ def compare(cfg: Config = FULL, methods: Optional[Sequence[str]] = None, certify
             "val_loss": [r["val_loss"] for r in runs],
             "seeds": list(cfg.seeds),
             "tuned": {"lr": lr, "multiplier": best, "default_lr": method.default_lr,
-                      "grid": {f"{method.default_lr * m:.6g}": trials[m]["tune_loss"] for m in grid}},
+                      # tuning-set loss per lr; null: the run diverged
+                      "grid": {f"{method.default_lr * m:.6g}": finite_or_none(trials[m]["tune_loss"]) for m in grid}},
             "curves": [r["curve"] for r in runs],
             "seconds": [r["seconds"] for r in runs],
             "certificates": certificates,
@@ -437,7 +442,7 @@ def table(results: dict) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a few minutes: 120 steps, default lrs, one seed")
+    ap.add_argument("--quick", action="store_true", help="a few minutes: 100 steps, default lrs, one seed")
     ap.add_argument("--json", type=pathlib.Path, help="write the results here")
     ap.add_argument("--seeds", type=int, help="number of seeds (default 3, 1 with --quick)")
     ap.add_argument("--steps", type=int, help="gradient steps per run")
