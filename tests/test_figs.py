@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -43,8 +44,21 @@ def figs(*args, cache: Path, timeout: int):
                           timeout=timeout, cwd=ROOT)
 
 
-def test_there_are_eight_figures():
-    assert len(NAMES) == 8, NAMES
+def test_the_paper_figures_are_all_there():
+    expected = {"fig1_certificates", "fig2_complexity_eps", "fig3_complexity_delta", "fig4_hard_instance",
+                "fig5_parameter_free", "fig6_optimistic", "fig7_equivalences", "fig8_digits"}
+    assert expected <= set(NAMES), sorted(expected - set(NAMES))
+
+
+def test_list_gives_every_figure_its_measured_quick_time_and_full_time(tmp_path):
+    done = figs("--list", cache=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    assert sorted(lines) == NAMES
+    for name, line in lines.items():
+        quick = re.search(r"--quick: ([^;]+);", line)
+        assert quick and re.search(r"\d", quick.group(1)), line      # a measured time, not "not measured"
+        assert "full budgets:" in line, line
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,3 +98,22 @@ def test_whole_quick_set_regenerates_from_nothing(tmp_path):
     for name in NAMES:
         check_outputs(tmp_path, name)
     print(f"quick set: {time.perf_counter() - start:.0f} s")
+
+
+def test_outputs_go_to_the_checkout_or_to_the_working_folder_of_an_installed_package(tmp_path, monkeypatch):
+    from o2nc.commands import figs as command
+
+    assert command.figures_dir() == FIGS and command.output_root(FIGS) == FIGS     # a source checkout
+    installed = tmp_path / "site-packages" / "paper_figs"                           # no pyproject.toml beside it
+    installed.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert command.output_root(installed) == tmp_path / "o2nc-figs"
+
+
+def test_the_wheel_ships_the_figure_scripts():
+    from setuptools.discovery import PEP420PackageFinder
+
+    text = (ROOT / "pyproject.toml").read_text()
+    include = re.search(r"^include = (\[.*?\])", text, flags=re.M).group(1)
+    packages = PEP420PackageFinder.find(str(ROOT), include=json.loads(include))
+    assert "paper_figs" in packages and "paper_figs.quick" not in packages and "o2nc.commands" in packages

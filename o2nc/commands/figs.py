@@ -21,9 +21,25 @@ Examples:
   o2nc figs --list
 """
 
-#: Wall time of each figure with --quick from an empty cache (``o2nc figs --quick`` on a shared 2-core x86_64
-#: machine; times there vary by about a factor of two).
-QUICK_TIMES = {}
+#: CPU time (user + system, the process and its workers) of ``o2nc figs NAME --quick`` from an empty cache, measured
+#: on a shared 2-core x86_64 machine. CPU time rather than wall time, because the machine was shared: on an idle
+#: 2-core machine a figure takes about this long, less where a sweep runs on both cores (figures 2 and 3). Figure 3
+#: alone includes the sweep it shares with figure 2.
+QUICK_CPU_SECONDS = {
+    "fig1_certificates": 52,
+    "fig2_complexity_eps": 133,
+    "fig3_complexity_delta": 163,
+    "fig4_hard_instance": 28,
+    "fig5_parameter_free": 70,
+    "fig6_optimistic": 4,
+    "fig7_equivalences": 8,
+    "fig8_digits": 111,
+}
+
+
+def quick_time(name: str) -> str:
+    seconds = QUICK_CPU_SECONDS.get(name)
+    return "not measured" if seconds is None else f"about {seconds} s of CPU"
 
 
 def figures_dir() -> Path:
@@ -77,8 +93,7 @@ def run(args) -> int:
     if args.list:
         for name, path in figures.items():
             module = load(path)
-            quick = QUICK_TIMES.get(name, "not measured")
-            print(f"{name:<28} {module.TITLE}  (--quick: {quick}; full budgets: {module.FULL_TIME})")
+            print(f"{name:<28} {module.TITLE}  (--quick: {quick_time(name)}; full budgets: {module.FULL_TIME})")
         return 0
     unknown = [n for n in args.names if n not in figures]
     if unknown:
