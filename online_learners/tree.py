@@ -195,9 +195,13 @@ def tree_norm(a: Tree):
     leaves = tree_leaves(a)
     xp = array_namespace(*leaves)
     sq = None
+    on_jax = xp.__name__.startswith("jax")
     for x in leaves:
-        flat = xp.reshape(x, (-1,))
-        term = xp.vecdot(flat, flat)
+        if on_jax:  # one reduction, no reshape: a reshape of a leaf sharded with explicit axes needs an output sharding
+            term = xp.sum(x * x)
+        else:
+            flat = xp.reshape(x, (-1,))
+            term = xp.vecdot(flat, flat)
         sq = term if sq is None else sq + term
     floor = _NORM_FLOORS.get(sq.dtype)
     if floor is None:
