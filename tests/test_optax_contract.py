@@ -327,9 +327,11 @@ def test_the_default_makes_progress_on_the_parabola(learning_rate):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("steps", [10_000, 30_000])
 @pytest.mark.parametrize("problem", [parabola, rosenbrock])
 @pytest.mark.parametrize("learning_rate", [1.0, optax.constant_schedule(1.0)], ids=["constant", "schedule"])
-def test_the_default_converges_as_optax_common_tests_require(problem, learning_rate):
-    """optax/contrib/_common_test.py's `test_optimizers`: 30 000 scanned steps, then within 3e-2 (rtol and atol)."""
-    params, target = optimise(o2nc(learning_rate=learning_rate), problem, 30_000)
+def test_the_default_converges_as_optax_common_tests_require(problem, learning_rate, steps):
+    """optax's `test_optimization` (optax/_src/alias_test.py: 10 000 steps) and `test_optimizers`
+    (optax/contrib/_common_test.py: 30 000 scanned steps): the params then within 3e-2 (rtol and atol) of the target."""
+    params, target = optimise(o2nc(learning_rate=learning_rate), problem, steps)
     np.testing.assert_allclose(np.asarray(params), np.asarray(target), rtol=3e-2, atol=3e-2)

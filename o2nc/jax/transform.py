@@ -7,7 +7,7 @@ s-draw of ``seed=`` and the certificate norm are the conversion core's (:mod:`o2
 import math
 import numbers
 import warnings
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -301,6 +301,11 @@ def _finite_step(G, lr):
     return ok
 
 
+#: T of the default configuration ``o2nc()``: with :func:`default_learner` it passes optax's test problems
+#: (tests/test_optax_contract.py), where 100 steps per epoch miss the Rosenbrock target after 10 000 steps.
+DEFAULT_EPOCH_LENGTH = 300
+
+
 def default_learner():
     """The learner of ``o2nc()`` without one: parameter-free mirror descent (Jacobsen & Cutkosky, COLT 2022),
     ``ParameterFreeMirrorDescent(eps=0.1)``: no step size and no gradient bound to tune."""
@@ -310,7 +315,7 @@ def default_learner():
 def o2nc(
     learner=None,
     learning_rate: optax.ScalarOrSchedule = 1.0,
-    epoch_length: int = 100,
+    epoch_length: Optional[int] = None,
     scaling="uniform",
     restart: bool = True,
     averaging=None,
@@ -371,7 +376,7 @@ def o2nc(
         learning_rate: increment multiplier lr (finite, ≥ 0): a number, a scalar array (traced values are checked
             per update), or a schedule of the update count.
         epoch_length: steps per epoch T (positive integer); the learner restarts at each epoch start when
-            ``restart``.
+            ``restart``. ``None`` (default): 100, or :data:`DEFAULT_EPOCH_LENGTH` (300) with the default learner.
         scaling: ``"uniform"``, ``"exponential"``, ``"none"``, ``"midpoint"`` or a 1-D array of s values replayed in
             order (beyond its end s is NaN, which makes the failure visible under ``jit``).
         restart: re-initialise the learner at every epoch start.
@@ -418,6 +423,8 @@ def o2nc(
         if not callable(lr):
             _check_lr(lr, "lr")
         learning_rate = lr
+    if epoch_length is None:
+        epoch_length = DEFAULT_EPOCH_LENGTH if learner is None else 100
     if learner is None:
         learner = default_learner()
     for method in ("init", "predict", "update"):
