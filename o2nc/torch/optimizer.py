@@ -539,29 +539,37 @@ class O2NC(Optimizer):
         self._pending = keep
 
     def _step_group(self, group: dict, active: List[int], grad_norm, s_next: float) -> None:
+        """One step of a group over its parameters with a gradient: the multi-tensor kernel of the group's learner
+        when ``foreach`` allows one and the learner has one, else the for-loop reference (the conversion core)."""
+        P = [group["params"][i] for i in active]
+        G = [p.grad for p in P]
+        if group["maximize"]:
+            G = torch._foreach_neg(G)  # ascent on f is descent on −f: the learner sees −g
+        foreach = self._use_foreach(group, P)
+        _, per_fields, shared_fields = self._template(group)
+        kernel = _fast.kernel_for(group["learner"], per_fields, shared_fields) if foreach else None
+        if kernel is None:
+            if group["averaging"] is not None and group["averaging"] != "epoch":
+                self._ema_(group, [self.state[p] for p in P], P, foreach)
+            self._single_tensor_step(group, active, G, s_next)
+        else:
+            self._multi_tensor_step(group, active, G, grad_norm, s_next, kernel)
+        if grad_norm is not None:
+            group[_GSTATE]["grad_norm"] = grad_norm
+
+    def _multi_tensor_step(self, group: dict, active: List[int], G: list, grad_norm, s_next: float, kernel) -> None:
+        """The step with the learner's multi-tensor kernel (:mod:`o2nc.torch._fast`), in place; held to
+        :meth:`_single_tensor_step` by the tests."""
         params = group["params"]
         learner = group["learner"]
         lr = group["lr"]
         gstate = group[_GSTATE]
         P = [params[i] for i in active]
-        G = [p.grad for p in P]
-        if group["maximize"]:
-            G = torch._foreach_neg(G)  # ascent on f is descent on −f: the learner sees −g
         states = [self.state[p] for p in P]
-        foreach = self._use_foreach(group, P)
-        _, per_fields, shared_fields = self._template(group)
-        kernel = _fast.kernel_for(learner, per_fields, shared_fields) if foreach else None
+        foreach = True  # kernels run only where foreach is on (the helpers below take the flag)
         n_step = gstate["step"] + 1
         averaging = group["averaging"]
         decay = group["weight_decay"]
-
-        if kernel is None:
-            if averaging is not None and averaging != "epoch":
-                self._ema_(group, states, P, foreach)
-            self._reference_step(group, active, G, s_next)
-            if grad_norm is not None:
-                gstate["grad_norm"] = grad_norm
-            return
 
         # Bookkeeping at w_n (the current weights): epoch sums and path length, or the EMA.
         if averaging == "epoch":
@@ -598,8 +606,6 @@ class O2NC(Optimizer):
             new_lag = self._lag(s_next, lr)
             for st in states:
                 st["lag"] = new_lag
-            if grad_norm is not None:
-                gstate["grad_norm"] = grad_norm
             return
 
         # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
@@ -677,8 +683,6 @@ class O2NC(Optimizer):
         new_lag = self._lag(s_next, lr)
         for st in states:
             st["lag"] = new_lag
-        if grad_norm is not None:
-            gstate["grad_norm"] = grad_norm
 
     @staticmethod
     def _ema_(group: dict, states: list, P: list, foreach: bool) -> None:
@@ -690,7 +694,7 @@ class O2NC(Optimizer):
             for e, p in zip(ema, P):
                 e.lerp_(p, weight)
 
-    def _reference_step(self, group: dict, active: List[int], G: list, s_next: float) -> None:
+    def _single_tensor_step(self, group: dict, active: List[int], G: list, s_next: float) -> None:
         """The for-loop reference: one step of the conversion core (:mod:`o2nc.conversion.step`) over the group's
         parameters that have a gradient. The proposal of step n (Δ_n, x_n, w_n and its segment) was made by the
         previous step and is rebuilt from the weights (w_n) and the anchor (stored, or x_n = w_n + lag·Δ_n); the core
