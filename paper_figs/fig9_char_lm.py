@@ -113,7 +113,7 @@ def draw_certificates(ax, results: dict) -> None:
     for i, (name, row) in enumerate(results["methods"].items()):
         certs = row["certificates"]
         if certs:
-            ax.loglog([c["ball"] for c in certs], [c["epsilon"] for c in certs], marker=MARKERS[i % len(MARKERS)],
+            ax.semilogx([c["ball"] for c in certs], [c["epsilon"] for c in certs], marker=MARKERS[i % len(MARKERS)],
                       label=name, color=f"C{i}")
     balls = sorted({c["ball"] for row in results["methods"].values() for c in row["certificates"]})
     if balls:
@@ -128,7 +128,7 @@ def caption(results: dict, stats: dict) -> str:
     cfg, data = results["config"], results["data"]
     rows = "; ".join(f"{n} {s['mean']:.4f} ± {s['sd']:.4f} (lr {s['lr']:.3g}{', tuned' if s['tuned'] else ''})"
                      for n, s in stats.items())
-    text = (f"{TITLE}. Decoder-only transformer (d = {cfg['d_model']}, {cfg['layers']} layers, {cfg['heads']} heads, "
+    text = (f"{TITLE}. Decoder-only transformer (width {cfg['d_model']}, {cfg['layers']} layers, {cfg['heads']} heads, "
             f"context {cfg['context']}), {cfg['steps']} steps of {cfg['batch']} windows, on "
             f"{len(data['train']['files'])} standard-library files of Python {data['python']}; "
             f"{len(cfg['seeds'])} seed(s), band = lowest to highest seed. Validation loss (mean ± sd over seeds): "
@@ -170,10 +170,10 @@ def docs_images(results: dict, folder: Path = ROOT / "docs" / "figures") -> list
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem, draw in (("char_lm_curves", draw_curves), ("char_lm_certificates", draw_certificates)):
-        fig, ax = new_figure(figsize=(4.6, 3.2))
+        fig, ax = new_figure(figsize=(5.6, 3.2))
         draw(ax, results)
         if stem == "char_lm_certificates":
-            ax.legend(loc="best")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         path = folder / f"{stem}.png"
         fig.savefig(path)
         plt.close(fig)
