@@ -8,7 +8,10 @@ Compares, in one process:
   3. ``o2nc_ogd_numpy`` (``o2nc.minimize`` once per seed, a few seeds timed, extrapolated) — the eager loop.
 
 Objective: f(x) = ‖x‖₁ − ½‖Ax‖₁ (non-smooth, non-convex), A fixed, gradient sign(x) − ½Aᵀsign(Ax).
-Target (issue 16): the compiled runner within 2× of the hand-written loop.  Times are best of ``--repeats`` after
+Target (issue 16): the compiled runner within 2× of the hand-written loop.  Not met on a CPU: in the compiled HLO (one step
+per loop iteration) an O2NC step is 28 kernels against the GD step's 5, and 12 of the 28 are the two exact-scale norms of a step (the segment ‖Δ_n‖ in ``o2nc.conversion.step.propose`` and OGD's
+projection), each a plain and a scaled branch of three reductions selected by ``where``; per-step kernels, not
+arithmetic, set the time at d = 10.  Times are best of ``--repeats`` after
 compilation, the two jax variants timed in alternation so that load from other processes hits them alike (the
 machine is shared: report the ratio, which is more stable than either time).
 
@@ -35,7 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--epoch-length", type=int, default=100)
     ap.add_argument("--dim", type=int, default=10)
-    ap.add_argument("--single", type=int, default=3, help="seeds timed one by one with o2nc.minimize")
+    ap.add_argument("--single", type=int, default=3, help="seeds timed one by one with o2nc.minimize (0: skip)")
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args(argv)
 
@@ -84,19 +87,24 @@ def main(argv=None) -> int:
             fn()
             times[fn].append(time.perf_counter() - t0)
     t_jax, t_gd = (min(times[f]) for f in (o2nc_compiled, gd_run))
-    t0 = time.perf_counter()
-    o2nc_ogd_numpy(g_batch, x0, seeds=seeds[:args.single], budget=N, epoch_length=T, radius=radius, lr=lr)
-    t_single = (time.perf_counter() - t0) / args.single * S
+    t_single = None
+    if args.single > 0:
+        t0 = time.perf_counter()
+        o2nc_ogd_numpy(g_batch, x0, seeds=seeds[:args.single], budget=N, epoch_length=T, radius=radius, lr=lr)
+        t_single = (time.perf_counter() - t0) / args.single * S
 
     steps = S * N
     print(f"O2NC+OGD, d={d}, {S} seeds x {N} steps (T={T}); jax {jax.__version__} x64={jax.config.jax_enable_x64}, "
           f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs")
-    for name, t in [("O2NC compiled runner jit(vmap(scan))", t_jax), ("hand-written jitted GD loop", t_gd),
-                    (f"O2NC one seed at a time (x{args.single}, extrapolated)", t_single)]:
+    rows = [("O2NC compiled runner jit(vmap(scan))", t_jax), ("hand-written jitted GD loop", t_gd)]
+    if t_single is not None:
+        rows.append((f"O2NC one seed at a time (x{args.single}, extrapolated)", t_single))
+    for name, t in rows:
         print(f"  {name:<48} {t:9.3f} s   {steps / t / 1e6:9.2f} M run-steps/s")
     ratio = t_jax / t_gd
     print(f"ratio O2NC(compiled) / GD loop = {ratio:.2f} (target <= 2): {'met' if ratio <= 2 else 'NOT met'}")
-    print(f"speed-up of the compiled runner over one seed at a time: {t_single / t_jax:.0f}x")
+    if t_single is not None:
+        print(f"speed-up of the compiled runner over one seed at a time: {t_single / t_jax:.0f}x")
     return 0
 
 

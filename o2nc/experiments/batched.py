@@ -8,7 +8,8 @@ core with jax, scans it over the T steps of an epoch and over a chunk of epochs,
 float64 with the same seed.
 
 The s-values are the counter-based draw of :mod:`o2nc.conversion.draw` (``Scaling.sample``, the values
-:func:`o2nc.minimize` draws for the same seed), computed on the host for each chunk of epochs.  A stochastic oracle
+:func:`o2nc.minimize` draws for the same seed), computed in the compiled code from the seed's key and the step
+counters, an epoch's T at once (a replayed sequence is passed in per chunk of epochs).  A stochastic oracle
 enters as an additive noise stream ``noise(i, start, count)`` (seed i's noise for the steps start … start+count−1):
 the gradient at w_n is ∇F(w_n) + ξ_n.  With :func:`numpy_gaussian_noise` that stream is the one the objective's own
 ``stochastic_grad`` draws from the run's generator (an objective declaring ``extra["noise_model"] =
@@ -42,6 +43,9 @@ NOISE_MODEL = "additive-gaussian"
 
 #: Steps per compiled chunk (per seed): a chunk of ⌈CHUNK_STEPS/T⌉ epochs runs between two host checks.
 CHUNK_STEPS = 1 << 15
+#: Steps of an epoch unrolled into one iteration of the compiled loop, so that XLA fuses the elementwise work of
+#: consecutive steps (``bench/bench_sweep.py``, d = 10, 1000 seeds: 6-14% less time than one step per iteration).
+UNROLL = 4
 
 
 class BatchedEpochs(NamedTuple):
@@ -223,30 +227,37 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     from online_learners.tree import tree_norm
 
     def step(carry, inputs):
-        state, words = carry
-        s, xi = inputs
-        if drawn:
-            s = rule.traced((words[0], words[1]), s, jnp.float64)
+        state, points, g_sum = carry
+        s, xi, t = inputs
         proposal = _core.propose(learner, full_step, state, s)
         g_exact = grad_fn(proposal.w)
         g = g_exact + xi if noisy else g_exact
-        return (_core.observe(learner, state, proposal, g), words), (proposal.w, g_exact)
+        # the epoch's points, for the exact radius, in a buffer carried through the steps
+        points = jax.lax.dynamic_update_index_in_dim(points, proposal.w, t, 0)
+        if noisy:
+            g_sum = g_sum + g_exact
+        return (_core.observe(learner, state, proposal, g), points, g_sum), None
 
     def epoch(carry, inputs):
-        state, words, x0 = carry
+        state, words, x0, points = carry
         s_k, xi_k = inputs
-        (state, _), (W, G) = jax.lax.scan(step, (state, words), (s_k, xi_k))
+        if drawn:  # the epoch's T draws at once: the same elementwise hash, vectorised over the steps
+            s_k = rule.traced((words[0], words[1]), s_k, jnp.float64)
+        g_sum = jnp.zeros_like(x0)
+        (state, points, g_sum), _ = jax.lax.scan(step, (state, points, g_sum), (s_k, xi_k, jnp.arange(T)),
+                                                 unroll=min(UNROLL, T))
         closed, state = _core.end_epoch(state, T)
-        radius = _epoch.exact_radius(W, closed.mean)
-        exact = tree_norm(jnp.sum(G, axis=0) / T) if noisy else closed.certificate
+        radius = _epoch.exact_radius(points, closed.mean)
+        exact = tree_norm(g_sum / T) if noisy else closed.certificate
         if restart:
             state = _core.restart(learner, state, x0)
-        return (state, words, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
+        return (state, words, x0, points), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
 
     def one_seed(state, s, words, x0, xi=None):
         if xi is None:
             xi = jnp.zeros(s.shape)  # unused placeholder: one scan signature for both oracles
-        (state, _, _), stats = jax.lax.scan(epoch, (state, words, x0), (s, xi))
+        points = jnp.zeros((T,) + x0.shape, dtype=x0.dtype)
+        (state, _, _, _), stats = jax.lax.scan(epoch, (state, words, x0, points), (s, xi))
         return state, stats
 
     s_axis = None if drawn else 0
