@@ -8,12 +8,13 @@ Compares, in one process:
   3. ``o2nc_ogd_numpy`` (``o2nc.minimize`` once per seed, a few seeds timed, extrapolated) — the eager loop.
 
 Objective: f(x) = ‖x‖₁ − ½‖Ax‖₁ (non-smooth, non-convex), A fixed, gradient sign(x) − ½Aᵀsign(Ax).
-Target (issue 16): the compiled runner within 2× of the hand-written loop.  Not met on a CPU: in the compiled HLO (one step
-per loop iteration) an O2NC step is 28 kernels against the GD step's 5, and 12 of the 28 are the two exact-scale norms of a step (the segment ‖Δ_n‖ in ``o2nc.conversion.step.propose`` and OGD's
-projection), each a plain and a scaled branch of three reductions selected by ``where``; per-step kernels, not
-arithmetic, set the time at d = 10.  Times are best of ``--repeats`` after
-compilation, the two jax variants timed in alternation so that load from other processes hits them alike (the
-machine is shared: report the ratio, which is more stable than either time).
+Target (issue 16): the compiled runner within 2× of the hand-written loop.  Not met on a CPU: in the compiled HLO
+(one step per loop iteration) an O2NC step is 28 kernels against the GD step's 5, none on more than a (1000, 10)
+array, and 12 of the 28 are the two exact-scale norms of a step (the segment ‖Δ_n‖ in
+``o2nc.conversion.step.propose`` and OGD's projection), each a plain and a scaled branch of three reductions selected
+by ``where``.  Times are best of ``--repeats`` after compilation, the two jax variants timed in alternation so that
+load from other processes hits them alike (the machine is shared: report the ratio, which is more stable than either
+time).
 
 Usage:  python bench/bench_sweep.py [--seeds 1000] [--steps 10000] [--epoch-length 100] [--single 3]
 """
