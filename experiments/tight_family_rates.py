@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -51,14 +52,36 @@ GRID = dict(eps=[0.02, 0.03557, 0.06325, 0.1125, 0.2], delta=[0.01, 0.01414, 0.0
 QUICK = dict(eps=[0.1, 0.2], delta=[0.05, 0.1], seeds=2, G=0.35, sigma=0.05, gap=0.1, slope_factor=1.5)
 
 
-def run_one(eps: float, delta: float, seed: int, G: float, sigma: float, gap: float, slope_factor: float) -> dict:
-    """One run: queries to the first epoch whose exact-gradient certificate is ≤ ε (None when none within N_ε)."""
+def exact_grid(oracle: str = "auto", seeds: int = 5) -> dict:
+    r"""A grid on which the tuning has no rounding: T, N_ε and K = N_ε/T are exact powers of 2 along it.
+
+    Theorem 8's tuning ([CMO23], as in ``o2nc.theory.ogd_parameters``) balances T^{3/2} = (G+σ)δN/gap; at an exact
+    balance with N = K·T both terms of the bound gap/(δK) + (G+σ)/√T equal (G+σ)/√T.  So with
+    ε = 2(G+σ)/√T for T = 16·4^i and gap = 32·(G+σ)·δ, the budget N = 32·T^{3/2} has bound exactly ε, N and K = 32√T are
+    powers of 2, and ``o2nc.methods.tuning.theory_budget`` (doubling from 4, then bisection that only raises its
+    lower end) returns this N itself: T ∝ ε⁻², N ∝ ε⁻³ with no rounding (``tests/test_objectives_tight.py`` checks
+    it).  G = 0.48 and σ = 0.14 make the noisy oracle's G = √(0.48² + 0.14²) = 0.5 and G + σ = 0.64 (ε = 0.32 …
+    0.02); on the exact oracle σ = 0, G + σ = 0.48 (ε = 0.24 … 0.015).  One δ = 1/64: the epochs to the first
+    certificate, over the ramp's ℓ/δ epochs, read the travel per epoch at each T.
+    """
+    stochastic = oracle != "exact"
+    G, sigma = 0.48, (0.14 if stochastic else 0.0)
+    scale = math.sqrt(G * G + sigma * sigma) + sigma   # G + σ of the tuning (o2nc.methods.tuning.constants)
+    delta = 1 / 64
+    return dict(eps=[2 * scale / math.sqrt(16 * 4**i) for i in range(5)], delta=[delta], seeds=seeds, G=G,
+                sigma=sigma, gap=32 * scale * delta, slope_factor=1.2, oracle=oracle)
+
+
+def run_one(eps: float, delta: float, seed: int, G: float, sigma: float, gap: float, slope_factor: float,
+            oracle: str = "auto") -> dict:
+    """One run: queries to the first epoch whose exact-gradient certificate is ≤ ε (None when none within N_ε);
+    ``oracle="exact"`` runs the same objective on its exact gradients (tuned with σ = 0)."""
     obj = objectives.get("tight_ramp", eps=eps, delta=delta, G=G, sigma=sigma, gap=gap, slope_factor=slope_factor)
     ex = obj.extra
     method = methods.get("o2nc", learner="ogd", tuning="theory", epsilon=eps)
     start = time.perf_counter()
-    budget = method.run(obj, budget=1, delta=delta, seed=seed).info["theory_budget"]   # N_ε (runs nothing)
-    run = run_method(method, obj, budget=budget, delta=delta, seed=seed)
+    budget = method.run(obj, budget=1, delta=delta, seed=seed, oracle=oracle).info["theory_budget"]  # N_ε only
+    run = run_method(method, obj, budget=budget, delta=delta, seed=seed, oracle=oracle)
     T = int(run.info["epoch_length"])
     queries = int(run.grad_calls) if run.stopped == "target" else None
     return dict(eps=eps, delta=delta, seed=seed, budget=budget, T=T, K=budget // T, queries=queries,
@@ -94,6 +117,7 @@ def fit(rows: list, replicates: int = 2000, seed: int = 0) -> dict:
 
 def sweep(grid: dict, jobs: int = 2) -> list:
     consts = {k: grid[k] for k in ("G", "sigma", "gap", "slope_factor")}
+    consts["oracle"] = grid.get("oracle", "auto")
     cases = [(e, d, s) for e, d, s in itertools.product(grid["eps"], grid["delta"], range(grid["seeds"]))]
     cases.sort(key=lambda c: c[0] ** 3 * c[1])       # the longest runs first
     if jobs <= 1:
@@ -106,11 +130,24 @@ def sweep(grid: dict, jobs: int = 2) -> list:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="the small grid (seconds)")
+    ap.add_argument("--exact-grid", choices=["auto", "exact"], default=None,
+                    help="the rounding-free grid of exact_grid() on the stochastic ('auto') or exact oracle: prints "
+                         "the travel ratio epochs/(l/delta) per T")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="write runs and fit as JSON")
     args = ap.parse_args(argv)
     grid = QUICK if args.quick else GRID
     start = time.perf_counter()
+    if args.exact_grid is not None:
+        rows = sweep(exact_grid(args.exact_grid), args.jobs)
+        for eps in sorted({r["eps"] for r in rows}, reverse=True):
+            part = [r for r in rows if r["eps"] == eps]
+            travel = [(r["epoch"] + 1) / r["lower_bound_epochs"] for r in part]
+            print(f"eps={eps:.4f} T={part[0]['T']} N={part[0]['budget']} K={part[0]['K']} "
+                  f"l/delta={part[0]['lower_bound_epochs']:.1f} epochs={[r['epoch'] + 1 for r in part]} "
+                  f"travel ratio mean {np.mean(travel):.4f} (min {min(travel):.4f}, max {max(travel):.4f})")
+        print(f"wall {time.perf_counter() - start:.0f} s")
+        return 0
     rows = sweep(grid, args.jobs)
     result = fit(rows)
     for r in sorted(rows, key=lambda r: (r["eps"], r["delta"], r["seed"])):
