@@ -170,7 +170,7 @@ def test_the_exact_radius_agrees_between_minimize_and_the_batched_runners():
                      epoch_length=T, radius=0.05, lr=0.01)
     for i, seed in enumerate(seeds):
         res = o2nc.minimize(lambda w: grad_batch(w[None])[0], x0, learner=OGD(lr=0.01, radius=0.05), budget=60,
-                            epoch_length=T, seed=seed)
+                            epoch_length=T, seed=seed, radius_kind="exact")
         assert rel(a.radius[i], res.epochs.radius) <= TOL
         assert rel(b.radius[i], res.epochs.radius) <= 1e-10
         assert rel(a.mean[i], res.epochs.mean) <= TOL
