@@ -2,7 +2,9 @@
 group, kept per parameter) and group-level leaves (kept in the param group's ``group_state``), and back."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List, NamedTuple
+
+import torch
 
 _GSTATE = "group_state"  # the param group's entry that holds its group-level state (counters, shared learner state)
 _LEARNER = "learner."  # prefix of the learner's state entries
@@ -63,3 +65,42 @@ def _assemble(template, per: Dict[str, list], shared: Dict[str, Any]):
         return shared[path]
 
     return build(template, "")
+
+
+class Layout(NamedTuple):
+    """A learner's state layout: an ``init`` state on one parameter (``template``), the dotted paths of its
+    parameter-shaped fields (``per``) and of its group-level leaves (``shared``)."""
+
+    template: Any
+    per: tuple
+    shared: tuple
+
+
+def store_learner_state(states: List[dict], group_state: dict, learner_state) -> None:
+    """Write a learner state over the parameters whose state dicts are ``states`` (in order) into those dicts and the
+    group's ``group_state``."""
+    per, shared = _split(learner_state)
+    seen = set()
+    for path, values in per.items():
+        for st, v in zip(states, values):
+            if isinstance(v, torch.Tensor):
+                if id(v) in seen:  # one tensor in two fields (a functional init may share its zeros): the
+                    v = v.clone()  # in-place kernels need a buffer per field
+                seen.add(id(v))
+            st[_LEARNER + path] = v
+    for path, value in shared.items():
+        group_state[_LEARNER + path] = value
+
+
+def learner_lists(layout: Layout, states: List[dict], group_state: dict) -> tuple:
+    """(per, shared): the learner's state over ``states`` as the kernels of :mod:`o2nc.torch._fast` take it."""
+    per = {f: [st[_LEARNER + f] for st in states] for f in layout.per}
+    shared = {f: group_state[_LEARNER + f] for f in layout.shared}
+    return per, shared
+
+
+def learner_state(layout: Layout, states: List[dict], group_state: dict):
+    """The learner's state over ``states``, as the learner's own NamedTuple (the inverse of
+    :func:`store_learner_state`)."""
+    per, shared = learner_lists(layout, states, group_state)
+    return _assemble(layout.template, per, shared)

@@ -20,16 +20,13 @@ import torch
 from torch.optim import Optimizer
 
 from o2nc.conversion import draw as _draw_mod
-from o2nc.conversion import epoch as _epoch
-from o2nc.conversion import step as _core
-from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, coefficients, resolve_scaling
-from o2nc.torch import _fast
+from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, resolve_scaling
+from o2nc.torch import _fast, functional
 from o2nc.torch._args import (_averaging_spec, _check_bool, _check_epoch_length, _check_foreach, _check_learner,
                               _check_lr, _check_refused, _check_weight_decay)
 from o2nc.torch._checkpoint import check_state_dict
-from o2nc.torch._layout import _GSTATE, _LEARNER, _REFUSED, _Leaves, _assemble, _split
+from o2nc.torch._layout import _GSTATE, _REFUSED, Layout, _Leaves, _split, learner_state, store_learner_state
 from online_learners import ParameterFreeMirrorDescent
-from online_learners.tree import tree_norm
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
 
@@ -47,14 +44,6 @@ class NonFiniteGradientError(FloatingPointError):
         self.parameter = name
         self.step = step
 
-
-def _host(lag):
-    """A lag as the kernels take it: a Python float for a CPU tensor (no device sync), else the tensor itself."""
-    return float(lag) if lag.device.type == "cpu" else lag
-
-
-def _is_zero(coef) -> bool:
-    return not isinstance(coef, torch.Tensor) and coef == 0.0
 
 
 class O2NC(Optimizer):
@@ -331,8 +320,8 @@ class O2NC(Optimizer):
     # ------------------------------------------------------------------------------------------------------------
     # state layout
 
-    def _template(self, group: dict):
-        """(template state, per-param field paths, shared field paths) of the group's learner."""
+    def _template(self, group: dict) -> Layout:
+        """The state layout of the group's learner (cached per learner, dtype and device)."""
         p0 = group["params"][0]
         key = (id(group["learner"]), p0.dtype, p0.device)
         cached = self._templates.get(key)
@@ -344,37 +333,13 @@ class O2NC(Optimizer):
                     f"O2NC: the state of {type(group['learner']).__name__} has no parameter-shaped part; the torch "
                     "shell needs a learner built on online_learners.tree (tree_map keeps the list type)"
                 )
-            cached = (group["learner"], template, tuple(per), tuple(shared))
+            cached = (group["learner"], Layout(template, tuple(per), tuple(shared)))
             self._templates[key] = cached
-        return cached[1], cached[2], cached[3]
+        return cached[1]
 
-    def _store_learner_state(self, group: dict, state, indices: List[int]) -> None:
-        per, shared = _split(state)
-        params = group["params"]
-        seen = set()
-        for path, values in per.items():
-            for i, v in zip(indices, values):
-                if isinstance(v, torch.Tensor):
-                    if id(v) in seen:  # one tensor in two fields (a functional init may share its zeros): the
-                        v = v.clone()  # in-place kernels need a buffer per field
-                    seen.add(id(v))
-                self.state[params[i]][_LEARNER + path] = v
-        gstate = group[_GSTATE]
-        for path, value in shared.items():
-            gstate[_LEARNER + path] = value
-
-    def _load_learner_lists(self, group: dict, indices: List[int]):
-        _, per_fields, shared_fields = self._template(group)
-        params = group["params"]
-        per = {f: [self.state[params[i]][_LEARNER + f] for i in indices] for f in per_fields}
-        gstate = group[_GSTATE]
-        shared = {f: gstate[_LEARNER + f] for f in shared_fields}
-        return per, shared
-
-    def _learner_state(self, group: dict, indices: List[int]):
-        template, _, _ = self._template(group)
-        per, shared = self._load_learner_lists(group, indices)
-        return _assemble(template, per, shared)
+    def _learner_state(self, group: dict):
+        """The learner's state over all of the group's parameters."""
+        return learner_state(self._template(group), [self.state[p] for p in group["params"]], group[_GSTATE])
 
     def _draw(self) -> float:
         """The next s of the scaling, as a Python float computed on the host (no device work)."""
@@ -391,39 +356,31 @@ class O2NC(Optimizer):
         self._draws += 1
         return s
 
-    def _lag(self, s: float, lr) -> torch.Tensor:
-        """x_n − w_n = lag · Δ_n as a 0-d tensor: (1 − s) lr for the full-step scalings (0 for ``none``, s = 1), 0 for
-        exponential. A float lr gives a float64 CPU tensor (read back on the host without a device sync); a tensor lr
-        keeps its dtype and device."""
-        lag = (1.0 - s) * lr if self._rule.full_step and s != 1.0 else 0.0
-        if isinstance(lag, torch.Tensor):
-            return lag.detach().reshape(())
-        return torch.tensor(lag, dtype=torch.float64)
-
-    def _init_group(self, group: dict) -> None:
+    def _init_state(self, group: dict) -> None:
+        """The group's state at its first step (lazy state, class docstring), from the current weights w_1."""
         params = group["params"]
         learner = group["learner"]
         self._template(group)
+        states = [self.state[p] for p in params]
         state = learner.init(_Leaves(list(params)))
-        self._store_learner_state(group, state, list(range(len(params))))
+        store_learner_state(states, group[_GSTATE], state)
         if self._s is None:
             self._s = self._draw()
         s, lr = self._s, group["lr"]
-        delta = state_play = learner.predict(state)
-        lag = self._lag(s, lr)
-        lag_value = _host(lag)
-        for p, d in zip(params, state_play):
-            st = self.state[p]
+        state_play = learner.predict(state)
+        lag = functional.lag(s, lr, self._rule.full_step)
+        lag_value = functional.host(lag)
+        for p, st, d in zip(params, states, state_play):
             st["lag"] = lag
             if self._store_anchor:
                 # x_1 = x_0 + lr Δ_1 with x_0 = w_1 − s_1 lr Δ_1 (uniform); x_1 = w_1 otherwise.
-                st["anchor"] = p.detach().clone() if _is_zero(lag_value) else p.detach() + lag_value * d
+                zero_lag = not isinstance(lag_value, torch.Tensor) and lag_value == 0.0
+                st["anchor"] = p.detach().clone() if zero_lag else p.detach() + lag_value * d
             if group["averaging"] == "epoch":
                 st["w_sum"] = torch.zeros_like(p)
                 st["g_sum"] = torch.zeros_like(p)
             elif group["averaging"] is not None:
                 st["ema"] = p.detach().clone()
-        del delta
         gstate = group[_GSTATE]
         gstate["step"] = 0
         zero = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
@@ -436,16 +393,18 @@ class O2NC(Optimizer):
             gstate["path"] = zero.clone()
             x_coef = lr * (s if not self._rule.full_step else 1.0)
             x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
-            gstate["segment"] = self._norm(list(state_play), False) * x_abs
+            gstate["segment"] = functional.vector_norm(list(state_play), False) * x_abs
+
+    def _init_group(self, group: dict) -> tuple:
+        """(params, grads, states) of the group, as :func:`o2nc.torch.functional.o2nc` takes them (grads None where a
+        parameter has no gradient), after creating the state at the group's first step."""
+        if "step" not in group[_GSTATE]:
+            self._init_state(group)
+        params = group["params"]
+        return params, [p.grad for p in params], [self.state[p] for p in params]
 
     # ------------------------------------------------------------------------------------------------------------
     # the step
-
-    @staticmethod
-    def _use_foreach(group: dict, params) -> bool:
-        if group["foreach"] is not None:
-            return group["foreach"]
-        return all(type(p) in (torch.Tensor, torch.nn.Parameter) and p.device.type in ("cpu", "cuda") for p in params)
 
     @torch.no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None):
@@ -476,13 +435,17 @@ class O2NC(Optimizer):
             active_groups.append((group, active))
         if not active_groups:
             return loss
-        for group, active in active_groups:
-            if "step" not in group[_GSTATE]:
-                self._init_group(group)
+        gathered = [self._init_group(group) for group, _ in active_groups]
         norms = [self._grad_norms(group, active) for group, active in active_groups]
         s_next = self._draw()
-        for (group, active), norm in zip(active_groups, norms):
-            self._step_group(group, active, norm, s_next)
+        for (group, _), (params, grads, states), norm in zip(active_groups, gathered, norms):
+            functional.o2nc(
+                params, grads, states, group[_GSTATE],
+                learner=group["learner"], layout=self._template(group), lr=group["lr"], s=self._s, s_next=s_next,
+                scaling=self._rule, epoch_length=group["epoch_length"], restart=group["restart"],
+                averaging=group["averaging"], weight_decay=group["weight_decay"], maximize=group["maximize"],
+                store_anchor=self._store_anchor, grad_norm=norm, foreach=group["foreach"],
+            )
         self._s = s_next
         return loss
 
@@ -538,307 +501,6 @@ class O2NC(Optimizer):
                 self._raise_nonfinite(group, active, host.tolist(), step, late=True)
         self._pending = keep
 
-    def _step_group(self, group: dict, active: List[int], grad_norm, s_next: float) -> None:
-        """One step of a group over its parameters with a gradient: the multi-tensor kernel of the group's learner
-        when ``foreach`` allows one and the learner has one, else the for-loop reference (the conversion core)."""
-        P = [group["params"][i] for i in active]
-        G = [p.grad for p in P]
-        if group["maximize"]:
-            G = torch._foreach_neg(G)  # ascent on f is descent on −f: the learner sees −g
-        foreach = self._use_foreach(group, P)
-        _, per_fields, shared_fields = self._template(group)
-        kernel = _fast.kernel_for(group["learner"], per_fields, shared_fields) if foreach else None
-        if kernel is None:
-            if group["averaging"] is not None and group["averaging"] != "epoch":
-                self._ema_(group, [self.state[p] for p in P], P, foreach)
-            self._single_tensor_step(group, active, G, s_next)
-        else:
-            self._multi_tensor_step(group, active, G, grad_norm, s_next, kernel)
-        if grad_norm is not None:
-            group[_GSTATE]["grad_norm"] = grad_norm
-
-    def _multi_tensor_step(self, group: dict, active: List[int], G: list, grad_norm, s_next: float, kernel) -> None:
-        """The step with the learner's multi-tensor kernel (:mod:`o2nc.torch._fast`), in place; held to
-        :meth:`_single_tensor_step` by the tests."""
-        params = group["params"]
-        learner = group["learner"]
-        lr = group["lr"]
-        gstate = group[_GSTATE]
-        P = [params[i] for i in active]
-        states = [self.state[p] for p in P]
-        foreach = True  # kernels run only where foreach is on (the helpers below take the flag)
-        n_step = gstate["step"] + 1
-        averaging = group["averaging"]
-        decay = group["weight_decay"]
-
-        # Bookkeeping at w_n (the current weights): epoch sums and path length, or the EMA.
-        if averaging == "epoch":
-            self._add_([st["w_sum"] for st in states], P, 1.0, foreach)
-            self._add_([st["g_sum"] for st in states], G, 1.0, foreach)
-            gstate["path"] = gstate["path"] + gstate["segment"]
-        elif averaging is not None:
-            self._ema_(group, states, P, foreach)
-
-        lag_tensors = [st["lag"] for st in states]
-        shared_lag = all(t is lag_tensors[0] for t in lag_tensors)
-        lags = [_host(lag_tensors[0])] * len(P) if shared_lag else [_host(t) for t in lag_tensors]
-        rule = self._rule
-        w_coef, x_coef = coefficients(rule.full_step, s_next, lr)  # the core's scaling rule
-        length = group["epoch_length"]
-        if (
-            kernel.blocked is not None
-            and shared_lag
-            and not self._store_anchor
-            and averaging != "epoch"
-            and decay == 0.0
-            and not (group["restart"] and n_step % length == 0)
-        ):
-            # The common case in one sweep over blocks of the parameters (x_n, the learner's update, w_{n+1}), so
-            # that the buffers stay in the cache between the passes (_fast.blocked_step).
-            per, shared = self._load_learner_lists(group, active)
-            grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
-            new_shared = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq)
-            for path, value in new_shared.items():
-                gstate[_LEARNER + path] = value
-            gstate["step"] = n_step
-            if n_step % length == 0:
-                gstate["epochs"] += 1
-            new_lag = self._lag(s_next, lr)
-            for st in states:
-                st["lag"] = new_lag
-            return
-
-        # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
-        need_play = not self._store_anchor and not all(_is_zero(l) for l in lags)
-        per, shared = self._load_learner_lists(group, active)
-        played = kernel.play(learner, per, shared) if need_play or kernel.update_uses_play else None
-
-        # x_n into the parameters: from the stored anchor, or x_n = w_n + lag·Δ_n.
-        if self._store_anchor:
-            self._copy_(P, [st["anchor"] for st in states], foreach)
-        else:
-            self._recover_anchor_(P, played, lags, foreach)
-
-        # The learner sees the linear loss ⟨g_n, ·⟩.
-        grad_sq = self._grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
-        for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
-            gstate[_LEARNER + path] = value
-        scratch = played if kernel.update_uses_play else None  # dead now: reusable
-        del played
-
-        # Epoch end: statistics, then the restart.
-        gstate["step"] = n_step
-        if n_step % length == 0:
-            gstate["epochs"] += 1
-            if averaging == "epoch":
-                every = self._all_states(group)
-                grad_mean = [st["g_sum"] / length for st in every]
-                gstate["certificate"] = tree_norm(grad_mean)  # the core's certificate norm
-                gstate["radius_bound"] = gstate["path"]
-                gstate["path"] = torch.zeros_like(gstate["path"])
-                for st in every:
-                    st["epoch_mean"] = st["w_sum"] / length
-                    st["w_sum"].zero_()
-                    st["g_sum"].zero_()
-            if group["restart"]:
-                self._store_learner_state(group, learner.init(_Leaves(list(params))), list(range(len(params))))
-                self._anchor_skipped(group, active)
-
-        # Decoupled weight decay on the anchor: x_n ← (1 − lr λ) x_n (Loshchilov & Hutter, ICLR 2019, Algorithm 2).
-        anchor_norm = None
-        if decay != 0.0:
-            shrink = 1.0 - lr * decay
-            anchors = [st["anchor"] for st in states] if self._store_anchor else P
-            if averaging == "epoch":
-                anchor_norm = self._norm(anchors, foreach)
-            self._scale_(anchors, shrink, foreach)
-            if self._store_anchor:
-                self._scale_(P, shrink, foreach)
-
-        # Δ_{n+1}, then x_{n+1} and w_{n+1}.
-        per, shared = self._load_learner_lists(group, active)
-        if not self._store_anchor and averaging != "epoch":
-            # Δ_{n+1} is needed only in w_{n+1} = x_n + w_coef Δ_{n+1}: the kernel adds it in place.
-            kernel.add_play_(learner, per, shared, P, w_coef, scratch)
-            delta = None
-        else:
-            delta = kernel.play(learner, per, shared)
-        if delta is not None and self._store_anchor:
-            anchors = [st["anchor"] for st in states]
-            self._add_(anchors, delta, x_coef, foreach)
-            if rule.full_step and not rule.query_at_anchor:
-                self._add_(P, delta, w_coef, foreach)  # w_{n+1} = x_n + s lr Δ_{n+1}
-            else:
-                self._copy_(P, anchors, foreach)  # w_{n+1} = x_{n+1}
-        elif delta is not None:
-            self._add_(P, delta, w_coef, foreach)
-        # (delta is None: the kernel has already added the play into the parameters)
-        if averaging == "epoch":
-            x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
-            segment = self._norm(delta, foreach) * x_abs
-            if anchor_norm is not None:
-                # ‖x_{n+1} − x_n‖ ≤ |c| ‖Δ_{n+1}‖ + lr λ ‖x_n‖ (triangle inequality): the path still bounds the radius
-                segment = segment + anchor_norm * (lr * decay)
-            gstate["segment"] = segment
-        new_lag = self._lag(s_next, lr)
-        for st in states:
-            st["lag"] = new_lag
-
-    @staticmethod
-    def _ema_(group: dict, states: list, P: list, foreach: bool) -> None:
-        """The EMA of w (Ahn & Cutkosky, NeurIPS 2024): e ← e + (1 − β)(w_n − e)."""
-        ema, weight = [st["ema"] for st in states], 1.0 - group["averaging"][1]
-        if foreach:
-            torch._foreach_lerp_(ema, P, weight)
-        else:
-            for e, p in zip(ema, P):
-                e.lerp_(p, weight)
-
-    def _single_tensor_step(self, group: dict, active: List[int], G: list, s_next: float) -> None:
-        """The for-loop reference: one step of the conversion core (:mod:`o2nc.conversion.step`) over the group's
-        parameters that have a gradient. The proposal of step n (Δ_n, x_n, w_n and its segment) was made by the
-        previous step and is rebuilt from the weights (w_n) and the anchor (stored, or x_n = w_n + lag·Δ_n); the core
-        observes g_n, closes the epoch and restarts the learner where due, and proposes step n + 1, whose w_{n+1} is
-        written into the parameters."""
-        params, learner, lr = group["params"], group["learner"], group["lr"]
-        gstate = group[_GSTATE]
-        P = [params[i] for i in active]
-        states = [self.state[p] for p in P]
-        averaging = group["averaging"]
-        rule = self._rule
-        lstate = self._learner_state(group, active)
-        delta = _Leaves(learner.predict(lstate))
-        w = _Leaves(p.detach().clone() for p in P)
-        if self._store_anchor:
-            x = _Leaves(st["anchor"] for st in states)
-        else:
-            x = _Leaves(p.detach() + _host(st["lag"]) * d for p, st, d in zip(P, states, delta))
-        sums = None
-        if averaging == "epoch":
-            sums = _epoch.EpochSums(_Leaves(st["w_sum"] for st in states), _Leaves(st["g_sum"] for st in states),
-                                    gstate["path"])
-        proposal = _core.Proposal(delta, self._s, x, w, gstate.get("segment"))
-        conv = _core.ConversionState(None, lstate, sums)
-        if sums is not None:
-            conv = _core.observe(learner, conv, proposal, _Leaves(G))
-            for st, ws, gs in zip(states, conv.sums.w_sum, conv.sums.g_sum):
-                st["w_sum"], st["g_sum"] = ws, gs
-            gstate["path"] = conv.sums.path
-        else:  # no epoch statistics to keep: observe's learner update alone
-            conv = conv._replace(anchor=proposal.x, learner=learner.update(lstate, _Leaves(G)))
-        self._store_learner_state(group, conv.learner, active)
-
-        n_step = gstate["step"] + 1
-        gstate["step"] = n_step
-        length = group["epoch_length"]
-        if n_step % length == 0:
-            gstate["epochs"] += 1
-            if averaging == "epoch":
-                every = self._all_states(group)
-                whole = _epoch.EpochSums(_Leaves(st["w_sum"] for st in every), _Leaves(st["g_sum"] for st in every),
-                                         gstate["path"])
-                stats = _epoch.close(whole, length)
-                gstate["certificate"] = stats.certificate
-                gstate["radius_bound"] = stats.radius_bound
-                gstate["path"] = torch.zeros_like(gstate["path"])
-                for st, mean in zip(every, stats.mean):
-                    st["epoch_mean"] = mean
-                    st["w_sum"] = torch.zeros_like(st["w_sum"])
-                    st["g_sum"] = torch.zeros_like(st["g_sum"])
-            if group["restart"]:
-                fresh = _core.restart(learner, conv, _Leaves(params)).learner
-                self._store_learner_state(group, fresh, list(range(len(params))))
-                conv = conv._replace(learner=self._learner_state(group, active))
-                self._anchor_skipped(group, active)
-
-        anchor_norm = None
-        if group["weight_decay"] != 0.0:  # decoupled weight decay on the anchor (class docstring)
-            if averaging == "epoch":
-                anchor_norm = tree_norm(conv.anchor)
-            conv = conv._replace(anchor=_Leaves(a * (1.0 - lr * group["weight_decay"]) for a in conv.anchor))
-        nxt = _core.propose(learner, rule.full_step, conv, s_next, lr)
-        for p, w_next in zip(P, nxt.w):
-            p.copy_(w_next)
-        if self._store_anchor:
-            for st, x_next in zip(states, nxt.x):
-                st["anchor"].copy_(x_next)
-        if averaging == "epoch":
-            segment = nxt.segment
-            if anchor_norm is not None:  # ‖x_{n+1} − x_n‖ ≤ |c| ‖Δ_{n+1}‖ + lr λ ‖x_n‖
-                segment = segment + anchor_norm * (lr * group["weight_decay"])
-            gstate["segment"] = segment
-        new_lag = self._lag(s_next, lr)
-        for st in states:
-            st["lag"] = new_lag
-
-    def _anchor_skipped(self, group: dict, active: List[int]) -> None:
-        """At a restart, a parameter without a gradient keeps its value, which becomes its anchor (lag 0)."""
-        taken = set(active)
-        zero_lag = None
-        for i, p in enumerate(group["params"]):
-            if i in taken:
-                continue
-            st = self.state[p]
-            if zero_lag is None:
-                zero_lag = torch.zeros((), dtype=torch.float64)
-            st["lag"] = zero_lag
-            if self._store_anchor:
-                st["anchor"].copy_(p)
-
-    @staticmethod
-    def _grad_sq(grad_norm, grads):
-        """‖g‖² of the group, from the norm the finiteness check took when there is one."""
-        return grad_norm * grad_norm if grad_norm is not None else _fast.global_norm(grads) ** 2
-
-    def _all_states(self, group):
-        return [self.state[p] for p in group["params"]]
-
-    @staticmethod
-    def _add_(ys, xs, coef, foreach: bool) -> None:
-        """y ← y + coef·x (coef a Python number or a 0-d tensor)."""
-        if foreach:
-            _fast.axpy_(ys, xs, coef)
-            return
-        for y, x in zip(ys, xs):
-            if isinstance(coef, torch.Tensor):
-                y.addcmul_(x, coef)
-            elif coef != 0:
-                y.add_(x, alpha=coef)
-
-    @staticmethod
-    def _scale_(ys, factor, foreach: bool) -> None:
-        """y ← factor·y (factor a Python number or a 0-d tensor)."""
-        if foreach and ys:
-            torch._foreach_mul_(ys, factor)
-        else:
-            for y in ys:
-                y.mul_(factor)
-
-    @staticmethod
-    def _copy_(ys, xs, foreach: bool) -> None:
-        if foreach and ys:
-            torch._foreach_copy_(ys, xs)
-        else:
-            for y, x in zip(ys, xs):
-                y.copy_(x)
-
-    @staticmethod
-    def _norm(xs, foreach: bool):
-        if foreach:
-            return _fast.global_norm(list(xs))
-        return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(x) for x in xs]))
-
-    def _recover_anchor_(self, P, played, lags, foreach: bool) -> None:
-        """x_n = w_n + lag·Δ_n in place, grouping parameters that share a lag (usually all of them)."""
-        by_lag: Dict[Any, list] = {}
-        for i, lag in enumerate(lags):
-            by_lag.setdefault(id(lag) if isinstance(lag, torch.Tensor) else lag, []).append(i)
-        for key, idx in by_lag.items():
-            lag = lags[idx[0]]
-            if not isinstance(lag, torch.Tensor) and lag == 0.0:
-                continue
-            self._add_([P[i] for i in idx], [played[i] for i in idx], lag, foreach)
-
     # ------------------------------------------------------------------------------------------------------------
     # output point, modes and diagnostics
 
@@ -851,8 +513,7 @@ class O2NC(Optimizer):
         averaging = group["averaging"]
         out: List[Optional[torch.Tensor]] = []
         if averaging is None and not self._store_anchor:
-            lstate = self._learner_state(group, list(range(len(params))))
-            deltas = list(group["learner"].predict(lstate))
+            deltas = list(group["learner"].predict(self._learner_state(group)))
         for i, p in enumerate(params):
             st = self.state[p]
             if averaging == "epoch":
@@ -866,8 +527,7 @@ class O2NC(Optimizer):
             elif self._store_anchor:
                 out.append(st["anchor"].clone())
             else:
-                lag = _host(st["lag"])
-                out.append(p.detach() + lag * deltas[i])
+                out.append(p.detach() + functional.host(st["lag"]) * deltas[i])
         return out
 
     def eval_points(self) -> List[List[Optional[torch.Tensor]]]:
@@ -930,10 +590,9 @@ class O2NC(Optimizer):
             if not params or "step" not in gstate:
                 out.append({})
                 continue
-            lstate = self._learner_state(group, list(range(len(params))))
-            delta = list(group["learner"].predict(lstate))
+            delta = list(group["learner"].predict(self._learner_state(group)))
             lr = group["lr"]
-            delta_norm = self._norm(delta, False) * (lr if isinstance(lr, torch.Tensor) else abs(lr))
+            delta_norm = functional.vector_norm(delta, False) * (lr if isinstance(lr, torch.Tensor) else abs(lr))
             grad_norm = gstate["grad_norm"]
             dtype, device = grad_norm.dtype, grad_norm.device
             out.append(
