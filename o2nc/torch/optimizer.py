@@ -4,9 +4,10 @@ Algorithm 1 of Cutkosky, Mehta and Orabona (ICML 2023, arXiv 2302.03775), [CMO23
 ``o2nc.minimize``: the learner plays Δ_n, the anchor moves x_n = x_{n−1} + lr_n Δ_n, and the gradient is taken at
 w_n = x_{n−1} + s_n lr_n Δ_n (the ``uniform`` scaling; see :mod:`o2nc.conversion.scaling` for ``exponential``,
 ``none``, ``midpoint`` and a replayed s-sequence). The scaling rule, the s-draw of ``seed=`` and the epoch statistics
-are the conversion core's (:mod:`o2nc.conversion`): the for-loop (reference) path is one step of
-:mod:`o2nc.conversion.step`, and the multi-tensor kernels of :mod:`o2nc.torch._fast` are held to it by the parity
-tests. The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
+are the conversion core's (:mod:`o2nc.conversion`). As in ``torch.optim``, the class checks its arguments, creates
+the state lazily, gathers each group's parameters, gradients and state, and calls the functional step
+:func:`o2nc.torch.functional.o2nc`, whose for-loop (reference) path is one step of :mod:`o2nc.conversion.step` and
+whose multi-tensor path runs the kernels of :mod:`o2nc.torch._fast`, held to it by the parity tests. The model's parameters hold w_n; the optimizer keeps the learner's state and, when asked
 (``store_anchor=True``), the anchor. Argument checks live in :mod:`o2nc.torch._args`, the state layout in
 :mod:`o2nc.torch._layout`, the checks of a state dict in :mod:`o2nc.torch._checkpoint`.
 """
