@@ -139,31 +139,62 @@ def _agn_update(learner, per, shared, grads, played, grad_sq):
     return new_shared
 
 
+def _step_norm_by_products(plan, deltas, grads, step, grad_sq):
+    """‖Δ − ηg‖ from inner products, ‖Δ‖² − 2η⟨Δ, g⟩ + η²‖g‖², in one read-only sweep (‖g‖² is ``grad_sq`` when
+    given). It loses no accuracy where a projection onto the ball of radius D acts: there ‖Δ − ηg‖ > D ≥ ‖Δ‖, so
+    η‖g‖ ≤ 2‖Δ − ηg‖ and every term is at most 4‖Δ − ηg‖². Its squares can overflow where the norm does not:
+    the result is then not finite."""
+    dd, dg, gg = [], [], []
+    for block in plan:
+        for d, g in zip(_take(deltas, block), _take(grads, block)):
+            fd, fg = d.reshape(-1), g.reshape(-1)
+            dd.append(torch.dot(fd, fd))
+            dg.append(torch.dot(fd, fg))
+            if grad_sq is None:
+                gg.append(torch.dot(fg, fg))
+    g_sq = grad_sq if grad_sq is not None else torch.stack(gg).sum()
+    sq = torch.stack(dd).sum() - 2.0 * step * torch.stack(dg).sum() + step * step * g_sq
+    return torch.sqrt(torch.clamp(sq, min=0.0))
+
+
+def _step_norm_by_sweep(plan, deltas, grads, step):
+    """‖Δ − ηg‖ from Δ − ηg formed block by block in a block-sized scratch (no overflow of squares)."""
+    norms = []
+    scratch = None
+    for block in plan:
+        for d, g in zip(_take(deltas, block), _take(grads, block)):
+            if d.numel() == 0:
+                norms.append(torch.linalg.vector_norm(d))
+                continue
+            if scratch is None or scratch.numel() < d.numel():
+                scratch = torch.empty(d.numel(), dtype=d.dtype, device=d.device)
+            t = scratch[: d.numel()].view(d.shape)
+            if isinstance(step, torch.Tensor):
+                torch.addcmul(d, g, -step, out=t)
+            else:
+                torch.add(d, g, alpha=-step, out=t)
+            norms.append(torch.linalg.vector_norm(t))
+    return torch.linalg.vector_norm(torch.stack(norms))
+
+
 def _descent_blocked(rate, learner, per, shared, plan, params, grads, lag, coef, grad_sq):
     """The blocked step of projected gradient descent on Δ (OGD, AdaGrad-norm): x_n = w_n + lag·Δ_n,
-    Δ_{n+1} = Π(Δ_n − η g_n), w_{n+1} = x_n + coef·Δ_{n+1}. With a radius, a first read-only sweep takes the norms of
-    Δ_n − η g_n (into a block-sized scratch) so that the second writes every buffer once, as without one."""
+    Δ_{n+1} = Π(Δ_n − η g_n), w_{n+1} = x_n + coef·Δ_{n+1}. With a radius, a first read-only sweep takes the norm of
+    Δ_n − η g_n without forming it (:func:`_step_norm_by_products`; on an accelerator, or where its squares
+    overflow on the CPU, by forming it in a block-sized scratch), so that the second writes every buffer once, as
+    without a radius."""
     deltas = per["delta"]
     step, new_shared = rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
     radius = learner.radius
     factor = None
-    if radius is not None:
-        norms = []
-        scratch = None
-        for block in plan:
-            for (i, sl), d, g in zip(block, _take(deltas, block), _take(grads, block)):
-                if d.numel() == 0:
-                    norms.append(torch.linalg.vector_norm(d))
-                    continue
-                if scratch is None or scratch.numel() < d.numel():
-                    scratch = torch.empty(d.numel(), dtype=d.dtype, device=d.device)
-                t = scratch[: d.numel()].view(d.shape)
-                if isinstance(step, torch.Tensor):
-                    torch.addcmul(d, g, -step, out=t)
-                else:
-                    torch.add(d, g, alpha=-step, out=t)
-                norms.append(torch.linalg.vector_norm(t))
-        norm = torch.linalg.vector_norm(torch.stack(norms))
+    if radius is not None and deltas:
+        norm = None
+        if deltas[0].device.type == "cpu" and deltas[0].dtype in (torch.float32, torch.float64):
+            norm = _step_norm_by_products(plan, deltas, grads, step, grad_sq)
+            if not bool(torch.isfinite(norm)):  # a host read, as the CPU finiteness check makes
+                norm = None
+        if norm is None:
+            norm = _step_norm_by_sweep(plan, deltas, grads, step)
         bound = torch.as_tensor(radius, dtype=norm.dtype, device=norm.device)
         factor = bound / torch.maximum(norm, bound)
     recover = isinstance(lag, torch.Tensor) or lag != 0.0

@@ -297,7 +297,10 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
         # The common case in one sweep over blocks of the parameters (x_n, the learner's update, w_{n+1}), so
         # that the buffers stay in the cache between the passes (_fast.blocked_step).
         per, shared = learner_lists(layout, A, gstate)
-        grad_sq = _grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
+        if kernel.uses_grad_sq:
+            grad_sq = _grad_sq(grad_norm, G)
+        else:  # offered when the finiteness check took it (a projection's norm can use it)
+            grad_sq = grad_norm * grad_norm if grad_norm is not None else None
         new_shared = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq)
         for path, value in new_shared.items():
             gstate[_LEARNER + path] = value
