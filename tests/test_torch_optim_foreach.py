@@ -136,3 +136,47 @@ def test_anchor_recomputation_keeps_one_buffer_for_ogd():
     opt.step()
     big = [k for k, v in opt.state[p].items() if isinstance(v, torch.Tensor) and v.numel() == p.numel()]
     assert big == ["learner.delta"]
+
+
+def _ogd_run(dtype, foreach, grad_scale, steps=6):
+    """O2NC(OGD, radius) on three parameters where the projection acts at every step (‖η g‖ ≫ D)."""
+    g = torch.Generator().manual_seed(3)
+    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in ((7, 5), (11,), (2, 3, 4))]
+    learner = OGD(lr=0.1, radius=0.25)
+    opt = O2NC(params, learner=learner, epoch_length=10**6, foreach=foreach, generator=torch.Generator().manual_seed(4))
+    grads = torch.Generator().manual_seed(5)
+    for _ in range(steps):
+        for p in params:
+            p.grad = grad_scale * torch.randn(p.shape, generator=grads, dtype=dtype)
+        opt.step()
+    deltas = [opt.state[p]["learner.delta"] for p in params]
+    return [p.detach().clone() for p in params], deltas
+
+
+@pytest.mark.parametrize("dtype,rel", [(torch.float64, 1e-12), (torch.float32, 1e-6)], ids=["float64", "float32"])
+@pytest.mark.parametrize("grad_scale", [1.0, 1e20], ids=["moderate", "squares-overflow-float32"])
+def test_projected_step_norm_from_inner_products_matches_the_forloop(dtype, rel, grad_scale):
+    """The blocked OGD step takes ‖Δ − ηg‖ from ‖Δ‖², ⟨Δ, g⟩ and ‖g‖²; with the projection active at every step it
+    matches the for-loop (which forms Δ − ηg), and where float32 squares overflow (g ~ 1e20) it falls back to
+    forming Δ − ηg: the play stays on the sphere of radius D instead of collapsing to 0."""
+    ref_p, ref_d = _ogd_run(dtype, False, grad_scale)
+    got_p, got_d = _ogd_run(dtype, True, grad_scale)
+    for got, ref in ((got_p, ref_p), (got_d, ref_d)):
+        a = torch.cat([t.reshape(-1).to(torch.float64) for t in got])
+        b = torch.cat([t.reshape(-1).to(torch.float64) for t in ref])
+        assert float(torch.linalg.vector_norm(a - b)) <= rel * float(torch.linalg.vector_norm(b))
+    play_norm = float(torch.linalg.vector_norm(torch.cat([d.reshape(-1).double() for d in got_d])))
+    assert play_norm == pytest.approx(0.25, rel=10 * rel)
+
+
+def test_step_norm_from_inner_products_against_the_formed_difference():
+    g = torch.Generator().manual_seed(6)
+    deltas = [torch.randn(s, generator=g, dtype=torch.float64) for s in ((4, 3), (0,), (9,))]
+    grads = [torch.randn(d.shape, generator=g, dtype=torch.float64) for d in deltas]
+    plan = _fast._plan([deltas, grads])
+    for step in (0.3, torch.tensor(0.3, dtype=torch.float64)):
+        formed = torch.linalg.vector_norm(torch.cat([(d - 0.3 * q).reshape(-1) for d, q in zip(deltas, grads)]))
+        for grad_sq in (None, sum(float(q.pow(2).sum()) for q in grads)):
+            got = _fast._step_norm_by_products(plan, deltas, grads, step, grad_sq)
+            torch.testing.assert_close(got, formed, rtol=1e-13, atol=0)
+        torch.testing.assert_close(_fast._step_norm_by_sweep(plan, deltas, grads, step), formed, rtol=1e-15, atol=0)

@@ -158,13 +158,15 @@ def _step_norm_by_products(plan, deltas, grads, step, grad_sq):
 
 
 def _step_norm_by_sweep(plan, deltas, grads, step):
-    """‖Δ − ηg‖ from Δ − ηg formed block by block in a block-sized scratch (no overflow of squares)."""
+    """‖Δ − ηg‖ from Δ − ηg formed block by block in a block-sized scratch; on the CPU the norms are taken with
+    float64 squares, so that a float32 difference whose squares overflow still has its finite norm."""
+    wide = torch.float64 if deltas[0].device.type == "cpu" else None
     norms = []
     scratch = None
     for block in plan:
         for d, g in zip(_take(deltas, block), _take(grads, block)):
             if d.numel() == 0:
-                norms.append(torch.linalg.vector_norm(d))
+                norms.append(torch.linalg.vector_norm(d, dtype=wide))
                 continue
             if scratch is None or scratch.numel() < d.numel():
                 scratch = torch.empty(d.numel(), dtype=d.dtype, device=d.device)
@@ -173,8 +175,8 @@ def _step_norm_by_sweep(plan, deltas, grads, step):
                 torch.addcmul(d, g, -step, out=t)
             else:
                 torch.add(d, g, alpha=-step, out=t)
-            norms.append(torch.linalg.vector_norm(t))
-    return torch.linalg.vector_norm(torch.stack(norms))
+            norms.append(torch.linalg.vector_norm(t, dtype=wide))
+    return torch.linalg.vector_norm(torch.stack(norms)).to(deltas[0].dtype)
 
 
 def _descent_blocked(rate, learner, per, shared, plan, params, grads, lag, coef, grad_sq):
