@@ -3,7 +3,8 @@
 A model of ``--params`` float32 parameters split into ``--tensors`` tensors with fixed random gradients. Steps of the
 optimizers under comparison alternate and the median over ``--repeats`` steps is reported:
 
-- O2NC(OGD) against SGD(momentum=0.9, foreach=True) (target ≤ 1.3×), unconstrained and with a radius;
+- O2NC(OGD) against SGD(momentum=0.9, foreach=True): unconstrained (target ≤ 1.3×), and with a radius, without
+  restarts and with T = 100 (target ≤ 1.5×: the radius costs one read-only sweep for ⟨Δ, g⟩ and ‖Δ‖²);
 - O2NC(KT) against Adam(foreach=True) (target ≤ 1.5×);
 - optimizer state, in copies of the parameters (target for O2NC(OGD) without averaging: ≤ 1 extra copy);
 - with ``--device cuda``, the effective bandwidth (bytes the step must move / step time).
@@ -56,6 +57,9 @@ def main():
         ("O2NC(OGD) / SGD-momentum", lambda p: O2NC(p, learner=OGD(lr=1e-3), epoch_length=10**9),
          lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True), 5),
         ("O2NC(OGD, radius) / SGD-momentum", lambda p: O2NC(p, learner=OGD(lr=1e-3, radius=10.0), epoch_length=10**9),
+         lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True), 5),
+        ("O2NC(OGD, radius, T=100) / SGD-momentum",
+         lambda p: O2NC(p, learner=OGD(lr=1e-3, radius=10.0), epoch_length=100),
          lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True), 5),
     ]
     if kt is not None:
