@@ -163,6 +163,15 @@ def corrupt(sd, index, key, value=None, drop=False):
     return sd
 
 
+def corrupt_group(sd, key, value=None, drop=False, group=0):
+    sd = copy.deepcopy(sd)
+    if drop:
+        del sd["param_groups"][group]["group_state"][key]
+    else:
+        sd["param_groups"][group]["group_state"][key] = value
+    return sd
+
+
 def nan_at(t):
     t = t.clone()
     t.view(-1)[0] = NAN
@@ -175,29 +184,29 @@ BAD_STATES = {
                           "'0.bias'", "learner.delta"),
     "inf epoch sum": (lambda sd: corrupt(sd, 2, "g_sum", sd["state"][2]["g_sum"] * INF), "'2.weight'", "g_sum"),
     "nan lag": (lambda sd: corrupt(sd, 3, "lag", NAN), "'2.bias'", "lag"),
-    "nan path": (lambda sd: corrupt(sd, 0, "group.path", torch.tensor(NAN, dtype=torch.float64)), "'0.weight'",
-                 "group.path"),
+    "nan path": (lambda sd: corrupt_group(sd, "path", torch.tensor(NAN, dtype=torch.float64)), "param group 0",
+                 "'path'"),
     "wrong shape": (lambda sd: corrupt(sd, 2, "learner.delta", torch.zeros(4, dtype=torch.float64)), "'2.weight'",
                     "learner.delta"),
-    "wrong shape shared": (lambda sd: corrupt(sd, 0, "group.learner.count", torch.zeros(2, dtype=torch.int64)),
-                           "'0.weight'", "group.learner.count"),
+    "wrong shape shared": (lambda sd: corrupt_group(sd, "learner.count", torch.zeros(2, dtype=torch.int64)),
+                           "param group 0", "learner.count"),
     "missing entry": (lambda sd: corrupt(sd, 3, "learner.delta", drop=True), "'2.bias'", "learner.delta"),
     "missing epoch sum": (lambda sd: corrupt(sd, 1, "w_sum", drop=True), "'0.bias'", "w_sum"),
-    "missing group counter": (lambda sd: corrupt(sd, 0, "group.step", drop=True), "'0.weight'", "group.step"),
+    "missing group counter": (lambda sd: corrupt_group(sd, "step", drop=True), "param group 0", "'step'"),
     "extra entry": (lambda sd: corrupt(sd, 2, "momentum_buffer", torch.zeros(1, 4, dtype=torch.float64)),
                     "'2.weight'", "momentum_buffer"),
-    "group entry on a later parameter": (lambda sd: corrupt(sd, 1, "group.step", 3), "'0.bias'", "group.step"),
-    "float learner counter": (lambda sd: corrupt(sd, 0, "group.learner.count", torch.tensor(4.0)), "'0.weight'",
-                              "group.learner.count"),
-    "int32 learner counter": (lambda sd: corrupt(sd, 0, "group.learner.count", torch.tensor(4, dtype=torch.int32)),
-                              "'0.weight'", "group.learner.count"),
-    "fractional step": (lambda sd: corrupt(sd, 0, "group.step", 2.5), "'0.weight'", "group.step"),
-    "negative epochs": (lambda sd: corrupt(sd, 0, "group.epochs", -1), "'0.weight'", "group.epochs"),
+    "group entry in a parameter's state": (lambda sd: corrupt(sd, 1, "step", 3), "'0.bias'", "'step'"),
+    "float learner counter": (lambda sd: corrupt_group(sd, "learner.count", torch.tensor(4.0)), "param group 0",
+                              "learner.count"),
+    "int32 learner counter": (lambda sd: corrupt_group(sd, "learner.count", torch.tensor(4, dtype=torch.int32)),
+                              "param group 0", "learner.count"),
+    "fractional step": (lambda sd: corrupt_group(sd, "step", 2.5), "param group 0", "'step'"),
+    "negative epochs": (lambda sd: corrupt_group(sd, "epochs", -1), "param group 0", "'epochs'"),
     "integer epoch sum": (lambda sd: corrupt(sd, 1, "w_sum", torch.zeros(4, dtype=torch.int64)), "'0.bias'", "w_sum"),
     "complex learner state": (lambda sd: corrupt(sd, 1, "learner.delta", torch.zeros(4, dtype=torch.complex128)),
                               "'0.bias'", "learner.delta"),
-    "inf certificate": (lambda sd: corrupt(sd, 0, "group.certificate", torch.tensor(INF, dtype=torch.float64)),
-                        "'0.weight'", "group.certificate"),
+    "inf certificate": (lambda sd: corrupt_group(sd, "certificate", torch.tensor(INF, dtype=torch.float64)),
+                        "param group 0", "'certificate'"),
     "no state for one parameter": (lambda sd: (lambda c: (c["state"].pop(3), c)[1])(copy.deepcopy(sd)), "'2.bias'",
                                    "no state"),
 }
@@ -249,24 +258,25 @@ def test_torch_load_state_dict_refuses_bad_groups_and_o2nc_entries(change, match
 def test_torch_load_keeps_integer_counters_and_a_pre_hook_can_adapt_an_old_checkpoint():
     good = trained(model(), learner=KT(), steps=5).state_dict()
     old = copy.deepcopy(good)
-    old["state"][0]["old.count"] = old["state"][0].pop("group.learner.count")  # an "old" layout
+    old["param_groups"][0]["group_state"]["old.count"] = old["param_groups"][0]["group_state"].pop("learner.count")
 
-    def adapt(optimizer, sd):
-        sd["state"] = {k: dict(v) for k, v in sd["state"].items()}
-        if "old.count" in sd["state"][0]:
-            sd["state"][0]["group.learner.count"] = sd["state"][0].pop("old.count")
+    def adapt(optimizer, sd):  # an "old" layout, adapted by a pre-hook
+        sd["param_groups"] = [dict(g, group_state=dict(g["group_state"])) for g in sd["param_groups"]]
+        gstate = sd["param_groups"][0]["group_state"]
+        if "old.count" in gstate:
+            gstate["learner.count"] = gstate.pop("old.count")
         return sd
 
     posted = []
     opt = O2NC(model().parameters(), learner=KT(), epoch_length=3)
-    with pytest.raises(ValueError, match="missing entry .group.learner.count"):
+    with pytest.raises(ValueError, match="missing entry group_state .learner.count"):
         opt.load_state_dict(old)
     opt.register_load_state_dict_pre_hook(adapt)
     opt.register_load_state_dict_post_hook(lambda o: posted.append(o.state_dict()["o2nc"]["draws"]))
     opt.load_state_dict(old)
     assert posted == [good["o2nc"]["draws"]]  # the post-hook runs once, after the O2NC entries are in place
-    count = opt.state_dict()["state"][0]["group.learner.count"]
-    assert count.dtype == torch.int64 and int(count) == int(good["state"][0]["group.learner.count"])
+    count = opt.state_dict()["param_groups"][0]["group_state"]["learner.count"]
+    assert count.dtype == torch.int64 and int(count) == int(good["param_groups"][0]["group_state"]["learner.count"])
     assert same_state(opt.state_dict(), good)
 
 
