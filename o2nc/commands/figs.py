@@ -21,26 +21,25 @@ Examples:
   o2nc figs --list
 """
 
-#: CPU time (user + system, the process and its workers) of ``o2nc figs NAME --quick`` from an empty cache, measured
-#: on a shared 2-core x86_64 machine. CPU time rather than wall time, because the machine was shared: on an idle
-#: 2-core machine a figure takes about this long, less where a sweep runs on both cores (figures 2 and 3). Figure 3
-#: alone includes the sweep it shares with figure 2.
-QUICK_CPU_SECONDS = {
-    "fig1_certificates": 52,
-    "fig2_complexity_eps": 133,
-    "fig3_complexity_delta": 163,
-    "fig4_hard_instance": 28,
-    "fig5_parameter_free": 70,
-    "fig6_optimistic": 4,
-    "fig7_equivalences": 8,
-    "fig8_digits": 111,
-    "fig9_char_lm": 27,
+#: Wall time in seconds of ``o2nc figs NAME --quick`` from an empty cache, measured one figure at a time on a 2-core
+#: x86_64 machine with little else running (1-minute load 1.1 to 2.6). Figure 3 alone includes the sweep it shares
+#: with figure 2; figures 2 and 3 run their sweep on both cores.
+QUICK_SECONDS = {
+    "fig1_certificates": 36,
+    "fig2_complexity_eps": 48,
+    "fig3_complexity_delta": 46,
+    "fig4_hard_instance": 19,
+    "fig5_parameter_free": 51,
+    "fig6_optimistic": 5,
+    "fig7_equivalences": 4,
+    "fig8_digits": 8,
+    "fig9_char_lm": 22,
 }
 
 
 def quick_time(name: str) -> str:
-    seconds = QUICK_CPU_SECONDS.get(name)
-    return "not measured" if seconds is None else f"about {seconds} s of CPU"
+    seconds = QUICK_SECONDS.get(name)
+    return "not measured" if seconds is None else f"about {seconds} s on 2 cores"
 
 
 def figures_dir() -> Path:
