@@ -308,12 +308,18 @@ def test_gradient_sampling_reaches_f_star_on_convex_luksan_vlcek(name):
     solution) is left out: with m = 2n samples GS stalls there at f ≈ 15 within 2·10^5 gradients."""
     obj = objectives.get(name)
     assert "convex" in obj.tags
-    res = baselines.GradientSampling(delta=0.1).minimize(obj, obj.x0, budget=60000, seed=0)
+    res = baselines.GradientSampling(delta=0.1).minimize(obj, obj.x0, budget=60000, seed=0, record=True)
     gap = float(obj.value(res.point)) - obj.f_star
     assert res.stopped == "converged"
     assert gap <= 1e-4 * max(1.0, abs(obj.f_star)), f"{name}: f − f* = {gap:.3g}"
     assert gap >= -1e-4 * max(1.0, abs(obj.f_star))  # f* is the tabulated optimum (rounded)
-    assert res.certificate.epsilon <= baselines.GradientSampling().tolerance
+    # The radius shrinks when the certificate is ≤ ν or when the Armijo line search fails (the safeguard of the
+    # module docstring, step 3); the run stops once the radius is below min_radius.  So the last certificate is ≤ ν unless the last search failed, and some radius on the
+    # way down was certified at ν.
+    tol = baselines.GradientSampling().tolerance
+    history = res.history
+    assert res.certificate.epsilon <= tol or history["step"][-1] == 0.0
+    assert min(history["certificate"]) <= tol
 
 
 # --- zero-order pieces ------------------------------------------------------------------------------------------------
