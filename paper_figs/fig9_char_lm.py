@@ -142,8 +142,9 @@ def caption(results: dict, stats: dict) -> str:
     text = (f"{TITLE}. Decoder-only transformer (width {cfg['d_model']}, {cfg['layers']} layers, {cfg['heads']} heads, "
             f"context {cfg['context']}), {cfg['steps']} steps of {cfg['batch']} windows, on "
             f"{len(data['train']['files'])} standard-library files of Python {data['python']}; "
-            f"{len(cfg['seeds'])} seed(s), band = lowest to highest seed. Validation loss (mean ± sd over seeds): "
-            f"{rows}.")
+            f"{len(cfg['seeds'])} seed(s), band = lowest to highest seed. The curves: validation loss on the first "
+            f"{cfg['curve_chars']:,} validation characters every {cfg['eval_every']} steps. Final validation loss on "
+            f"{cfg['val_chars']:,} characters (mean ± sd over seeds): {rows}.")
     tuned = {n: s for n, s in stats.items() if s["tuned"]}
     if FREE in stats and tuned:
         best = min(tuned, key=lambda n: tuned[n]["mean"])
