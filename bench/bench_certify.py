@@ -8,8 +8,8 @@ The same instances go to four solvers, interleaved in one process (medians of th
 
 Each peer gets the gradients divided by their largest norm (the problem is scale-free; ours does the same inside).
 For each peer the table also counts its *wrong answers*: a value above ours by more than 1e-9·max_i ‖g_i‖ (ours is
-optimal to a relative gap of 1e-12, which bounds its own excess by 1e-6·max_i ‖g_i‖ and in practice far less).  Ours never returns such an
-answer (it raises instead; see ``tests/test_minnorm.py``).
+optimal to a relative gap of 1e-12, which bounds its own excess by 1e-6·max_i ‖g_i‖ and in practice far less).  Ours
+never returns such an answer (it raises instead; see ``tests/test_minnorm.py``).
 
 Families, m gradients in d dimensions: A, i.i.d. N(0, I) (interior solution); B, u + 0.1 z_i with a shared u
 (ill-conditioned, sparse weights); C, sign vectors; D, a few sign patterns with zeros, repeated; E, integers in
@@ -19,8 +19,8 @@ Usage:
     python bench/bench_certify.py [--instances 40] [-m 50] [-d 1000] [--clock wall|cpu]
 
 On a shared machine, ``--clock cpu`` with ``OPENBLAS_NUM_THREADS=1`` times the process's own CPU time, which other
-processes do not inflate.  No words-per-parameter floor is printed here: ours, daqp and quadprog all build the same m×m Gram
-matrix (m²d multiply-adds, the largest single cost at m = 50, d = 1000), so the floor of ours/daqp is 1.
+processes do not inflate.  No words-per-parameter floor is printed here: ours, daqp and quadprog all build the same m×m
+Gram matrix (m²d multiply-adds, the largest single cost at m = 50, d = 1000), so the floor of ours/daqp is 1.
 
 Goal: ours no slower than daqp at m = 50, d = 1000 (ratio ≤ 1).
 """

@@ -144,7 +144,8 @@ def row_large(repeats: int) -> None:
     med = interleaved({"oracle": oracle_alone,
                        "ours": lambda: library(x0, budget, T, learner, False)}, repeats)
     per_oracle, per_step = med["oracle"] / calls, med["ours"] / budget
-    print(f"  d = 10^6, T = {T}, {budget} steps: oracle {per_oracle * 1e3:.2f} ms, minimize {per_step * 1e3:.2f} ms/step "
+    print(f"  d = 10^6, T = {T}, {budget} steps: oracle {per_oracle * 1e3:.2f} ms, "
+          f"minimize {per_step * 1e3:.2f} ms/step "
           f"(oracle included), ratio {per_step / per_oracle:.2f} (target ≤ 4); words/param per step: floor "
           f"{STEP_WORDS_FLOOR}, fused kernel {FUSED_WORDS}, oracle {ORACLE_WORDS}")
 

@@ -21,7 +21,8 @@ Methods, all at the same gradient budget (``steps`` mini-batches of ``batch`` wi
   (``mechanic-pytorch``'s tuner over AdamW, Cutkosky, Defazio, Mehta, NeurIPS 2023).
 
 Every method but ``o2nc-free`` is tuned on the same grid of learning-rate multipliers around its default
-(``Config.grid``), seed 0, by the tuning-set loss; the chosen lr then runs on every seed and the validation loss is reported.
+(``Config.grid``), seed 0, by the tuning-set loss; the chosen lr then runs on every seed and the validation loss is
+reported.
 
 Usage: python examples/char_lm.py [--quick] [--json PATH] [--seeds N] [--steps N] [--no-certify]
 """
@@ -37,8 +38,8 @@ import pathlib
 import sys
 import sysconfig
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -265,7 +266,7 @@ def _mechanic(params, lr, steps, seed):
     return mechanize(torch.optim.AdamW)(params, lr=lr, weight_decay=0.01), None
 
 
-METHODS: Dict[str, Method] = {
+METHODS: dict[str, Method] = {
     "o2nc-free": Method(1.0, False, _o2nc(lambda digits: digits.parameter_free(), restart=False)),
     "o2nc-ogd": Method(1.0, True, _o2nc(_ogd, restart=True)),
     "o2nc-dftrl": Method(1.0, True, _o2nc(_dftrl, restart=False)),
@@ -278,7 +279,7 @@ PACKAGES = {"schedule-free-adamw": "schedulefree", "mechanic": "mechanic_pytorch
 INSTALL = {"schedule-free-adamw": "schedulefree", "mechanic": "mechanic-pytorch"}  # pip names
 
 
-def available(names: Optional[Sequence[str]] = None) -> list:
+def available(names: Sequence[str] | None = None) -> list:
     """The methods whose packages are importable (``schedulefree``, ``mechanic-pytorch`` are optional)."""
     out = []
     for name in METHODS if names is None else names:
@@ -381,11 +382,11 @@ def finite_or_inf(x: float) -> float:
     return x if math.isfinite(x) else math.inf
 
 
-def finite_or_none(x: float) -> Optional[float]:
+def finite_or_none(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def compare(cfg: Config = FULL, methods: Optional[Sequence[str]] = None, certify: bool = True,
+def compare(cfg: Config = FULL, methods: Sequence[str] | None = None, certify: bool = True,
             log: Callable = print) -> dict:
     """Tune every method on ``cfg.grid`` (seed 0, tuning loss), then run the chosen lr on every seed.
 

@@ -154,8 +154,8 @@ def run_jax(method, lr, Xtr, ytr, Xte, yte, epochs, seed=0, batch=64):
     elif method == "adam":
         tx = optax.adam(lr)
     else:
-        tx = o2nc(learners()[method][0], learning_rate=lr, epoch_length=EPOCH_LENGTH, restart=learners()[method][2], averaging=("ema", 0.9),
-                  key=jax.random.key(seed))
+        tx = o2nc(learners()[method][0], learning_rate=lr, epoch_length=EPOCH_LENGTH, restart=learners()[method][2],
+                  averaging=("ema", 0.9), key=jax.random.key(seed))
     state = tx.init(params)
 
     @jax.jit

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["Certificate", "KINDS", "RADIUS_KINDS", "PROOF_KINDS"]
 
@@ -92,7 +92,7 @@ class Certificate:
         """Whether ``epsilon`` is a proven bound (every kind but ``"stochastic estimate"``)."""
         return self.kind in PROOF_KINDS
 
-    def proves(self, delta: float, epsilon: Optional[float] = None) -> bool:
+    def proves(self, delta: float, epsilon: float | None = None) -> bool:
         """True when this certificate proves (δ, ε)-stationarity of ``point`` (ε defaults to ``self.epsilon``).
 
         That needs a proof kind, ``self.delta ≤ delta`` and ``self.epsilon ≤ epsilon``.  False proves nothing.
@@ -105,7 +105,7 @@ class Certificate:
         return {"delta": self.delta, "epsilon": self.epsilon, "kind": self.kind, "radius_kind": self.radius_kind,
                 "calls": self.calls}
 
-    def describe(self, requested_delta: Optional[float] = None) -> str:
+    def describe(self, requested_delta: float | None = None) -> str:
         """The one sentence the library prints about this certificate; true by construction.
 
         With ``requested_delta``, a certificate whose radius exceeds it is reported as no certificate at that δ.

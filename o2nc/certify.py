@@ -30,14 +30,16 @@ Example
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
+from o2nc.certificate import Certificate
+
 # One min-norm solver for the whole library, checked by its optimality gap (objectives/minnorm.py).
 from objectives.minnorm import DEFAULT_TOL, SOLVERS, MinNorm, MinNormError, min_norm, optimality_gap
-from o2nc.certificate import Certificate
 
 __all__ = [
     "MinNorm",
@@ -113,7 +115,7 @@ class GoldsteinCertificate(Certificate):
     gradients: Any = None
     direction: Any = None
     gap: float = 0.0
-    exact: Optional[float] = None
+    exact: float | None = None
     mean_constraint: bool = False
     solver: str = "wolfe"
 
@@ -174,7 +176,7 @@ def _check_delta(delta: Any) -> float:
     return delta
 
 
-def goldstein(objective: Any, x: Any, delta: float, *, samples: Optional[int] = None, points: Any = None,
+def goldstein(objective: Any, x: Any, delta: float, *, samples: int | None = None, points: Any = None,
               seed: int = 0, mean_constraint: bool = False, solver: str = "wolfe", include_center: bool = True,
               exact: bool = True) -> GoldsteinCertificate:
     """Upper bound on dist(0, ∂_δ f(x)) from gradients sampled in the δ-ball.

@@ -22,7 +22,8 @@ Parameters (derived here; the paper's own constants are not reproduced):
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import array_api_compat
 import numpy as np
@@ -132,7 +133,7 @@ class Result(NamedTuple):
     selected_epoch: int
     epochs: Epochs
     grad_calls: int
-    history: Optional[History]
+    history: History | None
     final_anchor: Any
     certificate: Certificate
     certified: bool
@@ -141,7 +142,7 @@ class Result(NamedTuple):
 class NonFiniteGradientError(FloatingPointError):
     """A gradient with NaN or inf entries; ``result`` holds the epochs completed before it (or None)."""
 
-    def __init__(self, step: int, result: Optional[Result]):
+    def __init__(self, step: int, result: Result | None):
         super().__init__(
             f"the gradient at step {step} is not finite; the {_count(result)} "
             "completed epochs are kept in this error's `result`"
@@ -153,7 +154,7 @@ class NonFiniteGradientError(FloatingPointError):
 class NonFiniteStepError(FloatingPointError):
     """A learner played an increment Δ_n with NaN or inf entries; ``result`` holds the completed epochs (or None)."""
 
-    def __init__(self, step: int, learner, result: Optional[Result]):
+    def __init__(self, step: int, learner, result: Result | None):
         super().__init__(
             f"the learner {learner!r} played a non-finite step Δ at step {step}; the {_count(result)} completed "
             "epochs are kept in this error's `result`"
@@ -167,7 +168,7 @@ class NonFiniteEpochError(FloatingPointError):
     """An epoch's statistics (mean point, mean gradient, certificate or radius) are not finite, e.g. a gradient sum
     that overflowed the run's dtype; ``result`` holds the epochs completed before it (or None)."""
 
-    def __init__(self, epoch: int, what: str, result: Optional[Result]):
+    def __init__(self, epoch: int, what: str, result: Result | None):
         super().__init__(
             f"the statistics of epoch {epoch + 1} are not finite ({what}); the sum of its gradients or points "
             f"overflowed the run's dtype; the {_count(result)} earlier epochs are kept in this error's `result`"
@@ -180,7 +181,7 @@ class GradientShapeError(ValueError):
     """The oracle returned a gradient whose shape is not x0's (checked at every step); ``result`` holds the epochs
     completed before that step (or None)."""
 
-    def __init__(self, step: int, shape: tuple, expected: tuple, result: Optional[Result]):
+    def __init__(self, step: int, shape: tuple, expected: tuple, result: Result | None):
         super().__init__(
             f"`grad` returned shape {shape} at step {step}; x0 has shape {expected}; the {_count(result)} "
             "completed epochs are kept in this error's `result`"
@@ -193,11 +194,11 @@ class UnboundedRadiusWarning(UserWarning):
     """``output="best"`` at a δ with a learner whose steps have no radius bound: no epoch may have r_k ≤ δ."""
 
 
-def _count(result: Optional[Result]) -> int:
+def _count(result: Result | None) -> int:
     return 0 if result is None else len(result.epochs.calls)
 
 
-def learner_radius(learner, size: int) -> Optional[float]:
+def learner_radius(learner, size: int) -> float | None:
     """A bound on every ‖Δ_n‖ that ``learner`` can play on ``size`` coordinates, or None when it has none.
 
     Read from the ``radius`` attribute, the convention of :mod:`online_learners`: OGD, AdaGradNorm, OptimisticOGD,
@@ -274,18 +275,18 @@ def minimize(
     scaling="uniform",
     seed: int = 0,
     restart: bool = True,
-    value: Optional[Callable] = None,
+    value: Callable | None = None,
     record: bool = False,
     output: str = "best",
     progress: bool = False,
-    callback: Optional[Callable] = None,
-    hint: Optional[str] = None,
+    callback: Callable | None = None,
+    hint: str | None = None,
     inner_steps: int = 20,
     inner_tol: float = 1e-10,
-    delta: Optional[float] = None,
-    stochastic: Optional[bool] = None,
+    delta: float | None = None,
+    stochastic: bool | None = None,
     radius_kind: str = "bound",
-    fused: Optional[bool] = None,
+    fused: bool | None = None,
 ) -> Result:
     r"""Run O2NC for ⌊budget/epoch_length⌋ full epochs and return the epoch means with their certificates.
 
@@ -575,7 +576,7 @@ def _draws(rule, key, start: int, count: int, bits: int, chunk: int = 1024):
         yield from rule.sample(key, first, min(chunk, start + count - first), bits).tolist()
 
 
-def _select(output: str, certificates, radii, delta: Optional[float], output_rng) -> int:
+def _select(output: str, certificates, radii, delta: float | None, output_rng) -> int:
     """The epoch that ``output`` picks; with ``delta``, ``"best"`` looks only at the epochs of radius ≤ δ."""
     count = len(certificates)
     if output == "random":

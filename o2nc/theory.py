@@ -9,7 +9,7 @@ New Regrets, and Applications* (anonymous submission), [HT-OCO] below; the σ te
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from o2nc.methods.checks import check_count, check_positive
 
@@ -31,7 +31,7 @@ def _check(budget, delta, lipschitz, gap, sigma=0.0):
 
 
 def ogd_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigma: float = 0.0, *,
-                   epoch_length: Optional[int] = None) -> OGDParameters:
+                   epoch_length: int | None = None) -> OGDParameters:
     r"""Epoch length, epochs, radius and step of O2NC with restarted projected OGD for a budget of N calls.
 
     T = min(⌈((G + σ) δ N / gap)^{2/3}⌉, ⌈N/2⌉),  K = ⌊N/T⌋,  D = δ/T,  η = D/(G√T)

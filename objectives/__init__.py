@@ -8,19 +8,20 @@
 ``objectives.get(name, **params)`` builds an entry, ``objectives.names(tags=...)`` lists them,
 ``objectives.Counting(obj)`` counts oracle calls and ``objectives.with_noise(obj, kind, scale)`` adds a noise model.
 """
+# Entries register themselves on import.
+from . import (  # noqa: F401,E402
+    diagnostics,  # noqa: F401,E402
+    hard_instance,  # noqa: F401,E402
+    large_scale,  # noqa: F401,E402
+    luksan_vlcek,  # noqa: F401,E402
+    ml_models,
+    ml_sensing,
+    nesterov,  # noqa: F401,E402
+    tight_family,  # noqa: F401,E402
+)
 from .base import Objective
 from .counting import Counting
 from .noise import with_noise
 from .registry import factory_of, get, names, register, tags_of
-
-# Entries register themselves on import.
-from . import diagnostics  # noqa: F401,E402
-
-from . import luksan_vlcek  # noqa: F401,E402
-from . import large_scale  # noqa: F401,E402
-from . import nesterov  # noqa: F401,E402
-from . import ml_sensing, ml_models  # noqa: F401,E402
-from . import hard_instance  # noqa: F401,E402
-from . import tight_family  # noqa: F401,E402
 
 __all__ = ["Objective", "Counting", "with_noise", "get", "names", "register", "tags_of", "factory_of"]

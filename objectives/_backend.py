@@ -1,8 +1,8 @@
 """Backend helpers: one code path for numpy, torch and jax arrays (Array API through array-api-compat)."""
 from __future__ import annotations
 
-import numpy as np
 import array_api_compat as aac
+import numpy as np
 
 
 def namespace(x):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional
 
 __all__ = ["integer", "real", "optional_integer"]
 
@@ -26,7 +25,7 @@ def _scalar(owner: str, name: str, value, what: str, integral: bool):
     return v
 
 
-def integer(owner: str, name: str, value, *, least: int = 1, most: Optional[int] = None) -> int:
+def integer(owner: str, name: str, value, *, least: int = 1, most: int | None = None) -> int:
     """An integer in [least, most] (numpy integers and 0-d integer arrays included) as a Python int."""
     what = f"an integer >= {least}" + ("" if most is None else f" and <= {most}")
     v = int(_scalar(owner, name, value, what, True))
@@ -35,12 +34,12 @@ def integer(owner: str, name: str, value, *, least: int = 1, most: Optional[int]
     return v
 
 
-def optional_integer(owner: str, name: str, value, *, least: int = 1) -> Optional[int]:
+def optional_integer(owner: str, name: str, value, *, least: int = 1) -> int | None:
     """``None`` or an integer ≥ ``least``."""
     return None if value is None else integer(owner, name, value, least=least)
 
 
-def real(owner: str, name: str, value, *, low: Optional[float] = None, high: Optional[float] = None,
+def real(owner: str, name: str, value, *, low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False) -> float:
     """A finite real number in the interval given by ``low``/``high`` (open ends with ``*_open``), as a float."""
     lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"

@@ -7,8 +7,9 @@ backend and cached). numpy, torch and jax inputs therefore give outputs of the s
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Objective:
     stoch: Callable[..., Any] | None = field(default=None, repr=False)
     f_star: float | None = None
     x_star: np.ndarray | None = field(default=None, repr=False)
-    lipschitz_spec: float | Callable[["Objective"], float] | None = field(default=None, repr=False)
+    lipschitz_spec: float | Callable[[Objective], float] | None = field(default=None, repr=False)
     lipschitz_is_exact: bool = False
     tags: frozenset = frozenset()
     source: str = ""
@@ -179,7 +180,7 @@ class Objective:
             raise ValueError(f"{self.name}: delta must be >= 0, got {delta}")
         return float(self.goldstein_fn(xn, float(delta)))
 
-    def replace(self, **changes) -> "Objective":
+    def replace(self, **changes) -> Objective:
         """A copy with some fields changed (constant-data caches are not shared)."""
         return dataclasses.replace(self, **changes)
 

@@ -22,11 +22,12 @@ vertex that most violates optimality, minor cycles move to the affine minimiser 
 vertices whose weight reaches zero.  The affine minimiser of a corral S solves (K_SS + 11ᵀ) u = 1, α = u / 1ᵀu
 (Wolfe 1976, §4; the matrix is positive definite when S is affinely independent).  When that Gram-matrix pass leaves
 a gap above the tolerance (thin simplices, whose Gram matrix squares the condition number), a second pass solves the
-same system by QR on [1ᵀ; G_Sᵀ] with inner products taken on the gradients.  Every answer is verified directly on the gradients (not on the Gram matrix) and returned only
-when its relative gap gap/max_i ‖g_i‖² is ≤ ``tol``; otherwise :class:`MinNormError` is raised.  Optional other
-solvers (scipy's NNLS reduction, daqp, quadprog) serve as fast paths: their answer is checked the same way and, when
-the gap is larger than ``tol``, Wolfe's algorithm finishes from scratch.  Nothing depends on a dependency being right:
-scipy's ``nnls`` since 1.15 can return a suboptimal point together with a false residual (scipy issue #25389).
+same system by QR on [1ᵀ; G_Sᵀ] with inner products taken on the gradients.  Every answer is verified directly on the
+gradients (not on the Gram matrix) and returned only when its relative gap gap/max_i ‖g_i‖² is ≤ ``tol``; otherwise
+:class:`MinNormError` is raised.  Optional other solvers (scipy's NNLS reduction, daqp, quadprog) serve as fast paths:
+their answer is checked the same way and, when the gap is larger than ``tol``, Wolfe's algorithm finishes from scratch.
+Nothing depends on a dependency being right: scipy's ``nnls`` since 1.15 can return a suboptimal point together with a
+false residual (scipy issue #25389).
 """
 from __future__ import annotations
 

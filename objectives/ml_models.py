@@ -178,7 +178,8 @@ def ramp_loss(n: int = 10, N: int = 200, margin: float = 0.1, seed: int = 0, bat
 
     return finite_sum(name="ramp_loss", x0=x0, n_samples=N, sample_keys=("Z", "y"), data={"Z": Z, "y": y},
                       loss=loss, grad=grad, default_batch=batch_size, f_star=0.0, x_star=ws / gamma,
-                      lipschitz_spec=float(np.linalg.norm(Z, axis=1).mean()), lipschitz_is_exact=True, tags={"nonconvex", "nonsmooth", "ml"},
+                      lipschitz_spec=float(np.linalg.norm(Z, axis=1).mean()), lipschitz_is_exact=True,
+                      tags={"nonconvex", "nonsmooth", "ml"},
                       source="Collobert, Sinz, Weston, Bottou ICML 2006",
                       params=dict(n=n, N=N, margin=margin, seed=seed, batch_size=batch_size))
 

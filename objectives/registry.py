@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from . import _checks
 from .base import Objective

@@ -8,8 +8,8 @@ lower bound for *every* method is [CMO23]'s, proved with the stochastic zero-cha
 see ``objectives/hard_instance.py``; the family here is simpler and says something narrower: that O2NC *at its own
 tuning* cannot do better than its upper bound on it.)
 
-**The function** (d = 2; κ = ``slope_factor`` > 1, default ``SLOPE_FACTOR`` = 2, ε' = κε the ramp slope, ℓ = gap/ε' the ramp length,
-a = √(G² − ε'²) the perturbation slope, c = ``PLATEAU_RADII``·δ = 4δ the perturbation's width):
+**The function** (d = 2; κ = ``slope_factor`` > 1, default ``SLOPE_FACTOR`` = 2, ε' = κε the ramp slope, ℓ = gap/ε' the
+ramp length, a = √(G² − ε'²) the perturbation slope, c = ``PLATEAU_RADII``·δ = 4δ the perturbation's width):
 
     F(x) = ε'·|x₁| + p(x₂),      p(v) = a·min(|v|, c),      x₀ = (ℓ, 0),   F* = 0 at x* = 0,   F(x₀) − F* = gap.
 
@@ -55,9 +55,9 @@ budget N certifies only if N ≥ K*·T ≥ (gap/(ε'δ))·((G+σ)δN/gap)^{2/3},
     N ≥ (G+σ)²·gap / (ε'³ δ) = (G+σ)²·gap / (κ³ ε³ δ).
 
 With the upper bound above, O2NC at its theory tuning needs Θ((G+σ)²·gap·ε⁻³δ⁻¹) queries on this family (the two
-constants differ by 8κ³: 64 at κ = 2, 27 at κ = 1.5).  The (G+σ)² enters through the tuning: T ≳ ((G+σ)/ε)² is what makes Theorem 8's
-noise term (G+σ)/√T at most ε, and each of the ≥ gap/(ε'δ) epochs costs T queries.  Measured on O2NC + OGD in
-``tests/test_objectives_tight.py`` (slow) and ``experiments/tight_family_rates.py``.
+constants differ by 8κ³: 64 at κ = 2, 27 at κ = 1.5).  The (G+σ)² enters through the tuning: T ≳ ((G+σ)/ε)² is what
+makes Theorem 8's noise term (G+σ)/√T at most ε, and each of the ≥ gap/(ε'δ) epochs costs T queries.  Measured on O2NC +
+OGD in ``tests/test_objectives_tight.py`` (slow) and ``experiments/tight_family_rates.py``.
 
 Source: Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), Algorithm 1 and Theorem 8; the
 construction, the lower-bound argument and the Goldstein oracle are derived in this docstring.  Clarke's
@@ -121,13 +121,13 @@ def tight_ramp(eps: float = 0.1, delta: float = 0.1, G: float = 1.0, sigma: floa
                gap: float = 1.0, slope_factor: float = SLOPE_FACTOR) -> Objective:
     """Noisy slope-κε ramp of length gap/(κε) with a kink at its end and a bounded non-convex perturbation.
 
-    ``F(x) = ε'|x₁| + a·min(|x₂|, c)``, ε' = κε (κ = ``slope_factor``, default 2), a = √(G² − ε'²), c = 4δ, x0 = (gap/ε', 0), f* = 0 at x* = 0,
-    F(x0) − f* = gap, Lipschitz constant G (exact), stochastic oracle ∇F + N(0, σ²/2·I) (E‖ξ‖² = σ²), exact
-    Goldstein oracle.  O2NC with restarted projected OGD at its theory tuning (``o2nc.theory.ogd_parameters`` with
-    this G, σ, gap) needs Θ((G+σ)²·gap·ε⁻³δ⁻¹) queries to certify (δ, ε)-stationarity here: Theorem 8 of [CMO23]
-    gives the upper bound, and since each epoch moves at most δ, no exact-gradient epoch certifies before
-    gap/(ε'δ) epochs of T = ((G+σ)δN/gap)^{2/3} steps, which forces N ≥ (G+σ)²·gap/(ε'³δ).  The module docstring
-    holds both directions and the Goldstein derivation.
+    ``F(x) = ε'|x₁| + a·min(|x₂|, c)``, ε' = κε (κ = ``slope_factor``, default 2), a = √(G² − ε'²), c = 4δ, x0 =
+    (gap/ε', 0), f* = 0 at x* = 0, F(x0) − f* = gap, Lipschitz constant G (exact), stochastic oracle ∇F + N(0, σ²/2·I)
+    (E‖ξ‖² = σ²), exact Goldstein oracle.  O2NC with restarted projected OGD at its theory tuning
+    (``o2nc.theory.ogd_parameters`` with this G, σ, gap) needs Θ((G+σ)²·gap·ε⁻³δ⁻¹) queries to certify
+    (δ, ε)-stationarity here: Theorem 8 of [CMO23] gives the upper bound, and since each epoch moves at most δ, no
+    exact-gradient epoch certifies before gap/(ε'δ) epochs of T = ((G+σ)δN/gap)^{2/3} steps, which forces N ≥
+    (G+σ)²·gap/(ε'³δ).  The module docstring holds both directions and the Goldstein derivation.
 
     Args:
         eps: ε > 0, the target stationarity; the ramp slope is κε.

@@ -23,7 +23,9 @@ registry.register(
     OGD,
     summary="projected online gradient descent, constant or anytime step (Zinkevich 2003)",
     examples=(OGD(lr=0.1, radius=1.0), OGD(lr=0.05), OGD(lr=0.5, radius=1.0, anytime=True)),
-    bad_params=(dict(lr=0.0), dict(lr=-1.0), dict(lr=float("nan")), dict(lr=0.1, radius=0.0), dict(lr=0.1, radius=-2.0)),
+    bad_params=(
+        dict(lr=0.0), dict(lr=-1.0), dict(lr=float("nan")), dict(lr=0.1, radius=0.0), dict(lr=0.1, radius=-2.0)
+    ),
 )
 registry.register(
     "adagrad_norm",
@@ -139,7 +141,9 @@ registry.register(
     "coordinatewise",
     Coordinatewise,
     summary="one copy of a learner per coordinate, vectorised",
-    examples=(Coordinatewise(OGD(lr=0.1, radius=1.0)), Coordinatewise(FTRL(lr=0.1, radius=1.0)), Coordinatewise(OGD(lr=0.05))),
+    examples=(
+        Coordinatewise(OGD(lr=0.1, radius=1.0)), Coordinatewise(FTRL(lr=0.1, radius=1.0)), Coordinatewise(OGD(lr=0.05))
+    ),
     bad_params=(dict(learner=None), dict(learner=DirectionMagnitude(KT(), OGD(lr=0.1, radius=1.0)))),
 )
 registry.register(

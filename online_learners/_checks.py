@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
-__all__ = ["scalar", "real", "positive", "nonnegative", "unit_interval", "integer", "boolean", "choice", "learner", "gradient", "freeze"]
+__all__ = ["scalar", "real", "positive", "nonnegative", "unit_interval", "integer", "boolean", "choice", "learner",
+           "gradient", "freeze"]
 
 _KINDS = {"number": "a real number", "integer": "an integer", "bool": "a bool (True or False)"}
 
 
-def scalar(owner: str, name: str, value, kind: str = "number", what: Optional[str] = None):
+def scalar(owner: str, name: str, value, kind: str = "number", what: str | None = None):
     """``value`` as a Python ``int``/``float`` (``kind="number"``), ``int`` (``"integer"``) or ``bool`` (``"bool"``).
 
     Accepts Python scalars, numpy scalars and 0-d arrays of any backend (anything with ``shape == ()`` and ``item``);
@@ -47,8 +48,8 @@ def scalar(owner: str, name: str, value, kind: str = "number", what: Optional[st
     return int(v) if isinstance(v, numbers.Integral) else float(v)
 
 
-def real(owner: str, name: str, value, *, low: Optional[float] = None, high: Optional[float] = None,
-         low_open: bool = False, high_open: bool = False, what: Optional[str] = None) -> float:
+def real(owner: str, name: str, value, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False, what: str | None = None) -> float:
     """A finite real number in [low, high] (open ends with ``low_open``/``high_open``), as a Python float."""
     v = scalar(owner, name, value, what=what and f"{_KINDS['number']}: {what}")
     ok = math.isfinite(v)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Callable, Sequence
-
+from collections.abc import Callable, Sequence
 
 from online_learners import _checks, tree
 

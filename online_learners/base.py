@@ -14,7 +14,8 @@ are NamedTuples of arrays; scalars inside are 0-d arrays of the params' backend.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from online_learners import _checks
 
@@ -43,6 +44,6 @@ def check_optional_positive(name: str, value, owner: str):
     return _checks.positive(owner, name, value, optional=True)
 
 
-def outside_ball(comparator_norm: float, radius: Optional[float]) -> bool:
+def outside_ball(comparator_norm: float, radius: float | None) -> bool:
     """Whether a comparator of this norm lies outside the learner's constraint ball (no bound applies there)."""
     return radius is not None and comparator_norm > radius * (1 + 1e-12)

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners._ops import coordinatewise_total, elementary_bound, lmap, max_sq, sup_concave, xp_of
 from online_learners.base import check_positive
 
-__all__ = ["KT", "KTState", "KTScaleFreeState", "ONSBettor", "ONSBettorState", "COCOB", "COCOBState", "kt_log_potential"]
+__all__ = ["KT", "KTState", "KTScaleFreeState", "ONSBettor", "ONSBettorState", "COCOB", "COCOBState",
+           "kt_log_potential"]
 
 
 def _clipped_coin(grad, lipschitz: float):
@@ -107,10 +109,10 @@ class KT:
     computed exactly by a one-dimensional concave maximisation, and summed over coordinates with
     :func:`online_learners._ops.coordinatewise_total`, which needs ``dim`` (the number of coordinates).
 
-    Without ``dim`` a dimension-free, cruder bound is returned (derived): Reg_T(u) = G Σ_i (ε − W_{T,i}) + ⟨u, −Σ_t g_t⟩,
-    each wealth satisfies ε − W_{T,i} ≤ ε Σ_t |c_{t,i}| |X_{t−1,i}|/t (as W_T ≥ εΠ(1 − |c_t||β_t|)), and Cauchy–Schwarz
-    over the coordinates gives Reg_T(u) ≤ Gε Σ_t ‖c_t‖ Σ_{s<t} ‖c_s‖/t + ‖u‖ Σ_t ‖g_t‖. The smaller of the two is
-    returned; both are ``math.inf`` when some ‖g_t‖ > G (the clipped coins then do not describe the losses).
+    Without ``dim`` a dimension-free, cruder bound is returned (derived): Reg_T(u) = G Σ_i (ε − W_{T,i}) + ⟨u, −Σ_t
+    g_t⟩, each wealth satisfies ε − W_{T,i} ≤ ε Σ_t |c_{t,i}| |X_{t−1,i}|/t (as W_T ≥ εΠ(1 − |c_t||β_t|)), and
+    Cauchy–Schwarz over the coordinates gives Reg_T(u) ≤ Gε Σ_t ‖c_t‖ Σ_{s<t} ‖c_s‖/t + ‖u‖ Σ_t ‖g_t‖. The smaller of
+    the two is returned; both are ``math.inf`` when some ‖g_t‖ > G (the clipped coins then do not describe the losses).
     The familiar closed form, Reg ≤ ε + |u|√(T ln(1 + 24 T² u²/ε²)) up to constants (Orabona, *A Modern Introduction to
     Online Learning*, arXiv 1912.13213, §10.3), is a corollary of the same potential.
 
@@ -164,7 +166,7 @@ class KT:
     """
 
     eps: float = 1.0
-    lipschitz: Optional[float] = 1.0
+    lipschitz: float | None = 1.0
 
     def __post_init__(self):
         _checks.freeze(
@@ -289,8 +291,8 @@ class ONSBettor:
         W_T ≥ ε (1 + 4V/A_0)^{−1/(2γ)} exp(ψ(X)),    ψ(X) = max_{|β|≤1/2} (β X − β²(V + γA_0/2)),
 
     and per coordinate Reg_T(u_i) = G(ε − W_T + u_i X) ≤ G(ε + max_{0≤x≤Σ‖g_t‖/G} (|u_i| x − W_T-bound(x))). Summed over
-    coordinates as for :class:`KT` (``dim`` needed). Without ``dim``, a dimension-free bound (derived): the fraction moves
-    by at most |z̃_s|/(γA_0) ≤ 2|z_s|/(γA_0) per round, so |β_t| ≤ (2/(γA_0)) Σ_{s<t} |z_s|, the wealth lost per
+    coordinates as for :class:`KT` (``dim`` needed). Without ``dim``, a dimension-free bound (derived): the fraction
+    moves by at most |z̃_s|/(γA_0) ≤ 2|z_s|/(γA_0) per round, so |β_t| ≤ (2/(γA_0)) Σ_{s<t} |z_s|, the wealth lost per
     coordinate is at most ε Σ_t |z_t||β_t|, and Cauchy–Schwarz over coordinates gives
     Reg_T(u) ≤ Gε (2/(γA_0)) Σ_t ‖z_t‖ Σ_{s<t} ‖z_s‖ + ‖u‖ Σ_t ‖g_t‖. ``math.inf`` when some ‖g_t‖ > G.
 
@@ -430,7 +432,8 @@ class COCOB:
 
     def init(self, params) -> COCOBState:
         zeros = tree.tree_zeros_like(params)
-        return COCOBState(scale=tree.tree_map(lambda z: z + self.eps, zeros), abs_sum=zeros, reward=zeros, grad_sum=zeros)
+        return COCOBState(scale=tree.tree_map(lambda z: z + self.eps, zeros), abs_sum=zeros, reward=zeros,
+                          grad_sum=zeros)
 
     def predict(self, state: COCOBState, hint=None):
         def play(lsc, gsum, rew, theta):

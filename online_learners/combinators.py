@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners._ops import (
@@ -208,7 +209,8 @@ class Restarting:
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
         sq = list(grad_sq_norms)
         return sum(
-            call_bound(self.learner, comparator_norm, sq[k : k + self.period], dim) for k in range(0, len(sq), self.period)
+            call_bound(self.learner, comparator_norm, sq[k : k + self.period], dim)
+            for k in range(0, len(sq), self.period)
         )
 
 

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ __all__ = ["adversarial_streams", "parameter_free_learners", "parameter_free_reg
 OGD_NAME = "OGD (tuned for |u|=1)"
 
 
-def adversarial_streams(rounds: int, dim: int, seed: int = 0, lipschitz: float = 1.0) -> Dict[str, np.ndarray]:
+def adversarial_streams(rounds: int, dim: int, seed: int = 0, lipschitz: float = 1.0) -> dict[str, np.ndarray]:
     """Gradient streams with ‖g_t‖ ≤ lipschitz (rounds × dim): fair and biased coins, a fixed direction, a switch,
     independent coins per coordinate."""
     rng = np.random.default_rng(seed)
@@ -78,7 +78,7 @@ def parameter_free_regret(
     dim: int = 3,
     seed: int = 0,
     lipschitz: float = 1.0,
-    learners: Optional[dict] = None,
+    learners: dict | None = None,
 ) -> dict:
     """Regret at every comparator norm on :func:`adversarial_streams`, with the documented bounds.
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners._ops import check_beta, check_bool, check_nonnegative, elementary_bound, lmap, norm, xp_of
@@ -47,7 +48,7 @@ class FTRL:
     """
 
     lr: float
-    radius: Optional[float] = None
+    radius: float | None = None
 
     def __post_init__(self):
         _checks.freeze(
@@ -132,7 +133,7 @@ class DiscountedFTRL:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 0.0
-    radius: Optional[float] = None
+    radius: float | None = None
     coordinatewise: bool = True
 
     def __post_init__(self):

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners.base import check_optional_positive, check_positive, outside_ball
@@ -67,7 +68,7 @@ class OptimisticOGD:
     """
 
     lr: float
-    radius: Optional[float] = None
+    radius: float | None = None
     form: str = "two_projection"
 
     def __post_init__(self):

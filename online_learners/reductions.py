@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners._ops import call_bound, check_learner, xp_of
@@ -38,7 +39,8 @@ class DirectionMagnitude:
 
     Args:
         magnitude: a learner on 0-d arrays (e.g. ``KT()`` or ``ONSBettor()``).
-        direction: a learner whose plays stay in the unit ball (it must have ``radius`` ≤ 1, e.g. ``OGD(lr, radius=1)``).
+        direction: a learner whose plays stay in the unit ball (it must have ``radius`` ≤ 1, e.g.
+            ``OGD(lr, radius=1)``).
 
     Example:
         >>> import numpy as np
@@ -103,7 +105,8 @@ class BallConstraint:
     The inner learner plays x̂_t; the learner plays its projection Δ_t = Π(x̂_t) and feeds the inner learner the
     surrogate gradient (Cutkosky & Orabona, COLT 2018, §4)
 
-        g̃_t = ½ (g_t + ‖g_t‖ ∇S(x̂_t)),    S(x) = ‖x − Π(x)‖,    ∇S(x) = (x − Π(x))/‖x − Π(x)‖ outside the ball, 0 inside.
+        g̃_t = ½ (g_t + ‖g_t‖ ∇S(x̂_t)),    S(x) = ‖x − Π(x)‖,
+        ∇S(x) = (x − Π(x))/‖x − Π(x)‖ outside the ball, 0 inside.
 
     Regret (derived here; the factor 2 is Cutkosky & Orabona's): for ‖u‖ ≤ radius,
     ⟨g, Π(x̂) − u⟩ ≤ ⟨g, x̂ − u⟩ + ‖g‖S(x̂) ≤ 2⟨g̃, x̂ − u⟩, by Cauchy–Schwarz and by convexity of ⟨g, ·⟩ + ‖g‖S with

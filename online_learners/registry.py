@@ -6,8 +6,8 @@ documented bound, bad hyperparameters rejected) then cover it without new test c
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Dict, Tuple
 
 __all__ = ["LearnerEntry", "register", "get", "names", "entries", "examples"]
 
@@ -17,11 +17,11 @@ class LearnerEntry:
     name: str
     factory: Callable
     summary: str
-    examples: Tuple  # learner instances used by the shared tests (all with a finite regret bound)
-    bad_params: Tuple  # keyword dicts that must be rejected with a ValueError/TypeError
+    examples: tuple  # learner instances used by the shared tests (all with a finite regret bound)
+    bad_params: tuple  # keyword dicts that must be rejected with a ValueError/TypeError
 
 
-_REGISTRY: Dict[str, LearnerEntry] = {}
+_REGISTRY: dict[str, LearnerEntry] = {}
 
 
 def register(name: str, factory: Callable, *, summary: str, examples, bad_params=()) -> LearnerEntry:

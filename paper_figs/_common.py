@@ -10,8 +10,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

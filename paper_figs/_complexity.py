@@ -16,8 +16,8 @@ A point is drawn hollow when the median over its seeds of queries / (T·‖x0 �
 from __future__ import annotations
 
 import numpy as np
-
 from _common import MARKERS, fit_text, store
+
 from o2nc.experiments import fit_exponent, load_spec, run_sweep
 from o2nc.experiments.fit import TRAVEL_LIMIT
 

@@ -2,20 +2,20 @@
 
 Every run goes through :mod:`o2nc.methods` (one ``run`` for O2NC and the baselines).  Each point is one run with a
 budget of N gradient calls, tuned for that N: O2NC (Algorithm 1 of [CMO23], restarts,
-``o2nc.theory.ogd_parameters`` for T and D = δ/T, with the stochastic problem's σ in T as the sweep runner takes it) with OGD at the theory step, AdaGradNorm, and KT through the
-reductions (Cutkosky & Orabona 2018); the baselines SGD (constant step δ/G, so each step moves at most δ), INGD
-(Zhang et al. 2020) and gradient sampling (Burke, Lewis, Overton 2005) from ``o2nc.baselines``. Certificates are
-upper bounds on min ‖∂_δ F‖ computed with exact gradients: O2NC's best epoch (‖ĝ_k‖ with radius r_k ≤ δ), INGD's and
-gradient sampling's own, SGD's by ``o2nc.certify.goldstein`` at its output (calls counted apart). Median and
-interquartile band over seeds.
+``o2nc.theory.ogd_parameters`` for T and D = δ/T, with the stochastic problem's σ in T as the sweep runner takes it)
+with OGD at the theory step, AdaGradNorm, and KT through the reductions (Cutkosky & Orabona 2018); the baselines SGD
+(constant step δ/G, so each step moves at most δ), INGD (Zhang et al. 2020) and gradient sampling (Burke, Lewis, Overton
+2005) from ``o2nc.baselines``. Certificates are upper bounds on min ‖∂_δ F‖ computed with exact gradients: O2NC's best
+epoch (‖ĝ_k‖ with radius r_k ≤ δ), INGD's and gradient sampling's own, SGD's by ``o2nc.certify.goldstein`` at its output
+(calls counted apart). Median and interquartile band over seeds.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-
 from _common import MARKERS, cached, new_figure, save, store
+
 import o2nc.methods as methods
 import objectives
 from o2nc.methods.tuning import constants

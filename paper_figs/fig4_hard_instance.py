@@ -20,8 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from _common import MARKERS, cached, fit_text, new_figure, save, store
+
 import o2nc
 import o2nc.baselines as baselines
 import objectives
@@ -115,7 +115,8 @@ def make(out: Path, quick: bool = False) -> list[Path]:
         ok = np.isfinite(table)
         fit = fit_exponent(np.repeat(eps_values, seeds)[ok.ravel()], table.ravel()[ok.ravel()])
         shown = "O2NC+OGD, instance-tuned" if label == "O2NC + OGD" else "SGD"
-        ax.loglog(1 / eps_values, median, marker=MARKERS[i], color=f"C{i}", label=f"{shown}: exponent {fit.exponent:.2f}")
+        ax.loglog(1 / eps_values, median, marker=MARKERS[i], color=f"C{i}",
+                  label=f"{shown}: exponent {fit.exponent:.2f}")
         ax.fill_between(1 / eps_values, np.nanpercentile(table, 25, axis=1), np.nanpercentile(table, 75, axis=1),
                         color=f"C{i}", alpha=0.2, lw=0)
         data["methods"][label] = {"median": median.tolist(), "exponent": fit.exponent,

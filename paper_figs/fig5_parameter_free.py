@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from _common import MARKERS, cached, new_figure, save, store
+
 import o2nc
 import objectives
 from online_learners import KT, OGD, AdaGradNorm, BallConstraint, DirectionMagnitude, FreeGrad

@@ -15,8 +15,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from _common import MARKERS, cached, finite, fit_text, new_figure, save, store
+
 import o2nc
 from o2nc.deterministic import calls_to_stationarity, optimistic_parameters
 from o2nc.experiments import fit_exponent

@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from _common import cached, new_figure, save, store
+
 import o2nc
 from online_learners import OGD, Discounted, DiscountedFTRL
 

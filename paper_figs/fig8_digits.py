@@ -12,7 +12,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-
 from _common import MARKERS, cached, new_figure, save, store
 
 NAME = "fig8_digits"

@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from _common import MARKERS, cached, new_figure, plt, save, store
 
 NAME = "fig9_char_lm"

@@ -314,8 +314,8 @@ def test_gradient_sampling_reaches_f_star_on_convex_luksan_vlcek(name):
     assert gap <= 1e-4 * max(1.0, abs(obj.f_star)), f"{name}: f − f* = {gap:.3g}"
     assert gap >= -1e-4 * max(1.0, abs(obj.f_star))  # f* is the tabulated optimum (rounded)
     # The radius shrinks when the certificate is ≤ ν or when the Armijo line search fails (the safeguard of the
-    # module docstring, step 3); the run stops once the radius is below min_radius.  So the last certificate is ≤ ν unless the last search failed, and some radius on the
-    # way down was certified at ν.
+    # module docstring, step 3); the run stops once the radius is below min_radius.  So the last certificate is ≤ ν
+    # unless the last search failed, and some radius on the way down was certified at ν.
     tol = baselines.GradientSampling().tolerance
     history = res.history
     assert res.certificate.epsilon <= tol or history["step"][-1] == 0.0

@@ -5,10 +5,18 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from o2nc.certify import (
-    DEFAULT_TOL, SOLVERS, GoldsteinCertificate, default_samples, epoch_certificate, goldstein, min_norm, sample_ball,
+    DEFAULT_TOL,
+    SOLVERS,
+    GoldsteinCertificate,
+    default_samples,
+    epoch_certificate,
+    goldstein,
+    min_norm,
+    sample_ball,
 )
 
 # ----------------------------------------------------------------------------------------------------------------

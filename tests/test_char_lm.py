@@ -124,7 +124,10 @@ def test_results_from_different_configurations_are_not_merged():
     a = {"config": {"steps": 1}, "data": {}, "methods": {"x": {}}}
     b = {"config": {"steps": 2}, "data": {}, "methods": {"y": {}}}
     assert set(fig9_module.merge([a, dict(a, methods={"y": {}})])["methods"]) == {"x", "y"}
-    fresh, stored = {"config": {"grid": (1.0,)}, "data": {}, "methods": {}}, {"config": {"grid": [1.0]}, "data": {}, "methods": {}}
+    fresh, stored = (
+        {"config": {"grid": (1.0,)}, "data": {}, "methods": {}},
+        {"config": {"grid": [1.0]}, "data": {}, "methods": {}},
+    )
     assert fig9_module.merge([fresh, stored])["config"] == {"grid": [1.0]}  # a fresh run beside a stored one
     with pytest.raises(ValueError, match="different configurations"):
         fig9_module.merge([a, b])

@@ -19,11 +19,17 @@ def grad_f(x):
     """∇f for f(x) = ¼Σ(x_i² − 1)² + 0.3 x_0 x_1 + 0.2 sin(3 x_2), smooth and non-convex (numpy or torch, float64)."""
     mod = torch if isinstance(x, torch.Tensor) else np
     return mod.stack(
-        [x[0] * (x[0] ** 2 - 1) + 0.3 * x[1], x[1] * (x[1] ** 2 - 1) + 0.3 * x[0], x[2] * (x[2] ** 2 - 1) + 0.6 * mod.cos(3 * x[2])]
+        [
+            x[0] * (x[0] ** 2 - 1) + 0.3 * x[1],
+            x[1] * (x[1] ** 2 - 1) + 0.3 * x[0],
+            x[2] * (x[2] ** 2 - 1) + 0.6 * mod.cos(3 * x[2]),
+        ]
     )
 
 
-@pytest.mark.parametrize("momentum,lr,mu,weight_decay", [(0.9, 0.01, 0.0, 0.0), (0.8, 0.02, 0.5, 1e-2), (0.5, 0.05, 2.0, 0.1)])
+@pytest.mark.parametrize(
+    "momentum,lr,mu,weight_decay", [(0.9, 0.01, 0.0, 0.0), (0.8, 0.02, 0.5, 1e-2), (0.5, 0.05, 2.0, 0.1)]
+)
 def test_o2nc_with_discounted_ogd_is_sgd_with_momentum(momentum, lr, mu, weight_decay):
     steps = 300
     eta = lr / momentum

@@ -23,7 +23,8 @@ def load_example():
 @pytest.mark.parametrize("framework", ["torch", "jax"])
 def test_digits_smoke(framework):
     digits = load_example()
-    results = digits.sweep(framework, epochs=3, multipliers=(1.0,), methods=["o2nc-ogd", "o2nc-discounted-ftrl", "adam"])
+    results = digits.sweep(framework, epochs=3, multipliers=(1.0,),
+                           methods=["o2nc-ogd", "o2nc-discounted-ftrl", "adam"])
     for method, row in results.items():
         (acc,) = row.values()
         assert acc > 0.6, (framework, method, acc)  # chance is 0.1; 3 epochs reach 0.8-0.9

@@ -16,10 +16,20 @@ import numpy as np
 import pytest
 
 from o2nc.experiments import (
-    SpecError, Store, StoreError, config_key, fit_exponent, fit_power_law, fit_store, fit_table, load_spec,
-    run_config, run_sweep, summary_table, theory_budget,
+    SpecError,
+    Store,
+    StoreError,
+    config_key,
+    fit_exponent,
+    fit_power_law,
+    fit_store,
+    fit_table,
+    load_spec,
+    run_config,
+    run_sweep,
+    summary_table,
+    theory_budget,
 )
-
 from tests import test_experiments_toys as toys
 
 HERE = Path(__file__).resolve().parent

@@ -14,7 +14,12 @@ jnp = pytest.importorskip("jax.numpy")
 
 from o2nc import methods  # noqa: E402
 from o2nc.experiments.batched import (  # noqa: E402
-    compilable, numpy_gaussian_noise, o2nc_ogd_jax, o2nc_ogd_numpy, run_batched, run_method,
+    compilable,
+    numpy_gaussian_noise,
+    o2nc_ogd_jax,
+    o2nc_ogd_numpy,
+    run_batched,
+    run_method,
 )
 
 pytestmark = pytest.mark.skipif(not jax.config.jax_enable_x64, reason="needs JAX_ENABLE_X64=1 (set by conftest)")

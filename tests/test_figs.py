@@ -55,7 +55,7 @@ def test_list_gives_every_figure_its_measured_quick_time_and_full_time(tmp_path)
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert sorted(lines) == NAMES
-    for name, line in lines.items():
+    for _name, line in lines.items():
         quick = re.search(r"--quick: ([^;]+);", line)
         assert quick and re.search(r"\d", quick.group(1)), line      # a measured time, not "not measured"
         assert "full budgets:" in line, line

@@ -253,7 +253,8 @@ def test_freegrad_play_is_minus_the_potential_gradient():
         state = learner.update(state, g)
     big_g, v = state.grad_sum, 2.0**2 * float(state.sum_sq)  # the state holds V/h²
     numeric = np.array(
-        [(freegrad_potential(np.linalg.norm(big_g + e), v, 2.0) - freegrad_potential(np.linalg.norm(big_g - e), v, 2.0)) / 2e-6
+        [(freegrad_potential(np.linalg.norm(big_g + e), v, 2.0)
+          - freegrad_potential(np.linalg.norm(big_g - e), v, 2.0)) / 2e-6
          for e in 1e-6 * np.eye(3)]
     )  # fmt: skip
     assert np.allclose(learner.predict(state), -numeric, rtol=1e-6)
@@ -306,7 +307,7 @@ def test_direction_magnitude_regret_decomposition(magnitude):
     """Reg(u) = Reg¹ᴰ(‖u‖) + ‖u‖ Reg^B(u/‖u‖) exactly, and ≤ the sum of the two bounds, on adversarial streams."""
     direction = OGD(lr=0.1, radius=1.0)
     learner = DirectionMagnitude(magnitude, direction)
-    for name, grads in streams(5, 150, seed=10).items():
+    for _name, grads in streams(5, 150, seed=10).items():
         state = learner.init(np.zeros(5))
         plays, dirs, mags, scalars = [], [], [], []
         for g in grads:

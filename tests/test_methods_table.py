@@ -19,8 +19,8 @@ import math
 import numpy as np
 import pytest
 
-import objectives
 import o2nc.methods as methods
+import objectives
 from o2nc.certificate import Certificate
 
 DELTA = 0.1

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import o2nc
-from online_learners import OGD, BallConstraint, KT
+from online_learners import KT, OGD, BallConstraint
 
 D = 10_000
 WORD = 8

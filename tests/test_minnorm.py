@@ -8,7 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import objectives
-from objectives.minnorm import DEFAULT_TOL, MinNormError, SOLVERS, min_norm, min_norm_hull, optimality_gap
+from objectives.minnorm import DEFAULT_TOL, SOLVERS, MinNormError, min_norm, min_norm_hull, optimality_gap
 
 
 @pytest.fixture(autouse=True)

@@ -129,7 +129,8 @@ def test_jax_certificate_matches_torch_on_the_same_points():
     def jax_loss(p):
         return jnp.abs(jnp.maximum(jnp.asarray(X) @ p["W1"] + p["b1"], 0.0) @ p["W2"] - 1.0).mean()
 
-    params = {"W1": jnp.asarray(W1, jnp.float32), "W2": jnp.asarray(W2, jnp.float32), "b1": jnp.asarray(b1, jnp.float32)}
+    params = {"W1": jnp.asarray(W1, jnp.float32), "W2": jnp.asarray(W2, jnp.float32),
+              "b1": jnp.asarray(b1, jnp.float32)}
     # ravel_pytree orders the leaves by key (W1, W2, b1); the torch module registers them in that order too
     module = torch.nn.Module()
     for key in ("W1", "W2", "b1"):

@@ -36,7 +36,7 @@ DIMS = {"rosenbrock": 2, "crescent": 2, "cb2": 2, "cb3": 2, "dem": 2, "ql": 2, "
         "maxq": 20, "maxl": 20, "goffin": 50, "mxhilb": 50, "l1hilb": 50, "shell_dual": 15, "hald_madsen": 5}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cached(name):
     """One instance per entry for the whole module (the objectives are immutable; some take ~0.5 s to build)."""
     return objectives.get(name)

@@ -17,7 +17,7 @@ STOCHASTIC = objectives.names(tags=["stochastic"])
 GOLDSTEIN = [n for n in objectives.names(tags=["diagnostic"]) if objectives.get(n).has_goldstein]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cached(name):
     return objectives.get(name)
 

@@ -179,10 +179,9 @@ def test_tight_goldstein_against_dense_sampling(params):
 def _theory_run(obj, epochs, seed=0):
     """O2NC + restarted projected OGD at the theory tuning for ε's budget, stochastic oracle, first ``epochs``."""
     import o2nc
+    from o2nc.methods.tuning import theory_budget
     from o2nc.theory import ogd_parameters
     from online_learners import OGD
-
-    from o2nc.methods.tuning import theory_budget
 
     p = obj.params
     N = theory_budget(p["eps"], p["delta"], p["G"], p["gap"], p["sigma"])

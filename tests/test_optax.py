@@ -59,13 +59,15 @@ def test_jit_does_not_recompile_and_accepts_extra_args():
 def test_inject_hyperparams_gives_identical_updates_and_changes_lr_without_recompiling():
     learner = OGD(lr=0.1, radius=1.0)
     plain = o2nc(learner, learning_rate=0.5, epoch_length=4)
-    injected = optax.inject_hyperparams(o2nc, static_args=("epoch_length",))(learner=learner, learning_rate=0.5, epoch_length=4)
+    injected = optax.inject_hyperparams(o2nc, static_args=("epoch_length",))(
+        learner=learner, learning_rate=0.5, epoch_length=4
+    )
     params = init_params(jnp.float64)
     s1, s2 = plain.init(params), injected.init(params)
     update, calls = count_traces(injected.update)
     update = jax.jit(update)
     p1 = p2 = params
-    for n in range(6):
+    for _ in range(6):
         u1, s1 = plain.update(jax.grad(loss)(p1), s1, p1)
         u2, s2 = update(jax.grad(loss)(p2), s2, p2)
         for a, b in zip(jax.tree_util.tree_leaves(u1), jax.tree_util.tree_leaves(u2)):

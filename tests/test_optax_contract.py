@@ -247,7 +247,9 @@ class Undeclared:
         return self.learner.update(state, grad)
 
 
-DECLARED = [(name, learner) for name, learner in registry.examples() if getattr(learner, "recovers_previous_play", False)]
+DECLARED = [
+    (name, learner) for name, learner in registry.examples() if getattr(learner, "recovers_previous_play", False)
+]
 
 
 @pytest.mark.parametrize("learner", [l for _, l in DECLARED], ids=[n for n, _ in DECLARED])

@@ -10,10 +10,22 @@ import pytest
 
 from o2nc.experiments import SpecError, Store
 from o2nc.experiments.profile import (
-    DEFAULT_METHODS, calls_of, collect, configurations, load_profile, problem_label, run_profile,
+    DEFAULT_METHODS,
+    calls_of,
+    collect,
+    configurations,
+    load_profile,
+    problem_label,
+    run_profile,
 )
 from o2nc.experiments.profile_report import (
-    data_profile, entries, leaderboard, median_calls, performance_profile, performance_ratios, write_report,
+    data_profile,
+    entries,
+    leaderboard,
+    median_calls,
+    performance_profile,
+    performance_ratios,
+    write_report,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

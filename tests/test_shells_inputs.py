@@ -440,7 +440,9 @@ def test_optax_traced_lr_that_is_not_finite_skips_the_update_without_recompiling
     """``inject_hyperparams``: lr is traced in the jitted update, so it cannot be checked at construction; an
     inf/NaN/negative lr skips the update (counted), and going back to a good lr proceeds, with one compilation."""
     calls = {"n": 0}
-    tx = optax.inject_hyperparams(o2nc, static_args=("epoch_length",))(learner=OGD(lr=0.1), learning_rate=0.5, epoch_length=3)
+    tx = optax.inject_hyperparams(o2nc, static_args=("epoch_length",))(
+        learner=OGD(lr=0.1), learning_rate=0.5, epoch_length=3
+    )
 
     def counted(*args):
         calls["n"] += 1

@@ -1,4 +1,5 @@
-"""The sweep's ETA: per-configuration cost estimates over runs executed in a well-mixed order, stable after a few runs."""
+"""The sweep's ETA: per-configuration cost estimates over runs executed in a well-mixed order, stable after a few
+runs."""
 from __future__ import annotations
 
 import os

@@ -112,7 +112,7 @@ def _driver_kills(tmp_path, n_kills):
     db = tmp_path / "r.db"
     rng = random.Random(1234)
     total, lost, recomputed = 8, 0, 0
-    for trial in range(n_kills):
+    for _trial in range(n_kills):
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(0.3, 3.0))  # a random point: before the store exists, mid-run, or after the end
         proc.send_signal(signal.SIGKILL)
@@ -146,7 +146,7 @@ def test_concurrent_sweeps_compute_each_run_once(tmp_path):
     procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
     outs = [p.communicate(timeout=180) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
     done_now = [int(re.search(r"(\d+) done now", out).group(1)) for out, _ in outs]
     print(f"\nconcurrent sweeps: runs computed {_computed(tmp_path)} of 16, done now per sweep {done_now}")

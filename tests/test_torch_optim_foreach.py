@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from online_learners import AdaGradNorm, OGD, registry
+from online_learners import OGD, AdaGradNorm, registry
 
 torch = pytest.importorskip("torch")
 from o2nc.torch import O2NC, _fast  # noqa: E402
 from o2nc.torch.optimizer import _Leaves, _split  # noqa: E402
 
 FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]
-KERNEL_LEARNERS = [OGD(lr=0.1, radius=0.5), OGD(lr=0.05), OGD(lr=0.5, radius=1.0, anytime=True), AdaGradNorm(radius=1.0)]
+KERNEL_LEARNERS = [
+    OGD(lr=0.1, radius=0.5), OGD(lr=0.05), OGD(lr=0.5, radius=1.0, anytime=True), AdaGradNorm(radius=1.0)
+]
 if "kt" in registry.names():
     KERNEL_LEARNERS += list(registry._REGISTRY["kt"].examples)
 
@@ -34,7 +36,7 @@ def run(learner, *, foreach, store_anchor, averaging, steps=12, dtype=torch.floa
                store_anchor=store_anchor, generator=torch.Generator().manual_seed(1))
     grads = torch.Generator().manual_seed(2)
     for n in range(steps):
-        for i, p in enumerate(params):
+        for _i, p in enumerate(params):
             p.grad = torch.randn(p.shape, generator=grads, dtype=dtype) + 0.3 * torch.tanh(p.detach())
         if n == 2:
             params[1].grad = None  # a None gradient at one step

@@ -28,19 +28,30 @@ Certificates (Goldstein (δ,ε)-stationarity; Zhang, Lin, Jegelka, Sra, Jadbabai
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Dict, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from o2nc.certificate import Certificate
-from o2nc.methods.result import Run
 from o2nc.methods.checks import (  # noqa: F401  (the shared argument checks, re-exported for the baselines)
-    check_choice, check_count, check_learner, check_open_unit, check_positive, check_seed,
+    check_choice,
+    check_count,
+    check_learner,
+    check_open_unit,
+    check_positive,
+    check_seed,
 )
 from o2nc.methods.oracles import (  # noqa: F401  (the one oracle counter, re-exported)
-    ORACLE_MODES, BudgetExhausted, NonFiniteOracleError, Oracles, stochastic_oracle, uses_stochastic,
+    ORACLE_MODES,
+    BudgetExhausted,
+    NonFiniteOracleError,
+    Oracles,
+    stochastic_oracle,
+    uses_stochastic,
 )
+from o2nc.methods.result import Run
 
 __all__ = [
     "BaselineResult",
@@ -79,7 +90,7 @@ class Baseline:
     """
 
     delta: float = 0.1
-    certificate_samples: Optional[int] = None
+    certificate_samples: int | None = None
 
     #: "first-order" (budget = gradient calls) or "zero-order" (budget = function evaluations); set per class.
     order = "first-order"
@@ -95,7 +106,7 @@ class Baseline:
     def _validate(self) -> None:
         """Per-class hyperparameter checks (a ValueError naming the parameter); the shared fields need no more."""
 
-    def params(self) -> Dict[str, Any]:
+    def params(self) -> dict[str, Any]:
         """The hyperparameters as a dict (for result stores and ``o2nc run``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -141,7 +152,7 @@ class Baseline:
         point = np.asarray(out.point, dtype=np.float64)
         delta = float(out.delta if out.delta is not None else self.delta)
         cert_calls = 0
-        certificate: Optional[Certificate] = None
+        certificate: Certificate | None = None
         if out.certificate is not None and not (stochastic and out.certificate_needs_exact):
             certificate, source = _own_certificate(out, point, delta, calls.grad_calls, "own"), "own"
         elif certify:
@@ -162,7 +173,7 @@ class Baseline:
         """Whether this method may use the stochastic oracle (deterministic methods override with False)."""
         return True
 
-    def _run(self, problem, x0, calls: "Oracles", rng: np.random.Generator, record: bool) -> "RunOutput":
+    def _run(self, problem, x0, calls: Oracles, rng: np.random.Generator, record: bool) -> RunOutput:
         raise NotImplementedError
 
 
@@ -178,13 +189,13 @@ def _registry_name(cls) -> str:
 
 class RunOutput(NamedTuple):
     point: np.ndarray
-    certificate: Optional[float]  # the method's own certificate value ε, or None
-    trace: "Trace"
-    history: Optional[dict]
+    certificate: float | None  # the method's own certificate value ε, or None
+    trace: Trace
+    history: dict | None
     stopped: str
-    delta: Optional[float] = None  # the certificate radius when it differs from the field `delta`
+    delta: float | None = None  # the certificate radius when it differs from the field `delta`
     certificate_needs_exact: bool = True  # an own certificate is sound only with exact gradients
-    certificate_calls: Optional[int] = None  # calls the run had made when its own certificate was obtained
+    certificate_calls: int | None = None  # calls the run had made when its own certificate was obtained
     certificate_kind: str = "sampled one-sided"  # what the own certificate is with exact gradients (o2nc.Certificate)
     certificate_radius_kind: str = "bound"  # "bound": the points lie within `delta` by construction
 
@@ -221,14 +232,14 @@ class Trace:
 
     def __init__(self):
         self.calls, self.value, self.certificate = [], [], []
-        self.extra: Dict[str, list] = {}  # method-specific per-iteration series (e.g. estimated certificates)
+        self.extra: dict[str, list] = {}  # method-specific per-iteration series (e.g. estimated certificates)
 
     def add(self, calls: int, value: float = math.nan, certificate: float = math.nan) -> None:
         self.calls.append(int(calls))
         self.value.append(float(value))
         self.certificate.append(float(certificate))
 
-    def arrays(self) -> Dict[str, np.ndarray]:
+    def arrays(self) -> dict[str, np.ndarray]:
         out = {"calls": np.asarray(self.calls, dtype=np.int64), "value": np.asarray(self.value, dtype=np.float64),
                "certificate": np.asarray(self.certificate, dtype=np.float64)}
         out.update({k: np.asarray(v, dtype=np.float64) for k, v in self.extra.items()})
@@ -238,7 +249,7 @@ class Trace:
 # ------------------------------------------------------------------------------------------------ certificates
 
 
-def certificate_sample_count(samples: Optional[int], dim: int) -> int:
+def certificate_sample_count(samples: int | None, dim: int) -> int:
     if samples is not None:
         return int(samples)
     from o2nc.certify import default_samples
@@ -246,7 +257,7 @@ def certificate_sample_count(samples: Optional[int], dim: int) -> int:
     return max(16, default_samples(dim))
 
 
-def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: Optional[int], seed: int) -> Certificate:
+def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: int | None, seed: int) -> Certificate:
     """:func:`o2nc.certify.goldstein` at ``x`` with the problem's exact gradient, as an :class:`o2nc.Certificate`.
 
     Kind ``"sampled one-sided"``: ε = min ‖Σ λ_i ∇F(y_i)‖ over the hull of exact gradients at points y_i of B(x, δ),

@@ -61,11 +61,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
-from o2nc.baselines._base import (Baseline, RunOutput, Trace, check_count, check_open_unit, check_positive)
+from o2nc.baselines._base import Baseline, RunOutput, Trace, check_count, check_open_unit, check_positive
 
 __all__ = ["NonsmoothBFGS", "LineSearch", "weak_wolfe_line_search", "bfgs_inverse_update"]
 
@@ -90,7 +90,7 @@ class LineSearch(NamedTuple):
     trials: int
 
 
-def line_search_caps(direction_norm: float, max_bisections: Optional[int], max_expansions: Optional[int]):
+def line_search_caps(direction_norm: float, max_bisections: int | None, max_expansions: int | None):
     """The bisection and doubling caps: the given ones, else HANSO ``linesch_ww``'s
     max(30, round(log2(10^5‖p‖))) and max(10, round(log2(10^5/‖p‖)))."""
     if max_bisections is None:
@@ -101,8 +101,8 @@ def line_search_caps(direction_norm: float, max_bisections: Optional[int], max_e
 
 
 def weak_wolfe_line_search(calls, x: np.ndarray, f: float, g: np.ndarray, p: np.ndarray, *, armijo: float,
-                           curvature: float, max_bisections: Optional[int] = None,
-                           max_expansions: Optional[int] = None) -> LineSearch:
+                           curvature: float, max_bisections: int | None = None,
+                           max_expansions: int | None = None) -> LineSearch:
     r"""The bracketing/bisection weak Wolfe line search of Lewis & Overton (2013), §4.2.
 
     Finds t with f(x + tp) < f(x) + c1 t gᵀp and g(x + tp)ᵀp > c2 gᵀp ([LO13] (4.1)–(4.2)): start at t = 1;
@@ -204,9 +204,9 @@ class NonsmoothBFGS(Baseline):
     epsilon: float = 1e-6
     armijo: float = 1e-4
     curvature: float = 0.9
-    recent_gradients: Optional[int] = None
-    max_bisections: Optional[int] = None
-    max_expansions: Optional[int] = None
+    recent_gradients: int | None = None
+    max_bisections: int | None = None
+    max_expansions: int | None = None
     scale: bool = True
     start_perturbation: float = 1e-4
 

@@ -17,10 +17,19 @@ Uses function values only; each estimator sample costs two evaluations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
-from o2nc.baselines._base import (OUTPUTS, Baseline, RunOutput, Trace, check_choice, check_count, check_positive,
-                                  select_output, sphere_directions, two_point_estimate)
+from o2nc.baselines._base import (
+    OUTPUTS,
+    Baseline,
+    RunOutput,
+    Trace,
+    check_choice,
+    check_count,
+    check_positive,
+    select_output,
+    sphere_directions,
+    two_point_estimate,
+)
 
 __all__ = ["GFM"]
 
@@ -38,7 +47,7 @@ class GFM(Baseline):
     """
 
     lr: float = 0.01
-    smoothing: Optional[float] = None
+    smoothing: float | None = None
     batch: int = 1
     output: str = "last"
 

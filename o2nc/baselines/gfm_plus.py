@@ -19,10 +19,19 @@ as in the paper's theorem (their exact values are not reproduced here; pass them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
-from o2nc.baselines._base import (OUTPUTS, Baseline, RunOutput, Trace, check_choice, check_count, check_positive,
-                                  select_output, sphere_directions, two_point_estimate)
+from o2nc.baselines._base import (
+    OUTPUTS,
+    Baseline,
+    RunOutput,
+    Trace,
+    check_choice,
+    check_count,
+    check_positive,
+    select_output,
+    sphere_directions,
+    two_point_estimate,
+)
 
 __all__ = ["GFMPlus"]
 
@@ -42,7 +51,7 @@ class GFMPlus(Baseline):
     """
 
     lr: float = 0.01
-    smoothing: Optional[float] = None
+    smoothing: float | None = None
     batch: int = 16
     inner_batch: int = 4
     period: int = 4

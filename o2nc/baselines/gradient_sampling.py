@@ -30,12 +30,10 @@ main convergence theorem, as recalled). The variant with an Õ(δ^-1 ε^-3) boun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from o2nc.baselines._base import (Baseline, RunOutput, Trace, check_choice, check_count, check_open_unit,
-                                  check_positive)
+from o2nc.baselines._base import Baseline, RunOutput, Trace, check_choice, check_count, check_open_unit, check_positive
 
 __all__ = ["GradientSampling"]
 
@@ -68,7 +66,7 @@ class GradientSampling(Baseline):
         ('converged', True, 'own')
     """
 
-    samples: Optional[int] = None
+    samples: int | None = None
     tolerance: float = 1e-6
     radius_reduction: float = 0.1
     tolerance_reduction: float = 1.0

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from o2nc.baselines._base import Baseline, BudgetExhausted, RunOutput, Trace, check_positive, check_open_unit
+from o2nc.baselines._base import Baseline, BudgetExhausted, RunOutput, Trace, check_open_unit, check_positive
 
 __all__ = ["INGD", "min_norm_segment", "run_ingd"]
 

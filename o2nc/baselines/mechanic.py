@@ -28,11 +28,11 @@ s_init = 10^-8 (this library's choices; the JAX port uses s_init = 10^-6).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any
 
 import numpy as np
 
-from o2nc.baselines._base import (Baseline, RunOutput, Trace, check_learner, check_open_unit, check_positive)
+from o2nc.baselines._base import Baseline, RunOutput, Trace, check_learner, check_open_unit, check_positive
 
 __all__ = ["Mechanic"]
 
@@ -55,7 +55,7 @@ class Mechanic(Baseline):
 
     lr: float = 0.01
     learner: Any = None
-    betas: Tuple[float, ...] = DEFAULT_BETAS
+    betas: tuple[float, ...] = DEFAULT_BETAS
     s_init: float = 1e-8
     weight_decay: float = 0.01
     eps: float = 1e-8

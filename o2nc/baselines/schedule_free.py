@@ -32,12 +32,11 @@ is UNVERIFIED here; no (δ,ε) rate is claimed here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from o2nc.baselines._base import (Baseline, RunOutput, Trace, check_count, check_learner, check_open_unit,
-                                  check_positive)
+from o2nc.baselines._base import Baseline, RunOutput, Trace, check_count, check_learner, check_open_unit, check_positive
 
 __all__ = ["ScheduleFreeSGD"]
 
@@ -69,7 +68,7 @@ class ScheduleFreeSGD(Baseline):
     lr: float = 0.1
     beta: float = 0.9
     learner: Any = None
-    weight_power: Optional[float] = None
+    weight_power: float | None = None
     warmup_steps: int = 0
 
     rate = "convex Lipschitz: F(x_T) − F* ≤ DG/√T, no schedule (Defazio et al. 2024); non-convex: none claimed"

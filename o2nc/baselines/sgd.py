@@ -50,7 +50,8 @@ class SGD(Baseline):
     schedule: str = "constant"
     output: str = "last"
 
-    rate = "smooth: O(ε^-4) (Ghadimi–Lan 2013); weakly convex: O(ε^-4) Moreau (Davis–Drusvyatskiy 2019); Lipschitz: none"
+    rate = ("smooth: O(ε^-4) (Ghadimi–Lan 2013); weakly convex: O(ε^-4) Moreau (Davis–Drusvyatskiy 2019); "
+            "Lipschitz: none")
 
     def _validate(self):
         check_positive("SGD", "lr", self.lr)

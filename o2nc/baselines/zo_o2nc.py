@@ -27,12 +27,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from o2nc.baselines._base import (Baseline, RunOutput, Trace, check_choice, check_count, check_positive,
-                                  sphere_directions, two_point_estimate)
+from o2nc.baselines._base import (
+    Baseline,
+    RunOutput,
+    Trace,
+    check_choice,
+    check_count,
+    check_positive,
+    sphere_directions,
+    two_point_estimate,
+)
 
 __all__ = ["ZeroOrderO2NC", "estimator_second_moment"]
 
@@ -59,11 +66,11 @@ class ZeroOrderO2NC(Baseline):
         output: the epoch returned: ``"best"`` estimated certificate, ``"random"`` (Theorem 8's) or ``"last"``.
     """
 
-    smoothing: Optional[float] = None
+    smoothing: float | None = None
     lipschitz: float = 1.0
     gap: float = 1.0
-    epoch_length: Optional[int] = None
-    lr: Optional[float] = None
+    epoch_length: int | None = None
+    lr: float | None = None
     batch: int = 1
     output: str = "best"
 

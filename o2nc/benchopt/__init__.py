@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
 
 __all__ = ["generate"]
 
@@ -48,7 +47,7 @@ class Solver(MethodSolver):
 '''
 
 
-def generate(dest: Union[str, os.PathLike], spec="experiments/profile.toml", *, quick: bool = False) -> Path:
+def generate(dest: str | os.PathLike, spec="experiments/profile.toml", *, quick: bool = False) -> Path:
     """Write the benchopt benchmark of the profile ``spec`` (a path, a dict or a
     :class:`~o2nc.experiments.profile.ProfileSpec`; ``quick``: its ``[quick]`` subset) into the folder ``dest``
     (created; files of the same names are replaced).  Returns ``dest``.

@@ -13,7 +13,8 @@ point against the calls, the certificate's own calls included.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from benchopt import BaseDataset, BaseObjective, BaseSolver

@@ -23,8 +23,7 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
-from online_learners.tree import array_namespace
-from online_learners.tree import tree_leaves, tree_map, tree_norm, tree_zeros_like
+from online_learners.tree import array_namespace, tree_leaves, tree_map, tree_norm, tree_zeros_like
 
 __all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius", "exact_radius_rows"]
 

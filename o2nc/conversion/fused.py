@@ -22,7 +22,6 @@ length.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -46,8 +45,9 @@ class OGDKernel:
 
     ``propose(w_coef)`` returns w_n for the oracle; ``observe(w, g, w_coef, x_coef)`` takes g_n, moves the anchor
     and the learner and adds to the sums (False when g_n is not finite: nothing is changed then but the scratch
-    increment; ``finite`` says whether the next increment is); ``close(T)`` closes the epoch (:func:`o2nc.conversion.epoch.close`); ``restart()`` re-initialises
-    the learner (Δ = 0, the step counter 0), as ``OGD.init`` does.
+    increment; ``finite`` says whether the next increment is); ``close(T)`` closes the epoch
+    (:func:`o2nc.conversion.epoch.close`); ``restart()`` re-initialises the learner (Δ = 0, the step counter 0), as
+    ``OGD.init`` does.
     """
 
     def __init__(self, learner, x0: np.ndarray):
@@ -130,7 +130,7 @@ class OGDKernel:
         self.count = 0
         self.finite = True
 
-    def release(self) -> Optional[np.ndarray]:
+    def release(self) -> np.ndarray | None:
         """Drop the scratch buffers and return the anchor (the run is over)."""
         self.delta = self._next = self.w_sum = self.g_sum = None
         return self.x

@@ -31,7 +31,6 @@ runners): :data:`SHELLS` lists them, and a shell refuses at construction a scali
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -56,7 +55,7 @@ class Scaling:
     """A scaling rule: how s_n is drawn, and whether the anchor moves by lr Δ_n (``full_step``) or s_n lr Δ_n."""
 
     name: str
-    values: Optional[np.ndarray] = None  # replayed s-sequence, float64, 1-D
+    values: np.ndarray | None = None  # replayed s-sequence, float64, 1-D
 
     @property
     def full_step(self) -> bool:
@@ -69,7 +68,7 @@ class Scaling:
         return self.name in ("exponential", "none")
 
     @property
-    def constant(self) -> Optional[float]:
+    def constant(self) -> float | None:
         """s_n when it does not depend on n (none: 1, midpoint: 1/2), else None."""
         return {"none": 1.0, "midpoint": 0.5}.get(self.name)
 
@@ -151,7 +150,9 @@ def resolve_scaling(scaling) -> Scaling:
     try:
         values = np.asarray(scaling, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"`scaling` must be one of {SCALINGS} or a 1-D array of s values, got {type(scaling).__name__}")
+        raise TypeError(
+            f"`scaling` must be one of {SCALINGS} or a 1-D array of s values, got {type(scaling).__name__}"
+        ) from None
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"`scaling` as an array must be 1-D and non-empty, got shape {values.shape}")
     if not np.all(np.isfinite(values)):

@@ -20,7 +20,7 @@ Example:
     >>> round(fit_exponent([1, 2, 4, 8], [8.0, 1.0, 0.125, 0.015625]).exponent, 6)
     -3.0
 """
-from o2nc.experiments.fit import FitRow, RateFit, THEORY, fit_exponent, fit_power_law, fit_store, fit_table
+from o2nc.experiments.fit import THEORY, FitRow, RateFit, fit_exponent, fit_power_law, fit_store, fit_table
 from o2nc.experiments.runner import execute, run_config, theory_budget
 from o2nc.experiments.spec import RunConfig, Spec, SpecError, config_key, load_spec
 from o2nc.experiments.store import Store, StoreDamaged, StoreError, drop_damaged

@@ -25,7 +25,8 @@ With a target ε and δ, seed i stops after its first epoch with exact certifica
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -117,8 +118,8 @@ def _check_run(x0, seeds, budget, epoch_length):
 
 
 def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_length: int, budget: int,
-                scaling="uniform", restart: bool = True, noise: Optional[Callable] = None,
-                epsilon: Optional[float] = None, delta: Optional[float] = None,
+                scaling="uniform", restart: bool = True, noise: Callable | None = None,
+                epsilon: float | None = None, delta: float | None = None,
                 chunk_steps: int = CHUNK_STEPS, oracle_key=None) -> CompiledRun:
     """O2NC (:mod:`o2nc.conversion.step`) with ``learner`` for every seed at once, jitted and ``vmap``-ed over seeds.
 
@@ -279,7 +280,7 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
 # --------------------------------------------------------------------------------------------------------------
 
 
-def compilable(method, objective, oracle: str = "auto") -> Optional[str]:
+def compilable(method, objective, oracle: str = "auto") -> str | None:
     """None when :func:`run_method` runs ``method`` on ``objective``, else the reason it cannot (a sentence)."""
     from o2nc.methods.oracles import uses_stochastic
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from o2nc.experiments.expr import substitute
 

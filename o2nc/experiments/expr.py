@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["canonical_json", "is_expression", "placeholders_of", "follows", "evaluate", "substitute",
            "PLACEHOLDERS", "METHOD_PLACEHOLDERS"]

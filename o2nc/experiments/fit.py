@@ -29,8 +29,8 @@ What a fit over stored runs (:func:`fit_store`) reports beside the exponent, so 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -187,7 +187,7 @@ class FitRow:
     method: str
     against: str  # "epsilon", "delta" or "budget"
     fixed: str  # what was held fixed, e.g. "delta=0.1", or "joint" for the two-regressor fit
-    fit: Optional[RateFit]
+    fit: RateFit | None
     theory: float
     censored: int  # runs that never certified (epsilon runs only); a group with any is not fitted
     note: str = ""
@@ -195,8 +195,8 @@ class FitRow:
     runs: int = 0  # runs of the group, censored ones included
     bound_ratios: tuple = ()  # queries / Theorem-8 budget of the certified runs (certificate / bound for budget fits)
     bound_violations: int = 0  # runs above their Theorem-8 budget (censored runs whose cap is above it included)
-    travel_ratio: Optional[float] = None  # median queries / (T·‖x0 − x*‖/δ), None when not stored
-    travel_limited: Optional[bool] = None  # travel_ratio ≤ TRAVEL_LIMIT
+    travel_ratio: float | None = None  # median queries / (T·‖x0 − x*‖/δ), None when not stored
+    travel_limited: bool | None = None  # travel_ratio ≤ TRAVEL_LIMIT
 
 
 #: ``certificate_source`` values of results stored before ``certificate_claim`` existed, by whether they prove.
@@ -204,7 +204,7 @@ _SOURCE_IS_PROOF = {"algorithm-exact": True, "exact-recomputed": True, "own": Tr
                     "algorithm-stochastic": False, "estimate": False}
 
 
-def is_proof(result: dict) -> Optional[bool]:
+def is_proof(result: dict) -> bool | None:
     """Whether a stored run's certificate is a proof (an :class:`o2nc.Certificate` of a proof kind) or only a
     stochastic estimate: its ``certificate_claim["is_proof"]``, else (older results) read off ``certificate_source``;
     None when neither says."""
@@ -222,7 +222,7 @@ def _points(rows: Iterable[dict]):
         yield c, r
 
 
-def fit_store(store, *, sweep: Optional[str] = None, against: str = "epsilon", n_boot: int = 2000,
+def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_boot: int = 2000,
               level: float = 0.95, seed: int = 0, bootstrap: str = "residual") -> list[FitRow]:
     """Exponents of the stored runs, per (objective, method), with censoring, bound ratios and travel (module
     docstring).

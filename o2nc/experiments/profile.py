@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 from o2nc.experiments.spec import SpecError, _read_file, load_spec
 
@@ -161,7 +162,6 @@ def _check_theory_constants(src: str, fld: str, p: Mapping) -> None:
     """O2NC's theory tuning needs the problem's G, gap and σ (:func:`o2nc.methods.tuning.constants`): a problem
     without them is refused now rather than failing every O2NC run."""
     import objectives
-
     from o2nc.methods.oracles import uses_stochastic
     from o2nc.methods.tuning import constants
 
@@ -197,7 +197,8 @@ def configurations(methods: list, grid: list, epoch_lengths: list) -> list:
                               {"name": f"{m}@theory", "baseline": m, "params": dict(fixed)}))
             continue
         for c in grid:
-            factor = 1.0 / c if scaled == "lipschitz" else c  # the G given to a theory tuning: a larger step is a smaller G
+            # the G given to a theory tuning: a larger step is a smaller G
+            factor = 1.0 / c if scaled == "lipschitz" else c
             expr = rule if factor == 1.0 else f"{factor:.12g} * {rule}"
             point = "theory" if c == 1.0 else f"x{c:g}"
             out.append(Config(f"{m}@{point}", m, point, c == 1.0,
@@ -205,7 +206,7 @@ def configurations(methods: list, grid: list, epoch_lengths: list) -> list:
     return out
 
 
-def load_profile(spec: Union[str, os.PathLike, Mapping[str, Any], ProfileSpec], *, quick: bool = False,
+def load_profile(spec: str | os.PathLike | Mapping[str, Any] | ProfileSpec, *, quick: bool = False,
                  check: bool = True) -> ProfileSpec:
     """Read and validate a profile spec (format: ``experiments/profile.toml``'s comments); ``quick``: use its
     ``[quick]`` table (fewer problems, seeds, ε).  ``check``: also validate the compiled sweep spec (builds every
@@ -314,7 +315,7 @@ def run_profile(spec, db, *, quick: bool = False, **sweep_options):
     return prof, report
 
 
-def calls_of(result: Mapping[str, Any]) -> Optional[int]:
+def calls_of(result: Mapping[str, Any]) -> int | None:
     """A stored epsilon run's calls to its (δ, ε) certificate (oracle calls, plus the certificate's own calls), or
     None when it was not certified within its cap."""
     if result.get("censored") or result.get("queries") is None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -28,11 +28,11 @@ __all__ = ["entries", "median_calls", "performance_ratios", "performance_profile
 INF = math.inf
 
 
-def _as_array(seeds: Sequence[Optional[int]]) -> np.ndarray:
+def _as_array(seeds: Sequence[int | None]) -> np.ndarray:
     return np.array([INF if c is None else float(c) for c in seeds], dtype=float)
 
 
-def median_calls(seeds: Sequence[Optional[int]]) -> float:
+def median_calls(seeds: Sequence[int | None]) -> float:
     """t_{p,s}: the median over seeds of the calls, an unsolved seed counted as +∞ (+∞ when no seed is given)."""
     a = _as_array(seeds)
     if a.size == 0:

@@ -33,8 +33,8 @@ The certificate of an O2NC run (``certificate_claim``, the scalar fields of an :
 ``is_proof``): the certified epoch of an epsilon run, else the epoch with the smallest certificate among those of
 radius r_k ≤ δ (the epoch of smallest radius when none is, which then proves nothing at δ); kind
 ``"exact-gradient epoch"`` for an exact oracle or exact-recomputed certificates, ``"stochastic estimate"`` for the
-run's own ‖ĝ_k‖ on a stochastic oracle (``certificate = "algorithm"``); radius r_k exact; ``calls`` the gradient calls the run had made at
-the end of that epoch (what :class:`o2nc.Certificate` means by calls; before the runner went through
+run's own ‖ĝ_k‖ on a stochastic oracle (``certificate = "algorithm"``); radius r_k exact; ``calls`` the gradient calls
+the run had made at the end of that epoch (what :class:`o2nc.Certificate` means by calls; before the runner went through
 :mod:`o2nc.methods` it stored T, the epoch's own calls).  An epsilon run counts an epoch as certified only when its
 radius is ≤ δ as well.
 
@@ -83,7 +83,8 @@ import dataclasses
 import math
 import time
 import traceback
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -92,15 +92,28 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Union
+from typing import Any
 
 from o2nc.experiments.build import (
-    authorize, baseline_from, build_objective, check_plain_name, import_factory, is_factory_name,
+    authorize,
+    baseline_from,
+    build_objective,
+    check_plain_name,
+    import_factory,
+    is_factory_name,
 )
 from o2nc.experiments.expr import (  # noqa: F401  (re-exported: the expression language of specs)
-    METHOD_PLACEHOLDERS, PLACEHOLDERS, _tokens, canonical_json, evaluate, follows, is_expression, placeholders_of,
+    METHOD_PLACEHOLDERS,
+    PLACEHOLDERS,
+    _tokens,
+    canonical_json,
+    evaluate,
+    follows,
+    is_expression,
+    placeholders_of,
     substitute,
 )
 
@@ -249,7 +262,7 @@ def _read_file(path: Path) -> dict:
     raise SpecError(f"{path}: unknown spec format {suffix!r}; use .toml, .yaml/.yml or .json")
 
 
-def load_spec(spec: Union[str, os.PathLike, Mapping[str, Any], Spec], *, allow_import: Iterable[str] = (),
+def load_spec(spec: str | os.PathLike | Mapping[str, Any] | Spec, *, allow_import: Iterable[str] = (),
               imports: bool = True) -> Spec:
     """Read and validate a sweep spec from a path (TOML, YAML via ``safe_load``, JSON) or a dict.
 
@@ -296,7 +309,7 @@ def _unknown(src: str, where: str, d: Mapping, allowed: set) -> None:
                    f"unknown field; allowed: {', '.join(sorted(allowed))}")
 
 
-def _pos_number(src, field, v, *, integer=False) -> Union[int, float]:
+def _pos_number(src, field, v, *, integer=False) -> int | float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise _err(src, field, f"expected a {'positive integer' if integer else 'positive number'}, got {v!r}")
     if integer and not (isinstance(v, int) or float(v).is_integer()):

@@ -35,8 +35,9 @@ import os
 import socket
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 __all__ = ["Store", "StoreError", "StoreDamaged", "drop_damaged", "lease_owner"]
 
@@ -339,8 +340,8 @@ class Store:
 
         self._write(fn)
 
-    def put(self, key: str, config: dict, status: str, *, result: Optional[dict] = None,
-            error: Optional[str] = None, wall: Optional[float] = None, owner: Optional[str] = None) -> bool:
+    def put(self, key: str, config: dict, status: str, *, result: dict | None = None,
+            error: str | None = None, wall: float | None = None, owner: str | None = None) -> bool:
         """Store one finished run in its own transaction (with its checksum).  A ``done`` row is never replaced.
         With ``owner``, that owner's lease on ``key`` is released in the same transaction.
 
@@ -414,7 +415,7 @@ class Store:
         return self._write(lambda con: con.execute("UPDATE leases SET expires=? WHERE owner=?",
                                                    (time.time() + ttl, owner)).rowcount)
 
-    def release(self, owner: str, keys: Optional[Iterable[str]] = None) -> None:
+    def release(self, owner: str, keys: Iterable[str] | None = None) -> None:
         """Drop the leases of ``owner`` (all, or those of ``keys``)."""
         def fn(con):
             if keys is None:
@@ -435,7 +436,7 @@ class Store:
         except _DB_ERRORS as exc:
             raise self._error(exc) from None
 
-    def status(self, keys: Optional[Iterable[str]] = None) -> dict[str, str]:
+    def status(self, keys: Iterable[str] | None = None) -> dict[str, str]:
         """key -> status for the stored runs (restricted to ``keys`` when given)."""
         rows = self._read("SELECT key, status FROM runs")
         out = dict(rows)
@@ -447,7 +448,7 @@ class Store:
     def _cols(self) -> str:
         return f"{_RUN_COLS}, checksum" if self._checksums else f"{_RUN_COLS}, NULL"
 
-    def get(self, key: str) -> Optional[dict]:
+    def get(self, key: str) -> dict | None:
         rows = self._read(f"SELECT {self._cols()} FROM runs WHERE key=?", (key,))
         return self._row(rows[0]) if rows else None
 
@@ -464,7 +465,7 @@ class Store:
         return {"key": r[0], "config": config, "status": r[2], "result": result, "error": r[4], "wall": r[5],
                 "finished": r[6]}
 
-    def rows(self, sweep: Optional[str] = None, status: Optional[str] = None) -> Iterator[dict]:
+    def rows(self, sweep: str | None = None, status: str | None = None) -> Iterator[dict]:
         """Stored runs as dicts (config and result decoded, checksums verified), optionally of one sweep and/or one
         status."""
         sql = f"SELECT {', '.join('r.' + c.strip() for c in self._cols().split(','))} FROM runs r"
@@ -490,7 +491,7 @@ class Store:
     def sweep_keys(self, name: str) -> list[str]:
         return [r[0] for r in self._read("SELECT key FROM sweep_runs WHERE sweep=?", (name,))]
 
-    def sweep_spec(self, name: str) -> Optional[dict]:
+    def sweep_spec(self, name: str) -> dict | None:
         rows = self._read("SELECT spec FROM sweeps WHERE name=?", (name,))
         return json.loads(rows[0][0]) if rows else None
 
@@ -498,7 +499,7 @@ class Store:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,7 +17,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -110,11 +110,11 @@ class CostModel:
         acc[0] += wall
         acc[1] += 1
 
-    def _mean(self, key) -> Optional[float]:
+    def _mean(self, key) -> float | None:
         acc = self._sum.get(key)
         return acc[0] / acc[1] if acc else None
 
-    def finished(self, config: dict, wall: Optional[float]) -> None:
+    def finished(self, config: dict, wall: float | None) -> None:
         """Record a finished run (its wall, when known) and drop it from the pending ones."""
         g = _group(config)
         if self.pending[g] > 0:
@@ -124,7 +124,7 @@ class CostModel:
         for key in (("g", g), ("o", g[0]), ("m", g[1]), "all"):
             self._add(key, float(wall))
 
-    def estimate(self, config_or_group) -> Optional[float]:
+    def estimate(self, config_or_group) -> float | None:
         """Expected seconds of one run (a configuration, or its (objective, method) group); None before any run
         has finished."""
         g = config_or_group if isinstance(config_or_group, tuple) else _group(config_or_group)
@@ -140,7 +140,7 @@ class CostModel:
         factor_m = (self._mean(("m", g[1])) or overall) / overall
         return overall * factor_o * factor_m
 
-    def remaining(self, workers: int = 1) -> Optional[float]:
+    def remaining(self, workers: int = 1) -> float | None:
         """Estimated seconds until the pending runs have finished on ``workers`` workers (None before any run has
         finished)."""
         total = 0.0
@@ -153,7 +153,7 @@ class CostModel:
         return total / max(1, int(workers))
 
 
-def _clock(seconds: Optional[float]) -> str:
+def _clock(seconds: float | None) -> str:
     if seconds is None or not seconds == seconds:
         return "?"
     s = int(round(seconds))
@@ -172,7 +172,7 @@ class _SerialExecutor(cf.Executor):
         return fut
 
 
-def _make_executor(executor: Any, workers: Optional[int], scheduler: Optional[str]):
+def _make_executor(executor: Any, workers: int | None, scheduler: str | None):
     """(executor, owned, closers): ``owned`` executors are shut down by the driver."""
     if executor is None:
         executor = "process"
@@ -210,9 +210,9 @@ def _make_executor(executor: Any, workers: Optional[int], scheduler: Optional[st
                     f"got {type(executor).__name__}")
 
 
-def run_sweep(spec: Any, db: Any, *, executor: Any = "process", workers: Optional[int] = None,
-              scheduler: Optional[str] = None, progress: bool = True, retry_failed: bool = False,
-              max_in_flight: Optional[int] = None, out: Optional[TextIO] = None, max_retries: int = 2,
+def run_sweep(spec: Any, db: Any, *, executor: Any = "process", workers: int | None = None,
+              scheduler: str | None = None, progress: bool = True, retry_failed: bool = False,
+              max_in_flight: int | None = None, out: TextIO | None = None, max_retries: int = 2,
               lease_ttl: float = 120.0) -> SweepReport:
     """Run (or resume) a sweep and store every result.
 
@@ -376,7 +376,7 @@ class _Driver:
         n = self.workers or getattr(self.ex, "_max_workers", None) or os.cpu_count() or 1
         return self.max_in_flight or max(2, 2 * n)
 
-    def _tick(self, r: Optional[RunConfig] = None, wall: Optional[float] = None) -> None:
+    def _tick(self, r: RunConfig | None = None, wall: float | None = None) -> None:
         if r is not None:
             self.costs.finished(r.config, wall)
         if self.bar is not None:
@@ -454,7 +454,7 @@ class _Driver:
                     self.report.worker_failures += 1
                 if any(isinstance(exc, BrokenExecutor) for _, exc in broken):
                     # every other task of a broken pool fails too: collect them now
-                    for fut, r in list(in_flight.items()):
+                    for _fut, r in list(in_flight.items()):
                         broken.append((r, BrokenExecutor("the pool broke")))
                     in_flight.clear()
                     self._renew_pool()
@@ -531,7 +531,7 @@ def format_table(header: list, rows: list) -> str:
     return "\n".join(lines)
 
 
-def summary_table(store: Store, sweep: Optional[str] = None) -> str:
+def summary_table(store: Store, sweep: str | None = None) -> str:
     """Per (objective, method, δ, measurement, target): runs done/failed/censored and the median outcome.
 
     For budget runs the outcome is the mean epoch certificate (what Theorem 8 of [CMO23] bounds); for epsilon runs

@@ -9,7 +9,8 @@ is :func:`o2nc.certify.min_norm`'s. Goldstein, Math. Prog. 13, 1977; Burke, Lewi
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +29,7 @@ def _count(name: str, value, low: int) -> int:
     return int(value)
 
 
-def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples: Optional[int] = None,
+def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples: int | None = None,
             seed: int = 0, batch: int = 1, stochastic: bool = False, include_center: bool = True) -> Certificate:
     r"""Upper bound on dist(0, ∂_δ F(x)) at ``params``, F = ``loss_fn``, from gradients sampled in the δ-ball.
 

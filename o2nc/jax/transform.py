@@ -7,7 +7,7 @@ s-draw of ``seed=`` and the certificate norm are the conversion core's (:mod:`o2
 import math
 import numbers
 import warnings
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -315,7 +315,7 @@ def default_learner():
 def o2nc(
     learner=None,
     learning_rate: optax.ScalarOrSchedule = 1.0,
-    epoch_length: Optional[int] = None,
+    epoch_length: int | None = None,
     scaling="uniform",
     restart: bool = True,
     averaging=None,
@@ -347,8 +347,8 @@ def o2nc(
     from the new state and g_n, and the step moves about 7 words per parameter (read w, g, Δ twice; write w, Δ)
     against 11 with the stored anchor; for any other learner it costs a copy of the learner state per step (slower,
     less memory). The default ``store_anchor=None`` picks the faster: ``False`` for a learner that declares
-    ``recovers_previous_play`` (unconstrained OGD, whose ``previous_play`` gives Δ_n), ``True`` otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at
-    least float32. The first
+    ``recovers_previous_play`` (unconstrained OGD, whose ``previous_play`` gives Δ_n), ``True`` otherwise. Both agree to
+    rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at least float32. The first
     ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in after
     ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain scaled
     by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
@@ -357,9 +357,10 @@ def o2nc(
     be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
 
     **Bad input.** Arguments are checked at construction: a Python/numpy ``learning_rate`` that is NaN, inf or
-    negative is a ValueError naming ``learning_rate`` (so is a concrete array's); ``epoch_length`` must be a positive integer, ``restart`` a
-    bool, ``key`` a PRNG key, ``seed`` an integer in [0, 2**64). A *traced* lr (under ``jit``/``vmap``, or the
-    jitted update of ``inject_hyperparams``) has no value to check then: it is checked in the update, as below.
+    negative is a ValueError naming ``learning_rate`` (so is a concrete array's); ``epoch_length`` must be a positive
+    integer, ``restart`` a bool, ``key`` a PRNG key, ``seed`` an integer in [0, 2**64). A *traced* lr (under
+    ``jit``/``vmap``, or the jitted update of ``inject_hyperparams``) has no value to check then: it is checked in the
+    update, as below.
 
     **Non-finite gradients** cannot raise under ``jit``. As ``optax.apply_if_finite``, an update whose gradient has
     a NaN or inf entry (or whose traced lr is not finite and >= 0) is skipped: it returns zero updates and leaves
@@ -745,7 +746,8 @@ def _restrict(params, like):
         restricted = params
     else:
         try:
-            restricted = jax.tree_util.tree_map(lambda m, p: m if _is_masked(m) else p, like, params, is_leaf=_is_masked)
+            restricted = jax.tree_util.tree_map(lambda m, p: m if _is_masked(m) else p, like, params,
+                                                is_leaf=_is_masked)
         except (ValueError, TypeError):
             return None
     shapes = [jnp.shape(x) for x in jax.tree_util.tree_leaves(restricted)]

@@ -1,8 +1,9 @@
 """A baseline of :mod:`o2nc.baselines` as a method value: its hyperparameters now, the radius δ at ``run``."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

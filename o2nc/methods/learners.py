@@ -10,7 +10,8 @@ satisfy ‖Δ‖ ≤ D like projected OGD's.  ``o2nc run`` and the O2NC methods 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["learner_defaults", "build_learner"]
 
@@ -60,9 +61,8 @@ def build_learner(name: str, overrides: Mapping[str, Any], theory, *, gradient_s
     a learner without a radius bound (:func:`o2nc.learner_radius`) is wrapped in ``BallConstraint(learner,
     radius=D)`` so its plays satisfy ‖Δ‖ ≤ D = δ/T ([CMO23] Theorem 8).  An unknown name or a missing or bad
     hyperparameter is a ValueError naming it."""
-    from online_learners import BallConstraint
-
     from o2nc.minimize import learner_radius
+    from online_learners import BallConstraint
 
     params = dict(learner_defaults(theory, gradient_scale=gradient_scale, size=size).get(name, {}))
     params.update(overrides)

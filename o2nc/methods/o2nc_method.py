@@ -28,8 +28,9 @@ conversion core's counter-based draw of ``seed``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -79,16 +80,16 @@ class O2NCMethod:
     learner: str = "ogd"
     learner_params: Mapping[str, Any] = field(default_factory=dict)
     tuning: str = "theory"
-    epoch_length: Optional[int] = None
+    epoch_length: int | None = None
     scaling: str = "uniform"
     restart: bool = True
     output: str = "best"
-    hint: Optional[str] = None
-    epsilon: Optional[float] = None
+    hint: str | None = None
+    epsilon: float | None = None
     certificate: str = "auto"
-    lipschitz: Optional[float] = None
-    gap: Optional[float] = None
-    sigma: Optional[float] = None
+    lipschitz: float | None = None
+    gap: float | None = None
+    sigma: float | None = None
     evaluate: bool = False
     radius_kind: str = "exact"
     name: str = "o2nc"
@@ -147,7 +148,7 @@ class O2NCMethod:
 
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def plan(self, objective, *, budget: int, delta: float, x0=None, oracle: str = "auto") -> "Plan":
+    def plan(self, objective, *, budget: int, delta: float, x0=None, oracle: str = "auto") -> Plan:
         """The run's tuning without running it: the learner, the epoch length T and the facts ``run`` reports in
         ``Run.info`` (theory constants G, gap, σ and their sources, the theory budget, D = δ/T, η)."""
         from o2nc.methods.learners import build_learner, learner_defaults, make_learner

@@ -8,7 +8,7 @@ points, counted apart from the budget) through another.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,7 +28,7 @@ class BudgetExhausted(RuntimeError):
     """Raised inside a method when an oracle call would exceed the budget (caught by the method)."""
 
 
-def stochastic_oracle(problem) -> Optional[Callable]:
+def stochastic_oracle(problem) -> Callable | None:
     """The problem's ``stochastic_grad(x, rng)``, or None when it has none (or declares ``is_stochastic = False``)."""
     fn = getattr(problem, "stochastic_grad", None)
     if fn is None or not callable(fn):

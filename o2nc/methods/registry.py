@@ -10,13 +10,14 @@ import dataclasses
 import difflib
 import inspect
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any
 
 __all__ = ["Entry", "Registry", "accepted_parameters"]
 
 
-def accepted_parameters(factory: Callable) -> Tuple[str, ...]:
+def accepted_parameters(factory: Callable) -> tuple[str, ...]:
     """The keyword names ``factory`` accepts: its ``accepted`` attribute when it declares one, a dataclass's init
     fields, else its signature's parameters."""
     declared = getattr(factory, "accepted", None)
@@ -48,8 +49,8 @@ class Entry:
     name: str
     factory: Callable
     summary: str
-    examples: Tuple = ()
-    bad_params: Tuple = ()
+    examples: tuple = ()
+    bad_params: tuple = ()
     family: str = ""
     fixed: Mapping[str, Any] = field(default_factory=dict)
 
@@ -63,7 +64,7 @@ class Entry:
         """The proven rate, one line (details and sources in the factory's docstring)."""
         return getattr(self.factory, "rate", "")
 
-    def accepted(self) -> Tuple[str, ...]:
+    def accepted(self) -> tuple[str, ...]:
         """The parameters :meth:`Registry.get` accepts for this name."""
         return tuple(p for p in accepted_parameters(self.factory) if p not in self.fixed)
 
@@ -75,9 +76,9 @@ class Registry:
     registry module imports none of them).
     """
 
-    def __init__(self, what: str, loader: Optional[Callable[["Registry"], None]] = None):
+    def __init__(self, what: str, loader: Callable[[Registry], None] | None = None):
         self.what = what
-        self._entries: Dict[str, Entry] = {}
+        self._entries: dict[str, Entry] = {}
         self._loader = loader
         self._lock = threading.RLock()
         self._ready = loader is None
@@ -103,7 +104,7 @@ class Registry:
                 self._loading = False
 
     def register(self, name: str, factory: Callable, *, summary: str, examples=(), bad_params=(), family: str = "",
-                 fixed: Optional[Mapping[str, Any]] = None) -> Entry:
+                 fixed: Mapping[str, Any] | None = None) -> Entry:
         """Add ``name``; a name registered twice is a ValueError."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"{self.what} name must be a non-empty string, got {name!r}")
@@ -139,7 +140,8 @@ class Registry:
         unknown = sorted(set(params) - set(accepted))
         if unknown:
             fixed = [k for k in unknown if k in entry.fixed]
-            why = (f"{', '.join(map(repr, fixed))} fixed by this name ({', '.join(f'{k}={entry.fixed[k]!r}' for k in fixed)})"
+            why = (f"{', '.join(map(repr, fixed))} fixed by this name "
+                   f"({', '.join(f'{k}={entry.fixed[k]!r}' for k in fixed)})"
                    if fixed else f"unknown parameter(s) {', '.join(map(repr, unknown))}")
             raise ValueError(f"{self.what} {name!r}: {why}; accepted parameters: {', '.join(accepted) or 'none'}")
         try:

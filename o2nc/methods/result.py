@@ -1,10 +1,11 @@
 """``Run``: the one result type of the library's methods — every method of :mod:`o2nc.methods` (O2NC configurations
-and baselines alike) and every baseline's own ``minimize`` return it (``o2nc.baselines.BaselineResult`` is this type)."""
+and baselines alike) and every baseline's own ``minimize`` return it (``o2nc.baselines.BaselineResult`` is this
+type)."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 import numpy as np
 
@@ -54,16 +55,16 @@ class Run:
 
     method: str
     point: np.ndarray
-    certificate: Optional[Certificate]
+    certificate: Certificate | None
     delta: float
     grad_calls: int
     value_calls: int
-    trace: Dict[str, np.ndarray]
+    trace: dict[str, np.ndarray]
     stopped: str
     certificate_source: str = "none"
     certificate_calls: int = 0
-    info: Dict[str, Any] = field(default_factory=dict)
-    history: Optional[Dict[str, Any]] = None
+    info: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, Any] | None = None
 
     @property
     def epsilon(self) -> float:

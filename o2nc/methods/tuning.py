@@ -16,7 +16,7 @@ r"""The one tuning: [CMO23]'s theory parameters from the budget N, δ, G, σ and
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Constants(NamedTuple):
     info: dict
 
 
-def noise_variance(obj) -> Optional[float]:
+def noise_variance(obj) -> float | None:
     """The noise variance σ² ≥ E‖g − ∇F‖² an objective declares (``extra["variance_bound"]`` or
     ``extra["noise_variance"]``), or None.  Infinite values (heavy tails) are returned as they are."""
     extra = getattr(obj, "extra", None) or {}
@@ -47,12 +47,12 @@ def noise_variance(obj) -> Optional[float]:
     return None
 
 
-def _label(obj, name: Optional[str]) -> str:
+def _label(obj, name: str | None) -> str:
     return repr(name if name is not None else getattr(obj, "name", type(obj).__name__))
 
 
-def constants(obj, *, stochastic: bool, lipschitz: Optional[float] = None, gap: Optional[float] = None,
-              sigma: Optional[float] = None, x0: Any = None, name: Optional[str] = None) -> Constants:
+def constants(obj, *, stochastic: bool, lipschitz: float | None = None, gap: float | None = None,
+              sigma: float | None = None, x0: Any = None, name: str | None = None) -> Constants:
     """(G, gap, σ, info) of ``obj`` for a run on its exact (``stochastic=False``) or stochastic oracle (module
     docstring); ``lipschitz``, ``gap`` and ``sigma`` override the objective's.  ``x0``: the start whose gap is
     F(x0) − f* (the objective's ``x0`` by default).  A missing constant is a ValueError saying which to give."""
@@ -100,7 +100,7 @@ def constants(obj, *, stochastic: bool, lipschitz: Optional[float] = None, gap: 
 
 
 def theory_parameters(budget: int, delta: float, lipschitz: float, gap: float, sigma: float = 0.0, *,
-                      epoch_length: Optional[int] = None) -> OGDParameters:
+                      epoch_length: int | None = None) -> OGDParameters:
     r"""T, K, D = δ/T and η = D/(G√T) for a budget of N calls: :func:`o2nc.theory.ogd_parameters`, with
     T = min(⌈((G + σ) δ N / gap)^{2/3}⌉, ⌈N/2⌉) unless ``epoch_length`` gives T ([CMO23] Theorem 8 and §4)."""
     return ogd_parameters(budget, delta, lipschitz, gap, sigma, epoch_length=epoch_length)

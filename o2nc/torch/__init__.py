@@ -5,7 +5,7 @@ Import it explicitly (``import o2nc.torch``); ``import o2nc`` alone never import
 """
 from __future__ import annotations
 
-from o2nc.torch.optimizer import O2NC, NonFiniteGradientError
 from o2nc.torch.certify import certify
+from o2nc.torch.optimizer import O2NC, NonFiniteGradientError
 
 __all__ = ["O2NC", "NonFiniteGradientError", "certify"]

@@ -9,6 +9,7 @@ import operator
 import numpy as np
 import torch
 
+
 def _averaging_spec(averaging):
     """None, ("epoch",) or ("ema", β): validated form of the ``averaging`` argument."""
     if averaging is None:
@@ -31,7 +32,9 @@ def _check_lr(lr, where: str = ""):
         if lr.numel() != 1:
             raise ValueError(f"Invalid learning rate{where}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
         if not lr.is_floating_point() or lr.is_complex():
-            raise TypeError(f"Invalid learning rate{where}: a tensor `lr` must have a real floating dtype, got {lr.dtype}")
+            raise TypeError(
+                f"Invalid learning rate{where}: a tensor `lr` must have a real floating dtype, got {lr.dtype}"
+            )
         value = float(lr.detach().reshape(()).to("cpu", torch.float64))
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"Invalid learning rate{where}: `lr` must be finite and >= 0, got tensor({value})")

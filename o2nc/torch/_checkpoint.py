@@ -9,8 +9,15 @@ import numbers
 import numpy as np
 import torch
 
-from o2nc.torch._args import (_averaging_spec, _check_bool, _check_epoch_length, _check_foreach, _check_lr,
-                              _check_refused, _check_weight_decay)
+from o2nc.torch._args import (
+    _averaging_spec,
+    _check_bool,
+    _check_epoch_length,
+    _check_foreach,
+    _check_lr,
+    _check_refused,
+    _check_weight_decay,
+)
 from o2nc.torch._layout import _GSTATE, _LATER_FLAGS, _LEARNER, _REFUSED, _split
 
 __all__ = ["check_state_dict"]
@@ -122,7 +129,8 @@ def check_state_dict(opt, sd) -> tuple:
 def _check_generator_state(opt, value) -> torch.Tensor:
     ours = opt._generator.get_state()
     if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.shape != ours.shape:
-        got = f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else repr(type(value))
+        got = (f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor)
+               else repr(type(value)))
         raise ValueError(
             f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' must be a uint8 tensor of shape "
             f"{tuple(ours.shape)} (a CPU torch.Generator state), got {got}"
@@ -131,7 +139,9 @@ def _check_generator_state(opt, value) -> torch.Tensor:
     try:
         torch.Generator().set_state(value)
     except RuntimeError as err:
-        raise ValueError(f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' is not a generator state: {err}") from None
+        raise ValueError(
+            f"O2NC.load_state_dict: 'o2nc' entry 'generator_state' is not a generator state: {err}"
+        ) from None
     return value
 
 

@@ -1,5 +1,5 @@
-"""Multi-tensor (``torch._foreach_*``) kernels for the hot learners (selected by the learner's type), checked against the
-core learners in the tests.
+"""Multi-tensor (``torch._foreach_*``) kernels for the hot learners (selected by the learner's type), checked against
+the core learners in the tests.
 
 Each kernel mirrors, operation for operation, the learner's own ``predict``/``update`` of ``online_learners`` on a
 list of parameters (one group, global norms over the group), but updates the state tensors in place with one
@@ -21,7 +21,7 @@ averaging, no restart at this step, one lag for all parameters); the results are
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional
+from collections.abc import Callable
 
 import torch
 
@@ -30,13 +30,13 @@ from online_learners import KT, OGD, AdaGradNorm
 __all__ = ["Kernel", "kernel_for", "blocked_step", "axpy_", "global_norm", "sq_norms"]
 
 
-def global_norm(tensors: List[torch.Tensor]) -> torch.Tensor:
+def global_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     """‖(t_1, …, t_k)‖₂ of the concatenation, a 0-d tensor: √(Σ_i ‖t_i‖²) from per-tensor norms."""
     norms = torch._foreach_norm(tensors)
     return torch.linalg.vector_norm(torch.stack(norms))
 
 
-def sq_norms(tensors: List[torch.Tensor]) -> List[torch.Tensor]:
+def sq_norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     """‖t_i‖² for every i, as 0-d tensors: an inner product per tensor (one read, BLAS-vectorised on the CPU, about
     twice as fast there as ``torch._foreach_norm``, which also takes a square root). Non-contiguous tensors use
     ``vdot`` of their ``reshape``. A square can overflow where the norm does not: callers that must tell a huge
@@ -48,7 +48,7 @@ def sq_norms(tensors: List[torch.Tensor]) -> List[torch.Tensor]:
     return out
 
 
-def axpy_(ys: List[torch.Tensor], xs: List[torch.Tensor], coef) -> None:
+def axpy_(ys: list[torch.Tensor], xs: list[torch.Tensor], coef) -> None:
     """y_i ← y_i + coef · x_i for every i; ``coef`` a Python number or a 0-d tensor (no host sync either way)."""
     if not ys:
         return
@@ -63,7 +63,7 @@ class Kernel:
     ``add_play`` (optional) adds coef·Δ_t to a list of tensors without materialising Δ_t when Δ_t is a product."""
 
     def __init__(self, play: Callable, update: Callable, fields: tuple, shared_fields: tuple, update_uses_play=False,
-                 add_play: Optional[Callable] = None, blocked: Optional[Callable] = None, uses_grad_sq=False):
+                 add_play: Callable | None = None, blocked: Callable | None = None, uses_grad_sq=False):
         self.update_uses_play = update_uses_play  # the update needs Δ_t (e.g. the KT bet), computed once
         self.play = play
         self.update = update
@@ -75,7 +75,7 @@ class Kernel:
         self.blocked = blocked
         self.uses_grad_sq = uses_grad_sq  # the update reads ‖g_t‖² of the group
 
-    def add_play_(self, learner, per, shared, ys: List[torch.Tensor], coef, scratch=None) -> None:
+    def add_play_(self, learner, per, shared, ys: list[torch.Tensor], coef, scratch=None) -> None:
         """y_i ← y_i + coef·Δ_{t,i}; ``scratch`` (optional) is a list of dead tensors shaped like ``ys`` to reuse
         (fresh temporaries of parameter size cost page faults on the CPU)."""
         if self._add_play is not None:
@@ -87,7 +87,7 @@ class Kernel:
 # --- projected online gradient descent (online_learners.OGD) ------------------------------------------------------
 
 
-def _project_(deltas: List[torch.Tensor], radius) -> None:
+def _project_(deltas: list[torch.Tensor], radius) -> None:
     """Π_{‖·‖≤D}(v) = v · D/max(‖v‖, D) in place (Zinkevich 2003; the core's ``tree_project_ball``)."""
     if radius is None or not deltas:
         return
@@ -295,7 +295,7 @@ def _kt_blocked_for(coin_fn):
     return blocked
 
 
-_KERNELS: Dict[type, List[Kernel]] = {}  # by learner class (the class itself, not a subclass or a name)
+_KERNELS: dict[type, list[Kernel]] = {}  # by learner class (the class itself, not a subclass or a name)
 
 
 def _register(cls: type, kernel: Kernel) -> None:
@@ -312,7 +312,7 @@ _register(KT, Kernel(_kt_play, _kt_updater(_scale_free_coins), ("coin_sum", "sca
                      update_uses_play=True, add_play=_kt_add_play, blocked=_kt_blocked_for(_scale_free_coins)))
 
 
-def kernel_for(learner, per_fields, shared_fields) -> Optional[Kernel]:
+def kernel_for(learner, per_fields, shared_fields) -> Kernel | None:
     """The fast path for this learner's type, or None; the state layout must be the one the kernel was written for
     (KT's layout differs with and without a known gradient bound)."""
     for kernel in _KERNELS.get(type(learner), ()):
@@ -330,7 +330,7 @@ stay in the CPU cache while all of a step's element-wise passes run over it, so 
 the memory bus about once per step instead of once per pass."""
 
 
-def _plan(tensors: List[List[torch.Tensor]]) -> List[list]:
+def _plan(tensors: list[list[torch.Tensor]]) -> list[list]:
     """Blocks of about :data:`BLOCK` elements: consecutive whole tensors, and the contiguous tensors over twice that
     size cut into flat chunks of BLOCK elements (a multiple of every vector width). A block is a list of
     (index, slice or None)."""
@@ -354,7 +354,7 @@ def _plan(tensors: List[List[torch.Tensor]]) -> List[list]:
     return blocks
 
 
-def _take(ts: List[torch.Tensor], block: list) -> List[torch.Tensor]:
+def _take(ts: list[torch.Tensor], block: list) -> list[torch.Tensor]:
     return [ts[i] if sl is None else ts[i].view(-1)[sl] for i, sl in block]
 
 

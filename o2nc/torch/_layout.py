@@ -2,7 +2,7 @@
 group, kept per parameter) and group-level leaves (kept in the param group's ``group_state``), and back."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -28,8 +28,8 @@ def _join(path: str, key) -> str:
 
 def _split(state) -> tuple:
     """(per, shared): the learner state's parameter-shaped nodes and its group-level leaves, keyed by dotted path."""
-    per: Dict[str, list] = {}
-    shared: Dict[str, Any] = {}
+    per: dict[str, list] = {}
+    shared: dict[str, Any] = {}
 
     def walk(node, path):
         if type(node) is _Leaves:
@@ -50,7 +50,7 @@ def _split(state) -> tuple:
     return per, shared
 
 
-def _assemble(template, per: Dict[str, list], shared: Dict[str, Any]):
+def _assemble(template, per: dict[str, list], shared: dict[str, Any]):
     """Rebuild a learner state shaped like ``template`` from ``per`` (lists) and ``shared`` (leaves)."""
 
     def build(node, path):
@@ -76,7 +76,7 @@ class Layout(NamedTuple):
     shared: tuple
 
 
-def store_learner_state(states: List[dict], group_state: dict, learner_state) -> None:
+def store_learner_state(states: list[dict], group_state: dict, learner_state) -> None:
     """Write a learner state over the parameters whose state dicts are ``states`` (in order) into those dicts and the
     group's ``group_state``."""
     per, shared = _split(learner_state)
@@ -92,14 +92,14 @@ def store_learner_state(states: List[dict], group_state: dict, learner_state) ->
         group_state[_LEARNER + path] = value
 
 
-def learner_lists(layout: Layout, states: List[dict], group_state: dict) -> tuple:
+def learner_lists(layout: Layout, states: list[dict], group_state: dict) -> tuple:
     """(per, shared): the learner's state over ``states`` as the kernels of :mod:`o2nc.torch._fast` take it."""
     per = {f: [st[_LEARNER + f] for st in states] for f in layout.per}
     shared = {f: group_state[_LEARNER + f] for f in layout.shared}
     return per, shared
 
 
-def learner_state(layout: Layout, states: List[dict], group_state: dict):
+def learner_state(layout: Layout, states: list[dict], group_state: dict):
     """The learner's state over ``states``, as the learner's own NamedTuple (the inverse of
     :func:`store_learner_state`)."""
     per, shared = learner_lists(layout, states, group_state)

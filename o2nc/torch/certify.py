@@ -16,7 +16,7 @@ dtype, to (δ − u‖x‖)/(1 + u), so that every rounded point y' obeys ‖y' 
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -56,7 +56,7 @@ def _ball_radius(delta: float, x_norm: float, dtypes) -> float:
 
 
 def certify(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.Tensor], *, delta: float,
-            samples: Optional[int] = None, seed: int = 0, batch: int = 1, stochastic: bool = False,
+            samples: int | None = None, seed: int = 0, batch: int = 1, stochastic: bool = False,
             include_center: bool = True) -> Certificate:
     r"""Upper bound on dist(0, ∂_δ F(x)) at the model's current weights x, from gradients sampled in the δ-ball.
 

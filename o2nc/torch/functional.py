@@ -12,7 +12,7 @@ State, as the class keeps it: ``states`` holds one dict per parameter (the learn
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import torch
 
@@ -45,7 +45,7 @@ def lag(s: float, lr, full_step: bool) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float64)
 
 
-def default_foreach(params: List[torch.Tensor]) -> bool:
+def default_foreach(params: list[torch.Tensor]) -> bool:
     """The multi-tensor path by default: whenever the parameters are plain dense tensors on the CPU or CUDA."""
     return all(type(p) in (torch.Tensor, torch.nn.Parameter) and p.device.type in ("cpu", "cuda") for p in params)
 
@@ -103,7 +103,7 @@ def _grad_sq(grad_norm, grads):
 
 def _recover_anchor_(params, played, lags, foreach: bool) -> None:
     """x_n = w_n + lag·Δ_n in place, grouping parameters that share a lag (usually all of them)."""
-    by_lag: Dict[Any, list] = {}
+    by_lag: dict[Any, list] = {}
     for i, value in enumerate(lags):
         by_lag.setdefault(id(value) if isinstance(value, torch.Tensor) else value, []).append(i)
     for idx in by_lag.values():
@@ -113,7 +113,7 @@ def _recover_anchor_(params, played, lags, foreach: bool) -> None:
         _add_([params[i] for i in idx], [played[i] for i in idx], value, foreach)
 
 
-def _anchor_skipped(params, states, active: List[int], store_anchor: bool) -> None:
+def _anchor_skipped(params, states, active: list[int], store_anchor: bool) -> None:
     """At a restart, a parameter without a gradient keeps its value, which becomes its anchor (lag 0)."""
     taken = set(active)
     zero_lag = None
@@ -129,9 +129,9 @@ def _anchor_skipped(params, states, active: List[int], store_anchor: bool) -> No
 
 
 def o2nc(
-    params: List[torch.Tensor],
-    grads: List[Optional[torch.Tensor]],
-    states: List[dict],
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor | None],
+    states: list[dict],
     group_state: dict,
     *,
     learner,
@@ -146,8 +146,8 @@ def o2nc(
     weight_decay: float,
     maximize: bool,
     store_anchor: bool,
-    grad_norm: Optional[torch.Tensor],
-    foreach: Optional[bool],
+    grad_norm: torch.Tensor | None,
+    foreach: bool | None,
 ) -> None:
     """One O2NC step of a param group, in place: observe g_n at w_n (the parameters), update the learner, close the
     epoch and restart where due, and write w_{n+1} into the parameters.
@@ -183,7 +183,7 @@ def o2nc(
         group_state["grad_norm"] = grad_norm
 
 
-def _close_epoch(states: List[dict], group_state: dict, length: int) -> None:
+def _close_epoch(states: list[dict], group_state: dict, length: int) -> None:
     """The epoch's statistics over every parameter of the group (:func:`o2nc.conversion.epoch.close`): the mean
     point w̄_k, the certificate ‖ĝ_k‖ ([CMO23] Definition 5) and the path length that bounds the radius; the sums
     start again."""

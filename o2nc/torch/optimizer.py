@@ -8,14 +8,16 @@ are the conversion core's (:mod:`o2nc.conversion`). As in ``torch.optim``, the c
 the state lazily, gathers each group's parameters, gradients and state, and calls the functional step
 :func:`o2nc.torch.functional.o2nc`, whose for-loop (reference) path is one step of :mod:`o2nc.conversion.step` and
 whose multi-tensor path runs the kernels of :mod:`o2nc.torch._fast`, held to it by the parity tests. The model's
-parameters hold w_n; the optimizer keeps the learner's state and, when asked (``store_anchor=True``), the anchor. Argument checks live in :mod:`o2nc.torch._args`, the state layout in
-:mod:`o2nc.torch._layout`, the checks of a state dict in :mod:`o2nc.torch._checkpoint`.
+parameters hold w_n; the optimizer keeps the learner's state and, when asked (``store_anchor=True``), the anchor.
+Argument checks live in :mod:`o2nc.torch._args`, the state layout in :mod:`o2nc.torch._layout`, the checks of a state
+dict in :mod:`o2nc.torch._checkpoint`.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
@@ -23,8 +25,16 @@ from torch.optim import Optimizer
 from o2nc.conversion import draw as _draw_mod
 from o2nc.conversion.scaling import SCALINGS, Scaling, check_supported, resolve_scaling
 from o2nc.torch import _fast, functional
-from o2nc.torch._args import (_averaging_spec, _check_bool, _check_epoch_length, _check_foreach, _check_learner,
-                              _check_lr, _check_refused, _check_weight_decay)
+from o2nc.torch._args import (
+    _averaging_spec,
+    _check_bool,
+    _check_epoch_length,
+    _check_foreach,
+    _check_learner,
+    _check_lr,
+    _check_refused,
+    _check_weight_decay,
+)
 from o2nc.torch._checkpoint import check_state_dict
 from o2nc.torch._layout import _GSTATE, _REFUSED, Layout, _Leaves, _split, learner_state, store_learner_state
 from online_learners import ParameterFreeMirrorDescent
@@ -196,17 +206,17 @@ class O2NC(Optimizer):
         scaling="uniform",
         restart: bool = True,
         averaging=None,
-        generator: Optional[torch.Generator] = None,
+        generator: torch.Generator | None = None,
         *,
         weight_decay: float = 0.0,
         maximize: bool = False,
         store_anchor: bool = False,
-        foreach: Optional[bool] = None,
+        foreach: bool | None = None,
         check_finite: bool = True,
-        seed: Optional[int] = None,
+        seed: int | None = None,
         differentiable: bool = False,
         capturable: bool = False,
-        fused: Optional[bool] = None,
+        fused: bool | None = None,
     ):
         # Every argument is checked before torch.optim.Optimizer sees it (as torch's own optimizers do: an invalid lr
         # is a ValueError raised by the constructor); groups that override one are checked in add_param_group.
@@ -252,8 +262,8 @@ class O2NC(Optimizer):
         self._generator = generator
         self._seed = seed
         self._key = None if seed is None else _draw_mod.seed_key(seed)
-        self._bits: Optional[int] = None  # bits of the counter-based u: set at the first draw from the dtypes
-        self._s: Optional[float] = None  # s of the current gradient point (drawn at the first step)
+        self._bits: int | None = None  # bits of the counter-based u: set at the first draw from the dtypes
+        self._s: float | None = None  # s of the current gradient point (drawn at the first step)
         self._draws = 0
         self._store_anchor = store_anchor
         self._check_finite = check_finite
@@ -301,7 +311,8 @@ class O2NC(Optimizer):
             devices = {p.device for p in params}
             if len(dtypes) > 1:
                 raise ValueError(
-                    f"O2NC: one param group must hold one dtype (global norms over the group), got {sorted(map(str, dtypes))}"
+                    "O2NC: one param group must hold one dtype (global norms over the group), "
+                    f"got {sorted(map(str, dtypes))}"
                     "; put parameters of other dtypes in their own group"
                 )
             if len(devices) > 1:
@@ -311,7 +322,7 @@ class O2NC(Optimizer):
                 )
         group[_GSTATE] = {}  # filled at the group's first step (lazy state)
 
-    def _names(self, group: dict) -> List[str]:
+    def _names(self, group: dict) -> list[str]:
         names = group.get("param_names")
         gi = self.param_groups.index(group)
         if names is not None:
@@ -408,7 +419,7 @@ class O2NC(Optimizer):
     # the step
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None):
+    def step(self, closure: Callable[[], Any] | None = None):
         """One O2NC step for every group with gradients; returns ``closure()`` when given.
 
         Raises:
@@ -450,7 +461,7 @@ class O2NC(Optimizer):
         self._s = s_next
         return loss
 
-    def _grad_norms(self, group: dict, active: List[int]):
+    def _grad_norms(self, group: dict, active: list[int]):
         """(‖g‖ over the group, ‖g‖², per-param norms); checks finiteness on the CPU before anything is updated."""
         if not self._check_finite:
             return None
@@ -505,14 +516,14 @@ class O2NC(Optimizer):
     # ------------------------------------------------------------------------------------------------------------
     # output point, modes and diagnostics
 
-    def _eval_points(self, group: dict) -> List[Optional[torch.Tensor]]:
+    def _eval_points(self, group: dict) -> list[torch.Tensor | None]:
         """The output point of each parameter of the group (None where the parameter has no state yet)."""
         params = group["params"]
         gstate = group[_GSTATE]
         if not params or "step" not in gstate:
             return [None] * len(params)
         averaging = group["averaging"]
-        out: List[Optional[torch.Tensor]] = []
+        out: list[torch.Tensor | None] = []
         if averaging is None and not self._store_anchor:
             deltas = list(group["learner"].predict(self._learner_state(group)))
         for i, p in enumerate(params):
@@ -531,12 +542,12 @@ class O2NC(Optimizer):
                 out.append(p.detach() + functional.host(st["lag"]) * deltas[i])
         return out
 
-    def eval_points(self) -> List[List[Optional[torch.Tensor]]]:
+    def eval_points(self) -> list[list[torch.Tensor | None]]:
         """The output point (see ``averaging``) of every parameter, per group; the weights are not touched."""
         self._read_pending(block=True)
         return [self._eval_points(g) for g in self.param_groups]
 
-    def eval(self) -> "O2NC":
+    def eval(self) -> O2NC:
         """Swap the output point into the parameters (the training point is kept in the state). Idempotent."""
         self._read_pending(block=True)
         for group in self.param_groups:
@@ -552,7 +563,7 @@ class O2NC(Optimizer):
             group["train_mode"] = False
         return self
 
-    def train(self) -> "O2NC":
+    def train(self) -> O2NC:
         """Put the training point (w_n) back into the parameters. Idempotent."""
         for group in self.param_groups:
             if group["train_mode"]:
@@ -576,7 +587,7 @@ class O2NC(Optimizer):
             if any(was_training):
                 self.train()
 
-    def diagnostics(self) -> List[Dict[str, torch.Tensor]]:
+    def diagnostics(self) -> list[dict[str, torch.Tensor]]:
         """Per group, as tensors: the step, s, ‖lr·Δ‖ of the current play, ‖g‖ of the last gradient, the effective
         step lr‖Δ‖/‖g‖, and for ``averaging="epoch"`` the last completed epoch's certificate ‖ĝ_k‖ and
         ``radius_bound`` (the path length Σ_t ‖x_t − x_{t−1}‖ within the epoch, which bounds the exact radius
@@ -660,7 +671,9 @@ class O2NC(Optimizer):
         the parameter's dtype and device), integer tensors keep their dtype, and the post-hooks run.
         """
         if not isinstance(state_dict, dict):
-            raise TypeError(f"O2NC.load_state_dict: need a dict (from O2NC.state_dict()), got {type(state_dict).__name__}")
+            raise TypeError(
+                f"O2NC.load_state_dict: need a dict (from O2NC.state_dict()), got {type(state_dict).__name__}"
+            )
         sd = state_dict.copy()  # shallow, as torch does
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             result = pre_hook(self, sd)
@@ -670,7 +683,10 @@ class O2NC(Optimizer):
         # torch would run the pre-hooks again and the post-hooks before the O2NC entries are in place: run its
         # loader without them.
         pre, post = self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks
-        self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = OrderedDict(), OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = (
+            OrderedDict(),
+            OrderedDict(),
+        )
         try:
             super().load_state_dict(prepared)
         finally:
