@@ -102,6 +102,14 @@ def summary(results: dict) -> dict:
     return out
 
 
+def _evaluation(cfg: dict) -> str:
+    """Which validation characters the curves and the final numbers use, when the results record it."""
+    if "curve_chars" not in cfg or "val_chars" not in cfg:
+        return ""
+    return (f"The curves: validation loss on the first {cfg['curve_chars']:,} validation characters every "
+            f"{cfg['eval_every']} steps; the final numbers on {cfg['val_chars']:,} characters. ")
+
+
 def draw_curves(ax, results: dict) -> None:
     for i, (name, row) in enumerate(results["methods"].items()):
         steps = np.array(row["curves"][0]["step"])
@@ -141,9 +149,8 @@ def caption(results: dict, stats: dict) -> str:
     text = (f"{TITLE}. Decoder-only transformer (width {cfg['d_model']}, {cfg['layers']} layers, {cfg['heads']} heads, "
             f"context {cfg['context']}), {cfg['steps']} steps of {cfg['batch']} windows, on "
             f"{len(data['train']['files'])} standard-library files of Python {data['python']}; "
-            f"{len(cfg['seeds'])} seed(s), band = lowest to highest seed. The curves: validation loss on the first "
-            f"{cfg['curve_chars']:,} validation characters every {cfg['eval_every']} steps. Final validation loss on "
-            f"{cfg['val_chars']:,} characters (mean ± sd over seeds): {rows}.")
+            f"{len(cfg['seeds'])} seed(s), band = lowest to highest seed. {_evaluation(cfg)}"
+            f"Validation loss (mean ± sd over seeds): {rows}.")
     tuned = {n: s for n, s in stats.items() if s["tuned"]}
     if FREE in stats and tuned:
         best = min(tuned, key=lambda n: tuned[n]["mean"])
