@@ -140,12 +140,13 @@ def test_anchor_recomputation_keeps_one_buffer_for_ogd():
     assert big == ["learner.delta"]
 
 
-def _ogd_run(dtype, foreach, grad_scale, steps=6):
+def _ogd_run(dtype, foreach, grad_scale, steps=6, averaging=None):
     """O2NC(OGD, radius) on three parameters where the projection acts at every step (‖η g‖ ≫ D)."""
     g = torch.Generator().manual_seed(3)
     params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in ((7, 5), (11,), (2, 3, 4))]
     learner = OGD(lr=0.1, radius=0.25)
-    opt = O2NC(params, learner=learner, epoch_length=10**6, foreach=foreach, generator=torch.Generator().manual_seed(4))
+    opt = O2NC(params, learner=learner, epoch_length=10**6, foreach=foreach, averaging=averaging,
+               generator=torch.Generator().manual_seed(4))
     grads = torch.Generator().manual_seed(5)
     for _ in range(steps):
         for p in params:
@@ -157,12 +158,14 @@ def _ogd_run(dtype, foreach, grad_scale, steps=6):
 
 @pytest.mark.parametrize("dtype,rel", [(torch.float64, 1e-12), (torch.float32, 1e-6)], ids=["float64", "float32"])
 @pytest.mark.parametrize("grad_scale", [1.0, 1e20], ids=["moderate", "squares-overflow-float32"])
-def test_projected_step_norm_from_inner_products_matches_the_forloop(dtype, rel, grad_scale):
+@pytest.mark.parametrize("averaging", [None, "epoch"], ids=["blocked", "projection-pass"])
+def test_projected_step_norm_from_inner_products_matches_the_forloop(dtype, rel, grad_scale, averaging):
     """The blocked OGD step takes ‖Δ − ηg‖ from ‖Δ‖², ⟨Δ, g⟩ and ‖g‖²; with the projection active at every step it
     matches the for-loop (which forms Δ − ηg), and where float32 squares overflow (g ~ 1e20) it falls back to
-    forming Δ − ηg: the play stays on the sphere of radius D instead of collapsing to 0."""
-    ref_p, ref_d = _ogd_run(dtype, False, grad_scale)
-    got_p, got_d = _ogd_run(dtype, True, grad_scale)
+    forming Δ − ηg: the play stays on the sphere of radius D instead of collapsing to 0.  With epoch averaging the
+    step projects in a separate pass (``_fast._project_``), held to the same."""
+    ref_p, ref_d = _ogd_run(dtype, False, grad_scale, averaging=averaging)
+    got_p, got_d = _ogd_run(dtype, True, grad_scale, averaging=averaging)
     for got, ref in ((got_p, ref_p), (got_d, ref_d)):
         a = torch.cat([t.reshape(-1).to(torch.float64) for t in got])
         b = torch.cat([t.reshape(-1).to(torch.float64) for t in ref])

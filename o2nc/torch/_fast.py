@@ -88,12 +88,18 @@ class Kernel:
 
 
 def _project_(deltas: list[torch.Tensor], radius) -> None:
-    """Π_{‖·‖≤D}(v) = v · D/max(‖v‖, D) in place (Zinkevich 2003; the core's ``tree_project_ball``)."""
+    """Π_{‖·‖≤D}(v) = v · D/max(‖v‖, D) in place (Zinkevich 2003; the core's ``tree_project_ball``). On the CPU the
+    norm is taken with float64 squares, as the blocked step's (:func:`_step_norm_by_sweep`): a float32 v whose squares
+    overflow still has its finite norm, so the play lands on the sphere instead of collapsing to 0."""
     if radius is None or not deltas:
         return
-    norm = global_norm(deltas)
+    if deltas[0].device.type == "cpu":
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d, dtype=torch.float64)
+                                                     for d in deltas]))
+    else:
+        norm = global_norm(deltas)
     bound = torch.as_tensor(radius, dtype=norm.dtype, device=norm.device)
-    torch._foreach_mul_(deltas, bound / torch.maximum(norm, bound))
+    torch._foreach_mul_(deltas, (bound / torch.maximum(norm, bound)).to(deltas[0].dtype))
 
 
 def _ogd_play(learner, per, shared):
