@@ -30,6 +30,7 @@ Example
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,6 +321,51 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: int | None = Non
                                 calls=int(P.shape[0]), ball=delta, weights=weights, points=P, gradients=Gr,
                                 direction=weights @ Gr, gap=gap, exact=ex, mean_constraint=bool(mean_constraint),
                                 solver=solver)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the sampled certificate of a model's weights (shared by o2nc.torch.certify and o2nc.jax.certify)
+
+
+def check_count(name: str, value: Any, low: int) -> int:
+    """``value`` as an integer ≥ ``low`` (a ValueError naming ``name`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name}: expected an integer ≥ {low}, got {value!r}")
+    return int(value)
+
+
+def rounding_safe_radius(delta: float, x_norm: float, unit_roundoff: float, remedy: str) -> float:
+    """The sampling radius whose points y = x + v, rounded to the weights' dtype (unit roundoff u), stay within δ of
+    x: ‖fl(y) − x‖ ≤ (1 + u)‖v‖ + u‖x‖ ≤ δ for ‖v‖ ≤ (δ − u‖x‖)/(1 + u) (derived), less 1e-12 for the float64
+    arithmetic of y.  Refused (naming ``delta`` and ``remedy``) when that leaves less than δ/2."""
+    u = float(unit_roundoff)
+    radius = (delta - u * x_norm) / (1.0 + u) * (1.0 - 1e-12)
+    if not radius >= delta / 2:
+        raise ValueError(f"delta: {delta:g} is below the resolution of the weights (unit roundoff {u:.3g} times "
+                         f"‖x‖ = {x_norm:.4g}); {remedy}")
+    return radius
+
+
+def ball_points(x: np.ndarray, radius: float, samples: int, seed: int, include_center: bool) -> list:
+    """x (with ``include_center``) and ``samples`` uniform points of B(x, radius), point i from
+    ``default_rng([seed, i])``, so that the points do not depend on how they are batched."""
+    return ([x] if include_center else []) + [sample_ball(x, radius, 1, np.random.default_rng([seed, i]))[0]
+                                             for i in range(samples)]
+
+
+def hull_certificate(x: np.ndarray, G: np.ndarray, reach: float, delta: float, stochastic: bool) -> Certificate:
+    """The min-norm element of conv(rows of ``G``), gradients at points within ``reach`` ≤ δ of ``x``: a
+    ``"sampled one-sided"`` :class:`GoldsteinCertificate` for exact gradients, a ``"stochastic estimate"`` for
+    mini-batch ones.  A non-finite gradient is a ValueError naming its point."""
+    bad = ~np.all(np.isfinite(G), axis=1)
+    if bad.any():
+        raise ValueError(f"loss_fn: non-finite gradient at sampled point {int(np.argmax(bad))}")
+    sol = min_norm(G)
+    if stochastic:
+        return Certificate(point=x, delta=reach, epsilon=sol.value, kind="stochastic estimate", calls=len(G))
+    return GoldsteinCertificate(point=x, delta=reach, epsilon=sol.value, kind="sampled one-sided",
+                                radius_kind="exact", calls=len(G), ball=delta, weights=sol.weights,
+                                direction=sol.weights @ G, gap=sol.gap, solver=sol.solver)
 
 
 # ----------------------------------------------------------------------------------------------------------------

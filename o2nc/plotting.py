@@ -37,11 +37,7 @@ def plot_run(grad_calls, certificate, radius, path, *, title: str = "", delta: f
     bottom.legend(frameon=False)
     if title:
         top.set_title(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 #: Certificates below this fraction of a curve's largest value are drawn at it (a log axis cannot show 0, and a
@@ -122,6 +118,13 @@ def plot_runs(runs, path, *, delta: float, title: str = "") -> Path:
     axes[-1].set_xlabel("oracle calls")
     if title:
         top.set_title(title)
+    return _save(fig, path)
+
+
+def _save(fig, path) -> Path:
+    """Write ``fig`` to ``path`` (PNG or PDF by suffix; the folder is created) and close it."""
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

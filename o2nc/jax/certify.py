@@ -8,7 +8,6 @@ is :func:`o2nc.certify.min_norm`'s. Goldstein, Math. Prog. 13, 1977; Burke, Lewi
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -18,15 +17,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from o2nc.certificate import Certificate
-from o2nc.certify import GoldsteinCertificate, _check_delta, default_samples, min_norm, sample_ball
+from o2nc.certify import _check_delta, ball_points, check_count, default_samples, hull_certificate, rounding_safe_radius
 
 __all__ = ["certify"]
-
-
-def _count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}: expected an integer ≥ {low}, got {value!r}")
-    return int(value)
 
 
 def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples: int | None = None,
@@ -69,14 +62,14 @@ def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a callable params -> scalar loss, got {type(loss_fn).__name__}")
     delta = _check_delta(delta)
-    seed = _count("seed", seed, 0)
-    batch = _count("batch", batch, 1)
+    seed = check_count("seed", seed, 0)
+    batch = check_count("batch", batch, 1)
     flat, unravel = ravel_pytree(params)
     if flat.size == 0 or not jnp.issubdtype(flat.dtype, jnp.floating):
         raise TypeError(f"params: expected a non-empty pytree of floating arrays, got flattened dtype {flat.dtype}")
     x = np.asarray(flat, dtype=np.float64)
     d = x.size
-    samples = default_samples(d) if samples is None else _count("samples", samples, 0)
+    samples = default_samples(d) if samples is None else check_count("samples", samples, 0)
     if samples == 0 and not include_center:
         raise ValueError("samples: no point to certify with (samples=0, include_center=False)")
     value = loss_fn(params)
@@ -84,13 +77,9 @@ def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples
         raise TypeError(f"loss_fn: must return a floating scalar, got {value!r}")
     if not np.isfinite(float(value)):
         raise ValueError(f"loss_fn: the loss at params is not finite ({float(value)})")
-    # the ball shrunk by the unit roundoff of the leaves, as in o2nc.torch.certify (module docstring there)
+    # the ball shrunk by the unit roundoff of the leaves (o2nc.certify.rounding_safe_radius)
     u = max(float(jnp.finfo(leaf.dtype).eps) for leaf in jax.tree_util.tree_leaves(params)) / 2
-    x_norm = float(np.linalg.norm(x))
-    radius = (delta - u * x_norm) / (1.0 + u) * (1.0 - 1e-12)
-    if not radius >= delta / 2:
-        raise ValueError(f"delta: {delta:g} is below the resolution of the params (unit roundoff {u:.3g} times "
-                         f"‖x‖ = {x_norm:.4g}); certify float64 params (jax_enable_x64)")
+    radius = rounding_safe_radius(delta, float(np.linalg.norm(x)), u, "certify float64 params (jax_enable_x64)")
 
     def rounded(v):
         return ravel_pytree(unravel(v))[0]  # the point as the leaves hold it
@@ -99,8 +88,7 @@ def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples
         return ravel_pytree(jax.grad(loss_fn)(unravel(v)))[0]
 
     grad_batch = jax.jit(jax.vmap(lambda v: (rounded(v), grad_flat(v))))
-    rows = ([x] if include_center else []) + [sample_ball(x, radius, 1, np.random.default_rng([seed, i]))[0]
-                                             for i in range(samples)]
+    rows = ball_points(x, radius, samples, seed, include_center)
     G = np.empty((len(rows), d))
     reach = 0.0
     for start in range(0, len(rows), batch):
@@ -108,12 +96,4 @@ def certify(loss_fn: Callable[[Any], Any], params: Any, *, delta: float, samples
         points, grads = grad_batch(P)
         reach = max(reach, float(np.max(np.linalg.norm(np.asarray(points, np.float64) - x, axis=1))))
         G[start:start + len(P)] = np.asarray(grads, np.float64)
-        bad = ~np.all(np.isfinite(G[start:start + len(P)]), axis=1)
-        if bad.any():
-            raise ValueError(f"loss_fn: non-finite gradient at sampled point {start + int(np.argmax(bad))}")
-    sol = min_norm(G)
-    if stochastic:
-        return Certificate(point=x, delta=reach, epsilon=sol.value, kind="stochastic estimate", calls=len(rows))
-    return GoldsteinCertificate(point=x, delta=reach, epsilon=sol.value, kind="sampled one-sided",
-                                radius_kind="exact", calls=len(rows), ball=delta, weights=sol.weights,
-                                direction=sol.weights @ G, gap=sol.gap, solver=sol.solver)
+    return hull_certificate(x, G, reach, delta, stochastic)

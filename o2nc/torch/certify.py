@@ -15,14 +15,13 @@ dtype, to (δ − u‖x‖)/(1 + u), so that every rounded point y' obeys ‖y' 
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from o2nc.certificate import Certificate
-from o2nc.certify import GoldsteinCertificate, _check_delta, default_samples, min_norm, sample_ball
+from o2nc.certify import _check_delta, ball_points, check_count, default_samples, hull_certificate, rounding_safe_radius
 
 __all__ = ["certify"]
 
@@ -37,22 +36,6 @@ class _Objective(torch.nn.Module):
 
     def forward(self):
         return self.loss_fn(self.model)
-
-
-def _count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}: expected an integer ≥ {low}, got {value!r}")
-    return int(value)
-
-
-def _ball_radius(delta: float, x_norm: float, dtypes) -> float:
-    """The sampling radius whose points, rounded to ``dtypes``, stay within δ of x (module docstring)."""
-    u = max(torch.finfo(dt).eps for dt in dtypes) / 2
-    radius = (delta - u * x_norm) / (1.0 + u) * (1.0 - 1e-12)  # 1e-12: the float64 arithmetic of y = x + v
-    if not radius >= delta / 2:
-        raise ValueError(f"delta: {delta:g} is below the resolution of the weights (unit roundoff {u:.3g} times "
-                         f"‖x‖ = {x_norm:.4g}); certify a float64 copy of the model (model.double())")
-    return radius
 
 
 def certify(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.Tensor], *, delta: float,
@@ -119,8 +102,8 @@ def certify(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.T
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a callable model -> scalar loss, got {type(loss_fn).__name__}")
     delta = _check_delta(delta)
-    seed = _count("seed", seed, 0)
-    batch = _count("batch", batch, 1)
+    seed = check_count("seed", seed, 0)
+    batch = check_count("batch", batch, 1)
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError("model: has no trainable parameter (requires_grad=True) to certify")
@@ -131,10 +114,11 @@ def certify(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.T
     device = named[0][1].device
     x = np.concatenate([p.detach().to("cpu", torch.float64).reshape(-1).numpy() for _, p in named])
     d = x.size
-    samples = default_samples(d) if samples is None else _count("samples", samples, 0)
+    samples = default_samples(d) if samples is None else check_count("samples", samples, 0)
     if samples == 0 and not include_center:
         raise ValueError("samples: no point to certify with (samples=0, include_center=False)")
-    radius = _ball_radius(delta, float(np.linalg.norm(x)), dtypes)
+    radius = rounding_safe_radius(delta, float(np.linalg.norm(x)), max(torch.finfo(dt).eps for dt in dtypes) / 2,
+                                  "certify a float64 copy of the model (model.double())")
 
     objective = _Objective(model, loss_fn)
     with torch.no_grad():
@@ -162,10 +146,7 @@ def certify(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.T
         return np.concatenate([t.detach().to("cpu", torch.float64).reshape(t.shape[0], -1).numpy() for t in ts],
                               axis=1)
 
-    def point(i: int) -> np.ndarray:
-        return sample_ball(x, radius, 1, np.random.default_rng([seed, i]))[0]
-
-    rows = ([x] if include_center else []) + [point(i) for i in range(samples)]
+    rows = ball_points(x, radius, samples, seed, include_center)
     G = np.empty((len(rows), d))
     reach = 0.0
     for start in range(0, len(rows), batch):
@@ -176,12 +157,4 @@ def certify(model: torch.nn.Module, loss_fn: Callable[[torch.nn.Module], torch.T
         else:
             grads = grad_batch(params)
         G[start:start + len(params[0])] = from_params(grads)
-        bad = ~np.all(np.isfinite(G[start:start + len(params[0])]), axis=1)
-        if bad.any():
-            raise ValueError(f"loss_fn: non-finite gradient at sampled point {start + int(np.argmax(bad))}")
-    sol = min_norm(G)
-    if stochastic:
-        return Certificate(point=x, delta=reach, epsilon=sol.value, kind="stochastic estimate", calls=len(rows))
-    return GoldsteinCertificate(point=x, delta=reach, epsilon=sol.value, kind="sampled one-sided",
-                                radius_kind="exact", calls=len(rows), ball=delta, weights=sol.weights,
-                                direction=sol.weights @ G, gap=sol.gap, solver=sol.solver)
+    return hull_certificate(x, G, reach, delta, stochastic)
