@@ -310,3 +310,27 @@ def test_old_store_without_checksums_is_migrated_with_a_note(tmp_path, pristine)
         assert any("checksums added to its 6 runs" in n for n in s.notes)
     with Store(db, readonly=True) as s:
         assert s.notes == [] and len(list(s.rows())) == 6
+
+
+def test_a_pool_that_breaks_between_waits_is_renewed_at_submit(tmp_path, monkeypatch):
+    """A worker can die after the driver's last wait; the next submit then raises BrokenExecutor at once.  The driver
+    renews the pool, reruns the in-flight runs and submits the run it was starting: every run is stored once."""
+    from concurrent.futures import BrokenExecutor
+
+    from o2nc.experiments import sweep as sweep_module
+
+    original = sweep_module._Driver._submit
+    calls = {"n": 0}
+
+    def flaky_submit(self, r):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise BrokenExecutor("a worker died between two waits")
+        return original(self, r)
+
+    monkeypatch.setattr(sweep_module._Driver, "_submit", flaky_submit)
+    sweep_spec = spec(seeds=3)
+    rep = run_sweep(sweep_spec, tmp_path / "r.db", executor="thread", workers=2, progress=False)
+    assert calls["n"] > 3 and rep.worker_failures == 1
+    assert rep.done == 6 and not rep.missing and not rep.failed
+    assert len(list(Store(tmp_path / "r.db").rows(status="done"))) == 6

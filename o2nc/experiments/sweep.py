@@ -394,6 +394,25 @@ class _Driver:
     def _submit(self, r: RunConfig):
         return self.ex.submit(execute, r.config, self.sp.factories_of(r.config))
 
+    def _start(self, r: RunConfig, in_flight: dict) -> None:
+        """Submit the claimed run ``r``.  A pool can break between two waits (a worker died running an in-flight
+        run); submitting to it then raises at once: the in-flight runs died with it (each rerun alone, as when the
+        wait reports the break), the pool is renewed and ``r``, which never started, goes to the new one."""
+        try:
+            in_flight[self._submit(r)] = r
+            return
+        except BrokenExecutor as exc:
+            dead = list(in_flight.values())
+            in_flight.clear()
+            self.report.worker_failures += 1
+            self._renew_pool()
+            for other in dead:
+                self._died(other, exc)
+        if self.ex is None:  # a caller's executor: it cannot be replaced, so r goes missing with the others
+            self._died(r, BrokenExecutor("the pool broke before the run started"))
+            return
+        in_flight[self._submit(r)] = r
+
     def _claim(self, batch: list) -> list:
         """Claim ``batch``; return the runs claimed; account for those stored or held elsewhere."""
         outcome = self.store.claim([r.key for r in batch], self.owner, self.ttl, retry_failed=self.retry_failed)
@@ -424,13 +443,13 @@ class _Driver:
                     if not in_flight:  # alone, so that a second death names its run
                         r = self.suspects.popleft()
                         if self._claim([r]):
-                            in_flight[self._submit(r)] = r
+                            self._start(r, in_flight)
                 else:
                     room = self._window() - len(in_flight)
                     if room > 0 and self.queue:
                         batch = [self.queue.popleft() for _ in range(min(room, len(self.queue)))]
                         for r in self._claim(batch):
-                            in_flight[self._submit(r)] = r
+                            self._start(r, in_flight)
                 if not in_flight:
                     if self.held and not self.queue and not self.suspects:
                         time.sleep(self.POLL)  # another sweep computes them: wait, then look again
