@@ -1,16 +1,38 @@
-"""Benchmark: the jitted ``o2nc.jax.o2nc(OGD)`` update against ``optax.sgd(momentum=0.9)``, as a ratio in one process.
+"""Benchmark: the jitted ``o2nc.jax.o2nc`` step against optax's SGD with momentum and Adam, as ratios in one process.
 
 ``--params`` float32 parameters in ``--tensors`` leaves, fixed random gradients; each side is a jitted training step
 ``(params, state, grads) -> (params + updates, state)`` with params and state donated (``donate_argnums=(0, 1)``, as
-a user's step would), so every buffer can be written in place. The two alternate and the median over ``--repeats``
-calls is reported (target ≤ 1.3× for OGD, whose default ``store_anchor=None`` recovers the anchor; the stored-anchor
-variant is shown for reference).
+a user's step would), so every buffer can be written in place. The two sides alternate and the medians over
+``--repeats`` calls are reported.
 
-Usage: python bench/bench_jax.py [--params 10_000_000] [--tensors 50] [--repeats 30]
+The default rows are the configuration of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775),
+Theorem 8: OGD on the ball of radius D = δ/T with η = D/(G√T), restarted every epoch of T = 100 steps, uniform
+scaling, with the anchor as output and with the epoch mean (``averaging="epoch"``); then the unconstrained OGD and
+the KT rows. Targets: o2nc(OGD, radius, T = 100)/SGD-momentum ≤ 1.5×, o2nc(KT)/Adam ≤ 1.2×.
+
+Beside each ratio two word counts per parameter per step (float32 values read + written; at 10M parameters the
+arrays are far larger than the caches, so memory traffic sets the time):
+
+* the *floor*: what a step must move if every elementwise pass were fused into one, counted from the updates:
+  SGD with momentum reads p, g, m and writes p, m (5); Adam reads p, g, m, v and writes p, m, v (7); O2NC with
+  unconstrained OGD reads w, g, Δ and writes w, Δ (5; the anchor x = w + (1 − s) lr Δ is recovered, not stored);
+  the radius adds one read of Δ and g for ‖Δ − ηg‖ before the projection (7); the epoch sums add a read and a
+  write of Σw and Σg (11); a stored anchor adds its read and write (+2); KT reads w, g, the coin sum and the
+  wealth and writes w, coin sum, wealth (7, +2 with the stored anchor). The floor ratio is ours/theirs.
+* *HLO*: what the compiled step moves, read off XLA's optimized HLO (``jit(step).lower(...).compile().as_text()``):
+  the bytes of the parameter-sized operands and results of every instruction of the entry computation (fusions,
+  copies, reductions), per parameter. XLA:CPU writes one array per pass, so SGD with momentum moves 6 words there,
+  not 5. Branches of a ``lax.cond`` (the epoch's closing statistics, once per T steps) are not counted.
+
+Usage: python bench/bench_jax.py [--params 10_000_000] [--tensors 50] [--repeats 30] [--rows paper,other]
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import platform
+import re
 import statistics
 import time
 
@@ -21,47 +43,122 @@ import optax
 from o2nc.jax import o2nc
 from online_learners import OGD, registry
 
+DELTA, T = 0.1, 100
+FLOOR = {"sgd": 5, "adam": 7}
+_BYTES = {"f64": 8, "f32": 4, "s32": 4, "u32": 4, "bf16": 2, "f16": 2, "pred": 1}
+_ARRAY = re.compile(r"\b(f64|f32|s32|u32|bf16|f16|pred)\[([\d,]*)\]")
+_INSTRUCTION = re.compile(r"\s*(?:ROOT )?%(\S+) = (.*?) ([\w-]+)\((.*)")
+_NOT_A_PASS = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast", "conditional", "while", "call"}
 
-def main():
+
+def hlo_words(text: str, leaf_size: int, params: int) -> float:
+    """Bytes of parameter-sized (``leaf_size``-element) operands and results of the entry computation's instructions,
+    in 4-byte words per parameter (see the module docstring)."""
+    entry = text[text.index("\nENTRY"):].splitlines()[1:]
+    shapes, moved = {}, 0
+    for line in entry:
+        m = _INSTRUCTION.match(line)
+        if m is None:
+            continue
+        name, shape, op, rest = m.groups()
+        shapes[name] = shape
+        if op in _NOT_A_PASS:
+            continue
+
+        def size(s):  # bytes per element of the parameter-sized arrays in shape ``s``
+            return sum(_BYTES[t] for t, dims in _ARRAY.findall(s) if dims and math.prod(map(int, dims.split(","))) ==
+                       leaf_size)
+
+        operands = set(re.findall(r"%([\w.\-]+)", rest.split("), ")[0]))
+        moved += size(shape) + sum(size(shapes[o]) for o in operands if o in shapes)
+    return moved * leaf_size / 4 / params
+
+
+def paper_ogd(params: int) -> OGD:
+    """OGD with D = δ/T and η = D/(G√T) ([CMO23] Theorem 8), G the norm of the benchmark's gradients
+    (1e-3 · N(0, 1) entries: G ≈ 1e-3 √params)."""
+    radius = DELTA / T
+    return OGD(lr=radius / (1e-3 * math.sqrt(params) * math.sqrt(T)), radius=radius)
+
+
+def cases(params: int, rows: list[str]):
+    """(label, ours, theirs, peer, our floor words)."""
+    sgd, adam = optax.sgd(1e-3, momentum=0.9), optax.adam(1e-3)
+    out = []
+    if "paper" in rows:
+        ogd = paper_ogd(params)
+        out += [
+            ("o2nc(OGD, radius D, restarts every T=100) / sgd-momentum", o2nc(ogd, epoch_length=T), sgd, "sgd", 7),
+            ("o2nc(OGD, radius D, T=100, epoch mean) / sgd-momentum",
+             o2nc(ogd, epoch_length=T, averaging="epoch"), sgd, "sgd", 11),
+        ]
+    if "other" in rows:
+        out += [
+            ("o2nc(OGD) unconstrained, no epochs / sgd-momentum", o2nc(OGD(lr=1e-3), epoch_length=10**9), sgd, "sgd",
+             5),
+            ("o2nc(OGD, store_anchor=True) / sgd-momentum",
+             o2nc(OGD(lr=1e-3), epoch_length=10**9, store_anchor=True), sgd, "sgd", 7),
+        ]
+        if "kt" in registry.names():
+            out.append(("o2nc(KT) / adam", o2nc(registry.get("kt"), epoch_length=10**9), adam, "adam", 7))
+    return out
+
+
+def machine() -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
+    return (f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, load average "
+            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start; python {platform.python_version()}, jax "
+            f"{jax.__version__} ({jax.default_backend()}), optax {optax.__version__}")
+
+
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", type=int, default=10_000_000)
     ap.add_argument("--tensors", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=30)
-    args = ap.parse_args()
+    ap.add_argument("--rows", default="paper,other", help="comma-separated subset of paper, other")
+    args = ap.parse_args(argv)
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ("paper", "other")]
+    if unknown:
+        ap.error(f"--rows: unknown {unknown}; choose from paper, other")
+    if args.params <= 0 or args.tensors <= 0 or args.params % args.tensors:
+        ap.error("--params must be a positive multiple of --tensors")
     size = args.params // args.tensors
     keys = jax.random.split(jax.random.key(0), 2 * args.tensors)
     params = [jax.random.normal(k, (size,), jnp.float32) for k in keys[: args.tensors]]
     grads = [1e-3 * jax.random.normal(k, (size,), jnp.float32) for k in keys[args.tensors:]]
-    sgd = optax.sgd(1e-3, momentum=0.9)
-    cases = [("o2nc(OGD) / sgd-momentum", o2nc(OGD(lr=1e-3), epoch_length=10**9), sgd),
-             ("o2nc(OGD, store_anchor=True) / sgd-momentum",
-              o2nc(OGD(lr=1e-3), epoch_length=10**9, store_anchor=True), sgd)]
-    if "kt" in registry.names():
-        cases.append(("o2nc(KT) / adam", o2nc(registry.get("kt"), epoch_length=10**9), optax.adam(1e-3)))
-    print(f"params={args.params:,} tensors={args.tensors} repeats={args.repeats} jax={jax.__version__} "
-          f"backend={jax.default_backend()}")
-    for name, ours, theirs in cases:
-        steps = {}
-        for key, tx in (("ours", ours), ("theirs", theirs)):
+    print(f"machine: {machine()}")
+    print(f"params={args.params:,} in {args.tensors} tensors, repeats={args.repeats}; medians of steps alternated in "
+          "one process (a shared machine makes single runs noisy: rerun on a quiet one before quoting)")
+    for name, ours, theirs, peer, floor in cases(args.params, rows):
+        steps, words = {}, {}
+        for side, tx in (("ours", ours), ("theirs", theirs)):
             def step(p, s, g, tx=tx):
                 u, s = tx.update(g, s, p)
                 return optax.apply_updates(p, u), s
 
-            steps[key] = (jax.jit(step, donate_argnums=(0, 1)), [jnp.array(x) for x in params])
-            steps[key] = (steps[key][0], steps[key][1], tx.init(steps[key][1]))
+            fn = jax.jit(step, donate_argnums=(0, 1))
+            p = [jnp.array(x) for x in params]
+            s = tx.init(p)
+            words[side] = hlo_words(fn.lower(p, s, grads).compile().as_text(), size, args.params)
+            steps[side] = (fn, p, s)
         times = {"ours": [], "theirs": []}
         for i in range(args.repeats + 3):
-            for key in ("ours", "theirs"):
-                fn, p, s = steps[key]
+            for side in ("ours", "theirs"):
+                fn, p, s = steps[side]
                 t0 = time.perf_counter()
                 p, s = fn(p, s, grads)
-                jax.block_until_ready(p)
+                jax.block_until_ready((p, s))
                 if i >= 3:
-                    times[key].append(time.perf_counter() - t0)
-                steps[key] = (fn, p, s)
+                    times[side].append(time.perf_counter() - t0)
+                steps[side] = (fn, p, s)
         a, b = statistics.median(times["ours"]), statistics.median(times["theirs"])
-        print(f"{name}: {a * 1e3:.2f} ms / {b * 1e3:.2f} ms = {a / b:.2f}x")
+        print(f"{name}: {a * 1e3:.2f} ms / {b * 1e3:.2f} ms = {a / b:.2f}x | floor {floor}/{FLOOR[peer]} words = "
+              f"{floor / FLOOR[peer]:.2f}x | HLO {words['ours']:.2f}/{words['theirs']:.2f} words = "
+              f"{words['ours'] / words['theirs']:.2f}x")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

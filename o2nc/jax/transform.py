@@ -292,10 +292,18 @@ def _check_key(key):
 
 
 def _finite_step(G, lr):
-    """True when every gradient entry is finite (and a traced lr is finite and >= 0): one reduction over g."""
-    ok = jnp.asarray(True)
+    """True when every gradient entry is finite (and a traced lr is finite and >= 0).
+
+    One read of g: Σ g is finite only where every entry is (an inf or NaN entry makes the sum inf or NaN), and that
+    sum is one fused reduction per leaf, where ``all(isfinite(g))`` writes and reduces a boolean array. A sum that
+    overflows from finite entries is told apart by the entrywise check, under a ``lax.cond`` that runs only then.
+    """
+    total = None
     for g in G:
-        ok = jnp.logical_and(ok, jnp.all(jnp.isfinite(g)))
+        term = jnp.sum(g, dtype=jnp.promote_types(g.dtype, jnp.float32))
+        total = term if total is None else total + term
+    ok = jax.lax.cond(jnp.isfinite(total), lambda gs: jnp.asarray(True),
+                      lambda gs: jnp.all(jnp.asarray([jnp.all(jnp.isfinite(g)) for g in gs])), list(G))
     if isinstance(lr, jax.Array):  # a traced or array lr: checked here, as it could not be at construction
         ok = jnp.logical_and(ok, jnp.logical_and(jnp.isfinite(lr), lr >= 0).reshape(()))
     return ok
