@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
-from online_learners.base import check_positive, outside_ball
+from online_learners.base import MultiTensorKernel, check_positive, outside_ball
+from online_learners.ogd import _multi_tensor_descend_, _multi_tensor_play, _multi_tensor_project_
 
 __all__ = ["AdaGradNorm", "AdaGradNormState"]
 
@@ -70,13 +71,17 @@ class AdaGradNorm:
     def predict(self, state: AdaGradNormState, hint=None):
         return state.delta
 
-    def update(self, state: AdaGradNormState, grad) -> AdaGradNormState:
-        _checks.gradient("AdaGradNorm", grad, state.delta)
-        sum_sq = state.sum_sq + tree.tree_sq_norm(grad)
+    def step_size(self, sum_sq):
+        """η_t = c·D/√V_t from V_t = ``sum_sq`` (a 0-d array), 0 where V_t = 0."""
         xp = tree.namespace(sum_sq)
         positive = sum_sq > 0
         # Where V_t = 0 the gradient is zero too, so any finite step leaves Δ unchanged.
-        step = xp.where(positive, self.scale * self.radius / xp.sqrt(xp.where(positive, sum_sq, 1.0)), 0.0)
+        return xp.where(positive, self.scale * self.radius / xp.sqrt(xp.where(positive, sum_sq, 1.0)), 0.0)
+
+    def update(self, state: AdaGradNormState, grad) -> AdaGradNormState:
+        _checks.gradient("AdaGradNorm", grad, state.delta)
+        sum_sq = state.sum_sq + tree.tree_sq_norm(grad)
+        step = self.step_size(sum_sq)
         delta = tree.tree_project_ball(tree.tree_axpy(-step, grad, state.delta), self.radius)
         return AdaGradNormState(delta=delta, sum_sq=sum_sq)
 
@@ -85,3 +90,26 @@ class AdaGradNorm:
             return math.inf
         total = sum(float(v) for v in grad_sq_norms)
         return (2 / self.scale + self.scale) * self.radius * math.sqrt(total)
+
+
+# --- the multi-tensor kernel of the torch shell (see ``OGD.multi_tensor_kernels``): OGD's, with this step ----------
+
+
+def _multi_tensor_rate(learner, shared, grad_sq, dtype=None):
+    """(η_t, new shared): V_t = V_{t−1} + ‖g_t‖², η_t = :meth:`AdaGradNorm.step_size` (V_t)."""
+    sum_sq = shared["sum_sq"] + grad_sq
+    return learner.step_size(sum_sq), {"sum_sq": sum_sq}
+
+
+def _multi_tensor_update(learner, per, shared, grads, played, grad_sq):
+    """Δ_{t+1} = Π_D(Δ_t − η_t g_t) in place; returns the new shared state."""
+    step, new_shared = _multi_tensor_rate(learner, shared, grad_sq)
+    _multi_tensor_descend_(per["delta"], grads, step)
+    _multi_tensor_project_(per["delta"], learner.radius)
+    return new_shared
+
+
+AdaGradNorm.multi_tensor_kernels = (
+    MultiTensorKernel(("delta",), ("sum_sq",), _multi_tensor_play, _multi_tensor_update, uses_grad_sq=True,
+                      rate=_multi_tensor_rate, descend=_multi_tensor_descend_),
+)

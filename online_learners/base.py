@@ -11,15 +11,20 @@ comparator u is Reg_T(u) = Σ_{t≤T} ⟨g_t, Δ_t − u⟩ (Orabona, *A Modern 
 and ``regret_bound(comparator_norm, grad_sq_norms)``: the documented upper bound on Reg_T(u) for every u of that norm,
 given the observed ‖g_t‖² (``math.inf`` where no bound applies, e.g. a comparator outside a constraint ball). States
 are NamedTuples of arrays; scalars inside are 0-d arrays of the params' backend.
+
+A learner may also declare fast paths beside its pure methods, as ``torch.optim`` keeps ``_single_tensor_*`` and
+``_multi_tensor_*`` side by side: a class attribute ``multi_tensor_kernels``, a tuple of :class:`MultiTensorKernel`
+(one per state layout), which the torch shell (``o2nc.torch``) selects by the learner's own class (a subclass
+declares its own) and the tests hold to ``predict``/``update``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from online_learners import _checks
 
-__all__ = ["Learner", "check_positive", "check_optional_positive"]
+__all__ = ["Learner", "MultiTensorKernel", "declared_kernels", "check_positive", "check_optional_positive"]
 
 
 @runtime_checkable
@@ -31,6 +36,46 @@ class Learner(Protocol):
     def update(self, state: Any, grad: Any) -> Any: ...
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float: ...
+
+
+class MultiTensorKernel(NamedTuple):
+    """A learner's multi-tensor (``torch._foreach_*``) kernel for one state layout, declared on the learner's class.
+
+    The kernel sees a param group's learner state as two dicts: ``per`` maps a field of the state (its dotted path in
+    the learner's NamedTuple state, e.g. ``"delta"``) to the list of that field's tensors, one per parameter, and
+    ``shared`` maps a field to its group-level value (0-d tensors such as a step count). Norms are global over the
+    lists. Functions (torch is imported inside them, so the learners import without it):
+
+    - ``play(learner, per, shared) -> list``: Δ_t;
+    - ``update(learner, per, shared, grads, played, grad_sq) -> new shared``: the loss ⟨g_t, ·⟩ applied to the lists
+      in place; ``played`` is Δ_t when ``update_uses_play`` (else None), ``grad_sq`` is ‖g_t‖² when
+      ``uses_grad_sq`` (else None or, when known, offered);
+    - ``add_play(learner, per, shared, ys, coef, scratch)`` (optional): y_i ← y_i + coef·Δ_{t,i} without forming Δ_t
+      (``scratch``: dead tensors shaped like ``ys`` to reuse, or None);
+    - ``rate(learner, shared, grad_sq, dtype) -> (η_t, new shared)`` and ``descend(deltas, grads, step, factor)``
+      (optional, for projected descent Δ_{t+1} = Π_{‖·‖≤radius}(Δ_t − η_t g_t) with the learner's ``radius``):
+      the update split so that a caller can take ‖Δ_t − η_t g_t‖ first and then apply Δ ← (Δ − ηg)·factor block
+      by block;
+    - ``coordinatewise``: the update acts on each coordinate alone given ``shared``, so it may run on any slice of
+      the lists (block by block).
+    """
+
+    fields: tuple
+    shared_fields: tuple
+    play: Callable
+    update: Callable
+    add_play: Callable | None = None
+    update_uses_play: bool = False
+    uses_grad_sq: bool = False
+    rate: Callable | None = None
+    descend: Callable | None = None
+    coordinatewise: bool = False
+
+
+def declared_kernels(learner) -> tuple:
+    """The :class:`MultiTensorKernel` s the learner's own class declares (``multi_tensor_kernels`` in its class body;
+    a subclass, which may change the update, inherits none)."""
+    return tuple(type(learner).__dict__.get("multi_tensor_kernels", ()))
 
 
 def check_positive(name: str, value, owner: str) -> float:

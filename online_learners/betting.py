@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners._ops import coordinatewise_total, elementary_bound, lmap, max_sq, sup_concave, xp_of
-from online_learners.base import check_positive
+from online_learners.base import MultiTensorKernel, check_positive
 
 __all__ = ["KT", "KTState", "KTScaleFreeState", "ONSBettor", "ONSBettorState", "COCOB", "COCOBState",
            "kt_log_potential"]
@@ -256,6 +256,87 @@ class KT:
         rounds = len(grad_sq_norms)
         per_coordinate = coordinatewise_total(lambda s: self.coordinate_bound(s, rounds), dim, comparator_norm)
         return min(per_coordinate, self.dimension_free_bound(comparator_norm, grad_sq_norms))
+
+
+# --- KT's multi-tensor kernels (the torch shell's fast path; see online_learners.base.MultiTensorKernel) -----------
+# ``predict``/``update`` above over a param group's lists with one ``torch._foreach_*`` call per operation, the state
+# updated in place; one kernel per state layout (with and without a known G). torch is imported inside.
+
+
+def _kt_multi_tensor_play(learner, per, shared):
+    """w_{t+1} = X_t/(t+1) · W_t per coordinate, as a fresh list."""
+    import torch
+
+    bets = torch._foreach_div(per["coin_sum"], shared["count"] + 1)
+    torch._foreach_mul_(bets, per["wealth"])
+    return bets
+
+
+def _kt_multi_tensor_add_play(learner, per, shared, ys, coef, scratch=None):
+    """y ← y + coef · (X_t/(t+1)) · W_t in one ``addcmul`` pass after the division, without the product as a buffer
+    (the factors of :func:`_kt_multi_tensor_play`, associated as (coef·X_t/(t+1))·W_t: a rounding-level
+    difference). ``scratch``: dead tensors shaped like ``ys`` for the ratios, or None."""
+    import torch
+
+    if not ys:
+        return
+    if scratch is None:
+        ratios = torch._foreach_div(per["coin_sum"], shared["count"] + 1)
+    else:
+        ratios, n1 = scratch, shared["count"] + 1
+        for r, x in zip(ratios, per["coin_sum"]):
+            torch.div(x, n1, out=r)
+    if isinstance(coef, torch.Tensor):
+        torch._foreach_mul_(ratios, coef)
+        torch._foreach_addcmul_(ys, ratios, per["wealth"])
+    elif coef != 0:
+        torch._foreach_addcmul_(ys, ratios, per["wealth"], value=coef)
+
+
+def _kt_clipped_coins(learner, per, grads):
+    """c_t = clip(−g_t/G, −1, 1) (:func:`_clipped_coin`)."""
+    import torch
+
+    coins = torch._foreach_div(grads, -float(learner.lipschitz))
+    for c in coins:  # one two-sided clamp per tensor: one pass where the foreach clamps take two
+        c.clamp_(-1.0, 1.0)
+    return coins
+
+
+def _kt_scale_free_coins(learner, per, grads):
+    """``lipschitz=None``: h_t = max(h_{t−1}, |g_t|) in place, c_t = −g_t/h_t, 0 where h_t = 0
+    (:func:`_scale_free_coin`)."""
+    import torch
+
+    coins = []
+    for h, g in zip(per["scale"], grads):
+        torch.maximum(h, g.abs(), out=h)
+        positive = h > 0
+        c = torch.neg(g).div_(torch.where(positive, h, 1.0))
+        coins.append(c.masked_fill_(positive.logical_not_(), 0.0))
+    return coins
+
+
+def _kt_multi_tensor_updater(coins):
+    def update(learner, per, shared, grads, played, grad_sq):
+        """X_t = X_{t−1} + c_t, W_t = W_{t−1} + c_t w_t (w_t = ``played``, the bet), t ← t + 1."""
+        import torch
+
+        bets = played if played is not None else _kt_multi_tensor_play(learner, per, shared)
+        c = coins(learner, per, grads)
+        torch._foreach_add_(per["coin_sum"], c)
+        torch._foreach_addcmul_(per["wealth"], c, bets)
+        return {"count": shared["count"] + 1}
+
+    return update
+
+
+KT.multi_tensor_kernels = tuple(
+    MultiTensorKernel(fields, ("count",), _kt_multi_tensor_play, _kt_multi_tensor_updater(coins),
+                      add_play=_kt_multi_tensor_add_play, update_uses_play=True, coordinatewise=True)
+    for fields, coins in ((("coin_sum", "wealth"), _kt_clipped_coins),
+                          (("coin_sum", "scale", "wealth"), _kt_scale_free_coins))
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

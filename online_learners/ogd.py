@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
-from online_learners.base import check_optional_positive, check_positive, outside_ball
+from online_learners.base import MultiTensorKernel, check_optional_positive, check_positive, outside_ball
 
 __all__ = ["OGD", "OGDState"]
 
@@ -70,14 +70,17 @@ class OGD:
     def predict(self, state: OGDState, hint=None):
         return state.delta
 
+    def step_size(self, t):
+        """η_t: ``lr``, or lr/√t with ``anytime=True`` (t ≥ 1 the update's number, an array of the parameters'
+        floating dtype, e.g. ``tree.count_as(count, leaf)``, or a scalar of it)."""
+        if not self.anytime:
+            return self.lr
+        return self.lr / tree.namespace(t).sqrt(t)
+
     def update(self, state: OGDState, grad) -> OGDState:
         _checks.gradient("OGD", grad, state.delta)
         count = state.count + 1
-        if self.anytime:
-            t = tree.count_as(count, tree.tree_leaves(state.delta)[0])
-            step = self.lr / tree.namespace(t).sqrt(t)
-        else:
-            step = self.lr
+        step = self.step_size(tree.count_as(count, tree.tree_leaves(state.delta)[0]) if self.anytime else None)
         delta = tree.tree_project_ball(tree.tree_axpy(-step, grad, state.delta), self.radius)
         return OGDState(delta=delta, count=count)
 
@@ -92,11 +95,7 @@ class OGD:
         for ``radius=None`` (:attr:`recovers_previous_play`): a projection cannot be undone."""
         if self.radius is not None:
             raise ValueError("OGD.previous_play: a projected update (radius given) cannot be undone")
-        if self.anytime:
-            t = tree.count_as(state.count, tree.tree_leaves(state.delta)[0])
-            step = self.lr / tree.namespace(t).sqrt(t)
-        else:
-            step = self.lr
+        step = self.step_size(tree.count_as(state.count, tree.tree_leaves(state.delta)[0]) if self.anytime else None)
         return tree.tree_map(lambda d, g: d - (-step) * g, state.delta, grad)
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
@@ -116,3 +115,110 @@ class OGD:
             + diameter_sq * (1 / (2 * steps[-1]) - 1 / (2 * steps[0]))
             + 0.5 * sum(e * s for e, s in zip(steps, sq))
         )
+
+
+# --- fast paths beside the learner --------------------------------------------------------------------------------
+# The multi-tensor kernel of the torch shell (``torch._foreach_*`` over a param group's lists, declared below as
+# ``OGD.multi_tensor_kernels``) and the in-place numpy step of ``o2nc.minimize`` (``o2nc.conversion.fused``): the
+# update above, operation for operation, written into buffers the caller owns. torch is imported inside the kernels.
+
+
+def _foreach_axpy_(ys: list, xs: list, coef) -> None:
+    """y_i ← y_i + coef · x_i for every i; ``coef`` a Python number or a 0-d tensor (no host sync either way)."""
+    import torch
+
+    if not ys:
+        return
+    if isinstance(coef, torch.Tensor):
+        torch._foreach_addcmul_(ys, xs, [coef] * len(xs))
+    elif coef != 0:
+        torch._foreach_add_(ys, xs, alpha=coef)
+
+
+def _projection_factor(norm, radius):
+    """D/max(‖v‖, D) = min(1, D/‖v‖) as a 0-d tensor of ``norm``'s dtype: Π(v) = v·factor (``tree_project_ball``)."""
+    import torch
+
+    bound = torch.as_tensor(radius, dtype=norm.dtype, device=norm.device)
+    return bound / torch.maximum(norm, bound)
+
+
+def _multi_tensor_project_(deltas: list, radius) -> None:
+    """Π_{‖·‖≤D}(v) in place over the lists (the global norm). On the CPU the norm is taken with float64 squares: a
+    float32 v whose squares overflow still has its finite norm, so the play lands on the sphere instead of
+    collapsing to 0."""
+    import torch
+
+    if radius is None or not deltas:
+        return
+    if deltas[0].device.type == "cpu":
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d, dtype=torch.float64)
+                                                     for d in deltas]))
+    else:
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(deltas)))
+    torch._foreach_mul_(deltas, _projection_factor(norm, radius).to(deltas[0].dtype))
+
+
+def _multi_tensor_play(learner, per, shared):
+    """Δ_t: the state's own buffers (no copy)."""
+    return per["delta"]
+
+
+def _multi_tensor_rate(learner, shared, grad_sq, dtype=None):
+    """(η_t, new shared) with :meth:`OGD.step_size`; t, an integer counter, is taken in the parameters' ``dtype`` as
+    ``update`` does (``tree.count_as``)."""
+    count = shared["count"] + 1
+    if not learner.anytime:
+        return learner.lr, {"count": count}
+    t = count.to(dtype) if dtype is not None and not count.is_floating_point() else count
+    return learner.step_size(t), {"count": count}
+
+
+def _multi_tensor_descend_(deltas: list, grads: list, step, factor=None) -> None:
+    """Δ ← (Δ − η g)·factor in place (``factor`` the projection's, or None for no projection)."""
+    import torch
+
+    _foreach_axpy_(deltas, grads, -step)
+    if factor is not None and deltas:
+        torch._foreach_mul_(deltas, factor)
+
+
+def _multi_tensor_update(learner, per, shared, grads, played, grad_sq):
+    """Δ_{t+1} = Π(Δ_t − η_t g_t) in place; returns the new shared state."""
+    deltas = per["delta"]
+    step, new_shared = _multi_tensor_rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
+    _multi_tensor_descend_(deltas, grads, step)
+    _multi_tensor_project_(deltas, learner.radius)
+    return new_shared
+
+
+OGD.multi_tensor_kernels = (
+    MultiTensorKernel(("delta",), ("count",), _multi_tensor_play, _multi_tensor_update, rate=_multi_tensor_rate,
+                      descend=_multi_tensor_descend_),
+)
+
+
+def _inplace_descend(learner, delta, grad, count: int, out):
+    """v = Δ_t − η_t g_t into the numpy array ``out`` (t = ``count``, the update's number), rounded as the core's
+    ``tree_axpy(−η, g, Δ)`` = (−η)·g + Δ; returns ``out``."""
+    import numpy as np
+
+    step = learner.step_size(delta.dtype.type(count)) if learner.anytime else learner.lr
+    np.multiply(grad, -step, out=out)
+    out += delta
+    return out
+
+
+def _inplace_project(learner, v, norm):
+    """Π_{‖·‖≤D}(v) in place on a numpy array whose norm ``norm`` (a scalar of its dtype) the caller took; returns
+    ‖Π(v)‖ (= norm·factor, one rounding from the norm of the result)."""
+    if learner.radius is None:
+        return norm
+    import numpy as np
+
+    bound = v.dtype.type(learner.radius)
+    factor = bound / np.maximum(norm, bound)
+    if factor != 1:
+        v *= factor
+        norm = norm * factor
+    return norm

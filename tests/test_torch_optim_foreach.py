@@ -5,27 +5,53 @@ from __future__ import annotations
 
 import pytest
 
-from online_learners import OGD, AdaGradNorm, registry
+from online_learners import OGD, registry
+from online_learners.base import declared_kernels
 
 torch = pytest.importorskip("torch")
 from o2nc.torch import O2NC, _fast  # noqa: E402
 from o2nc.torch.optimizer import _Leaves, _split  # noqa: E402
 
 FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]
-KERNEL_LEARNERS = [
-    OGD(lr=0.1, radius=0.5), OGD(lr=0.05), OGD(lr=0.5, radius=1.0, anytime=True), AdaGradNorm(radius=1.0)
-]
-if "kt" in registry.names():
-    KERNEL_LEARNERS += list(registry._REGISTRY["kt"].examples)
+# every registered example whose learner declares a multi-tensor kernel: a learner added to the registry with a
+# kernel beside it is held to the for-loop here without new test code
+DECLARING = [(n, l) for n, l in registry.examples() if declared_kernels(l)]
+KERNEL_LEARNERS = [l for _, l in DECLARING]
+KERNEL_IDS = [n for n, _ in DECLARING]
+
+
+def layout(learner) -> tuple:
+    per, shared = _split(learner.init(_Leaves([torch.zeros(1)])))
+    return tuple(per), tuple(shared)
 
 
 def has_kernel(learner) -> bool:
-    per, shared = _split(learner.init(_Leaves([torch.zeros(1)])))
-    return _fast.kernel_for(learner, tuple(per), tuple(shared)) is not None
+    return _fast.kernel_for(learner, *layout(learner)) is not None
 
 
-def test_the_fast_kernels_are_in_use():
-    assert all(has_kernel(l) for l in KERNEL_LEARNERS)
+def test_the_declared_kernels_are_in_use_and_each_is_exercised():
+    """Every example that declares kernels gets one for its state layout, and every declared kernel (one per layout,
+    e.g. KT with and without a known G) is the one of some registered example, so the tests below reach it."""
+    assert KERNEL_LEARNERS, "no registered learner declares a multi-tensor kernel"
+    used = set()
+    for learner in KERNEL_LEARNERS:
+        kernel = _fast.kernel_for(learner, *layout(learner))
+        assert kernel is not None, learner
+        used.add(id(kernel.declared))
+    for learner in KERNEL_LEARNERS:
+        for declared in declared_kernels(learner):
+            assert id(declared) in used, (type(learner).__name__, declared.fields)
+
+
+def test_a_subclass_inherits_no_kernel():
+    """A subclass may change the update: it declares its own kernels or runs the for-loop."""
+
+    class Damped(OGD):
+        pass
+
+    learner = Damped(lr=0.1, radius=1.0)
+    assert declared_kernels(learner) == () and not has_kernel(learner)
+    assert has_kernel(OGD(lr=0.1, radius=1.0))
 
 
 def run(learner, *, foreach, store_anchor, averaging, steps=12, dtype=torch.float64):
@@ -61,7 +87,7 @@ def assert_close_states(a, b):
 
 
 @pytest.mark.parametrize("store_anchor", [False, True])
-@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=repr)
+@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=KERNEL_IDS)
 def test_foreach_kernels_match_the_forloop(learner, store_anchor):
     for averaging in (None, "epoch"):
         ref_params, ref_state, _ = run(learner, foreach=False, store_anchor=store_anchor, averaging=averaging)
@@ -71,7 +97,7 @@ def test_foreach_kernels_match_the_forloop(learner, store_anchor):
         assert_close_states(got_state, ref_state)
 
 
-@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=repr)
+@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=KERNEL_IDS)
 def test_blocked_step_cuts_tensors_without_changing_the_result(learner, monkeypatch):
     """Blocks of a few elements (tensors cut into chunks, several tensors per block) against one block: bit-identical
     in float32 without a projection (only the visiting order changes), to rounding with one (per-chunk norms); and

@@ -5,7 +5,8 @@ Online-to-Non-convex Conversion*, ICML 2023 (arXiv 2302.03775), Algorithm 1; the
 ``online_learners.OGD`` (Zinkevich, ICML 2003), Δ_{n+1} = Π_{‖·‖≤D}(Δ_n − η_n g_n).
 
 The same arithmetic as the core (:mod:`o2nc.conversion.step` over ``OGD.predict``/``OGD.update``), in the same
-order and dtype, written into buffers the kernel owns instead of fresh arrays, so a step costs a few passes over the
+order and dtype, written into buffers the kernel owns instead of fresh arrays (the learner's part, v and its
+projection, is OGD's own in-place step beside it in ``online_learners/ogd.py``), so a step costs a few passes over the
 parameters and no per-step tree walks, checks or NamedTuples:
 
     w_n = x_{n−1} + (s_n) Δ_n                      (a fresh array: the oracle may keep it)
@@ -26,6 +27,7 @@ import math
 import numpy as np
 
 from o2nc.conversion import epoch as _epoch
+from online_learners import ogd as _ogd
 from online_learners.tree import tree_norm
 
 __all__ = ["OGDKernel", "applies"]
@@ -62,9 +64,7 @@ class OGDKernel:
         self.norm = self._scalar(0)  # ‖Δ_n‖
         self.count = 0
         self.finite = True  # whether Δ_n is finite
-        self.lr = float(learner.lr)
-        self.anytime = bool(learner.anytime)
-        self.bound = None if learner.radius is None else self._scalar(learner.radius)
+        self.learner = learner
         info = np.finfo(self.dtype)
         # tree_norm's plain branch: a sum of squares in [tiny/eps, inf) (online_learners.tree.tree_norm)
         self._floor = float(info.smallest_normal) / float(info.eps)
@@ -82,10 +82,7 @@ class OGDKernel:
         the driver stops at the next step, naming the learner.
         """
         count = self.count + 1
-        step = self.lr / np.sqrt(self._scalar(count)) if self.anytime else self.lr
-        v = self._next
-        np.multiply(g, -step, out=v)  # the core's tree_axpy(−η, g, Δ) = (−η)·g + Δ, rounded the same way
-        v += self.delta
+        v = _ogd._inplace_descend(self.learner, self.delta, g, count, self._next)  # Δ_n − η_n g_n, the learner's
         flat = v.reshape(-1)
         sq = np.dot(flat, flat)
         if self._floor <= float(sq) < math.inf:
@@ -101,11 +98,7 @@ class OGDKernel:
             np.copyto(self.x, w)  # x_n = w_n (exponential scaling): the same sum, already computed
         else:
             self.x += self.delta * x_coef
-        if self.bound is not None:
-            factor = self.bound / np.maximum(norm, self.bound)
-            if factor != 1:
-                v *= factor
-                norm = norm * factor
+        norm = _ogd._inplace_project(self.learner, v, norm)
         self.delta, self._next = v, self.delta
         self.norm = norm
         self.finite = math.isfinite(float(norm))

@@ -3,8 +3,9 @@
 :class:`o2nc.torch.O2NC` checks its arguments, initialises the state, gathers each group's parameters, gradients
 and state, and calls :func:`o2nc`, which dispatches to :func:`_single_tensor_o2nc` (the for-loop reference: one step
 of the conversion core, :mod:`o2nc.conversion.step`) or :func:`_multi_tensor_o2nc` (the learner's multi-tensor
-kernel of :mod:`o2nc.torch._fast`, held to the reference by the tests). The update is the one documented on
-:class:`o2nc.torch.O2NC` ([CMO23] = Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775, Algorithm 1).
+kernel, declared beside the learner and driven by :mod:`o2nc.torch._fast`, held to the reference by the tests).
+The update is the one documented on :class:`o2nc.torch.O2NC` ([CMO23] = Cutkosky, Mehta, Orabona, ICML 2023,
+arXiv 2302.03775, Algorithm 1).
 
 State, as the class keeps it: ``states`` holds one dict per parameter (the learner's parameter-shaped state under
 ``"learner.<field>"``, the lag x_n − w_n = lag·Δ_n, and the anchor, epoch sums or EMA when asked for) and
@@ -265,7 +266,7 @@ def _single_tensor_o2nc(params, G, states, group_state, active, *, learner, layo
 
 def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layout, lr, s_next, scaling,
                        epoch_length, restart, averaging, weight_decay, store_anchor, grad_norm, kernel) -> None:
-    """The step with the learner's multi-tensor kernel (:mod:`o2nc.torch._fast`), in place; held to
+    """The step with the learner's declared multi-tensor kernel (:mod:`o2nc.torch._fast`), in place; held to
     :func:`_single_tensor_o2nc` by the tests."""
     gstate = group_state
     P = [params[i] for i in active]

@@ -7,7 +7,8 @@ w_n = x_{n−1} + s_n lr_n Δ_n (the ``uniform`` scaling; see :mod:`o2nc.convers
 are the conversion core's (:mod:`o2nc.conversion`). As in ``torch.optim``, the class checks its arguments, creates
 the state lazily, gathers each group's parameters, gradients and state, and calls the functional step
 :func:`o2nc.torch.functional.o2nc`, whose for-loop (reference) path is one step of :mod:`o2nc.conversion.step` and
-whose multi-tensor path runs the kernels of :mod:`o2nc.torch._fast`, held to it by the parity tests. The model's
+whose multi-tensor path runs the kernels that the learners declare beside their ``predict``/``update``
+(:mod:`o2nc.torch._fast` drives them), held to it by the parity tests. The model's
 parameters hold w_n; the optimizer keeps the learner's state and, when asked (``store_anchor=True``), the anchor.
 Argument checks live in :mod:`o2nc.torch._args`, the state layout in :mod:`o2nc.torch._layout`, the checks of a state
 dict in :mod:`o2nc.torch._checkpoint`.
