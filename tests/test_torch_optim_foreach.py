@@ -54,12 +54,12 @@ def test_a_subclass_inherits_no_kernel():
     assert has_kernel(OGD(lr=0.1, radius=1.0))
 
 
-def run(learner, *, foreach, store_anchor, averaging, steps=12, dtype=torch.float64):
+def run(learner, *, foreach, store_anchor, averaging, steps=12, dtype=torch.float64, **kwargs):
     g = torch.Generator().manual_seed(0)
     shapes = [(5, 3), (3,), (0,), (4, 2, 2), (1,)]
     params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
     opt = O2NC(params, learner=learner, epoch_length=4, averaging=averaging, foreach=foreach,
-               store_anchor=store_anchor, generator=torch.Generator().manual_seed(1))
+               store_anchor=store_anchor, generator=torch.Generator().manual_seed(1), **kwargs)
     grads = torch.Generator().manual_seed(2)
     for n in range(steps):
         for _i, p in enumerate(params):
@@ -123,6 +123,45 @@ def test_blocked_step_cuts_tensors_without_changing_the_result(learner, monkeypa
     for a, b in zip(got_params, ref_params):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
     assert_close_states(got_state, ref_state)
+
+
+def assert_rel_close(got: list, ref: list, rel: float) -> None:
+    """‖got − ref‖ ≤ rel·‖ref‖ over the concatenated tensors (one relative error for the whole list)."""
+    a = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in got])
+    b = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in ref])
+    assert float(torch.linalg.vector_norm(a - b)) <= rel * float(torch.linalg.vector_norm(b))
+
+
+@pytest.mark.parametrize("dtype,rel", [(torch.float64, 1e-12), (torch.float32, 1e-6)], ids=["float64", "float32"])
+@pytest.mark.parametrize("learner", KERNEL_LEARNERS, ids=KERNEL_IDS)
+def test_blocked_epoch_averaging_and_restarts_match_the_forloop(learner, dtype, rel, monkeypatch):
+    """The blocked step with the epoch sums in its sweep, at restarts (where only the sums and x_n are kept), and
+    with ``maximize`` (the products of the finiteness check's read of g, ⟨Δ, g⟩ negated), on blocks of a few
+    elements, against the for-loop: parameters, per-parameter state and the group's certificate and path."""
+    calls = {"step": 0, "recover": 0}
+    for name in calls:
+        original = getattr(_fast, f"blocked_{name}")
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_fast, f"blocked_{name}", counted)
+    monkeypatch.setattr(_fast, "BLOCK", 4)
+    for maximize in (False, True):
+        got_p, got_s, got_opt = run(learner, foreach=True, store_anchor=False, averaging="epoch", dtype=dtype,
+                                    maximize=maximize)
+        ref_p, ref_s, ref_opt = run(learner, foreach=False, store_anchor=False, averaging="epoch", dtype=dtype,
+                                    maximize=maximize)
+        assert_rel_close(got_p, ref_p, rel)
+        assert [got_s[i].keys() for i in got_s] == [ref_s[i].keys() for i in ref_s]
+        for k in ref_s[0]:
+            assert_rel_close([got_s[i][k] for i in got_s], [ref_s[i][k] for i in ref_s], rel)
+        got_g, ref_g = got_opt.param_groups[0]["group_state"], ref_opt.param_groups[0]["group_state"]
+        for k in ("certificate", "radius_bound", "path", "segment", "step", "epochs"):
+            torch.testing.assert_close(torch.as_tensor(got_g[k]), torch.as_tensor(ref_g[k]), rtol=rel, atol=0,
+                                       msg=k)
+    assert calls["step"] > 0 and calls["recover"] > 0  # both blocked sweeps ran
 
 
 def test_the_plan_cuts_large_contiguous_tensors_only(monkeypatch):

@@ -24,7 +24,7 @@ from online_learners.base import MultiTensorKernel, declared_kernels
 from online_learners.ogd import _foreach_axpy_ as axpy_
 from online_learners.ogd import _projection_factor
 
-__all__ = ["Kernel", "kernel_for", "blocked_step", "axpy_", "global_norm", "sq_norms"]
+__all__ = ["Kernel", "kernel_for", "blocked_step", "blocked_recover", "axpy_", "global_norm", "grad_products"]
 
 
 def global_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -33,16 +33,28 @@ def global_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms))
 
 
-def sq_norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    """‖t_i‖² for every i, as 0-d tensors: an inner product per tensor (one read, BLAS-vectorised on the CPU, about
-    twice as fast there as ``torch._foreach_norm``, which also takes a square root). Non-contiguous tensors use
-    ``vdot`` of their ``reshape``. A square can overflow where the norm does not: callers that must tell a huge
-    gradient from a non-finite one re-check with norms when a sum is not finite."""
-    out = []
-    for t in tensors:
-        flat = t.reshape(-1)
-        out.append(torch.dot(flat, flat))
-    return out
+def grad_products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None = None) -> tuple:
+    """(‖g‖², ‖Δ‖², ⟨Δ, g⟩) summed over the lists, as 0-d tensors, in one read-only sweep block by block
+    (:func:`_plan`): inner products (one read each, BLAS-vectorised on the CPU, about twice as fast there as
+    ``torch._foreach_norm``), a block of g read from memory once for its two products. Without ``deltas`` only ‖g‖²
+    (the others None). A square can overflow where the norm does not: callers that must tell a huge gradient from a
+    non-finite one re-check with norms when a sum is not finite."""
+    gg, dd, dg = [], [], []
+    lists = [grads] if deltas is None else [grads, deltas]
+    for block in _plan(lists):
+        gs = _take(grads, block)
+        ds = _take(deltas, block) if deltas is not None else [None] * len(gs)
+        for g, d in zip(gs, ds):
+            fg = g.reshape(-1)
+            gg.append(torch.dot(fg, fg))
+            if d is not None:
+                fd = d.reshape(-1)
+                dg.append(torch.dot(fd, fg))
+                dd.append(torch.dot(fd, fd))
+    total = torch.stack(gg).sum()
+    if deltas is None:
+        return total, None, None
+    return total, torch.stack(dd).sum(), torch.stack(dg).sum()
 
 
 class Kernel:
@@ -93,6 +105,11 @@ def kernel_for(learner, per_fields, shared_fields) -> Kernel | None:
 # --- projected descent (OGD, AdaGrad-norm): the norm of Δ − ηg, then one writing sweep ------------------------------
 
 
+def _combine(dd, dg, gg, step):
+    """‖Δ − ηg‖ = √(‖Δ‖² − 2η⟨Δ, g⟩ + η²‖g‖²) (clamped at 0 against rounding)."""
+    return torch.sqrt(torch.clamp(dd - 2.0 * step * dg + step * step * gg, min=0.0))
+
+
 def _step_norm_by_products(plan, deltas, grads, step, grad_sq):
     """‖Δ − ηg‖ from inner products, ‖Δ‖² − 2η⟨Δ, g⟩ + η²‖g‖², in one read-only sweep (‖g‖² is ``grad_sq`` when
     given). It loses no accuracy where a projection onto the ball of radius D acts: there ‖Δ − ηg‖ > D ≥ ‖Δ‖, so
@@ -107,8 +124,7 @@ def _step_norm_by_products(plan, deltas, grads, step, grad_sq):
             if grad_sq is None:
                 gg.append(torch.dot(fg, fg))
     g_sq = grad_sq if grad_sq is not None else torch.stack(gg).sum()
-    sq = torch.stack(dd).sum() - 2.0 * step * torch.stack(dg).sum() + step * step * g_sq
-    return torch.sqrt(torch.clamp(sq, min=0.0))
+    return _combine(torch.stack(dd).sum(), torch.stack(dg).sum(), g_sq, step)
 
 
 def _step_norm_by_sweep(plan, deltas, grads, step):
@@ -133,12 +149,26 @@ def _step_norm_by_sweep(plan, deltas, grads, step):
     return torch.linalg.vector_norm(torch.stack(norms)).to(deltas[0].dtype)
 
 
-def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq):
+def _add_sums(sums, block, params, grads) -> None:
+    """The epoch sums Σw += w_n, Σg += g_n on one block (``sums`` = (w sums, g sums), or None)."""
+    if sums is not None:
+        axpy_(_take(sums[0], block), params, 1.0)
+        axpy_(_take(sums[1], block), grads, 1.0)
+
+
+def _sq_sum(tensors: list[torch.Tensor], out: list) -> None:
+    for t in tensors:
+        flat = t.reshape(-1)
+        out.append(torch.dot(flat, flat))
+
+
+def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq, sums, products):
     """The blocked step of projected gradient descent on Δ: x_n = w_n + lag·Δ_n, Δ_{n+1} = Π(Δ_n − η g_n) with the
-    learner's ``rate`` and ``descend``, w_{n+1} = x_n + coef·Δ_{n+1}. With a radius, a first read-only sweep takes
-    the norm of Δ_n − η g_n without forming it (:func:`_step_norm_by_products`; on an accelerator, or where its
-    squares overflow on the CPU, by forming it in a block-sized scratch), so that the second writes every buffer
-    once, as without a radius."""
+    learner's ``rate`` and ``descend``, w_{n+1} = x_n + coef·Δ_{n+1}. With a radius the norm of Δ_n − η g_n comes
+    first, without forming it: from ``products`` (‖g‖², ‖Δ‖², ⟨Δ, g⟩, taken by the caller's read of g) or a
+    read-only sweep of its own (:func:`_step_norm_by_products`); on an accelerator, or where its squares overflow on
+    the CPU, by forming it in a block-sized scratch; so the writing sweep touches every buffer once, as without a
+    radius."""
     deltas = per["delta"]
     step, new_shared = declared.rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
     radius = learner.radius
@@ -146,39 +176,75 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
     if radius is not None and deltas:
         norm = None
         if deltas[0].device.type == "cpu" and deltas[0].dtype in (torch.float32, torch.float64):
-            norm = _step_norm_by_products(plan, deltas, grads, step, grad_sq)
+            if products is not None:
+                gg, dd, dg = products
+                norm = _combine(dd, dg, gg, step)
+            else:
+                norm = _step_norm_by_products(plan, deltas, grads, step, grad_sq)
             if not bool(torch.isfinite(norm)):  # a host read, as the CPU finiteness check makes
                 norm = None
         if norm is None:
             norm = _step_norm_by_sweep(plan, deltas, grads, step)
         factor = _projection_factor(norm, radius)
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
+    squares = [] if sums is not None else None
     for block in plan:
         p, d, g = _take(params, block), _take(deltas, block), _take(grads, block)
+        _add_sums(sums, block, p, g)
         if recover:
             axpy_(p, d, lag)
         declared.descend(d, g, step, factor)
+        if squares is not None:
+            _sq_sum(d, squares)
         axpy_(p, d, coef)
-    return new_shared
+    return new_shared, _total(squares, deltas)
+
+
+def _total(squares, deltas):
+    """‖Δ_{n+1}‖ from the per-block squares (None when not asked for); by norms where the sum of squares is not
+    finite (a float32 overflow) or off the CPU."""
+    if squares is None:
+        return None
+    if not deltas:
+        return torch.zeros(())
+    if deltas[0].device.type == "cpu":
+        total = torch.sqrt(torch.stack(squares).sum())
+        if bool(torch.isfinite(total)):
+            return total
+    return global_norm(deltas)
 
 
 # --- coordinatewise learners (KT): the whole step per block ----------------------------------------------------------
 
 
-def _coordinatewise_blocked(declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq):
+def _coordinatewise_blocked(declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq, sums, products):
     """Per block: the play Δ_n, x_n = w_n + lag·Δ_n, the learner's update with Δ_n, then w_{n+1} = x_n + coef·Δ_{n+1}
-    with the play's buffer reused as scratch."""
+    with the play's buffer reused as scratch (or, when the sums ask for ‖Δ_{n+1}‖, Δ_{n+1} formed per block)."""
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
     new_shared = shared
+    squares = [] if sums is not None else None
     for block in plan:
         per_b = {f: _take(v, block) for f, v in per.items()}
-        p = _take(params, block)
+        p, g = _take(params, block), _take(grads, block)
+        _add_sums(sums, block, p, g)
         played = declared.play(learner, per_b, shared)
         if recover:
             axpy_(p, played, lag)
-        new_shared = declared.update(learner, per_b, shared, _take(grads, block), played, grad_sq)
-        declared.add_play(learner, per_b, new_shared, p, coef, played)
-    return new_shared
+        new_shared = declared.update(learner, per_b, shared, g, played, grad_sq)
+        if squares is None:
+            declared.add_play(learner, per_b, new_shared, p, coef, played)
+        else:
+            nxt = declared.play(learner, per_b, new_shared)
+            _sq_sum(nxt, squares)
+            axpy_(p, nxt, coef)
+    if squares is None:
+        return new_shared, None
+    if params and params[0].device.type != "cpu":
+        return new_shared, global_norm(declared.play(learner, per, new_shared))
+    total = torch.sqrt(torch.stack(squares).sum()) if squares else torch.zeros(())
+    if not bool(torch.isfinite(total)):
+        total = global_norm(declared.play(learner, per, new_shared))
+    return new_shared, total
 
 
 # --- the blocked step ---------------------------------------------------------------------------------------------
@@ -217,12 +283,33 @@ def _take(ts: list[torch.Tensor], block: list) -> list[torch.Tensor]:
     return [ts[i] if sl is None else ts[i].view(-1)[sl] for i, sl in block]
 
 
-def blocked_step(kernel: Kernel, learner, per, shared, params, grads, lag, coef, grad_sq):
+def blocked_step(kernel: Kernel, learner, per, shared, params, grads, lag, coef, grad_sq, *, sums=None,
+                 products=None) -> tuple:
     """One O2NC step of a group, block by block: x_n = w_n + lag·Δ_n, the learner's update with g_n, and
-    w_{n+1} = x_n + coef·Δ_{n+1}, all in place in ``params`` and the state lists ``per``; returns the new ``shared``.
+    w_{n+1} = x_n + coef·Δ_{n+1}, all in place in ``params`` and the state lists ``per``; with ``sums`` = (w sums,
+    g sums) also Σw += w_n and Σg += g_n in the same pass. ``products``: (‖g‖², ‖Δ‖², ⟨Δ, g⟩) of this step when the
+    caller took them (:func:`grad_products`), for a projection's norm. Returns the new ``shared`` and, with
+    ``sums``, ‖Δ_{n+1}‖ (for the path length; else None).
 
     The same element-wise operations as the pass-by-pass path, in the same order for every element, so the results
     are bit-identical to it; only the order in which the elements are visited changes (with a projection, the norm
-    of Δ is summed per block: a rounding-level difference where a tensor is cut into chunks)."""
-    plan = _plan([params, grads] + list(per.values()))
-    return kernel.blocked(kernel.declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq)
+    of Δ is summed per block: a rounding-level difference where a tensor is cut into chunks; ‖Δ_{n+1}‖ is summed from
+    per-block squares, one rounding apart from the pass-by-pass norm)."""
+    lists = [params, grads] + list(per.values()) + (list(sums) if sums is not None else [])
+    plan = _plan(lists)
+    return kernel.blocked(kernel.declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq, sums,
+                          products)
+
+
+def blocked_recover(kernel: Kernel, learner, per, shared, params, grads, lag, sums=None) -> None:
+    """The part of a step that a restart keeps, block by block: Σw += w_n, Σg += g_n (``sums``, or None) and
+    x_n = w_n + lag·Δ_n into ``params``. The learner's update is skipped: the restart discards it."""
+    recover = isinstance(lag, torch.Tensor) or lag != 0.0
+    if not recover and sums is None:
+        return
+    plan = _plan([params, grads] + list(per.values()) + (list(sums) if sums is not None else []))
+    for block in plan:
+        p = _take(params, block)
+        _add_sums(sums, block, p, _take(grads, block))
+        if recover:
+            axpy_(p, kernel.play(learner, {f: _take(v, block) for f, v in per.items()}, shared), lag)

@@ -149,6 +149,7 @@ def o2nc(
     store_anchor: bool,
     grad_norm: torch.Tensor | None,
     foreach: bool | None,
+    products: tuple | None = None,
 ) -> None:
     """One O2NC step of a param group, in place: observe g_n at w_n (the parameters), update the learner, close the
     epoch and restart where due, and write w_{n+1} into the parameters.
@@ -163,15 +164,18 @@ def o2nc(
         epoch_length, restart, averaging, weight_decay, maximize, store_anchor: as on :class:`o2nc.torch.O2NC`.
         grad_norm: ‖g_n‖ over the parameters with a gradient when the caller took it (kept as ``"grad_norm"``).
         foreach: the multi-tensor kernel of the learner when it has one (None: :func:`default_foreach`).
+        products: (‖g_n‖², ‖Δ_n‖², ⟨Δ_n, g_n⟩) over the parameters with a gradient (g_n as given, before
+            ``maximize``), when the caller took them with its finiteness check (:func:`wants_products`); the blocked
+            step then needs no read-only sweep of its own for a projection's norm.
     """
     active = [i for i, g in enumerate(grads) if g is not None]
     P = [params[i] for i in active]
     G = [grads[i] for i in active]
     if maximize:
         G = torch._foreach_neg(G)  # ascent on f is descent on −f: the learner sees −g
-    if foreach is None:
-        foreach = default_foreach(P)
-    kernel = _fast.kernel_for(learner, layout.per, layout.shared) if foreach else None
+    kernel = fast_kernel(P, learner, layout, foreach)
+    if products is not None and maximize:
+        products = (products[0], products[1], -products[2])  # ⟨Δ, −g⟩
     common = dict(learner=learner, layout=layout, lr=lr, s_next=s_next, scaling=scaling, epoch_length=epoch_length,
                   restart=restart, averaging=averaging, weight_decay=weight_decay, store_anchor=store_anchor)
     if kernel is None:
@@ -179,9 +183,42 @@ def o2nc(
             _ema_([states[i] for i in active], P, averaging[1], foreach)
         _single_tensor_o2nc(params, G, states, group_state, active, s=s, **common)
     else:
-        _multi_tensor_o2nc(params, G, states, group_state, active, grad_norm=grad_norm, kernel=kernel, **common)
+        _multi_tensor_o2nc(params, G, states, group_state, active, grad_norm=grad_norm, kernel=kernel,
+                           products=products, **common)
     if grad_norm is not None:
         group_state["grad_norm"] = grad_norm
+
+
+def fast_kernel(params: list[torch.Tensor], learner, layout: Layout, foreach: bool | None):
+    """The learner's multi-tensor kernel for this group (:func:`o2nc.torch._fast.kernel_for`), or None for the
+    for-loop (``foreach`` off, or None and not :func:`default_foreach`)."""
+    if foreach is None:
+        foreach = default_foreach(params)
+    return _fast.kernel_for(learner, layout.per, layout.shared) if foreach else None
+
+
+def _blocked(kernel, store_anchor: bool, weight_decay: float, shared_lag: bool) -> bool:
+    """Whether the step runs block by block (:func:`o2nc.torch._fast.blocked_step`): everything but a stored
+    anchor, weight decay and parameters with different lags (one param group resumed from parts)."""
+    return kernel is not None and kernel.blocked is not None and shared_lag and not store_anchor and \
+        weight_decay == 0.0
+
+
+def descent_play(params: list[torch.Tensor], states: list[dict], group_state: dict, *, learner, layout: Layout,
+                 foreach, store_anchor: bool, weight_decay: float):
+    """Δ_n of the parameters with a gradient (``params``, their ``states``) when the step will project by a norm taken
+    from inner products (the blocked step of a projected-descent kernel with a radius, on the CPU), so that the
+    caller's read of g for the finiteness check can take ‖Δ_n‖² and ⟨Δ_n, g_n⟩ with ‖g_n‖² (:func:`o2nc`'s
+    ``products``); else None."""
+    if not params or params[0].device.type != "cpu" or params[0].dtype not in (torch.float32, torch.float64):
+        return None
+    if getattr(learner, "radius", None) is None:
+        return None
+    kernel = fast_kernel(params, learner, layout, foreach)
+    if not _blocked(kernel, store_anchor, weight_decay, True) or kernel.declared.descend is None:
+        return None
+    per, shared = learner_lists(layout, states, group_state)
+    return kernel.play(learner, per, shared)
 
 
 def _close_epoch(states: list[dict], group_state: dict, length: int) -> None:
@@ -198,6 +235,26 @@ def _close_epoch(states: list[dict], group_state: dict, length: int) -> None:
         st["epoch_mean"] = mean
         st["w_sum"] = torch.zeros_like(st["w_sum"])
         st["g_sum"] = torch.zeros_like(st["g_sum"])
+
+
+def _close_epoch_in_place(states: list[dict], group_state: dict, length: int) -> None:
+    """The multi-tensor paths' epoch close (the statistics of :func:`_close_epoch`, the sums zeroed in place): the
+    mean point w̄_k, the certificate ‖ĝ_k‖ ([CMO23] Definition 5) with the core's norm, the path length."""
+    grad_mean = [st["g_sum"] / length for st in states]
+    group_state["certificate"] = tree_norm(grad_mean)
+    group_state["radius_bound"] = group_state["path"]
+    group_state["path"] = torch.zeros_like(group_state["path"])
+    for st in states:
+        st["epoch_mean"] = st["w_sum"] / length
+        st["w_sum"].zero_()
+        st["g_sum"].zero_()
+
+
+def _restart(params, states, group_state, active, learner, store_anchor: bool) -> None:
+    """The learner re-initialised over all of the group's parameters ([CMO23] §3); those without a gradient are
+    anchored where they are."""
+    store_learner_state(states, group_state, learner.init(_Leaves(list(params))))
+    _anchor_skipped(params, states, active, store_anchor)
 
 
 def _single_tensor_o2nc(params, G, states, group_state, active, *, learner, layout, lr, s, s_next, scaling,
@@ -265,7 +322,8 @@ def _single_tensor_o2nc(params, G, states, group_state, active, *, learner, layo
 
 
 def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layout, lr, s_next, scaling,
-                       epoch_length, restart, averaging, weight_decay, store_anchor, grad_norm, kernel) -> None:
+                       epoch_length, restart, averaging, weight_decay, store_anchor, grad_norm, kernel,
+                       products=None) -> None:
     """The step with the learner's declared multi-tensor kernel (:mod:`o2nc.torch._fast`), in place; held to
     :func:`_single_tensor_o2nc` by the tests."""
     gstate = group_state
@@ -275,43 +333,62 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
     n_step = gstate["step"] + 1
     length = epoch_length
 
-    # Bookkeeping at w_n (the current weights): epoch sums and path length, or the EMA.
-    if averaging == "epoch":
-        _add_([st["w_sum"] for st in A], P, 1.0, foreach)
-        _add_([st["g_sum"] for st in A], G, 1.0, foreach)
-        gstate["path"] = gstate["path"] + gstate["segment"]
-    elif averaging is not None:
+    if averaging is not None and averaging != "epoch":  # the EMA of w_n (the current weights)
         _ema_(A, P, averaging[1], foreach)
 
     lag_tensors = [st["lag"] for st in A]
     shared_lag = all(t is lag_tensors[0] for t in lag_tensors)
     lags = [host(lag_tensors[0])] * len(P) if shared_lag else [host(t) for t in lag_tensors]
+    if not shared_lag:  # one value in several tensors (e.g. a loaded state dict) is one lag too
+        shared_lag = all(not isinstance(v, torch.Tensor) and v == lags[0] for v in lags)
     w_coef, x_coef = coefficients(scaling.full_step, s_next, lr)  # the core's scaling rule
-    if (
-        kernel.blocked is not None
-        and shared_lag
-        and not store_anchor
-        and averaging != "epoch"
-        and weight_decay == 0.0
-        and not (restart and n_step % length == 0)
-    ):
-        # The common case in one sweep over blocks of the parameters (x_n, the learner's update, w_{n+1}), so
-        # that the buffers stay in the cache between the passes (_fast.blocked_step).
+    restarting = restart and n_step % length == 0
+    if _blocked(kernel, store_anchor, weight_decay, shared_lag):
+        # One sweep over blocks of the parameters (the epoch sums, x_n, the learner's update, w_{n+1}), so that the
+        # buffers stay in the cache between the passes (_fast.blocked_step); at a restart only what it keeps.
         per, shared = learner_lists(layout, A, gstate)
-        if kernel.uses_grad_sq:
-            grad_sq = _grad_sq(grad_norm, G)
-        else:  # offered when the finiteness check took it (a projection's norm can use it)
-            grad_sq = grad_norm * grad_norm if grad_norm is not None else None
-        new_shared = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq)
-        for path, value in new_shared.items():
-            gstate[_LEARNER + path] = value
+        sums = ([st["w_sum"] for st in A], [st["g_sum"] for st in A]) if averaging == "epoch" else None
+        if sums is not None:
+            gstate["path"] = gstate["path"] + gstate["segment"]
+        new_norm = None
+        if restarting:
+            _fast.blocked_recover(kernel, learner, per, shared, P, G, lags[0], sums)
+        else:
+            if kernel.uses_grad_sq:
+                grad_sq = _grad_sq(grad_norm, G)
+            else:  # offered when the finiteness check took it (a projection's norm can use it)
+                grad_sq = grad_norm * grad_norm if grad_norm is not None else None
+            new_shared, new_norm = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq,
+                                                      sums=sums, products=products)
+            for path, value in new_shared.items():
+                gstate[_LEARNER + path] = value
         gstate["step"] = n_step
         if n_step % length == 0:
             gstate["epochs"] += 1
+            if averaging == "epoch":
+                _close_epoch_in_place(states, gstate, length)
+        if restarting:
+            _restart(params, states, gstate, active, learner, store_anchor)
+            per, shared = learner_lists(layout, A, gstate)
+            if averaging == "epoch":
+                delta = kernel.play(learner, per, shared)
+                _add_(P, delta, w_coef, True)
+                new_norm = vector_norm(delta, True)
+            else:
+                kernel.add_play_(learner, per, shared, P, w_coef)
+        if averaging == "epoch":
+            gstate["segment"] = new_norm.to(gstate["path"].dtype) * (x_coef.abs() if isinstance(x_coef, torch.Tensor)
+                                                                     else abs(x_coef))
         new_lag = lag(s_next, lr, scaling.full_step)
         for st in A:
             st["lag"] = new_lag
         return
+
+    # Bookkeeping at w_n: epoch sums and path length.
+    if averaging == "epoch":
+        _add_([st["w_sum"] for st in A], P, 1.0, foreach)
+        _add_([st["g_sum"] for st in A], G, 1.0, foreach)
+        gstate["path"] = gstate["path"] + gstate["segment"]
 
     # Δ_n: needed to recover x_n when the anchor is not stored (and by kernels that reuse it).
     need_play = not store_anchor and not all(_is_zero(v) for v in lags)
@@ -324,10 +401,11 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
     else:
         _recover_anchor_(P, played, lags, foreach)
 
-    # The learner sees the linear loss ⟨g_n, ·⟩.
-    grad_sq = _grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
-    for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
-        gstate[_LEARNER + path] = value
+    # The learner sees the linear loss ⟨g_n, ·⟩ (unless a restart discards it).
+    if not restarting:
+        grad_sq = _grad_sq(grad_norm, G) if kernel.uses_grad_sq else None
+        for path, value in kernel.update(learner, per, shared, G, played, grad_sq).items():
+            gstate[_LEARNER + path] = value
     scratch = played if kernel.update_uses_play else None  # dead now: reusable
     del played
 
@@ -336,17 +414,9 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
     if n_step % length == 0:
         gstate["epochs"] += 1
         if averaging == "epoch":
-            grad_mean = [st["g_sum"] / length for st in states]
-            gstate["certificate"] = tree_norm(grad_mean)  # the core's certificate norm
-            gstate["radius_bound"] = gstate["path"]
-            gstate["path"] = torch.zeros_like(gstate["path"])
-            for st in states:
-                st["epoch_mean"] = st["w_sum"] / length
-                st["w_sum"].zero_()
-                st["g_sum"].zero_()
-        if restart:
-            store_learner_state(states, gstate, learner.init(_Leaves(list(params))))
-            _anchor_skipped(params, states, active, store_anchor)
+            _close_epoch_in_place(states, gstate, length)
+        if restarting:
+            _restart(params, states, gstate, active, learner, store_anchor)
 
     # Decoupled weight decay on the anchor: x_n ← (1 − lr λ) x_n (Loshchilov & Hutter, ICLR 2019, Algorithm 2).
     anchor_norm = None

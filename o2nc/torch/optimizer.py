@@ -451,29 +451,37 @@ class O2NC(Optimizer):
         gathered = [self._init_group(group) for group, _ in active_groups]
         norms = [self._grad_norms(group, active) for group, active in active_groups]
         s_next = self._draw()
-        for (group, _), (params, grads, states), norm in zip(active_groups, gathered, norms):
+        for (group, _), (params, grads, states), (norm, products) in zip(active_groups, gathered, norms):
             functional.o2nc(
                 params, grads, states, group[_GSTATE],
                 learner=group["learner"], layout=self._template(group), lr=group["lr"], s=self._s, s_next=s_next,
                 scaling=self._rule, epoch_length=group["epoch_length"], restart=group["restart"],
                 averaging=group["averaging"], weight_decay=group["weight_decay"], maximize=group["maximize"],
-                store_anchor=self._store_anchor, grad_norm=norm, foreach=group["foreach"],
+                store_anchor=self._store_anchor, grad_norm=norm, foreach=group["foreach"], products=products,
             )
         self._s = s_next
         return loss
 
     def _grad_norms(self, group: dict, active: list[int]):
-        """(‖g‖ over the group, ‖g‖², per-param norms); checks finiteness on the CPU before anything is updated."""
+        """(‖g‖ over the group's parameters with a gradient, or None without the check; and, where the step projects
+        by a norm from inner products, (‖g‖², ‖Δ‖², ⟨Δ, g⟩) taken in the same read of g, else None). Checks
+        finiteness on the CPU before anything is updated."""
         if not self._check_finite:
-            return None
+            return None, None
         grads = [group["params"][i].grad for i in active]
         step = group[_GSTATE]["step"] + 1
         if grads[0].device.type == "cpu" and grads[0].dtype in (torch.float32, torch.float64):
-            # ‖g‖² from inner products (one fast read); only when that sum is not finite are the norms taken, to
-            # tell a non-finite gradient from a square that overflowed.
-            sq = torch.stack(_fast.sq_norms(grads)).sum()
+            # ‖g‖² from inner products (one fast read, which also takes Δ's products when the projection uses
+            # them); only when that sum is not finite are the norms taken, to tell a non-finite gradient from a
+            # square that overflowed.
+            params = [group["params"][i] for i in active]
+            deltas = functional.descent_play(
+                params, [self.state[p] for p in params], group[_GSTATE], learner=group["learner"],
+                layout=self._template(group), foreach=group["foreach"], store_anchor=self._store_anchor,
+                weight_decay=group["weight_decay"])
+            sq, dd, dg = _fast.grad_products(grads, deltas)
             if bool(torch.isfinite(sq)):
-                return torch.sqrt(sq)
+                return torch.sqrt(sq), (None if deltas is None else (sq, dd, dg))
         if grads[0].device.type == "cpu":
             # Norms with float64 squares: a finite float32 gradient of size 1e30 has a finite norm, but its float32
             # squares overflow; only NaN/inf entries make these non-finite.
@@ -493,7 +501,7 @@ class O2NC(Optimizer):
             if event is not None:
                 event.record()
             self._pending.append((event, host, group, list(active), step))
-        return norm
+        return norm, None
 
     def _raise_nonfinite(self, group, active, stacked, step, late):
         finite = torch.isfinite(stacked).tolist() if isinstance(stacked, torch.Tensor) else stacked
