@@ -378,7 +378,7 @@ def test_fit_recovers_known_exponent_with_calibrated_interval():
     hits, widths = 0, []
     for trial in range(200):
         y = 3.0 * eps ** -3.0 * np.exp(0.3 * rng.standard_normal(eps.size))
-        f = fit_exponent(eps, y, n_boot=400, seed=trial)
+        f = fit_exponent(eps, y, n_boot=400, seed=trial, bootstrap="residual")
         hits += f.contains(-3.0)
         widths.append(f.ci_high[0] - f.ci_low[0])
     assert 0.88 <= hits / 200 <= 0.99
@@ -388,12 +388,42 @@ def test_fit_recovers_known_exponent_with_calibrated_interval():
     assert np.median(widths) == pytest.approx(2 * 1.96 * se, rel=0.15)
 
 
+@pytest.mark.parametrize("cell_sd", [0.05, 0.0])
+def test_fit_cell_interval_is_calibrated_where_the_residual_bootstrap_is_not(cell_sd):
+    """5 targets × 5 seeds; each target's seeds share a random departure u_c ~ N(0, cell_sd²) from the line (a
+    finite-size effect of the tuning), and differ by N(0, 0.01²).  The default interval (t on the cell means) covers
+    −3 about 95% of the time with and without the cell effect; the residual bootstrap, which counts each u_c five
+    times as independent evidence, covers it in about half of the trials when there is one."""
+    eps = np.repeat(np.geomspace(0.02, 0.2, 5), 5)
+    rng = np.random.default_rng(3)
+    hits = {"cells": 0, "residual": 0}
+    trials = 300
+    for trial in range(trials):
+        u = np.repeat(cell_sd * rng.standard_normal(5), 5)
+        y = eps ** -3.0 * np.exp(u + 0.01 * rng.standard_normal(eps.size))
+        for how in hits:
+            f = fit_exponent(eps, y, n_boot=200, seed=trial, bootstrap=how)
+            assert f.method == how and f.cells == 5
+            hits[how] += f.contains(-3.0)
+    assert 0.90 <= hits["cells"] / trials <= 0.99, hits
+    if cell_sd > 0:
+        assert hits["residual"] / trials <= 0.70, hits
+
+
+def test_fit_cells_falls_back_without_spare_cells():
+    # two targets, two parameters: the cell means lie on the line exactly, nothing measures their spread
+    eps = np.repeat([0.1, 0.2], 4)
+    y = eps ** -3.0 * np.exp(0.01 * np.random.default_rng(0).standard_normal(8))
+    f = fit_exponent(eps, y)
+    assert f.method == "residual" and f.cells == 2
+
+
 def test_fit_joint_exponents_and_stratified():
     eps, delta = np.meshgrid(np.geomspace(0.05, 0.5, 4), np.geomspace(0.01, 0.1, 3))
     eps, delta = np.repeat(eps.ravel(), 4), np.repeat(delta.ravel(), 4)
     rng = np.random.default_rng(1)
     y = 2.0 * eps ** -3 * delta ** -1 * np.exp(0.2 * rng.standard_normal(eps.size))
-    for how in ("residual", "stratified"):
+    for how in ("cells", "residual", "stratified"):
         f = fit_power_law(np.column_stack([eps, delta]), y, bootstrap=how)
         assert f.method == how and f.cells == 12 and f.n == 48
         assert f.contains(-3.0, 0) and f.contains(-1.0, 1)
@@ -413,6 +443,8 @@ def test_fit_exact_power_law_and_errors():
         fit_exponent(x, x, level=1.5)
     with pytest.raises(ValueError, match="stratified"):
         fit_exponent(x, x, bootstrap="stratified")
+    with pytest.raises(ValueError, match="cells"):
+        fit_exponent(x, x, bootstrap="seeds")
 
 
 def test_fit_store_table(tmp_path):

@@ -291,13 +291,11 @@ def test_tight_measured_exponents(measured):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "measured: the joint ε-exponent over all three δ is −3.0015 [−3.0030, −3.00006], an interval that misses −3 by "
-    "6e-5.  The epochs to the first certificate grow like ε^−1.009 on the noisy oracle also where the tuning has no "
-    "rounding (exact_grid: T, N_ε, K exact powers of 2; travel ratio 1.284 at T = 64, 1.301 at T = 1024), while on the "
-    "exact oracle it settles (docs/complexity.md): a finite-T effect of the noise on OGD's epochs that no choice of "
-    "grid removes; the rounding of T in this grid (ε^−1.992) offsets part of it; each fixed-δ interval holds −3"))
 def test_tight_joint_eps_interval(measured):
+    """The joint fit over all three δ (the interval on the 15 design cells' means, ``o2nc.experiments.fit``): its
+    ε-interval contains −3 and lies below −2.5.  Measured: −3.0015 [−3.0054, −2.9976]; the residual bootstrap over
+    the 75 runs as if independent gave [−3.0030, −3.00006], too narrow by the measured factor of the module's
+    docstring, since the five seeds of a cell share its finite-size departure from the line."""
     _, fit = measured
     lo, hi = fit["eps_ci"]
-    assert lo <= -3.0 <= hi, fit
+    assert lo <= -3.0 <= hi and hi < -2.5, fit

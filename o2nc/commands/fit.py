@@ -51,8 +51,10 @@ def add_parser(subparsers) -> None:
                    help="which exponent to fit (default: all three)")
     p.add_argument("--boot", type=int, default=2000, metavar="N", help="bootstrap replicates (default 2000)")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    p.add_argument("--bootstrap", choices=["residual", "stratified"], default="residual",
-                   help="resample the fit's residuals (default) or the seeds within each target")
+    p.add_argument("--bootstrap", choices=["cells", "residual", "stratified"], default="cells",
+                   help="cells (default): resample the design cells' mean residuals and each cell's seed deviations "
+                        "(seeds of one cell share its departure from the line); residual: the runs' residuals as "
+                        "if independent; stratified: the seeds within each target only")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
