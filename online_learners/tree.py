@@ -186,34 +186,37 @@ def tree_sq_norm(a: Tree):
 def tree_norm(a: Tree):
     """Global L2 norm ‖a‖ over all leaves, a 0-d array, exact at every scale the dtype represents.
 
-    The plain √(Σ a_i²) (one inner product per leaf) where that sum is a normal number of at least tiny/eps — every
-    square that underflowed then weighs less than one rounding — and is finite; otherwise the scaled form
-    m·√(Σ (a_i/m)²) with m = max_i |a_i| (the classical overflow-safe norm of LAPACK's ``nrm2``; Blue, *A portable
-    Fortran program to find the Euclidean norm of a vector*, ACM TOMS 4(1), 1978).  A plain float32 sum of squares
-    turns entries of size 1e-30 into a norm 0 and entries of size 1e30 into ∞; this never does.  Host arrays (numpy,
-    torch on the CPU) take one branch; device and traced arrays (jax, CUDA) take ``where`` of both, with no sync.
+    Host arrays (numpy, torch on the CPU) take the plain √(Σ a_i²) (one inner product per leaf) where that sum is a
+    normal number of at least tiny/eps — every square that underflowed then weighs less than one rounding — and is
+    finite, and the scaled form below otherwise.  Device and traced arrays (jax, CUDA) take the scaled form always,
+    with no branch and no host sync: it is two passes over the leaves, where the plain sum with a scaled fallback
+    selected by ``where`` is three.
+
+    The scaled form is 2^e·√(Σ (a_i·2^−e)²) with 2^(e−1) ≤ m = max_i |a_i| < 2^e: the classical overflow-safe norm
+    of LAPACK's ``nrm2`` (Blue, *A portable Fortran program to find the Euclidean norm of a vector*, ACM TOMS 4(1),
+    1978) with a power-of-two scale, as in Anderson, *Algorithm 978: Safe scaling in the Level 1 BLAS*, ACM TOMS
+    44(1), 2017.  Scaling by a power of two rounds nothing, so where no square under- or overflows the scaled form
+    is the plain sum's value bit for bit; a plain float32 sum of squares turns entries of size 1e-30 into a norm 0
+    and entries of size 1e30 into ∞, and this never does.
     """
     leaves = tree_leaves(a)
     xp = array_namespace(*leaves)
+    if not _on_host(leaves[0]):
+        return _scaled_norm(leaves, xp)
     sq = None
-    on_jax = xp.__name__.startswith("jax")
     for x in leaves:
-        if on_jax:  # one reduction, no reshape: a reshape of a leaf sharded with explicit axes needs an output sharding
-            term = xp.sum(x * x)
-        else:
-            flat = xp.reshape(x, (-1,))
-            term = xp.vecdot(flat, flat)
+        flat = xp.reshape(x, (-1,))
+        term = xp.vecdot(flat, flat)
         sq = term if sq is None else sq + term
     floor = _NORM_FLOORS.get(sq.dtype)
     if floor is None:
         info = xp.finfo(sq.dtype)
         floor = _NORM_FLOORS[sq.dtype] = float(info.smallest_normal) / float(info.eps)
-    if _on_host(sq):
-        return xp.sqrt(sq) if floor <= float(sq) < float("inf") else _scaled_norm(leaves, xp, sq)
-    return xp.where((sq >= floor) & (sq < float("inf")), xp.sqrt(sq), _scaled_norm(leaves, xp, sq))
+    return xp.sqrt(sq) if floor <= float(sq) < float("inf") else _scaled_norm(leaves, xp)
 
 
 _NORM_FLOORS: dict = {}
+_EXPONENTS: dict = {}
 
 
 def _on_host(x) -> bool:
@@ -221,20 +224,41 @@ def _on_host(x) -> bool:
     return module.startswith("numpy") or (module.startswith("torch") and x.device.type == "cpu")
 
 
-def _scaled_norm(leaves, xp, like):
-    """m·√(Σ (a_i/m)²), m = max |a_i| (Blue 1978); 0 for an all-zero or empty tree, m itself when m is ∞ or NaN."""
-    leaves = [x for x in leaves if _size(x) > 0]
+def _exponent_range(xp, dtype) -> tuple:
+    """(lo, hi): the exponents e (of ``frexp``, m = f·2^e with ½ ≤ f < 1) for which 2^e and 2^−e are both normal
+    numbers of ``dtype`` (a subnormal scale would be flushed to zero where the backend flushes subnormals)."""
+    bounds = _EXPONENTS.get(dtype)
+    if bounds is None:
+        import math
+
+        info = xp.finfo(dtype)
+        bounds = _EXPONENTS[dtype] = (math.frexp(float(info.smallest_normal))[1],
+                                      math.frexp(float(info.max))[1] - 2)
+    return bounds
+
+
+def _scaled_norm(leaves, xp):
+    """2^e·√(Σ (a_i·2^−e)²), e the binary exponent of m = max |a_i| clamped to the normal range (Blue 1978; Anderson
+    2017); 0 for an all-zero or empty tree, ∞ or NaN when an entry is."""
     if not leaves:
-        return xp.zeros_like(like)
-    big = xp.max(xp.abs(leaves[0]))
-    for x in leaves[1:]:
+        raise ValueError("tree_norm: the pytree has no array leaves (give at least one array)")
+    nonempty = [x for x in leaves if _size(x) > 0]
+    if not nonempty:
+        return xp.zeros((), dtype=leaves[0].dtype, **_placement(xp, leaves[0]))
+    big = xp.max(xp.abs(nonempty[0]))
+    for x in nonempty[1:]:
         big = xp.maximum(big, xp.max(xp.abs(x)))
-    finite = (big > 0) & (big < float("inf"))
-    safe = xp.where(finite, big, xp.ones_like(big))
-    total = xp.sum((leaves[0] / safe) ** 2)
-    for x in leaves[1:]:
-        total = total + xp.sum((x / safe) ** 2)
-    return xp.where(finite, safe * xp.sqrt(total), big)
+    lo, hi = _exponent_range(xp, big.dtype)
+    # 2^−e = f / m exactly (m = f·2^e, ½ ≤ f < 1), clipped to [2^−hi, 2^−lo]; scale 1 for m = 0, ∞ or NaN, whose
+    # sum below is 0, ∞ or NaN itself
+    mantissa = xp.frexp(big)[0]
+    regular = (mantissa >= 0.5) & (mantissa < 1)
+    down = mantissa / xp.where(regular, big, xp.ones_like(big))
+    down = xp.where(regular, xp.clip(down, 2.0**-hi, 2.0**-lo), xp.ones_like(down))
+    total = xp.sum((nonempty[0] * down) ** 2)
+    for x in nonempty[1:]:
+        total = total + xp.sum((x * down) ** 2)
+    return xp.sqrt(total) / down
 
 
 def _size(x) -> int:

@@ -12,8 +12,9 @@ lie in the convex hull of the polygonal path x_0 → x_1 → … → x_T of leng
 With exact gradients ε_k certifies Goldstein (r_k, ε_k)-stationarity of w̄_k ([CMO23] Definition 5), hence also
 (L_k, ε_k): a shell that keeps no points reports L_k (``Certificate.radius_kind = "bound"``).
 
-Norms are ``online_learners.tree.tree_norm``: plain where the sum of squares is safe, scaled by the largest entry
-otherwise (Blue, ACM TOMS 4(1), 1978), so a float32 run gives the same certificates at every scale float32 represents.
+Norms are ``online_learners.tree.tree_norm``: scaled by a power of two near the largest entry (Blue, ACM TOMS 4(1),
+1978; Anderson, ACM TOMS 44(1), 2017), which rounds nothing, so a float32 run gives the same certificates at every
+scale float32 represents.
 Everything is a pure function of NamedTuples of 0-d/leaf arrays (Array API), usable under ``jax.jit``/``vmap``.
 """
 from __future__ import annotations

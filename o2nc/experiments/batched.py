@@ -228,37 +228,34 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     from online_learners.tree import tree_norm
 
     def step(carry, inputs):
-        state, points, g_sum = carry
-        s, xi, t = inputs
+        state, g_sum = carry
+        s, xi = inputs
         proposal = _core.propose(learner, full_step, state, s)
         g_exact = grad_fn(proposal.w)
         g = g_exact + xi if noisy else g_exact
-        # the epoch's points, for the exact radius, in a buffer carried through the steps
-        points = jax.lax.dynamic_update_index_in_dim(points, proposal.w, t, 0)
         if noisy:
             g_sum = g_sum + g_exact
-        return (_core.observe(learner, state, proposal, g), points, g_sum), None
+        # w_n is the scan's output: the epoch's points, stacked by the scan, for the exact radius
+        return (_core.observe(learner, state, proposal, g), g_sum), proposal.w
 
     def epoch(carry, inputs):
-        state, words, x0, points = carry
+        state, words, x0 = carry
         s_k, xi_k = inputs
         if drawn:  # the epoch's T draws at once: the same elementwise hash, vectorised over the steps
             s_k = rule.traced((words[0], words[1]), s_k, jnp.float64)
         g_sum = jnp.zeros_like(x0)
-        (state, points, g_sum), _ = jax.lax.scan(step, (state, points, g_sum), (s_k, xi_k, jnp.arange(T)),
-                                                 unroll=min(UNROLL, T))
+        (state, g_sum), points = jax.lax.scan(step, (state, g_sum), (s_k, xi_k), unroll=min(UNROLL, T))
         closed, state = _core.end_epoch(state, T)
         radius = _epoch.exact_radius(points, closed.mean)
         exact = tree_norm(g_sum / T) if noisy else closed.certificate
         if restart:
             state = _core.restart(learner, state, x0)
-        return (state, words, x0, points), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
+        return (state, words, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
 
     def one_seed(state, s, words, x0, xi=None):
         if xi is None:
             xi = jnp.zeros(s.shape)  # unused placeholder: one scan signature for both oracles
-        points = jnp.zeros((T,) + x0.shape, dtype=x0.dtype)
-        (state, _, _, _), stats = jax.lax.scan(epoch, (state, words, x0, points), (s, xi))
+        (state, _, _), stats = jax.lax.scan(epoch, (state, words, x0), (s, xi))
         return state, stats
 
     s_axis = None if drawn else 0
