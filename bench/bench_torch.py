@@ -1,26 +1,42 @@
 """Benchmark: one ``o2nc.torch.O2NC`` step against ``torch.optim`` steps, as ratios measured in one process.
 
-A model of ``--params`` float32 parameters split into ``--tensors`` tensors with fixed random gradients. Steps of the
-optimizers under comparison alternate and the median over ``--repeats`` steps is reported:
+By default the configuration of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775, Algorithm 1 and
+Theorem 8): projected OGD of radius D = δ/T and step D/(G√T), restarted every epoch of T = 100 steps, with and
+without the epoch averaging that gives each epoch's output point and certificate ‖ĝ_k‖ (the torch shell computes it
+at every epoch end when ``averaging="epoch"``); beside it unconstrained OGD without epochs and KT. A model of
+``--params`` float32 parameters split into ``--tensors`` tensors with fixed random gradients; steps of the two
+optimizers of a row alternate (so slow phases of a shared machine hit both), ``--repeats`` steps each after three
+warm-up steps (the default covers a whole epoch, its restart step included); the median and the mean per step are
+reported.
 
-- O2NC(OGD) against SGD(momentum=0.9, foreach=True): unconstrained (target ≤ 1.3×), and with a radius, without
-  restarts and with T = 100 (target ≤ 1.5×: the radius costs one read-only sweep for ⟨Δ, g⟩ and ‖Δ‖²);
-- O2NC(KT) against Adam(foreach=True) (target ≤ 1.5×);
-- optimizer state, in copies of the parameters (target for O2NC(OGD) without averaging: ≤ 1 extra copy);
-- with ``--device cuda``, the effective bandwidth (bytes the step must move / step time).
+Beside each ratio the *floor*: float32 words read + written per parameter per step, counted from the operations
+(10M parameters are far larger than the caches, so memory traffic weighs most), and the ratio of the two floors:
 
-Usage: python bench/bench_torch.py [--params 10_000_000] [--tensors 50] [--repeats 30] [--device cpu|cuda]
+* SGD(momentum): read p, g, m; write p, m: 5.  Adam: read p, g, m, v; write p, m, v: 7.
+* O2NC(OGD) without a radius: the finiteness check reads g (1), the step reads w, Δ, g and writes w, Δ (5): 6.
+* O2NC(OGD, radius D): the check's read of g also takes ⟨Δ, g⟩ and ‖Δ‖² for the projection (2), then 5: 7.
+* with epoch averaging: the epoch sums Σw, Σg are read and written in the same sweep (4 more): 11.
+* O2NC(KT): the check (1), then read w, g, X, W and write w, X, W (7): 8.
+
+Usage: python bench/bench_torch.py [--params 10_000_000] [--tensors 50] [--repeats 100] [--device cpu|cuda]
+                                   [--rows paper|all] [--clock wall|cpu]
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import platform
 import statistics
 import time
 
 import torch
 
 from o2nc.torch import O2NC
-from online_learners import OGD, registry
+from online_learners import KT, OGD
+
+T = 100  # epoch length of the paper's configuration
+DELTA = 0.1  # δ of the Goldstein (δ, ε)-stationarity sought: D = δ/T
 
 
 def make_params(n, k, device):
@@ -30,6 +46,35 @@ def make_params(n, k, device):
     for p in params:
         p.grad = torch.randn(size, generator=g).to(device) * 1e-3
     return params
+
+
+def paper_ogd(params) -> OGD:
+    """OGD with D = δ/T and η = D/(G√T), G = ‖g‖ of the benchmark's fixed gradients ([CMO23] Theorem 8)."""
+    grad_norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in params))
+    radius = DELTA / T
+    return OGD(lr=radius / (grad_norm * math.sqrt(T)), radius=radius)
+
+
+def sgd(p):
+    return torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True)
+
+
+def adam(p):
+    return torch.optim.Adam(p, lr=1e-3, foreach=True)
+
+
+# (name, O2NC factory, reference factory, our words, the reference's words, in the default rows)
+ROWS = [
+    ("O2NC(OGD, radius D, restarts T=100) / SGD-momentum",
+     lambda p: O2NC(p, learner=paper_ogd(p), epoch_length=T), sgd, 7, 5, True),
+    ("O2NC(OGD, radius D, T=100, epoch averaging + certificate) / SGD-momentum",
+     lambda p: O2NC(p, learner=paper_ogd(p), epoch_length=T, averaging="epoch"), sgd, 11, 5, True),
+    ("O2NC(OGD, unconstrained, no epochs) / SGD-momentum",
+     lambda p: O2NC(p, learner=OGD(lr=1e-3), epoch_length=10**9), sgd, 6, 5, True),
+    ("O2NC(KT, T=100) / Adam", lambda p: O2NC(p, learner=KT(), epoch_length=T), adam, 8, 7, True),
+    ("O2NC(OGD, radius D, no restarts) / SGD-momentum",
+     lambda p: O2NC(p, learner=paper_ogd(p), epoch_length=10**9), sgd, 7, 5, False),
+]
 
 
 def sync(device):
@@ -44,30 +89,39 @@ def state_copies(opt, params):
     return held / total
 
 
+def machine(device) -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
+    line = (f"{platform.platform()} {platform.machine()}; {os.cpu_count()} CPUs; load average "
+            f"{' '.join(f'{v:.2f}' if isinstance(v, float) else v for v in load)}; torch {torch.__version__} with "
+            f"{torch.get_num_threads()} threads")
+    if device == "cuda":
+        line += f"; {torch.cuda.get_device_name()}"
+    return line
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--params", type=int, default=10_000_000)
     ap.add_argument("--tensors", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--repeats", type=int, default=T)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                    help="wall: perf_counter; cpu: the process's CPU time over all its threads (steadier on a "
+                         "shared machine, where waiting for a core is not counted)")
+    ap.add_argument("--rows", default="paper", choices=["paper", "all"],
+                    help="paper: the configuration of [CMO23] and the unconstrained and KT rows; all: also without "
+                         "restarts")
     args = ap.parse_args()
+    if args.repeats < 1 or args.params < args.tensors or args.tensors < 1:
+        ap.error("need --repeats ≥ 1 and --params ≥ --tensors ≥ 1")
     dev = args.device
-    kt = registry.get("kt") if "kt" in registry.names() else None
-    pairs = [
-        ("O2NC(OGD) / SGD-momentum", lambda p: O2NC(p, learner=OGD(lr=1e-3), epoch_length=10**9),
-         lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True), 5),
-        ("O2NC(OGD, radius) / SGD-momentum", lambda p: O2NC(p, learner=OGD(lr=1e-3, radius=10.0), epoch_length=10**9),
-         lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True), 5),
-        ("O2NC(OGD, radius, T=100) / SGD-momentum",
-         lambda p: O2NC(p, learner=OGD(lr=1e-3, radius=10.0), epoch_length=100),
-         lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True), 5),
-    ]
-    if kt is not None:
-        pairs.append(("O2NC(KT) / Adam", lambda p: O2NC(p, learner=kt, epoch_length=10**9),
-                      lambda p: torch.optim.Adam(p, lr=1e-3, foreach=True), 7))
-    print(f"device={dev} params={args.params:,} tensors={args.tensors} repeats={args.repeats} torch={torch.__version__}"
-          f" threads={torch.get_num_threads()}")
-    for name, make_ours, make_theirs, words in pairs:
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    print(f"device={dev} params={args.params:,} tensors={args.tensors} repeats={args.repeats} (+3 warm-up) "
+          f"clock={args.clock}")
+    print(f"machine: {machine(dev)}")
+    for name, make_ours, make_theirs, words, ref_words, default in ROWS:
+        if not default and args.rows == "paper":
+            continue
         ours_p = make_params(args.params, args.tensors, dev)
         theirs_p = make_params(args.params, args.tensors, dev)
         ours, theirs = make_ours(ours_p), make_theirs(theirs_p)
@@ -75,18 +129,19 @@ def main():
         for i in range(args.repeats + 3):
             for key, opt in (("ours", ours), ("theirs", theirs)):
                 sync(dev)
-                t0 = time.perf_counter()
+                t0 = clock()
                 opt.step()
                 sync(dev)
                 if i >= 3:
-                    times[key].append(time.perf_counter() - t0)
+                    times[key].append(clock() - t0)
         a, b = statistics.median(times["ours"]), statistics.median(times["theirs"])
-        line = (f"{name}: {a * 1e3:.2f} ms / {b * 1e3:.2f} ms = {a / b:.2f}x; "
+        mean_a, mean_b = statistics.fmean(times["ours"]), statistics.fmean(times["theirs"])
+        line = (f"{name}: median {a * 1e3:.2f} ms / {b * 1e3:.2f} ms = {a / b:.2f}x (mean {mean_a / mean_b:.2f}x); "
+                f"floor {words} vs {ref_words} words = {words / ref_words:.2f}x; "
                 f"state copies {state_copies(ours, ours_p):.2f} vs {state_copies(theirs, theirs_p):.2f}")
         if dev == "cuda":
-            bytes_theirs = words * 4 * args.params
-            line += f"; reference bandwidth {bytes_theirs / b / 1e12:.2f} TB/s"
-        print(line)
+            line += f"; reference bandwidth {ref_words * 4 * args.params / b / 1e12:.2f} TB/s"
+        print(line, flush=True)
         del ours, theirs, ours_p, theirs_p
 
 
