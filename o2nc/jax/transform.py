@@ -309,6 +309,23 @@ def _finite_step(G, lr):
     return ok
 
 
+def _after(x, token):
+    """``x`` (exactly: x·1), as a value XLA computes after ``token``, an array of the same step.
+
+    The 1 is read from ``token``'s first entry (b − b·b + 1 = 1 for its sign bit b, which XLA does not fold), so the
+    pass that writes ``x`` depends on the pass that writes ``token``: a buffer that the latter reads and the former
+    overwrites (a donated argument) is then updated in place instead of copied. Empty or non-floating arrays are
+    returned as they are.
+    """
+    if x.size == 0 or token.size == 0 or not jnp.issubdtype(x.dtype, jnp.floating):
+        return x
+    bits = jnp.dtype(token.dtype).itemsize * 8
+    word = jax.lax.bitcast_convert_type(token.reshape(-1)[0], jnp.dtype(f"uint{bits}"))
+    sign = jax.lax.shift_right_logical(word, jnp.asarray(bits - 1, word.dtype))
+    one = (sign - sign * sign + 1).astype(x.dtype)
+    return x * one
+
+
 #: T of the default configuration ``o2nc()``: with :func:`default_learner` it passes optax's test problems
 #: (tests/test_optax_contract.py), where 100 steps per epoch miss the Rosenbrock target after 10 000 steps.
 DEFAULT_EPOCH_LENGTH = 300
@@ -352,17 +369,18 @@ def o2nc(
     ``o2nc.torch.O2NC`` does by default), saving one parameter-sized buffer. Under XLA, whose passes each write one
     array, the params' pass must then read the old play Δ_n while the learner's pass overwrites it in place: for a
     learner whose update can be undone elementwise (unconstrained OGD: Δ_n = Δ_{n+1} + η_n g_n) Δ_n is recomputed
-    from the new state and g_n, and the step moves about 7 words per parameter (read w, g, Δ twice; write w, Δ)
-    against 11 with the stored anchor; for any other learner it costs a copy of the learner state per step (slower,
-    less memory). The default ``store_anchor=None`` picks the faster: ``False`` for a learner that declares
-    ``recovers_previous_play`` (unconstrained OGD, whose ``previous_play`` gives Δ_n), ``True`` otherwise. Both agree to
-    rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at least float32. The first
-    ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in after
-    ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain scaled
-    by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
-    ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling. A schedule
-    (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts. Params must
-    be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
+    from the new state and g_n, and the compiled float32 step moves 8 words per parameter (the finiteness check
+    reads g; the learner's pass reads Δ, g and writes Δ; the params' pass reads w, Δ, g and writes w) against 11 with
+    the stored anchor (counted from XLA's HLO by ``bench/bench_jax.py``); for any other learner it costs a copy of
+    the learner state per step (slower, less memory). The default ``store_anchor=None`` picks the faster: ``False``
+    for a learner that declares ``recovers_previous_play`` (unconstrained OGD, whose ``previous_play`` gives Δ_n),
+    ``True`` otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept
+    in at least float32. The first ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1),
+    so weights swapped in after ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with
+    the learner's domain scaled by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a
+    traced value, so ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling.
+    A schedule (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts.
+    Params must be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
 
     **Bad input.** Arguments are checked at construction: a Python/numpy ``learning_rate`` that is NaN, inf or
     negative is a ValueError naming ``learning_rate`` (so is a concrete array's); ``epoch_length`` must be a positive
@@ -587,11 +605,17 @@ def o2nc(
             # not read from the state: an elementwise pass that read the old learner state next to the in-place
             # write of the new one would make XLA copy that state every step.
             delta_now = learner.predict(template) if (has_lag or epoch) else None
-            if has_lag:
-                first_x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)]
-            else:
-                first_x = list(P)
-            x = select(first, first_x, leaves_of(state.anchor))  # fused elementwise choice, no full-size cond
+
+            def first_anchor(anchor, leaves):  # x_0 = w_1 + lag_1 Δ_1
+                if not has_lag:
+                    return list(leaves)
+                fresh = learner.predict(learner.init(_Leaves(leaves)))
+                return [(p + lag * d).astype(p.dtype) for p, d in zip(leaves, fresh)]
+
+            # Only the first (finite) update sets x_0 from the params: a cond, whose other branch leaves the stored
+            # anchor in place, so that the anchor's pass does not read the params at every step.
+            x = jax.lax.cond(jnp.logical_and(first, ok), first_anchor, lambda anchor, leaves: list(anchor),
+                             leaves_of(state.anchor), list(P))
         elif recover is None:
             delta_now = current_play(state, stored, P) if (has_lag or epoch) else None
             x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
@@ -633,8 +657,11 @@ def o2nc(
                 lambda: tree_norm([a / t.astype(a.dtype) for a in g_sum]).astype(dtype),  # the core's norm
                 lambda: certificate,
             )
-            closes = jnp.logical_and(ok, epoch_end)
-            epoch_mean = [jnp.where(closes, a / t.astype(a.dtype), e) for a, e in zip(w_sum, epoch_mean)]
+            # w̄_k only when the epoch closes: a cond over the stored mean, which XLA writes in place (an elementwise
+            # choice would read and write the mean at every step).
+            epoch_mean = jax.lax.cond(jnp.logical_and(ok, epoch_end),
+                                      lambda sums, mean: [a / t.astype(a.dtype) for a in sums],
+                                      lambda sums, mean: list(mean), w_sum, epoch_mean)
             radius_bound = jnp.where(epoch_end, path, radius_bound)
             path = jnp.where(epoch_end, jnp.zeros_like(path), path)
             w_sum, g_sum, epoch_mean = treedef.unflatten(w_sum), treedef.unflatten(g_sum), treedef.unflatten(epoch_mean)
@@ -660,7 +687,7 @@ def o2nc(
         new_lag = jnp.asarray(x_c - w_c, sdtype) if has_lag else state.lag
         anchor = state.anchor
         if store_anchor:
-            anchor = select(ok, [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)], leaves_of(state.anchor))
+            anchor = select(ok, [(xi + x_c * d).astype(xi.dtype) for xi, d in zip(x, delta)], x)  # x: the old anchor
             # w_{n+1} = x_{n+1} − lag_{n+1} Δ_{n+1}: from the new anchor and play only, so that XLA can write both in
             # place (w from x_n would read the old anchor after its in-place update and cost a copy).
             w_next = [(a - new_lag * d).astype(a.dtype) for a, d in zip(anchor, delta)] if has_lag else anchor
@@ -668,8 +695,23 @@ def o2nc(
         else:
             w_next = [(xi + w_c * d).astype(xi.dtype) for xi, d in zip(x, delta)]
         if epoch:
-            segment = _norm(list(delta), dtype) * jnp.abs(jnp.asarray(x_c, dtype))
+            # ‖x_{n+2} − x_{n+1}‖ = |x_c|·‖Δ_{n+2}‖, the norm taken of the stored play (or under the cond of a
+            # restart, of the fresh learner's): the play as selected above is then not formed as an array of its own.
+            def play_norm(ls, leaves):
+                return _norm(list(learner.predict(ls)), dtype)
+
+            if restarts:
+                norm_next = jax.lax.cond(jnp.logical_and(epoch_end, restart),
+                                         lambda ls, leaves: play_norm(learner.init(_Leaves(leaves)), leaves),
+                                         play_norm, lstate, list(P))
+            else:
+                norm_next = play_norm(lstate, P)
+            segment = norm_next * jnp.abs(jnp.asarray(x_c, dtype))
         new_updates = [jnp.where(ok, w - p, jnp.zeros_like(p)).astype(p.dtype) for w, p in zip(w_next, P)]
+        if epoch:
+            # The sum Σw reads the params w_n, which the caller's ``params + updates`` overwrites in place: ordering
+            # that write after the sum's pass spares XLA a copy of the params.
+            new_updates = [_after(u, a) for u, a in zip(new_updates, leaves_of(w_sum))]
         restart_due = jnp.logical_and(restart, epoch_end) if restarts else jnp.zeros((), jnp.bool_)
         # The scalars of a skipped update: the old ones (a scalar cond, which also takes PRNG keys).
         scalars = (count, k, s, draws, certificate, radius_bound, path, segment, new_lag, s_next, restart_due)

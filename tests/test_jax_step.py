@@ -1,0 +1,137 @@
+"""The jitted optax step in the configuration of [CMO23] Theorem 8 (Cutkosky, Mehta, Orabona, ICML 2023): projected
+OGD restarted every T steps, with and without the epoch mean. What the compiled step does (buffers written in place,
+no per-step pass over the epoch mean, the params not copied) and that the passes it saves change no result."""
+import re
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+optax = pytest.importorskip("optax")
+
+from o2nc.jax import o2nc, o2nc_diagnostics, o2nc_eval_params  # noqa: E402
+from o2nc.jax.transform import _after, _finite_step  # noqa: E402
+from online_learners import OGD  # noqa: E402
+
+SIZE = 1000
+
+
+def compiled(tx, leaves=3):
+    params = [jnp.linspace(-1.0, 1.0, SIZE, dtype=jnp.float32) * (i + 1) for i in range(leaves)]
+    grads = [jnp.full((SIZE,), 0.5, jnp.float32) for _ in range(leaves)]
+
+    def step(p, s, g):
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    return jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), grads).compile().as_text()
+
+
+def entry(text):
+    return text[text.index("\nENTRY"):]
+
+
+@pytest.mark.parametrize("averaging", [None, "epoch"])
+def test_the_paper_configuration_writes_every_buffer_in_place(averaging):
+    """No parameter-sized copy in the donated step: with the epoch mean, the sum Σw reads the params before the
+    caller's ``params + updates`` overwrites them (ordered by ``_after``), where XLA copied the params before."""
+    hlo = compiled(o2nc(OGD(lr=1e-3, radius=1e-3), epoch_length=100, averaging=averaging))
+    assert not re.search(rf"= f32\[{SIZE}\]\S* copy\(", hlo)
+
+
+def test_the_epoch_mean_is_written_only_when_an_epoch_closes():
+    """The stored mean w̄_k is the output of a conditional (its other branch leaves it in place), not of an
+    elementwise pass that reads and writes it at every step."""
+    tx = o2nc(OGD(lr=1e-3, radius=1e-3), epoch_length=100, averaging="epoch")
+    hlo = entry(compiled(tx, leaves=1))
+    mean = re.search(r"%(s_epoch_mean\S*) = f32\[" + str(SIZE), hlo).group(1)
+    readers = [line for line in hlo.splitlines() if re.search(rf"%{re.escape(mean)}\b", line) and " = " in line
+               and "parameter(" not in line]
+    assert readers and all(" conditional(" in line or " tuple(" in line for line in readers), readers
+
+
+def test_the_anchor_pass_does_not_read_the_params():
+    """x_0 = w_1 + lag_1 Δ_1 is set under a cond at the first update only: the pass that writes the stored anchor
+    reads the anchor and the play, not the params."""
+    hlo = entry(compiled(o2nc(OGD(lr=1e-3, radius=1e-3), epoch_length=100), leaves=1))
+    anchor_out = re.search(r"ROOT %\S+ = \(([^)]*)\) tuple\(([^)]*)\)", hlo)
+    names = [a.strip().lstrip("%") for a in anchor_out.group(2).split(",")]
+    # the outputs: params, count, anchor, ... (the step returns (params, state))
+    anchor = names[2]
+    line = next(line for line in hlo.splitlines() if line.strip().startswith(f"%{anchor} ="))
+    assert "%p_" not in line.split("calls=")[0], line
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, -0.0, 0.0, "tiny", "max", -1.5])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_after_returns_its_argument_bit_for_bit(value, dtype):
+    info = jnp.finfo(dtype)
+    value = {"tiny": float(info.smallest_subnormal), "max": float(info.max)}.get(value, value)
+    x = jnp.asarray([value, 2.0, -3.0], dtype)
+    for token in (jnp.asarray([-0.0, 1.0], jnp.float32), jnp.asarray([np.nan], jnp.float32),
+                  jnp.asarray([-np.inf], jnp.bfloat16)):
+        out = jax.jit(_after)(x, token)
+        assert out.dtype == x.dtype
+        assert np.array_equal(np.asarray(out).view(np.uint16 if x.dtype.itemsize == 2 else np.uint32),
+                              np.asarray(x).view(np.uint16 if x.dtype.itemsize == 2 else np.uint32))
+    empty = jnp.zeros((0,), jnp.float32)
+    assert _after(empty, x) is empty and _after(x, empty) is x
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_the_finiteness_check_tells_an_overflowing_sum_from_a_non_finite_entry(jit):
+    """Σ g is the check's one pass; a sum that overflows from finite entries (3e38 + 3e38 in float32) falls back to
+    the entrywise check and is finite; an inf or NaN entry is not, whatever the other entries sum to."""
+    check = jax.jit(_finite_step) if jit else _finite_step
+    big = [jnp.asarray([3e38, 3e38], jnp.float32), jnp.asarray([1.0], jnp.float32)]
+    assert bool(check(big, 1.0))
+    assert bool(check([jnp.asarray([3e38, -3e38], jnp.float32)], 1.0))
+    assert not bool(check([jnp.asarray([3e38, np.inf], jnp.float32)], 1.0))
+    assert not bool(check([jnp.asarray([np.inf, -np.inf], jnp.float32)], 1.0))
+    assert not bool(check([jnp.asarray([1.0], jnp.float32), jnp.asarray([np.nan], jnp.bfloat16)], 1.0))
+    assert not bool(check([jnp.asarray([1.0], jnp.float32)], jnp.asarray(np.nan, jnp.float32)))
+    assert not bool(check([jnp.asarray([1.0], jnp.float32)], jnp.asarray(-1.0, jnp.float32)))
+
+
+def test_an_update_with_finite_gradients_whose_sum_overflows_is_made():
+    tx = o2nc(OGD(lr=1e-40, radius=1.0), epoch_length=3, averaging="epoch", seed=1)
+    params = {"w": jnp.zeros(4, jnp.float32)}
+    state = tx.init(params)
+    updates, state = jax.jit(tx.update)({"w": jnp.full(4, 3e38, jnp.float32)}, state, params)
+    assert int(o2nc_diagnostics(state)["nonfinite_steps"]) == 0 and int(state.count) == 1
+
+
+def run(tx, steps, params, grad_fn, bad_at=()):
+    """The donated jitted step over ``steps`` updates; at the steps in ``bad_at`` the gradient is NaN."""
+    def step(p, s, g):
+        u, s = tx.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    state = tx.init(params)
+    params = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), params)
+    for n in range(steps):
+        g = grad_fn(params)
+        if n in bad_at:
+            g = jax.tree_util.tree_map(lambda x: jnp.full_like(x, jnp.nan), g)
+        params, state = step(params, state, g)
+    return params, state
+
+
+def grad_fn(p):
+    return jax.grad(lambda q: jnp.sum(jnp.abs(q["w"] - 0.3)) + 0.5 * jnp.sum(q["b"] ** 2))(p)
+
+
+@pytest.mark.parametrize("averaging", [None, "epoch"])
+def test_a_skipped_first_update_leaves_the_stored_anchor_and_the_run_unchanged(averaging):
+    """A non-finite first update (and another mid-run) is skipped: the donated run then equals the run without
+    them, including the stored anchor set at the first finite update from the params it is given."""
+    params = {"w": jnp.linspace(-1.0, 1.0, 6, dtype=jnp.float32).reshape(3, 2), "b": jnp.ones(2, jnp.float32)}
+    tx = o2nc(OGD(lr=0.05, radius=0.2), epoch_length=4, averaging=averaging, seed=7)
+    clean_p, clean_s = run(tx, 11, params, grad_fn)
+    bad_p, bad_s = run(tx, 13, params, grad_fn, bad_at=(0, 6))
+    assert int(bad_s.nonfinite) == 2 and int(bad_s.count) == int(clean_s.count) == 11
+    for a, b in zip(jax.tree_util.tree_leaves((clean_p, o2nc_eval_params(clean_s, clean_p))),
+                    jax.tree_util.tree_leaves((bad_p, o2nc_eval_params(bad_s, bad_p)))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
