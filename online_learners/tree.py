@@ -39,6 +39,7 @@ __all__ = [
     "tree_sq_norm",
     "tree_norm",
     "tree_project_ball",
+    "tree_project_ball_norm",
     "tree_where",
     "scalar_like",
     "counter_like",
@@ -276,12 +277,21 @@ def tree_project_ball(a: Tree, radius) -> Tree:
     """
     if radius is None:
         return a
+    return tree_project_ball_norm(a, radius)[0]
+
+
+def tree_project_ball_norm(a: Tree, radius) -> tuple:
+    """(Π(a), ‖Π(a)‖): :func:`tree_project_ball` and the norm of its result, ‖a‖·min(1, radius/‖a‖), from the norm
+    the projection takes anyway (within one rounding of ``tree_norm(Π(a))``). ``radius=None``: (a, ‖a‖)."""
     norm = tree_norm(a)
+    if radius is None:
+        return a, norm
     xp = array_namespace(norm)
     # radius / max(norm, radius) equals min(1, radius/norm) and never divides by zero.
     bound = xp.asarray(radius, dtype=norm.dtype, device=array_api_compat.device(norm))
     factor = bound / xp.maximum(norm, bound)
-    return tree_map(lambda x: (factor if x.dtype == factor.dtype else xp.astype(factor, x.dtype)) * x, a)
+    projected = tree_map(lambda x: (factor if x.dtype == factor.dtype else xp.astype(factor, x.dtype)) * x, a)
+    return projected, norm * factor
 
 
 def tree_where(condition, a: Tree, b: Tree) -> Tree:

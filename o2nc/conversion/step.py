@@ -6,6 +6,10 @@
     at the end of an epoch of T steps:  close (w̄_k, ĝ_k, ‖ĝ_k‖, path bound) and, with restarts, learner.init
     ([CMO23] §3: restarting every T steps turns the learner's static regret into K-shifting regret)
 
+The segment length needs ‖Δ_n‖: a learner whose state already holds it (e.g. from the projection of its last update)
+declares ``play_norm(state)`` (‖predict(state)‖ as a 0-d array, or None where it does not hold it), and ``propose``
+takes it from there instead of computing the norm again.
+
 The state is a NamedTuple of trees and 0-d arrays, so a shell can loop over it eagerly (``minimize``), ``jax.jit`` or
 ``vmap`` it (the batched runners), or call it per step (the optimizers' reference path).
 """
@@ -45,9 +49,13 @@ def init(learner, x0) -> ConversionState:
 
 def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None) -> Proposal:
     """Step n's points from s_n ([CMO23] Algorithm 1; :mod:`o2nc.conversion.scaling`). ``delta``: a play already
-    computed (e.g. with a hint), else ``learner.predict(state.learner)``."""
+    computed (e.g. with a hint), else ``learner.predict(state.learner)``; ‖Δ_n‖ is then the learner's ``play_norm``
+    where it declares one (module docstring)."""
+    norm = None
     if delta is None:
         delta = learner.predict(state.learner)
+        known = getattr(learner, "play_norm", None)
+        norm = None if known is None else known(state.learner)
     w_coef, x_coef = coefficients(full_step, s, lr)
     anchor = state.anchor
     if isinstance(anchor, (list, tuple, dict)):
@@ -56,7 +64,7 @@ def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=N
     else:  # one array: the same formulas without the tree walk
         w = anchor + w_coef * delta
         x = anchor + x_coef * delta if full_step else w
-    segment = abs(x_coef) * tree_norm(delta)
+    segment = abs(x_coef) * (tree_norm(delta) if norm is None else norm)
     return Proposal(delta, s, x, w, segment)
 
 

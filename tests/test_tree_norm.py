@@ -1,0 +1,98 @@
+"""tree_norm at every scale on every backend, and the projection that returns its own norm.
+
+The reference is ``math.hypot`` of the entries as Python floats (float64, no intermediate under- or overflow).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from online_learners import tree
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+torch = pytest.importorskip("torch")
+
+SCALES = {np.float32: (1e-30, 1e-5, 1.0, 1e5, 1e30), np.float64: (1e-300, 1e-30, 1.0, 1e30, 1e300)}
+
+
+def leaves(dtype, scale, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal(7) * scale).astype(dtype), (rng.standard_normal((3, 2)) * scale).astype(dtype)]
+
+
+def reference(parts) -> float:
+    return math.hypot(*(float(v) for p in parts for v in np.ravel(p)))
+
+
+BACKENDS = {
+    "numpy": lambda parts: [np.asarray(p) for p in parts],
+    "torch": lambda parts: [torch.from_numpy(np.ascontiguousarray(p)) for p in parts],
+    "jax": lambda parts: [jnp.asarray(p) for p in parts],
+    "jax-jit": None,
+}
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_norm_is_correctly_scaled_at_every_scale(backend, dtype):
+    eps = float(np.finfo(dtype).eps)
+    for scale in SCALES[dtype]:
+        parts = leaves(dtype, scale)
+        if backend == "jax-jit":
+            got = jax.jit(tree.tree_norm)([jnp.asarray(p) for p in parts])
+        else:
+            got = tree.tree_norm(BACKENDS[backend](parts))
+        ref = reference(parts)
+        assert math.isfinite(float(got)) and float(got) > 0, f"{backend} {dtype.__name__} scale {scale:g}: {got}"
+        assert abs(float(got) - ref) <= 4 * eps * ref, f"{backend} {dtype.__name__} scale {scale:g}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_device_norm_equals_the_plain_sum_where_nothing_underflows(dtype):
+    """The scaled form multiplies by a power of two, which rounds nothing: it is √(Σ a²) computed by jax itself."""
+    rng = np.random.default_rng(1)
+    plain = jax.jit(lambda a: jnp.sqrt(jnp.sum(a * a)))
+    norm = jax.jit(tree.tree_norm)
+    for _ in range(50):
+        a = jnp.asarray((rng.standard_normal(int(rng.integers(1, 40))) * 10.0 ** rng.uniform(-4, 4)).astype(dtype))
+        assert norm(a) == plain(a)
+
+
+def test_norm_under_vmap_is_the_norm_of_each_row():
+    rows = np.random.default_rng(2).standard_normal((5, 4)) * np.array([1e-300, 1e-30, 1.0, 1e30, 1e300])[:, None]
+    got = np.asarray(jax.jit(jax.vmap(tree.tree_norm))(jnp.asarray(rows)))
+    np.testing.assert_allclose(got, [reference([r]) for r in rows], rtol=4e-16)
+
+
+@pytest.mark.parametrize("make", [np.asarray, jnp.asarray, torch.as_tensor], ids=["numpy", "jax", "torch"])
+def test_zero_infinite_and_nan_entries(make):
+    assert float(tree.tree_norm([make(np.zeros(3)), make(np.zeros((2, 2)))])) == 0.0
+    assert float(tree.tree_norm([make(np.zeros(0)), make(np.array([3.0, 4.0]))])) == 5.0
+    assert float(tree.tree_norm([make(np.zeros(0))])) == 0.0
+    assert float(tree.tree_norm([make(np.array([1.0, -np.inf]))])) == math.inf
+    assert math.isnan(float(tree.tree_norm([make(np.array([np.nan, np.inf, 1.0]))])))
+    biggest = np.finfo(np.float64).max
+    assert float(tree.tree_norm([make(np.array([biggest, biggest]))])) == math.inf  # the true norm overflows
+    assert float(tree.tree_norm([make(np.array([biggest / 2, 0.0]))])) == biggest / 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [np.asarray, jnp.asarray], ids=["numpy", "jax"])
+def test_projection_returns_the_norm_of_its_result(make, dtype):
+    eps = float(np.finfo(dtype).eps)
+    for scale in SCALES[dtype]:
+        a = [make(p) for p in leaves(dtype, scale, seed=3)]
+        norm = reference(leaves(dtype, scale, seed=3))
+        for radius in (norm / 3, norm * 3):
+            projected, projected_norm = tree.tree_project_ball_norm(a, radius)
+            for x, y in zip(projected, tree.tree_project_ball(a, radius)):
+                np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+            exact = float(tree.tree_norm(projected))
+            assert abs(float(projected_norm) - exact) <= 4 * eps * exact
+            assert abs(float(projected_norm) - min(norm, radius)) <= 8 * eps * min(norm, radius)
+    a = [make(p) for p in leaves(dtype, 1.0)]
+    same, norm = tree.tree_project_ball_norm(a, None)
+    assert same is a and float(norm) == float(tree.tree_norm(a))
