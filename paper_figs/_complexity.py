@@ -116,12 +116,19 @@ def plot_scaling(ax, rows, objective, *, key: str, fixed_key: str, fixed_value: 
                       label=f"theory {sym}^{theory:g} ({method})")
         data[method] = {key: xs.tolist(), "median": med.tolist(), "q25": low.tolist(), "q75": high.tolist(),
                         "travel_ratio_median": [None if t is None else float(t) for t in travel],
-                        "exponent": fit.exponent, "ci": [fit.ci_low[0], fit.ci_high[0]], "theory": theory,
+                        "exponent": fit.exponent, "ci": [fit.ci_low[0], fit.ci_high[0]], "interval": fit.method,
+                        "theory": theory,
                         "censored": censored}
         note = f", travel-limited at {int(limited.sum())} of {len(xs)} points" if limited.any() else ""
         lines.append(f"{PANELS[objective]}, {method}: {fit_text(fit, theory)}{note}")
     ax.set_title(PANELS[objective])
     return data, lines
+
+
+def intervals(data: dict) -> list[str]:
+    """The interval scheme of every fit drawn (``RateFit.method``), for the caption's wording."""
+    return [m["interval"] for panel in data["objectives"].values() for m in panel.values()
+            if isinstance(m, dict) and "interval" in m]
 
 
 def medians(picked, key):

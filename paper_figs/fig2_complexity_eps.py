@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from _common import new_figure, save
-from _complexity import FIXED, PANELS, plot_scaling, results
+from _complexity import FIXED, PANELS, intervals, plot_scaling, results
+
+from o2nc.experiments import interval_words
 
 NAME = "fig2_complexity_eps"
 TITLE = "Complexity in ε: queries to a (δ, ε)-certificate"
@@ -37,7 +39,8 @@ def make(out: Path, quick: bool = False) -> list[Path]:
                f"{FIXED['o2nc_toy']['delta']}, ε in units of G. Median and interquartile band over seeds; dotted: "
                "worst-case theory slopes; hollow markers: travel-limited medians (queries ≤ 1.5·T·‖x0 − x*‖/δ, "
                "the runs stop about when the anchor, moving ≤ δ per epoch, reaches x*). Fitted exponents in ε with "
-               "95% bootstrap intervals: " + "; ".join(lines) + ". On the tight family the travel distance grows "
+               + interval_words(intervals(data)) + ": " + "; ".join(lines)
+               + ". On the tight family the travel distance grows "
                "like 1/ε, so travel times the tuned epoch length is the theorem's ε^-3 and the runs stay within their "
                "Theorem-8 budgets; on o2nc_toy the distance is fixed and the slope is the epoch length's. "
                "INGD and SGD are faster than ε^-3 on the tight family: it is tight for O2NC at its tuning, not a "

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from _common import new_figure, save
-from _complexity import FIXED, PANELS, plot_scaling, results
+from _complexity import FIXED, PANELS, intervals, plot_scaling, results
+
+from o2nc.experiments import interval_words
 
 NAME = "fig3_complexity_delta"
 TITLE = "Complexity in δ: queries to a (δ, ε)-certificate"
@@ -34,5 +36,5 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     caption = (f"{TITLE}. Left: the tight family at ε = {FIXED['tight_ramp']['epsilon'][quick]}; right: o2nc_toy at "
                f"ε = {FIXED['o2nc_toy']['epsilon'][quick]}·G. Median and interquartile band over seeds; dotted: theory "
                "slope δ^-1; hollow markers: travel-limited medians (queries ≤ 1.5·T·‖x0 − x*‖/δ). Fitted exponents "
-               "in δ with 95% bootstrap intervals: " + "; ".join(lines) + ".")
+               f"in δ with {interval_words(intervals(data))}: " + "; ".join(lines) + ".")
     return save(fig, NAME, out, data=data, caption=caption)

@@ -25,7 +25,7 @@ from _common import MARKERS, cached, fit_text, new_figure, save, store
 import o2nc
 import o2nc.baselines as baselines
 import objectives
-from o2nc.experiments import fit_exponent
+from o2nc.experiments import fit_exponent, interval_words
 from objectives.hard_instance import progress
 from online_learners import OGD
 
@@ -100,7 +100,8 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     walls = np.array(walls)
     data["wall"] = walls.tolist()
     ax.loglog(1 / eps_values, walls, color="0.3", ls="--", label="wall $T/p$ (expected reveals)")
-    lines = [f"wall {fit_text(fit_exponent(eps_values, walls))}"]
+    wall_fit = fit_exponent(eps_values, walls)
+    lines, schemes = [f"wall {fit_text(wall_fit)}"], [wall_fit.method]
     for i, (label, fn) in enumerate((("O2NC + OGD", o2nc_queries), ("SGD", sgd_queries))):
         table = np.full((len(eps_values), seeds), np.nan)
         for a, eps in enumerate(eps_values):
@@ -123,6 +124,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
                                   "ci": [fit.ci_low[0], fit.ci_high[0]], "uncrossed": int((~ok).sum()),
                                   "ratio_to_wall": (median / walls).tolist()}
         lines.append(f"{label} {fit_text(fit)}")
+        schemes.append(fit.method)
     ingd_budget = int(20 * walls[0])
     ingd = cached(db, {"figure": NAME, "method": "INGD", "epsilon": float(eps_values[0]), "delta": DELTA,
                        "sigma": SIGMA, "gap": GAP, "budget": ingd_budget, "version": 3},
@@ -143,7 +145,7 @@ def make(out: Path, quick: bool = False) -> list[Path]:
         f"{TITLE}: a demonstration of the lower bound, not a measurement of O2NC's rate. hard_chain with δ = {DELTA}, "
         f"σ = {SIGMA}, gap = {GAP}; median and interquartile band over {seeds} seeds of the queries until the chain is "
         "crossed (prog₁ = T, the first place a (δ, ε)-stationary point can be); dashed: the wall T/p, the expected "
-        "reveals any zero-respecting method needs. Fitted exponents in ε (95% bootstrap intervals): "
+        "reveals any zero-respecting method needs. Fitted exponents in ε (" + interval_words(schemes) + "): "
         + "; ".join(lines) + ". Both drawn methods sit on the wall (ratios to T/p: "
         + ", ".join(f"{m} {min(v['ratio_to_wall']):.2f}–{max(v['ratio_to_wall']):.2f}" for m, v in
                     data["methods"].items())

@@ -460,3 +460,14 @@ def test_fit_store_table(tmp_path):
     assert all(r.fit.exponent < 0 for r in budget)                        # smaller certificates with more calls
     table = fit_table(rows)
     assert "epsilon (joint)" in table and "delta (joint)" in table and "95% CI" in table
+
+
+def test_interval_words_name_the_scheme_of_every_fit():
+    from o2nc.experiments import interval_words
+
+    eps = np.repeat([0.1, 0.2, 0.4], 2)
+    y = eps ** -2.0 * np.exp(0.01 * np.random.default_rng(0).standard_normal(6))
+    cells, residual = fit_exponent(eps, y), fit_exponent(eps, y, bootstrap="residual")
+    assert interval_words([cells.method]) == "95% t intervals on the design cells' means"
+    assert interval_words([cells.method, residual.method], level=0.9) == (
+        "90% t intervals on the design cells' means (1 fits) or residual-bootstrap intervals (1 fits)")

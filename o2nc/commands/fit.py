@@ -60,7 +60,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from o2nc.experiments import Store, StoreError, fit_store, fit_table
+    from o2nc.experiments import Store, StoreError, fit_store, fit_table, interval_words
     from o2nc.experiments.fit import fits_json, ratio_table
 
     if not (0 < args.level < 1):
@@ -92,7 +92,8 @@ def run(args) -> int:
     for k in kinds:
         part = [r for r in rows if r.against == k]
         if part:
-            print(f"\nexponents against {k} ({args.level:.0%} bootstrap intervals, {args.bootstrap}):")
+            methods = [r.fit.method for r in rows if r.against == k and r.fit is not None]
+            print(f"\nexponents against {k} ({interval_words(methods, args.level)}):")
             print(fit_table(part))
     print("\nbound ratios (epsilon runs: queries / O2NC's Theorem-8 budget at the run's eps, delta; budget runs: mean "
           "certificate / Theorem-8 bound):")

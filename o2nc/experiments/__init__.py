@@ -11,7 +11,7 @@
   removes what fails) (:mod:`o2nc.experiments.store`).
 - Spec files are data: they name registered objectives, learners and baselines only; a factory of your own comes
   from Python (a callable in a dict spec) or behind ``allow_import`` (:mod:`o2nc.experiments.build`).
-- :func:`fit_power_law`, :func:`fit_store` — log–log exponents with bootstrap confidence intervals
+- :func:`fit_power_law`, :func:`fit_store` — log–log exponents with confidence intervals
   (:mod:`o2nc.experiments.fit`).
 - :mod:`o2nc.experiments.batched` — many seeds of one O2NC+OGD configuration at once (batched numpy, jax vmap+jit).
 
@@ -20,7 +20,16 @@ Example:
     >>> round(fit_exponent([1, 2, 4, 8], [8.0, 1.0, 0.125, 0.015625]).exponent, 6)
     -3.0
 """
-from o2nc.experiments.fit import THEORY, FitRow, RateFit, fit_exponent, fit_power_law, fit_store, fit_table
+from o2nc.experiments.fit import (
+    THEORY,
+    FitRow,
+    RateFit,
+    fit_exponent,
+    fit_power_law,
+    fit_store,
+    fit_table,
+    interval_words,
+)
 from o2nc.experiments.runner import execute, run_config, theory_budget
 from o2nc.experiments.spec import RunConfig, Spec, SpecError, config_key, load_spec
 from o2nc.experiments.store import Store, StoreDamaged, StoreError, drop_damaged
@@ -31,5 +40,5 @@ __all__ = [
     "Store", "StoreError", "StoreDamaged", "drop_damaged",
     "run_sweep", "SweepReport", "summary_table", "EXECUTORS",
     "execute", "run_config", "theory_budget",
-    "fit_power_law", "fit_exponent", "fit_store", "fit_table", "RateFit", "FitRow", "THEORY",
+    "fit_power_law", "fit_exponent", "fit_store", "fit_table", "interval_words", "RateFit", "FitRow", "THEORY",
 ]

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["RateFit", "fit_power_law", "fit_exponent", "fit_store", "THEORY", "FitRow", "fits_json", "TRAVEL_LIMIT",
-           "bound_ratios"]
+           "bound_ratios", "interval_words"]
 
 #: Exponents predicted for O2NC + OGD (theory tuning), by what the fit is against.
 THEORY = {"epsilon": -3.0, "delta": -1.0, "budget": -1.0 / 3.0}
@@ -209,6 +209,25 @@ def _cell_interval(D: np.ndarray, ly: np.ndarray, cell_id: np.ndarray, counts: n
     cov = s2 * np.linalg.inv(Dc.T @ (counts[:, None] * Dc))
     half = stats.t.ppf((1 + level) / 2, k - q) * np.sqrt(np.diag(cov)[1:])
     return coef[1:] - half, coef[1:] + half
+
+
+#: What each interval scheme is called where a fit is printed (module docstring).
+INTERVAL_NAMES = {"cells": "t intervals on the design cells' means", "residual": "residual-bootstrap intervals",
+                  "stratified": "seed-bootstrap intervals"}
+
+
+def interval_words(methods: Iterable[str], level: float = 0.95) -> str:
+    """How a caption or table names the intervals of fits made by ``methods`` (each a :attr:`RateFit.method`):
+    ``"95% t intervals on the design cells' means"`` when they share one scheme, each scheme with its count
+    otherwise."""
+    counts: dict = {}
+    for m in methods:
+        counts[m] = counts.get(m, 0) + 1
+    if not counts:
+        return f"{level:.0%} intervals"
+    if len(counts) == 1:
+        return f"{level:.0%} {INTERVAL_NAMES[next(iter(counts))]}"
+    return f"{level:.0%} " + " or ".join(f"{INTERVAL_NAMES[m]} ({n} fits)" for m, n in counts.items())
 
 
 def fit_exponent(x: Sequence[float], y: Sequence[float], **kw) -> RateFit:
