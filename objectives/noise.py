@@ -26,6 +26,9 @@ from ._backend import asarray_like
 from .base import Objective
 
 KINDS = ("gaussian", "student_t", "pareto", "cauchy", "bounded")
+#: ``extra["noise_model"]`` of an objective whose stochastic gradient is its exact gradient plus the Gaussian draw of
+#: :func:`sample_noise` (mean of ``batch_size`` draws) from the caller's generator, nothing else.
+ADDITIVE_GAUSSIAN = "additive-gaussian"
 
 
 def sample_noise(rng: np.random.Generator, kind: str, d: int, scale: float, df: float = 3.0,
@@ -61,7 +64,10 @@ def with_noise(obj: Objective, kind: str = "gaussian", scale: float = 1.0, *, df
 
     Returns:
         An Objective named ``f"{obj.name}+{kind}"`` with tag "stochastic" (and "heavy-tailed" for the three
-        heavy-tailed kinds); ``extra['noise_variance']`` is E‖ξ‖² (``inf`` for pareto and cauchy).
+        heavy-tailed kinds); ``extra['noise_variance']`` is E‖ξ‖² (``inf`` for pareto and cauchy).  Gaussian
+        noise on a deterministic objective also declares ``extra['noise_model'] = "additive-gaussian"``: the
+        stochastic gradient is then ∇F(x) plus :func:`sample_noise`'s Gaussian draw and nothing else, which is
+        what ``o2nc.experiments.batched`` replays to run the same seed compiled.
 
     Example:
         >>> import numpy as np, objectives
@@ -87,9 +93,12 @@ def with_noise(obj: Objective, kind: str = "gaussian", scale: float = 1.0, *, df
 
     variance = {"gaussian": scale**2, "student_t": scale**2, "bounded": scale**2}.get(kind, math.inf)
     tags = set(obj.tags) | {"stochastic"} | ({"heavy-tailed"} if kind in ("student_t", "pareto", "cauchy") else set())
+    extra = dict(obj.extra, base=obj.name, noise_kind=kind, noise_scale=scale, noise_variance=variance,
+                 unbiased=kind != "cauchy")
+    extra.pop("noise_model", None)  # a stochastic base's own model no longer describes the sum
+    if kind == "gaussian" and base_stoch is None:
+        extra["noise_model"] = ADDITIVE_GAUSSIAN
     return obj.replace(
         name=f"{obj.name}+{kind}", stoch=stoch, tags=tags,
-        params=dict(obj.params, noise=kind, scale=scale, df=df, alpha=alpha),
-        extra=dict(obj.extra, base=obj.name, noise_kind=kind, noise_scale=scale, noise_variance=variance,
-                   unbiased=kind != "cauchy"),
+        params=dict(obj.params, noise=kind, scale=scale, df=df, alpha=alpha), extra=extra,
     )
