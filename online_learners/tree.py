@@ -41,6 +41,8 @@ __all__ = [
     "tree_project_ball",
     "tree_project_ball_norm",
     "tree_where",
+    "plain_is_exact",
+    "inverse_scale",
     "scalar_like",
     "counter_like",
     "count_as",
@@ -209,11 +211,22 @@ def tree_norm(a: Tree):
         flat = xp.reshape(x, (-1,))
         term = xp.vecdot(flat, flat)
         sq = term if sq is None else sq + term
-    floor = _NORM_FLOORS.get(sq.dtype)
+    return xp.sqrt(sq) if _plain_floor(xp, sq.dtype) <= float(sq) < float("inf") else _scaled_norm(leaves, xp)
+
+
+def plain_is_exact(sq):
+    """Whether √``sq`` of a plain sum of squares ``sq`` (an array) is the norm up to roundings: ``sq`` is a normal
+    number of at least tiny/eps — every square that underflowed then weighs less than one rounding — and finite."""
+    xp = array_namespace(sq)
+    return (sq >= _plain_floor(xp, sq.dtype)) & (sq < float("inf"))
+
+
+def _plain_floor(xp, dtype) -> float:
+    floor = _NORM_FLOORS.get(dtype)
     if floor is None:
-        info = xp.finfo(sq.dtype)
-        floor = _NORM_FLOORS[sq.dtype] = float(info.smallest_normal) / float(info.eps)
-    return xp.sqrt(sq) if floor <= float(sq) < float("inf") else _scaled_norm(leaves, xp)
+        info = xp.finfo(dtype)
+        floor = _NORM_FLOORS[dtype] = float(info.smallest_normal) / float(info.eps)
+    return floor
 
 
 _NORM_FLOORS: dict = {}
@@ -238,6 +251,19 @@ def _exponent_range(xp, dtype) -> tuple:
     return bounds
 
 
+def inverse_scale(big):
+    """2^−e for m = ``big`` ≥ 0 (a 0-d or elementwise array), m = f·2^e with ½ ≤ f < 1, clipped so that 2^e and 2^−e
+    are normal numbers; 1 where m is 0, ∞ or NaN.  ``x · inverse_scale(max |x|)`` rounds nothing and lies in (−1, 1):
+    the scale of :func:`tree_norm`'s scaled form (Blue 1978; Anderson 2017)."""
+    xp = array_namespace(big)
+    lo, hi = _exponent_range(xp, big.dtype)
+    # 2^−e = f / m exactly
+    mantissa = xp.frexp(big)[0]
+    regular = (mantissa >= 0.5) & (mantissa < 1)
+    down = mantissa / xp.where(regular, big, xp.ones_like(big))
+    return xp.where(regular, xp.clip(down, 2.0**-hi, 2.0**-lo), xp.ones_like(down))
+
+
 def _scaled_norm(leaves, xp):
     """2^e·√(Σ (a_i·2^−e)²), e the binary exponent of m = max |a_i| clamped to the normal range (Blue 1978; Anderson
     2017); 0 for an all-zero or empty tree, ∞ or NaN when an entry is."""
@@ -249,13 +275,7 @@ def _scaled_norm(leaves, xp):
     big = xp.max(xp.abs(nonempty[0]))
     for x in nonempty[1:]:
         big = xp.maximum(big, xp.max(xp.abs(x)))
-    lo, hi = _exponent_range(xp, big.dtype)
-    # 2^−e = f / m exactly (m = f·2^e, ½ ≤ f < 1), clipped to [2^−hi, 2^−lo]; scale 1 for m = 0, ∞ or NaN, whose
-    # sum below is 0, ∞ or NaN itself
-    mantissa = xp.frexp(big)[0]
-    regular = (mantissa >= 0.5) & (mantissa < 1)
-    down = mantissa / xp.where(regular, big, xp.ones_like(big))
-    down = xp.where(regular, xp.clip(down, 2.0**-hi, 2.0**-lo), xp.ones_like(down))
+    down = inverse_scale(big)
     total = xp.sum((nonempty[0] * down) ** 2)
     for x in nonempty[1:]:
         total = total + xp.sum((x * down) ** 2)

@@ -24,7 +24,15 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
-from online_learners.tree import array_namespace, tree_leaves, tree_map, tree_norm, tree_zeros_like
+from online_learners.tree import (
+    array_namespace,
+    inverse_scale,
+    plain_is_exact,
+    tree_leaves,
+    tree_map,
+    tree_norm,
+    tree_zeros_like,
+)
 
 __all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius", "exact_radius_rows"]
 
@@ -73,11 +81,31 @@ def close(sums: EpochSums, length) -> EpochStats:
     return EpochStats(mean, grad_mean, tree_norm(grad_mean), sums.path)
 
 
-def exact_radius(points, mean):
+def exact_radius(points, mean, all_plain=None):
     """r_k = max_t ‖w_t − w̄_k‖ over a tree ``points`` whose leaves stack the epoch's T points on a leading axis,
-    with one common scale a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
-    ‖(w_t − w̄_k)/a‖ ≤ √d cannot overflow); a 0-d array."""
-    return _radius(lambda: iter((points,)), mean)  # one block: one common scale
+    with one common scale 2^e ≥ a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
+    ‖(w_t − w̄_k)/2^e‖ ≤ √d cannot overflow); a 0-d array.
+
+    ``all_plain``: for a caller that computes many radii at once under ``jax.vmap`` (the compiled runner), a function
+    that turns this radius' flag "the plain sums of squares are exact" (:func:`online_learners.tree.plain_is_exact`)
+    into one flag for the whole batch (a min over the vmapped axis); the radius is then the plain √(max_t Σ (w_t −
+    w̄_k)²), one pass over the points, and the scaled form (two passes) runs, under ``jax.lax.cond``, only when some
+    radius of the batch needs it.  The power-of-two scale rounds nothing, so both forms give the same value where
+    the plain one is exact."""
+    if all_plain is None:
+        return _radius(lambda: iter((points,)), mean)  # one block: one common scale
+    import jax
+
+    xp = array_namespace(*tree_leaves(mean))
+    rows = None
+    for p, m in zip(tree_leaves(points), tree_leaves(mean)):
+        if math.prod(m.shape) > 0:
+            d = p - m[None, ...]
+            sq = xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=1)
+            rows = sq if rows is None else rows + sq
+    top = xp.max(rows)
+    return jax.lax.cond(all_plain(plain_is_exact(top)), lambda: xp.sqrt(top),
+                        lambda: _radius(lambda: iter((points,)), mean))
 
 
 def exact_radius_rows(rows, mean, chunk: int = 0):
@@ -97,9 +125,9 @@ def exact_radius_rows(rows, mean, chunk: int = 0):
 
 
 def _radius(blocks, mean):
-    """max_t ‖w_t − w̄‖ over the blocks of stacked points that ``blocks()`` yields, each block with its own scale
-    a = max |w_t − w̄| over the block (the block's largest distance is at least a, so it cannot underflow, and
-    ‖(w_t − w̄)/a‖ ≤ √d cannot overflow)."""
+    """max_t ‖w_t − w̄‖ over the blocks of stacked points that ``blocks()`` yields, each block with its own scale:
+    the power of two 2^e ≥ a = max |w_t − w̄| over the block (:func:`online_learners.tree.inverse_scale`; the block's
+    largest distance is at least a, so it cannot underflow, and ‖(w_t − w̄)/2^e‖ ≤ √d cannot overflow)."""
     means = [m for m in tree_leaves(mean) if math.prod(m.shape) > 0]
     xp = array_namespace(*means)
     largest = None
@@ -109,11 +137,11 @@ def _radius(blocks, mean):
         a = xp.max(xp.abs(diffs[0]))
         for d in diffs[1:]:
             a = xp.maximum(a, xp.max(xp.abs(d)))
-        safe = xp.where(a > 0, a, xp.ones_like(a))
+        down = inverse_scale(a)
         rows = None
         for d in diffs:
-            sq = xp.sum(xp.reshape((d / safe) ** 2, (d.shape[0], -1)), axis=1)
+            sq = xp.sum(xp.reshape((d * down) ** 2, (d.shape[0], -1)), axis=1)
             rows = sq if rows is None else rows + sq
-        top = a * xp.sqrt(xp.max(rows))
+        top = xp.sqrt(xp.max(rows)) / down
         largest = top if largest is None else xp.maximum(largest, top)
     return largest

@@ -207,6 +207,8 @@ def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_l
 
 
 _CACHE: dict = {}
+#: The name of the vmapped axis of seeds in the compiled chunk (for collectives over the seeds).
+SEEDS = "seeds"
 
 
 def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, noisy: bool, oracle_key):
@@ -227,6 +229,10 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
 
     from online_learners.tree import tree_norm
 
+    def every_seed(flag):
+        """One flag for the whole batch: ``flag`` holds for every seed (a min over the vmapped axis)."""
+        return jax.lax.pmin(flag.astype(jnp.int32), SEEDS) > 0
+
     def step(carry, inputs):
         state, g_sum = carry
         s, xi = inputs
@@ -246,7 +252,7 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
         g_sum = jnp.zeros_like(x0)
         (state, g_sum), points = jax.lax.scan(step, (state, g_sum), (s_k, xi_k), unroll=min(UNROLL, T))
         closed, state = _core.end_epoch(state, T)
-        radius = _epoch.exact_radius(points, closed.mean)
+        radius = _epoch.exact_radius(points, closed.mean, all_plain=every_seed)
         exact = tree_norm(g_sum / T) if noisy else closed.certificate
         if restart:
             state = _core.restart(learner, state, x0)
@@ -260,9 +266,10 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
 
     s_axis = None if drawn else 0
     if noisy:
-        fn = jax.jit(jax.vmap(one_seed, in_axes=(0, s_axis, 0, None, 0)))
+        fn = jax.jit(jax.vmap(one_seed, in_axes=(0, s_axis, 0, None, 0), axis_name=SEEDS))
     else:
-        fn = jax.jit(jax.vmap(lambda st, s, w, x0: one_seed(st, s, w, x0), in_axes=(0, s_axis, 0, None)))
+        fn = jax.jit(jax.vmap(lambda st, s, w, x0: one_seed(st, s, w, x0), in_axes=(0, s_axis, 0, None),
+                              axis_name=SEEDS))
     try:
         if len(_CACHE) > 64:
             _CACHE.clear()
