@@ -70,7 +70,8 @@ def test_after_returns_its_argument_bit_for_bit(value, dtype):
     value = {"tiny": float(info.smallest_subnormal), "max": float(info.max)}.get(value, value)
     x = jnp.asarray([value, 2.0, -3.0], dtype)
     for token in (jnp.asarray([-0.0, 1.0], jnp.float32), jnp.asarray([np.nan], jnp.float32),
-                  jnp.asarray([-np.inf], jnp.bfloat16)):
+                  jnp.asarray([-np.inf], jnp.bfloat16), jnp.asarray([[-2.0, 1.0]], jnp.float32),
+                  jnp.asarray(-7.0, jnp.float16)):
         out = jax.jit(_after)(x, token)
         assert out.dtype == x.dtype
         assert np.array_equal(np.asarray(out).view(np.uint16 if x.dtype.itemsize == 2 else np.uint32),

@@ -320,7 +320,8 @@ def _after(x, token):
     if x.size == 0 or token.size == 0 or not jnp.issubdtype(x.dtype, jnp.floating):
         return x
     bits = jnp.dtype(token.dtype).itemsize * 8
-    word = jax.lax.bitcast_convert_type(token.reshape(-1)[0], jnp.dtype(f"uint{bits}"))
+    # the first entry by index, not through a reshape (which a leaf sharded with explicit axes refuses)
+    word = jax.lax.bitcast_convert_type(token[(0,) * token.ndim], jnp.dtype(f"uint{bits}"))
     sign = jax.lax.shift_right_logical(word, jnp.asarray(bits - 1, word.dtype))
     one = (sign - sign * sign + 1).astype(x.dtype)
     return x * one
