@@ -27,14 +27,14 @@ import array_api_compat
 from online_learners.tree import (
     array_namespace,
     inverse_scale,
-    plain_is_exact,
     tree_leaves,
     tree_map,
     tree_norm,
     tree_zeros_like,
 )
 
-__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius", "exact_radius_rows"]
+__all__ = ["EpochSums", "EpochStats", "start", "add", "close", "exact_radius", "exact_radius_rows",
+           "plain_radius_squared"]
 
 
 class EpochSums(NamedTuple):
@@ -81,21 +81,18 @@ def close(sums: EpochSums, length) -> EpochStats:
     return EpochStats(mean, grad_mean, tree_norm(grad_mean), sums.path)
 
 
-def exact_radius(points, mean, all_plain=None):
+def exact_radius(points, mean):
     """r_k = max_t ‖w_t − w̄_k‖ over a tree ``points`` whose leaves stack the epoch's T points on a leading axis,
     with one common scale 2^e ≥ a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
-    ‖(w_t − w̄_k)/2^e‖ ≤ √d cannot overflow); a 0-d array.
+    ‖(w_t − w̄_k)/2^e‖ ≤ √d cannot overflow); a 0-d array.  The power-of-two scale rounds nothing: where
+    :func:`plain_radius_squared` is exact (:func:`online_learners.tree.plain_is_exact`), its square root is this
+    value."""
+    return _radius(lambda: iter((points,)), mean)  # one block: one common scale
 
-    ``all_plain``: for a caller that computes many radii at once under ``jax.vmap`` (the compiled runner), a function
-    that turns this radius' flag "the plain sums of squares are exact" (:func:`online_learners.tree.plain_is_exact`)
-    into one flag for the whole batch (a min over the vmapped axis); the radius is then the plain √(max_t Σ (w_t −
-    w̄_k)²), one pass over the points, and the scaled form (two passes) runs, under ``jax.lax.cond``, only when some
-    radius of the batch needs it.  The power-of-two scale rounds nothing, so both forms give the same value where
-    the plain one is exact."""
-    if all_plain is None:
-        return _radius(lambda: iter((points,)), mean)  # one block: one common scale
-    import jax
 
+def plain_radius_squared(points, mean):
+    """max_t Σ (w_t − w̄_k)², unscaled (one pass over the points): r_k² where ``plain_is_exact`` says so, for a
+    caller that checks many radii at once and computes :func:`exact_radius` only where one needs it."""
     xp = array_namespace(*tree_leaves(mean))
     rows = None
     for p, m in zip(tree_leaves(points), tree_leaves(mean)):
@@ -103,9 +100,7 @@ def exact_radius(points, mean, all_plain=None):
             d = p - m[None, ...]
             sq = xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=1)
             rows = sq if rows is None else rows + sq
-    top = xp.max(rows)
-    return jax.lax.cond(all_plain(plain_is_exact(top)), lambda: xp.sqrt(top),
-                        lambda: _radius(lambda: iter((points,)), mean))
+    return xp.max(rows)
 
 
 def exact_radius_rows(rows, mean, chunk: int = 0):

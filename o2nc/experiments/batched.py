@@ -207,16 +207,18 @@ def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_l
 
 
 _CACHE: dict = {}
-#: The name of the vmapped axis of seeds in the compiled chunk (for collectives over the seeds).
-SEEDS = "seeds"
 
 
 def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, noisy: bool, oracle_key):
-    """jit(vmap(one chunk of epochs)) for this (oracle, learner, scaling, T); cached.
+    """One jitted chunk of epochs for this (oracle, learner, scaling, T); cached.
 
-    Its inputs per seed: the state, (C, T) step counters n (drawn scalings: s_n = ``rule.traced(key, n)``, the
-    counter-based draw of :mod:`o2nc.conversion.draw`, shared by the seeds) or (C, T) s-values (replayed or constant
-    scalings, per seed), the seed's two key words, x0 (shared) and, with noise, (C, T, d) noise."""
+    Its inputs: the seeds' states (leading axis S), (C, T) step counters n (drawn scalings: s_n =
+    ``rule.traced(key, n)``, the counter-based draw of :mod:`o2nc.conversion.draw`, shared by the seeds) or (S, C, T)
+    s-values (replayed or constant scalings, per seed), the seeds' two key words (S, 2), x0 (shared) and, with noise,
+    (S, C, T, d) noise.  The chunk scans over its C epochs; an epoch's T steps run ``vmap``-ed over the seeds.  The
+    exact radius is the plain one-pass form when every seed's sum of squares is exact, else (``jax.lax.cond``) the
+    scaled form (:func:`o2nc.conversion.epoch.exact_radius`); the epoch's points stay in the layout the steps wrote
+    them in, (T, S, d), and only the scaled form reorders them."""
     drawn = rule.name in ("uniform", "exponential")
     full_step = rule.full_step
     key = (oracle_key, learner, rule.name, restart, T, noisy)
@@ -227,11 +229,7 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     import jax
     import jax.numpy as jnp
 
-    from online_learners.tree import tree_norm
-
-    def every_seed(flag):
-        """One flag for the whole batch: ``flag`` holds for every seed (a min over the vmapped axis)."""
-        return jax.lax.pmin(flag.astype(jnp.int32), SEEDS) > 0
+    from online_learners.tree import plain_is_exact, tree_norm
 
     def step(carry, inputs):
         state, g_sum = carry
@@ -244,32 +242,39 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
         # w_n is the scan's output: the epoch's points, stacked by the scan, for the exact radius
         return (_core.observe(learner, state, proposal, g), g_sum), proposal.w
 
-    def epoch(carry, inputs):
-        state, words, x0 = carry
-        s_k, xi_k = inputs
+    def seed_epoch(state, s_k, words, x0, xi_k):
+        """One seed's epoch: its T steps, the closed epoch, the restart; the points (T, d) for the radius."""
         if drawn:  # the epoch's T draws at once: the same elementwise hash, vectorised over the steps
             s_k = rule.traced((words[0], words[1]), s_k, jnp.float64)
         g_sum = jnp.zeros_like(x0)
         (state, g_sum), points = jax.lax.scan(step, (state, g_sum), (s_k, xi_k), unroll=min(UNROLL, T))
         closed, state = _core.end_epoch(state, T)
-        radius = _epoch.exact_radius(points, closed.mean, all_plain=every_seed)
         exact = tree_norm(g_sum / T) if noisy else closed.certificate
         if restart:
             state = _core.restart(learner, state, x0)
-        return (state, words, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
-
-    def one_seed(state, s, words, x0, xi=None):
-        if xi is None:
-            xi = jnp.zeros(s.shape)  # unused placeholder: one scan signature for both oracles
-        (state, _, _), stats = jax.lax.scan(epoch, (state, words, x0), (s, xi))
-        return state, stats
+        squares = _epoch.plain_radius_squared(points, closed.mean)
+        return state, points, (closed.mean, closed.certificate, exact, squares, closed.radius_bound)
 
     s_axis = None if drawn else 0
-    if noisy:
-        fn = jax.jit(jax.vmap(one_seed, in_axes=(0, s_axis, 0, None, 0), axis_name=SEEDS))
-    else:
-        fn = jax.jit(jax.vmap(lambda st, s, w, x0: one_seed(st, s, w, x0), in_axes=(0, s_axis, 0, None),
-                              axis_name=SEEDS))
+    seeds_epoch = jax.vmap(seed_epoch, in_axes=(0, s_axis, 0, None, 0), out_axes=(0, 1, 0))
+
+    def epoch(carry, inputs):
+        state, words, x0 = carry
+        s_k, xi_k = inputs
+        state, points, (mean, own, exact, squares, path) = seeds_epoch(state, s_k, words, x0, xi_k)
+        radius = jax.lax.cond(jnp.all(plain_is_exact(squares)), lambda: jnp.sqrt(squares),
+                              lambda: jax.vmap(_epoch.exact_radius, in_axes=(1, 0))(points, mean))
+        return (state, words, x0), (mean, own, exact, radius, path)
+
+    def chunk(state, s, words, x0, xi=None):
+        S = words.shape[0]
+        if not drawn:
+            s = jnp.swapaxes(s, 0, 1)  # (C, S, T): the epochs lead
+        xi = jnp.zeros((s.shape[0], S, T)) if xi is None else jnp.swapaxes(xi, 0, 1)  # unused placeholder without
+        (state, _, _), stats = jax.lax.scan(epoch, (state, words, x0), (s, xi))
+        return state, tuple(jnp.swapaxes(a, 0, 1) for a in stats)  # (S, C, ...)
+
+    fn = jax.jit(chunk)
     try:
         if len(_CACHE) > 64:
             _CACHE.clear()
