@@ -108,22 +108,38 @@ def main(argv=None) -> int:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="wall: time.perf_counter; cpu: the process's CPU time (time.process_time), which a shared "
                          "machine's other work does not inflate")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS threads (threadpoolctl, when installed): one by default, as the m×m systems are small")
     args = ap.parse_args(argv)
+    if importlib.util.find_spec("threadpoolctl"):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=args.threads):
+            return _run(args)
+    return _run(args)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+
+
+def _run(args) -> int:
     clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     peers = {"nnls": peer_nnls}
     for name, fn in (("daqp", peer_daqp), ("quadprog", peer_quadprog)):
         if importlib.util.find_spec(name):
             peers[name] = fn
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"min-norm point of m = {args.m} gradients in d = {args.d}, {args.instances} instances per family; "
-          f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, load average {load:.1f} at start, {args.clock} clock "
+    print(f"min-norm point of m = {args.m} gradients in d = {args.d}, {args.instances} instances per family, "
+          f"{args.repeats} timed solves each; numpy {np.__version__}, python {platform.python_version()}, "
+          f"{platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"load average (1, 5, 15 min) {_load()} at start, {args.clock} clock, {args.threads} BLAS thread(s) "
           f"(timings on a shared machine are noisy: rerun on a quiet one)")
-    print("family  ours (ms)  " + "  ".join(f"{p:>8} (ms)  ours/{p:<8}  {p} wrong" for p in peers))
+    print("family  ours (ms)  ours worst gap  " + "  ".join(f"{p:>8} (ms)  ours/{p:<8}  {p} wrong" for p in peers))
     for fam in "ABCDE":
         times = {"ours": [], **{p: [] for p in peers}}
         wrong = {p: 0 for p in peers}
+        worst_gap = 0.0
         for G in instances(fam, args.instances, args.m, args.d, seed=ord(fam)):
             min_norm(G)  # warm
             for _ in range(args.repeats):
@@ -134,14 +150,16 @@ def main(argv=None) -> int:
                     t0 = clock()
                     fn(G)
                     times[p].append(clock() - t0)
-            best = min_norm(G).value
+            sol = min_norm(G)
+            best, worst_gap = sol.value, max(worst_gap, sol.gap)
             scale = float(np.max(np.linalg.norm(G, axis=1)))
             for p, fn in peers.items():
                 wrong[p] += float(np.linalg.norm(fn(G) @ G)) - best > 1e-9 * scale
         med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
         cells = "  ".join(f"{med[p]:>13.3f}  {med['ours'] / med[p]:>13.2f}  {wrong[p]:>3}/{args.instances:<4}"
                           for p in peers)
-        print(f"{fam:>6}  {med['ours']:>9.3f}  {cells}")
+        print(f"{fam:>6}  {med['ours']:>9.3f}  {worst_gap:>14.1e}  {cells}")
+    print(f"load average (1, 5, 15 min) {_load()} at the end")
     return 0
 
 

@@ -20,12 +20,17 @@ Math. Prog. 11, 1976, §2).  Two consequences, derived here and tested in ``test
 Math. Prog. 11, 128–149, 1976) on the Gram matrix of the gradients scaled by their largest norm: major cycles add the
 vertex that most violates optimality, minor cycles move to the affine minimiser of the current corral, dropping
 vertices whose weight reaches zero.  The affine minimiser of a corral S solves (K_SS + 11ᵀ) u = 1, α = u / 1ᵀu
-(Wolfe 1976, §4; the matrix is positive definite when S is affinely independent).  When that Gram-matrix pass leaves
+(Wolfe 1976, §4; the matrix is positive definite when S is affinely independent).  A first guess comes before the
+cycles: the affine minimiser of the distinct gradients (repeats removed), then of those with positive weight, until
+all weights are positive.  It ends at the optimum (checked like every answer; on all five hull families of
+``bench/bench_certify.py``, 50 gradients in dimension 1000, within six solves) or else at a corral, from which the
+cycles continue.  When that Gram-matrix pass leaves
 a gap above the tolerance (thin simplices, whose Gram matrix squares the condition number), a second pass solves the
 same system by QR on [1ᵀ; G_Sᵀ] with inner products taken on the gradients.  Every answer is verified directly on the
 gradients (not on the Gram matrix) and returned only when its relative gap gap/max_i ‖g_i‖² is ≤ ``tol``; otherwise
 :class:`MinNormError` is raised.  Optional other solvers (scipy's NNLS reduction, daqp, quadprog) serve as fast paths:
-their answer is checked the same way and, when the gap is larger than ``tol``, Wolfe's algorithm finishes from scratch.
+their answer is checked the same way and, when the gap is larger than ``tol``, the first guess and Wolfe's algorithm
+finish.
 Nothing depends on a dependency being right: scipy's ``nnls`` since 1.15 can return a suboptimal point together with a
 false residual (scipy issue #25389).
 """
@@ -68,7 +73,8 @@ class MinNorm(NamedTuple):
         lower: a proven lower bound on the minimum norm, max(0, min_i ⟨g_i, p⟩)/‖p‖ (0 when p = 0).
         solver: what produced the answer (``"wolfe"``, ``"nnls"``, or ``"nnls+wolfe"`` when the fast path's gap
             was too large and Wolfe's algorithm finished).
-        iterations: Wolfe's cycles (major and minor) spent; 0 when a fast path's answer passed the check.
+        iterations: the affine solves of the first guess plus Wolfe's cycles (major and minor) spent; 0 when a fast
+            path's answer passed the check.
     """
 
     weights: np.ndarray
@@ -84,6 +90,7 @@ class MinNormError(ArithmeticError):
 
 
 def _as_gradients(G: Any) -> np.ndarray:
+    """G as a float64 (m, d) array (finiteness is checked by :class:`_Rows`, on the row sums of squares)."""
     if np.iscomplexobj(G):
         raise TypeError("G: expected real gradients, got complex entries")
     try:
@@ -94,10 +101,13 @@ def _as_gradients(G: Any) -> np.ndarray:
         G = G[None, :]
     if G.ndim != 2 or G.shape[0] == 0 or G.shape[1] == 0:
         raise ValueError(f"G: expected a non-empty (m, d) array of gradients, got shape {np.shape(G)}")
+    return G
+
+
+def _require_finite(G: np.ndarray) -> None:
     if not np.all(np.isfinite(G)):
         bad = int(np.argwhere(~np.isfinite(G))[0][0])
         raise ValueError(f"G: gradient {bad} has a non-finite entry")
-    return G
 
 
 def optimality_gap(G: Any, weights: Any) -> float:
@@ -112,16 +122,28 @@ def optimality_gap(G: Any, weights: Any) -> float:
 class _Rows:
     """The gradients divided by their largest row norm, Gs = c·B, without forming Gs unless asked (``dense``):
     B is G itself (c = 1/scale) where the plain row sums of squares are exact, else G pre-scaled by its largest entry
-    (c = 1).  Products with Gs are products with B times c: one pass over G each, no copy of it."""
+    (c = 1).  Products with Gs are products with B times c: one pass over G each, no copy of it.
 
-    def __init__(self, G: np.ndarray):
+    With ``gram`` the Gram matrix Gs Gsᵀ is formed first and its diagonal gives the row sums of squares (one pass
+    over G for both).  A row with a NaN or infinite entry has a non-finite sum of squares, so G is finite exactly
+    when the largest sum is (or overflows only): the entries are searched only then, to name the bad row."""
+
+    def __init__(self, G: np.ndarray, gram: bool = False):
         self._dense = None
-        top = float(np.max(np.einsum("ij,ij->i", G, G)))
+        self._gram = None
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow and non-finite entries are handled below
+            K = G @ G.T if gram else None
+            top = float(np.max(K.diagonal() if gram else np.einsum("ij,ij->i", G, G)))
+        if not np.isfinite(top):
+            _require_finite(G)  # raises on a NaN or infinite entry; a finite G only overflowed
         if _PLAIN_RANGE[0] <= top <= _PLAIN_RANGE[1]:
             # far inside float64's range: the products of entries that matter at the scale of the largest row
             # (down to eps² times its square) are normal numbers, and c² is one too
             self.scale = float(np.sqrt(top))
             self.B, self.c = G, 1.0 / self.scale
+            if K is not None:
+                K *= self.c * self.c
+                self._gram = K
         else:  # scaled by the largest entry first (Blue, ACM TOMS 4(1), 1978)
             amax = float(np.max(np.abs(G)))
             if amax == 0.0:
@@ -132,14 +154,19 @@ class _Rows:
             self.B, self.c = unit * (amax / self.scale), 1.0
 
     def gram(self) -> np.ndarray:
-        """Gs Gsᵀ."""
-        K = self.B @ self.B.T
-        if self.c != 1.0:
-            K *= self.c * self.c
-        return K
+        """Gs Gsᵀ (formed once)."""
+        if self._gram is None:
+            K = self.B @ self.B.T
+            if self.c != 1.0:
+                K *= self.c * self.c
+            self._gram = K
+        return self._gram
 
     def combine(self, lam: np.ndarray) -> np.ndarray:
-        """Σ_i λ_i gs_i = Gsᵀλ."""
+        """Σ_i λ_i gs_i = Gsᵀλ (from the rows with λ_i ≠ 0 alone when they are under half)."""
+        support = np.flatnonzero(lam)
+        if 2 * len(support) < len(lam):
+            return (lam[support] @ self.B[support]) * self.c
         return (lam @ self.B) * self.c
 
     def inner(self, p: np.ndarray) -> np.ndarray:
@@ -196,8 +223,8 @@ def _affine_gram(K: np.ndarray, S: list):
     R, u, info = lapack.dposv(A, np.ones((len(S), 1)), lower=0, overwrite_a=1, overwrite_b=1)
     if info != 0:
         return None
-    diag = np.abs(R.diagonal())
-    if diag.min() <= 1e-7 * diag.max():
+    diag = R.diagonal().tolist()  # the Cholesky factor's diagonal: positive (a few entries, compared in Python)
+    if min(diag) <= 1e-7 * max(diag):
         return None
     u = u[:, 0]
     return u / u.sum()
@@ -217,25 +244,107 @@ def _affine_direct(Gs: np.ndarray, S: list):
     return u / u.sum()
 
 
-def _wolfe(rows: _Rows, K: np.ndarray, tol: float, max_cycles: int, precise: bool) -> tuple[np.ndarray, int]:
+class _GramCorral:
+    """Wolfe's corral S with the Cholesky factor R of K_SS + 11ᵀ = RᵀR (upper triangular), updated as points come
+    and go instead of refactored at each cycle: O(|S|²) a change, not O(|S|³).
+
+    R is also the triangular factor of E = [1ᵀ; G_Sᵀ] (EᵀE = K_SS + 11ᵀ), so a point entering appends a column
+    (one triangular solve for the new column of R) and a point leaving deletes one (Givens rotations restore the
+    triangle): Golub & Van Loan, *Matrix Computations*, 4th ed., 2013, §6.5.2.  The weights are those of
+    :func:`_affine_gram`, refused on the same test of the factor's diagonal."""
+
+    def __init__(self, K: np.ndarray, S):
+        self.K, self.S, self.broken = K, [int(i) for i in S], False
+        A = K.take(self.S, axis=0).take(self.S, axis=1)
+        A += 1.0
+        R, info = lapack.dpotrf(A, lower=0, clean=1, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("the starting corral is not affinely independent")
+        self.R = np.ascontiguousarray(R)
+
+    def add(self, j: int) -> None:
+        """Append g_j; when it is numerically in the affine hull of S the factor is left as is and ``weights`` is None
+        until it is removed again."""
+        k = len(self.S)
+        self.S.append(j)
+        r, info = lapack.dtrtrs(self.R.T, self.K[self.S[:-1], j] + 1.0, lower=1)  # Rᵀ r = (K_Sj + 1)
+        rho2 = self.K[j, j] + 1.0 - float(r @ r)
+        if info != 0 or not rho2 > 0.0:
+            self.broken = True
+            return
+        R = np.zeros((k + 1, k + 1))
+        R[:k, :k] = self.R
+        R[:k, k] = r
+        R[k, k] = np.sqrt(rho2)
+        self.R = R
+
+    def remove(self, pos: int) -> None:
+        """Delete the point at position ``pos`` of S."""
+        del self.S[pos]
+        if self.broken:  # the point that broke the factor was the last one and never entered R
+            self.broken = False
+            return
+        R = np.delete(self.R, pos, axis=1)  # upper Hessenberg from row pos on
+        for i in range(pos, R.shape[1]):
+            h = np.hypot(R[i, i], R[i + 1, i])
+            c, s = R[i, i] / h, R[i + 1, i] / h
+            top = R[i, i:].copy()
+            R[i, i:] = c * top + s * R[i + 1, i:]
+            R[i + 1, i:] = c * R[i + 1, i:] - s * top
+            R[i + 1, i] = 0.0
+        self.R = R[:-1]
+
+    def weights(self):
+        """The affine minimiser's weights α over S (Σα = 1), or None when S is not affinely independent."""
+        if self.broken:
+            return None
+        diag = self.R.diagonal().tolist()
+        if min(diag) <= 1e-7 * max(diag):
+            return None
+        u, info = lapack.dpotrs(self.R.T, np.ones(len(self.S)), lower=1)  # RᵀR u = 1
+        return u / u.sum()
+
+
+class _DirectCorral:
+    """The corral S with its affine minimiser from a QR factorisation of [1ᵀ; G_Sᵀ] (:func:`_affine_direct`)."""
+
+    def __init__(self, Gs: np.ndarray, S):
+        self.Gs, self.S = Gs, [int(i) for i in S]
+
+    def add(self, j: int) -> None:
+        self.S.append(j)
+
+    def remove(self, pos: int) -> None:
+        del self.S[pos]
+
+    def weights(self):
+        return _affine_direct(self.Gs, self.S)
+
+
+def _wolfe(rows: _Rows, K: np.ndarray, tol: float, max_cycles: int, precise: bool,
+           start: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
     """Wolfe's min-norm-point algorithm (Wolfe 1976) on the rows of Gs (scaled to norm ≤ 1; K = Gs Gsᵀ).
 
     The corral S holds affinely independent points with positive weights λ.  A major cycle adds the point most
     violating optimality, argmin_i ⟨g_i, p⟩; minor cycles move λ towards the affine minimiser α of S until it lies
     in the simplex, dropping the point whose weight reaches zero first.  With ``precise`` the affine minimiser comes
     from a QR factorisation and the inner products from the gradients themselves (slower; used when the Gram-matrix
-    pass leaves a gap above the tolerance).  Returns the weights over all m points and the cycles spent.
+    pass leaves a gap above the tolerance).  ``start`` is a corral (S, λ) to begin from (:func:`_corral_guess`);
+    by default the shortest gradient.  Returns the weights over all m points and the cycles spent.
     """
     m = K.shape[0]
+    if start is None:
+        first, lam = [int(np.argmin(np.diagonal(K)))], np.ones(1)  # the shortest gradient
+    else:
+        first, lam = start
     if precise:
         Gs = rows.dense()
-        affine = lambda S: _affine_direct(Gs, S)  # noqa: E731
+        corral = _DirectCorral(Gs, first)
         inner_of = lambda S, lam: Gs @ (lam @ Gs[S])  # noqa: E731
     else:
-        affine = lambda S: _affine_gram(K, S)  # noqa: E731
+        corral = _GramCorral(K, first)
         inner_of = lambda S, lam: K[:, S] @ lam  # noqa: E731
-    first = int(np.argmin(np.diagonal(K)))  # the shortest gradient
-    S, lam = [first], np.ones(1)
+    S = corral.S
     inner = inner_of(S, lam)  # ⟨g_i, p⟩ for every i
     cycles, dropped = 0, -1
     while cycles < max_cycles:
@@ -243,13 +352,14 @@ def _wolfe(rows: _Rows, K: np.ndarray, tol: float, max_cycles: int, precise: boo
         j = int(np.argmin(inner))
         if pp - inner[j] <= tol or j in S or j == dropped:
             break  # optimal, or rounding stalls the choice (the caller's check on the gradients decides)
-        S.append(j)
+        corral.add(j)
         lam = np.concatenate((lam, (0.0,)))
         while cycles < max_cycles:
             cycles += 1
-            alpha = affine(S)
+            alpha = corral.weights()
             if alpha is None:  # g_j numerically in the affine hull of S: no progress possible at this precision
-                S, lam = S[:-1], lam[:-1]
+                corral.remove(len(S) - 1)
+                lam = lam[:-1]
                 dropped = j
                 break
             if alpha.min() > 0.0:
@@ -262,7 +372,9 @@ def _wolfe(rows: _Rows, K: np.ndarray, tol: float, max_cycles: int, precise: boo
             lam = (1.0 - theta) * lam + theta * alpha
             lam[neg[int(np.argmin(ratios))]] = 0.0
             keep = lam > 0.0
-            S, lam = [s for s, k in zip(S, keep) if k], lam[keep]
+            for pos in np.flatnonzero(~keep)[::-1]:
+                corral.remove(int(pos))
+            lam = lam[keep]
             lam = lam / lam.sum()
             if S[-1] != j:
                 dropped = j  # the point just added left at once (rounding): adding it again would loop
@@ -271,6 +383,41 @@ def _wolfe(rows: _Rows, K: np.ndarray, tol: float, max_cycles: int, precise: boo
     weights = np.zeros(m)
     weights[S] = lam
     return weights, cycles
+
+
+#: Two rows of Gs (largest norm 1) closer than this in squared distance are taken as one point by the first guess
+#: (repeated gradients make the all-points system singular); only a guess: its answer is checked on every row.
+_SAME = 1e-13
+
+
+def _corral_guess(K: np.ndarray, size_limit: int) -> tuple[tuple[np.ndarray, np.ndarray] | None, int]:
+    """A first corral for Wolfe's algorithm from bulk solves: the affine minimiser α of the distinct points
+    (repeats removed), then of the points with α_i > 0, until every weight is positive (S shrinks at each solve).
+
+    The result (S, α) is a corral in Wolfe's sense (affinely independent points whose affine minimiser has positive
+    weights), the state Wolfe's algorithm keeps between its cycles, so the algorithm may continue from it; and it is
+    the optimum when no point violates ⟨g_i, p⟩ ≥ ‖p‖² (the module docstring's check).  None when there are more
+    than ``size_limit`` distinct points, a system is singular, or ``_GUESS_SOLVES`` solves do not reach one.  Also
+    returns the solves spent.
+    """
+    diag = K.diagonal()
+    near = (diag[:, None] + diag[None, :] - 2.0 * K) <= _SAME  # ‖g_i − g_j‖² ≤ _SAME, True on the diagonal
+    S = np.flatnonzero(near.argmax(axis=0) == np.arange(len(diag)))  # the first of each group of repeats
+    if len(S) > size_limit:
+        return None, 0
+    for solves in range(1, _GUESS_SOLVES + 1):
+        alpha = _affine_gram(K, S)
+        if alpha is None:
+            return None, solves
+        keep = alpha > 0.0
+        if keep.all():
+            return (S, alpha), solves
+        S = S[keep]
+    return None, _GUESS_SOLVES
+
+
+#: The most bulk solves :func:`_corral_guess` spends before leaving the start to Wolfe's algorithm.
+_GUESS_SOLVES = 12
 
 
 def _nnls(Gs: np.ndarray) -> np.ndarray:
@@ -357,34 +504,33 @@ def min_norm(G: Any, *, tol: float = DEFAULT_TOL, solver: str = "wolfe") -> MinN
         raise ValueError(f"tol: expected a number in [1e-15, 1e-2], got {tol!r}")
     G = _as_gradients(G)
     m = G.shape[0]
-    rows = _Rows(G)
+    rows = _Rows(G, gram=solver != "nnls" and m > 1)
     if rows.scale == 0.0:
         return MinNorm(np.full(m, 1.0 / m), 0.0, 0.0, 0.0, "wolfe", 0)
     if m == 1:
         return _checked(rows, np.ones(1), "wolfe", 0)
-    K = None
     first = None
     if solver != "wolfe":
         if solver == "nnls":
             lam = _nnls(rows.dense())
         else:
-            K = rows.gram()
-            lam = _daqp(K) if solver == "daqp" else _quadprog(K)
+            lam = _daqp(rows.gram()) if solver == "daqp" else _quadprog(rows.gram())
         first = _checked(rows, lam, solver, 0)
         if first.gap <= tol:
             return first
-    if K is None:
-        K = rows.gram()
+    K = rows.gram()
     name = "wolfe" if first is None else f"{solver}+wolfe"
-    if m <= min(G.shape[1] + 1, 256):
-        # Every point in the corral: when the affine minimiser of all m points has positive weights it is the
-        # optimum (one solve instead of m major cycles; the typical case of few gradients in high dimension).
-        alpha = _affine_gram(K, list(range(m)))
-        if alpha is not None and alpha.min() > 0.0:
-            sol = _checked(rows, alpha, name, 1)
-            if sol.gap <= tol:
-                return sol
-    lam, cycles = _wolfe(rows, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=False)
+    # The typical case of few gradients in high dimension: the affine minimiser of the distinct points, or of a few
+    # shrinking subsets of them, is often the optimum; it is checked, and otherwise Wolfe's algorithm starts from it.
+    start, cycles = _corral_guess(K, size_limit=min(G.shape[1] + 1, 256))
+    if start is not None:
+        weights = np.zeros(m)
+        weights[start[0]] = start[1]
+        sol = _checked(rows, weights, name, cycles)
+        if sol.gap <= tol:
+            return sol
+    lam, more = _wolfe(rows, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=False, start=start)
+    cycles += more
     sol = _checked(rows, lam, name, cycles)
     if not sol.gap <= tol:
         lam, more = _wolfe(rows, K, 0.1 * tol, max_cycles=100 * m + 1000, precise=True)
