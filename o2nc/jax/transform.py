@@ -17,7 +17,7 @@ import optax
 from o2nc.conversion.draw import check_seed, seed_key
 from o2nc.conversion.scaling import SCALINGS, check_supported, coefficients, resolve_scaling
 from online_learners import ParameterFreeMirrorDescent
-from online_learners.tree import tree_norm
+from online_learners.tree import plain_is_exact, tree_norm
 
 __all__ = ["O2NCState", "o2nc", "o2nc_eval_params", "o2nc_diagnostics", "find_o2nc_state"]
 
@@ -187,8 +187,17 @@ def _lowest_dtype(leaves):
 
 
 def _norm(leaves, dtype):
-    """The global L2 norm of ``leaves`` (:func:`online_learners.tree.tree_norm`, in at least float32) as ``dtype``."""
-    return tree_norm([x.astype(jnp.promote_types(x.dtype, jnp.float32)) for x in leaves]).astype(dtype)
+    """The global L2 norm of ``leaves`` (:func:`online_learners.tree.tree_norm`, in at least float32) as ``dtype``.
+
+    Under ``jit`` the plain √(Σ x²), one fused reduction per leaf, where it is exact by ``tree_norm``'s own criterion
+    (:func:`online_learners.tree.plain_is_exact`), and ``tree_norm``'s scaled form (two passes) only under a cond
+    otherwise: the two agree where the plain sum is exact (the scale is a power of two)."""
+    leaves = [x.astype(jnp.promote_types(x.dtype, jnp.float32)) for x in leaves]
+    sq = None
+    for x in leaves:
+        term = jnp.sum(x * x)
+        sq = term if sq is None else sq + term
+    return jax.lax.cond(plain_is_exact(sq), lambda xs: jnp.sqrt(sq), tree_norm, leaves).astype(dtype)
 
 
 def _play_recovery(learner):
