@@ -136,3 +136,17 @@ def test_a_skipped_first_update_leaves_the_stored_anchor_and_the_run_unchanged(a
     for a, b in zip(jax.tree_util.tree_leaves((clean_p, o2nc_eval_params(clean_s, clean_p))),
                     jax.tree_util.tree_leaves((bad_p, o2nc_eval_params(bad_s, bad_p)))):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-30, 1e30, 0.0])
+def test_the_segment_norm_takes_the_scaled_form_where_the_plain_sum_is_not_exact(scale):
+    """``_norm``: the one-pass plain norm where it is exact, tree_norm's scaled form under the cond otherwise; in
+    float32 entries of 1e-30 underflow and entries of 1e30 overflow in the plain sum, and the norm is still right."""
+    from o2nc.jax.transform import _norm
+
+    rng = np.random.default_rng(0)
+    leaves = [rng.standard_normal(n) * scale for n in (7, 3)]
+    expected = np.sqrt(sum(float(np.sum(x.astype(np.float64) ** 2)) for x in leaves))
+    got = jax.jit(lambda xs: _norm(xs, jnp.float32))([jnp.asarray(x, jnp.float32) for x in leaves])
+    assert got.dtype == jnp.float32
+    np.testing.assert_allclose(float(got), expected, rtol=1e-6, atol=0)
