@@ -132,8 +132,14 @@ class _Rows:
         self._dense = None
         self._gram = None
         with np.errstate(over="ignore", invalid="ignore"):  # overflow and non-finite entries are handled below
-            K = G @ G.T if gram else None
-            top = float(np.max(K.diagonal() if gram else np.einsum("ij,ij->i", G, G)))
+            if gram:
+                K = G @ G.T
+                longest = int(np.argmax(K.diagonal()))  # NaN first, if any
+                # that row's sum of squares as the rows-only path takes it, so both give the same scale
+                top = float(np.einsum("ij,ij->i", G[longest:longest + 1], G[longest:longest + 1])[0])
+            else:
+                K = None
+                top = float(np.max(np.einsum("ij,ij->i", G, G)))
         if not np.isfinite(top):
             _require_finite(G)  # raises on a NaN or infinite entry; a finite G only overflowed
         if _PLAIN_RANGE[0] <= top <= _PLAIN_RANGE[1]:
