@@ -86,7 +86,7 @@ def exact_radius(points, mean):
     with one common scale 2^e ≥ a = max |w_t − w̄_k| (the largest distance is at least a, so it cannot underflow, and
     ‖(w_t − w̄_k)/2^e‖ ≤ √d cannot overflow); a 0-d array.  The power-of-two scale rounds nothing: where
     :func:`plain_radius_squared` is exact (:func:`online_learners.tree.plain_is_exact`), its square root is this
-    value."""
+    value up to the order of the summation."""
     return _radius(lambda: iter((points,)), mean)  # one block: one common scale
 
 

@@ -3,7 +3,7 @@
 Algorithm 1 of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775) is written once, in
 :mod:`o2nc.conversion.step` (``propose`` / ``observe`` / ``end_epoch`` / ``restart``), with the learner's own
 ``init`` / ``predict`` / ``update`` from :mod:`online_learners`.  This module does not restate it: it traces that
-core with jax, scans it over the T steps of an epoch and over a chunk of epochs, and ``vmap``-s the scan over seeds
+core with jax, scans it over the T steps of an epoch, ``vmap``-s an epoch over seeds and scans the epochs of a chunk
 (:func:`run_batched`).  :func:`o2nc.minimize` loops over the same core eagerly; a test holds the two to 1e-12 in
 float64 with the same seed.
 
