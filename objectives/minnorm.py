@@ -124,9 +124,9 @@ class _Rows:
     B is G itself (c = 1/scale) where the plain row sums of squares are exact, else G pre-scaled by its largest entry
     (c = 1).  Products with Gs are products with B times c: one pass over G each, no copy of it.
 
-    With ``gram`` the Gram matrix Gs Gsᵀ is formed first and its diagonal gives the row sums of squares (one pass
-    over G for both).  A row with a NaN or infinite entry has a non-finite sum of squares, so G is finite exactly
-    when the largest sum is (or overflows only): the entries are searched only then, to name the bad row."""
+    With ``gram`` the Gram matrix Gs Gsᵀ is formed first and its diagonal finds the longest row (no pass over G for
+    the row norms).  A row with a NaN or infinite entry has a non-finite sum of squares, so G is finite exactly when
+    the largest sum is (or overflows only): the entries are searched only then, to name the bad row."""
 
     def __init__(self, G: np.ndarray, gram: bool = False):
         self._dense = None
@@ -256,7 +256,7 @@ class _GramCorral:
 
     R is also the triangular factor of E = [1ᵀ; G_Sᵀ] (EᵀE = K_SS + 11ᵀ), so a point entering appends a column
     (one triangular solve for the new column of R) and a point leaving deletes one (Givens rotations restore the
-    triangle): Golub & Van Loan, *Matrix Computations*, 4th ed., 2013, §6.5.2.  The weights are those of
+    triangle): Golub & Van Loan, *Matrix Computations*, 4th ed., 2013, §6.5 (updating QR).  The weights are those of
     :func:`_affine_gram`, refused on the same test of the factor's diagonal."""
 
     def __init__(self, K: np.ndarray, S):
