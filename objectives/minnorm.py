@@ -397,8 +397,9 @@ _SAME = 1e-13
 
 
 def _corral_guess(K: np.ndarray, size_limit: int) -> tuple[tuple[np.ndarray, np.ndarray] | None, int]:
-    """A first corral for Wolfe's algorithm from bulk solves: the affine minimiser α of the distinct points
-    (repeats removed), then of the points with α_i > 0, until every weight is positive (S shrinks at each solve).
+    """A first corral for Wolfe's algorithm from bulk solves: the affine minimiser α of all the points (of the
+    distinct ones, when repeats make that system singular or the points outnumber ``size_limit``), then of the points
+    with α_i > 0, until every weight is positive (S shrinks at each solve).
 
     The result (S, α) is a corral in Wolfe's sense (affinely independent points whose affine minimiser has positive
     weights), the state Wolfe's algorithm keeps between its cycles, so the algorithm may continue from it; and it is
@@ -406,20 +407,33 @@ def _corral_guess(K: np.ndarray, size_limit: int) -> tuple[tuple[np.ndarray, np.
     than ``size_limit`` distinct points, a system is singular, or ``_GUESS_SOLVES`` solves do not reach one.  Also
     returns the solves spent.
     """
+    S, distinct = np.arange(K.shape[0]), False
+    if len(S) > size_limit:
+        S, distinct = _distinct(K), True
+        if len(S) > size_limit:
+            return None, 0
+    solves = 0
+    while solves < _GUESS_SOLVES:
+        alpha = _affine_gram(K, S)
+        solves += 1
+        if alpha is None:
+            if distinct or solves > 1:
+                return None, solves
+            S, distinct = _distinct(K), True
+            if len(S) == K.shape[0]:
+                return None, solves  # no repeats: the points themselves are affinely dependent
+            continue
+        if alpha.min() > 0.0:
+            return (S, alpha), solves
+        S = S[alpha > 0.0]
+    return None, solves
+
+
+def _distinct(K: np.ndarray) -> np.ndarray:
+    """The first of each group of points closer than ``_SAME`` to one another (in squared distance)."""
     diag = K.diagonal()
     near = (diag[:, None] + diag[None, :] - 2.0 * K) <= _SAME  # ‖g_i − g_j‖² ≤ _SAME, True on the diagonal
-    S = np.flatnonzero(near.argmax(axis=0) == np.arange(len(diag)))  # the first of each group of repeats
-    if len(S) > size_limit:
-        return None, 0
-    for solves in range(1, _GUESS_SOLVES + 1):
-        alpha = _affine_gram(K, S)
-        if alpha is None:
-            return None, solves
-        keep = alpha > 0.0
-        if keep.all():
-            return (S, alpha), solves
-        S = S[keep]
-    return None, _GUESS_SOLVES
+    return np.flatnonzero(near.argmax(axis=0) == np.arange(len(diag)))
 
 
 #: The most bulk solves :func:`_corral_guess` spends before leaving the start to Wolfe's algorithm.
