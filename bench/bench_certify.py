@@ -25,22 +25,22 @@ Gram matrix (m²d multiply-adds, the largest single cost at m = 50, d = 1000), s
 Goal: ours no slower than daqp at m = 50, d = 1000 (ratio ≤ 1).
 
 Measured (``OPENBLAS_NUM_THREADS=1 python bench/bench_certify.py --clock cpu``, defaults otherwise; x86_64 Linux,
-2 CPUs shared with other work, load average 5–8 throughout, so noisy): ours/daqp over three runs, before and after
-the first guess (bulk affine solves over the distinct gradients) and the Gram-diagonal finiteness check.
+2 CPUs shared with other work, load average 2.3–3.5 throughout, so noisy): ours/daqp over three runs of each, the
+solver before and after the first guess (bulk affine solves), in alternating runs.
 
 | family | before | after | ours (ms), after |
 | --- | --- | --- | --- |
-| A | 0.79–0.81 | 0.78–0.82 | 0.31–0.33 |
-| B | 1.17–1.22 | 0.85–0.88 | 0.40–0.42 |
-| C | 0.79–0.81 | 0.74–0.81 | 0.28–0.30 |
-| D | 1.53–1.56 | 0.73–0.77 | 0.27–0.32 |
-| E | 0.78–0.80 | 0.78–0.82 | 0.30–0.32 |
+| A | 0.79–0.80 | 0.74–0.76 | 0.28–0.30 |
+| B | 1.14–1.17 | 0.81–0.84 | 0.36–0.40 |
+| C | 0.77–0.82 | 0.73–0.77 | 0.29 |
+| D | 1.50–1.55 | 0.78–0.82 | 0.30–0.31 |
+| E | 0.79–0.81 | 0.73–0.76 | 0.27–0.29 |
 
 Before, B and D paid for Wolfe's cycles (a median of 6 on B and 9 on D, each a Python loop around a fresh Cholesky
 solve; on D the repeated rows make the system of all 50 points singular, so the one-solve path failed); now every
-instance of the five families is answered by the guess (one solve on A, C, D and E, at most six on B) and checked.
-The Gram matrix (the same for ours, daqp and quadprog) is 27–37% of our time.  Our relative gaps were at most 1.2e-15
-(the ``ours worst gap`` column; 8.9e-16 before).
+instance of the five families is answered by the guess (one solve on A, C and E; on D a singular one on all points,
+then one on the distinct ones; at most six on B) and checked.  The Gram matrix (the same for ours, daqp and quadprog)
+is 29–39% of our time.  Our relative gaps were at most 1.2e-15 (the ``ours worst gap`` column; 8.9e-16 before).
 """
 from __future__ import annotations
 
