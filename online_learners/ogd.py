@@ -85,6 +85,26 @@ class OGD:
         return OGDState(delta=delta, count=count)
 
     @property
+    def reports_play_norm(self) -> bool:
+        """Whether :meth:`update_and_norm` applies: the projection takes ‖Δ_t − η_t g_t‖ anyway, so the norm of the
+        next play comes with it (``o2nc.conversion.step`` carries it for the path bound).  Not for a subclass that
+        replaces ``init``, ``update`` or ``predict``: its update is not this one."""
+        own = all(getattr(type(self), name) is getattr(OGD, name) for name in ("init", "update", "predict"))
+        return self.radius is not None and own
+
+    def update_and_norm(self, state: OGDState, grad) -> tuple:
+        """(:meth:`update`'s state, ‖Δ_{t+1}‖ = ‖v‖·min(1, D/‖v‖) with v = Δ_t − η_t g_t): the same Δ_{t+1} as
+        :meth:`update`, and its norm within one rounding of ``tree_norm(Δ_{t+1})`` (``tree.tree_project_ball_norm``).
+        Only with a radius (:attr:`reports_play_norm`)."""
+        if self.radius is None:
+            raise ValueError("OGD.update_and_norm: only a projected update (radius given) has the norm on the way")
+        _checks.gradient("OGD", grad, state.delta)
+        count = state.count + 1
+        step = self.step_size(tree.count_as(count, tree.tree_leaves(state.delta)[0]) if self.anytime else None)
+        delta, norm = tree.tree_project_ball_norm(tree.tree_axpy(-step, grad, state.delta), self.radius)
+        return OGDState(delta=delta, count=count), norm
+
+    @property
     def recovers_previous_play(self) -> bool:
         """Whether :meth:`previous_play` applies: without a projection the update can be undone elementwise."""
         return self.radius is None

@@ -88,3 +88,28 @@ def test_propose_takes_the_declared_norm():
         # a play passed in is measured, whatever the learner declares
         given = core.propose(learner, True, state, 0.5, lr=0.7, delta=play)
         assert float(given.segment) == float(0.7 * tree.tree_norm(play))
+
+
+def test_core_carries_the_norm_a_projected_ogd_reports():
+    """OGD with a radius reports ‖Δ_{t+1}‖ from its projection; the core carries it (0 after init and restart) and
+    it stays within a rounding of the norm of the play; unconstrained OGD and a subclass with its own update do not
+    report one."""
+    assert OGD(lr=0.1, radius=1.0).reports_play_norm
+    assert not OGD(lr=0.1).reports_play_norm
+    assert not OGDWithNorm(lr=0.1, radius=1.0).reports_play_norm
+    learner = OGD(lr=0.3, radius=0.5)
+    x0 = np.zeros(4)
+    state = core.init(learner, x0)
+    assert float(state.play_norm) == 0.0
+    rng = np.random.default_rng(0)
+    for n in range(6):
+        proposal = core.propose(learner, True, state, 1.0)
+        assert proposal.segment == pytest.approx(float(tree.tree_norm(proposal.delta)), rel=1e-15, abs=0)
+        state = core.observe(learner, state, proposal, rng.standard_normal(4) * 10.0 ** (n - 3))
+        assert float(state.play_norm) == pytest.approx(float(tree.tree_norm(learner.predict(state.learner))),
+                                                       rel=1e-15)
+    assert float(state.play_norm) > 0
+    state = core.restart(learner, state, x0)
+    assert float(state.play_norm) == 0.0 and float(tree.tree_norm(learner.predict(state.learner))) == 0.0
+    with pytest.raises(ValueError, match="radius"):
+        OGD(lr=0.1).update_and_norm(OGD(lr=0.1).init(x0), np.ones(4))

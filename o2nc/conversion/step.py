@@ -8,7 +8,10 @@
 
 The segment length needs ‖Δ_n‖: a learner whose state already holds it (e.g. from the projection of its last update)
 declares ``play_norm(state)`` (‖predict(state)‖ as a 0-d array, or None where it does not hold it), and ``propose``
-takes it from there instead of computing the norm again.
+takes it from there instead of computing the norm again.  A learner whose update computes the norm of its next play
+on the way (projected OGD: ‖Π(v)‖ = ‖v‖·min(1, D/‖v‖)) declares ``reports_play_norm`` (True) and
+``update_and_norm(state, g) -> (state, ‖predict(state)‖)``; the core then carries that norm in
+``ConversionState.play_norm`` (0 after ``init`` and ``restart``, where the play is 0) and ``propose`` uses it.
 
 The state is a NamedTuple of trees and 0-d arrays, so a shell can loop over it eagerly (``minimize``), ``jax.jit`` or
 ``vmap`` it (the batched runners), or call it per step (the optimizers' reference path).
@@ -19,17 +22,19 @@ from typing import Any, NamedTuple
 
 from o2nc.conversion import epoch as _epoch
 from o2nc.conversion.scaling import coefficients
-from online_learners.tree import tree_map, tree_norm
+from online_learners.tree import scalar_like, tree_map, tree_norm
 
 __all__ = ["ConversionState", "Proposal", "init", "propose", "observe", "end_epoch", "restart"]
 
 
 class ConversionState(NamedTuple):
-    """x_{n−1} (``anchor``), the learner's state and the current epoch's running sums."""
+    """x_{n−1} (``anchor``), the learner's state, the current epoch's running sums and, for a learner that reports
+    it (module docstring), ‖Δ_n‖ of its next play (else None)."""
 
     anchor: Any
     learner: Any
     sums: _epoch.EpochSums
+    play_norm: Any = None
 
 
 class Proposal(NamedTuple):
@@ -42,9 +47,15 @@ class Proposal(NamedTuple):
     segment: Any
 
 
+def _reports_norm(learner) -> bool:
+    return bool(getattr(learner, "reports_play_norm", False))
+
+
 def init(learner, x0) -> ConversionState:
-    """x_0 = ``x0``, the learner's initial state, zero epoch sums."""
-    return ConversionState(x0, learner.init(x0), _epoch.start(x0))
+    """x_0 = ``x0``, the learner's initial state, zero epoch sums (and ‖Δ_1‖ = 0 for a learner that reports it:
+    its first play is 0)."""
+    return ConversionState(x0, learner.init(x0), _epoch.start(x0),
+                           scalar_like(0, x0) if _reports_norm(learner) else None)
 
 
 def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=None) -> Proposal:
@@ -54,8 +65,10 @@ def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=N
     norm = None
     if delta is None:
         delta = learner.predict(state.learner)
-        known = getattr(learner, "play_norm", None)
-        norm = None if known is None else known(state.learner)
+        norm = state.play_norm
+        if norm is None:
+            known = getattr(learner, "play_norm", None)
+            norm = None if known is None else known(state.learner)
     w_coef, x_coef = coefficients(full_step, s, lr)
     anchor = state.anchor
     if isinstance(anchor, (list, tuple, dict)):
@@ -70,8 +83,11 @@ def propose(learner, full_step: bool, state: ConversionState, s, lr=1.0, delta=N
 
 def observe(learner, state: ConversionState, proposal: Proposal, g, **update_kwargs) -> ConversionState:
     """The learner sees the linear loss ⟨g_n, ·⟩; the epoch sums take (w_n, g_n, segment); the anchor moves to x_n."""
-    learner_state = learner.update(state.learner, g, **update_kwargs)
-    return ConversionState(proposal.x, learner_state, _epoch.add(state.sums, proposal.w, g, proposal.segment))
+    sums = _epoch.add(state.sums, proposal.w, g, proposal.segment)
+    if state.play_norm is not None:
+        learner_state, norm = learner.update_and_norm(state.learner, g, **update_kwargs)
+        return ConversionState(proposal.x, learner_state, sums, norm)
+    return ConversionState(proposal.x, learner.update(state.learner, g, **update_kwargs), sums)
 
 
 def end_epoch(state: ConversionState, length) -> tuple:
@@ -81,5 +97,8 @@ def end_epoch(state: ConversionState, length) -> tuple:
 
 
 def restart(learner, state: ConversionState, like) -> ConversionState:
-    """The learner re-initialised (``learner.init(like)``; ``like`` gives the shapes), the anchor kept."""
-    return state._replace(learner=learner.init(like))
+    """The learner re-initialised (``learner.init(like)``; ``like`` gives the shapes), the anchor kept (and the
+    reported ‖Δ‖ back to 0, the norm of a fresh learner's play)."""
+    if state.play_norm is None:
+        return state._replace(learner=learner.init(like))
+    return state._replace(learner=learner.init(like), play_norm=scalar_like(0, like))
