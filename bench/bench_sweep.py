@@ -20,15 +20,19 @@ processes on a shared machine).  Kernels per step, read off the compiled HLO (th
     bounds checks were four kernels a step);
   * the exact radius: the plain one-pass form when every seed's is exact, under ``jax.lax.cond`` over the batch,
     with the points left in the layout the steps wrote (it had a transposed copy and two passes every epoch).
-A learner that keeps ‖Δ‖ from its projection and declares ``play_norm`` (``o2nc.conversion.step``) saves the
-segment norm as well (13.25 kernels a step with such an OGD).
+  * the segment norm of the path bound: projected OGD reports ‖Δ_{n+1}‖ from its projection
+    (``update_and_norm``) and the core carries it (``o2nc.conversion.step``), instead of a second norm a step.
 
 Measured on a shared 2-core x86_64 machine under load (load average 5-9 from other work, so noisy), three runs of
-each side alternated, ``--repeats 5``: before these changes the ratio was 5.9-6.3 (wall) and 6.0-6.1 (CPU); after,
-4.3-4.8 (wall) and 4.8-5.0 (CPU).  With an OGD that declares ``play_norm`` (the compiled chunk alone, in one
-process): 3.7 (CPU) against 4.6 for today's OGD.  The 2× target is not met on this CPU: the runner's step still has
-three times the kernels of the GD step (the iterate and the anchor, the epoch sums of w and g, the stored point, the
-path, the projection's norm and factor), each on a (1000, 10) array, where a kernel's fixed cost dominates.
+each side alternated, ``--repeats 5``: before these changes the ratio was 5.9-6.3 (wall) and 6.0-6.1 (CPU); after the
+first three, 4.3-4.8 (wall) and 4.8-5.0 (CPU).  With the carried norm, on the quiet machine (load average about 1,
+three runs, ``--single 0 --repeats 5``): 3.86, 3.77 and 3.83 (wall), 4.68, 4.55 and 4.64 (CPU).  Side by side in
+one process, the runner this module had before the conversion core was shared (a hand-written O2NC + OGD step with
+plain norms, no path bound and no stop rule, its s-values computed beforehand and already on the device) took 3.71×
+the loop in wall time and 4.97× in CPU time where the current one took 3.83× and 4.69×.  The 2× target is not met on
+this CPU: the runner's step still has about three times the kernels of the GD step (the iterate and the anchor, the
+epoch sums of w and g, the stored point, the path, the projection's norm and factor), each on a (1000, 10) array,
+where a kernel's fixed cost dominates.
 
 Usage:  python bench/bench_sweep.py [--seeds 1000] [--steps 10000] [--epoch-length 100] [--single 3]
 """
