@@ -77,12 +77,16 @@ class OGD:
             return self.lr
         return self.lr / tree.namespace(t).sqrt(t)
 
-    def update(self, state: OGDState, grad) -> OGDState:
+    def _descend(self, state: OGDState, grad) -> tuple:
+        """(v = Δ_t − η_t g_t, t): the update before its projection."""
         _checks.gradient("OGD", grad, state.delta)
         count = state.count + 1
         step = self.step_size(tree.count_as(count, tree.tree_leaves(state.delta)[0]) if self.anytime else None)
-        delta = tree.tree_project_ball(tree.tree_axpy(-step, grad, state.delta), self.radius)
-        return OGDState(delta=delta, count=count)
+        return tree.tree_axpy(-step, grad, state.delta), count
+
+    def update(self, state: OGDState, grad) -> OGDState:
+        v, count = self._descend(state, grad)
+        return OGDState(delta=tree.tree_project_ball(v, self.radius), count=count)
 
     @property
     def reports_play_norm(self) -> bool:
@@ -98,10 +102,8 @@ class OGD:
         Only with a radius (:attr:`reports_play_norm`)."""
         if self.radius is None:
             raise ValueError("OGD.update_and_norm: only a projected update (radius given) has the norm on the way")
-        _checks.gradient("OGD", grad, state.delta)
-        count = state.count + 1
-        step = self.step_size(tree.count_as(count, tree.tree_leaves(state.delta)[0]) if self.anytime else None)
-        delta, norm = tree.tree_project_ball_norm(tree.tree_axpy(-step, grad, state.delta), self.radius)
+        v, count = self._descend(state, grad)
+        delta, norm = tree.tree_project_ball_norm(v, self.radius)
         return OGDState(delta=delta, count=count), norm
 
     @property

@@ -92,7 +92,7 @@ def run(args) -> int:
     for k in kinds:
         part = [r for r in rows if r.against == k]
         if part:
-            methods = [r.fit.method for r in rows if r.against == k and r.fit is not None]
+            methods = [r.fit.method for r in part if r.fit is not None]
             print(f"\nexponents against {k} ({interval_words(methods, args.level)}):")
             print(fit_table(part))
     print("\nbound ratios (epsilon runs: queries / O2NC's Theorem-8 budget at the run's eps, delta; budget runs: mean "

@@ -43,6 +43,7 @@ What a fit over stored runs (:func:`fit_store`) reports beside the exponent, so 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -71,7 +72,7 @@ class RateFit:
         cells: distinct design points.
         r2: coefficient of determination of the log–log fit.
         method: ``"cells"`` (t interval on the cell means), ``"residual"`` or ``"stratified"`` bootstrap.
-        n_boot: bootstrap replicates.
+        n_boot: bootstrap replicates (0 for the "cells" interval, which resamples nothing).
     """
 
     exponents: tuple
@@ -187,7 +188,7 @@ def fit_power_law(xs: Sequence[Sequence[float]] | np.ndarray, y: Sequence[float]
         hi = np.quantile(boot[:, 1:], 1 - alpha, axis=0)
     return RateFit(exponents=tuple(float(v) for v in coef[1:]), intercept=float(coef[0]),
                    ci_low=tuple(float(v) for v in lo), ci_high=tuple(float(v) for v in hi), level=level, n=n,
-                   cells=len(cells), r2=r2, method=method, n_boot=n_boot)
+                   cells=len(cells), r2=r2, method=method, n_boot=0 if method == "cells" else n_boot)
 
 
 def _cell_interval(D: np.ndarray, ly: np.ndarray, cell_id: np.ndarray, counts: np.ndarray, coef: np.ndarray,
@@ -220,9 +221,7 @@ def interval_words(methods: Iterable[str], level: float = 0.95) -> str:
     """How a caption or table names the intervals of fits made by ``methods`` (each a :attr:`RateFit.method`):
     ``"95% t intervals on the design cells' means"`` when they share one scheme, each scheme with its count
     otherwise."""
-    counts: dict = {}
-    for m in methods:
-        counts[m] = counts.get(m, 0) + 1
+    counts = Counter(methods)
     if not counts:
         return f"{level:.0%} intervals"
     if len(counts) == 1:

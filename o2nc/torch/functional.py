@@ -250,6 +250,30 @@ def _close_epoch_in_place(states: list[dict], group_state: dict, length: int) ->
         st["g_sum"].zero_()
 
 
+def _end_step(params, states, group_state, active, learner, store_anchor: bool, averaging, n_step: int, length: int,
+              restarting: bool) -> None:
+    """The step counter n; at an epoch's end (n a multiple of T) the epoch count, the closed epoch's statistics
+    (``averaging="epoch"``) and, with ``restarting``, the restart."""
+    group_state["step"] = n_step
+    if n_step % length == 0:
+        group_state["epochs"] += 1
+        if averaging == "epoch":
+            _close_epoch_in_place(states, group_state, length)
+        if restarting:
+            _restart(params, states, group_state, active, learner, store_anchor)
+
+
+def _set_lag(states: list[dict], value: torch.Tensor) -> None:
+    """Every parameter's lag, x_n − w_n = lag·Δ: one tensor shared by the group (the blocked step's fast test)."""
+    for st in states:
+        st["lag"] = value
+
+
+def _magnitude(coef):
+    """|c| of a scaling coefficient, a Python number or a 0-d tensor."""
+    return coef.abs() if isinstance(coef, torch.Tensor) else abs(coef)
+
+
 def _restart(params, states, group_state, active, learner, store_anchor: bool) -> None:
     """The learner re-initialised over all of the group's parameters ([CMO23] §3); those without a gradient are
     anchored where they are."""
@@ -316,9 +340,7 @@ def _single_tensor_o2nc(params, G, states, group_state, active, *, learner, layo
         if anchor_norm is not None:  # ‖x_{n+1} − x_n‖ ≤ |c| ‖Δ_{n+1}‖ + lr λ ‖x_n‖
             segment = segment + anchor_norm * (lr * weight_decay)
         gstate["segment"] = segment
-    new_lag = lag(s_next, lr, scaling.full_step)
-    for st in A:
-        st["lag"] = new_lag
+    _set_lag(A, lag(s_next, lr, scaling.full_step))
 
 
 def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layout, lr, s_next, scaling,
@@ -362,13 +384,8 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
                                                       sums=sums, products=products)
             for path, value in new_shared.items():
                 gstate[_LEARNER + path] = value
-        gstate["step"] = n_step
-        if n_step % length == 0:
-            gstate["epochs"] += 1
-            if averaging == "epoch":
-                _close_epoch_in_place(states, gstate, length)
+        _end_step(params, states, gstate, active, learner, store_anchor, averaging, n_step, length, restarting)
         if restarting:
-            _restart(params, states, gstate, active, learner, store_anchor)
             per, shared = learner_lists(layout, A, gstate)
             if averaging == "epoch":
                 delta = kernel.play(learner, per, shared)
@@ -377,11 +394,8 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
             else:
                 kernel.add_play_(learner, per, shared, P, w_coef)
         if averaging == "epoch":
-            gstate["segment"] = new_norm.to(gstate["path"].dtype) * (x_coef.abs() if isinstance(x_coef, torch.Tensor)
-                                                                     else abs(x_coef))
-        new_lag = lag(s_next, lr, scaling.full_step)
-        for st in A:
-            st["lag"] = new_lag
+            gstate["segment"] = new_norm.to(gstate["path"].dtype) * _magnitude(x_coef)
+        _set_lag(A, lag(s_next, lr, scaling.full_step))
         return
 
     # Bookkeeping at w_n: epoch sums and path length.
@@ -410,13 +424,7 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
     del played
 
     # Epoch end: statistics, then the restart.
-    gstate["step"] = n_step
-    if n_step % length == 0:
-        gstate["epochs"] += 1
-        if averaging == "epoch":
-            _close_epoch_in_place(states, gstate, length)
-        if restarting:
-            _restart(params, states, gstate, active, learner, store_anchor)
+    _end_step(params, states, gstate, active, learner, store_anchor, averaging, n_step, length, restarting)
 
     # Decoupled weight decay on the anchor: x_n ← (1 − lr λ) x_n (Loshchilov & Hutter, ICLR 2019, Algorithm 2).
     anchor_norm = None
@@ -448,12 +456,9 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
         _add_(P, delta, w_coef, foreach)
     # (delta is None: the kernel has already added the play into the parameters)
     if averaging == "epoch":
-        x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
-        segment = vector_norm(delta, foreach) * x_abs
+        segment = vector_norm(delta, foreach) * _magnitude(x_coef)
         if anchor_norm is not None:
             # ‖x_{n+1} − x_n‖ ≤ |c| ‖Δ_{n+1}‖ + lr λ ‖x_n‖ (triangle inequality): the path still bounds the radius
             segment = segment + anchor_norm * (lr * weight_decay)
         gstate["segment"] = segment
-    new_lag = lag(s_next, lr, scaling.full_step)
-    for st in A:
-        st["lag"] = new_lag
+    _set_lag(A, lag(s_next, lr, scaling.full_step))
