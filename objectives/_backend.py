@@ -75,9 +75,19 @@ def select_rows(xp, values, rows):
     Returns the mean of the rows whose value attains the maximum: for a pointwise maximum of smooth pieces the
     Clarke subdifferential is the convex hull of the active gradients, so any average of them is an element.
     """
-    w = xp.astype(values == xp.max(values), values.dtype)
-    w = w / xp.sum(w)
-    return w @ rows
+    return max_weights(xp, values) @ rows
+
+
+def max_weights(xp, values, axis=None):
+    """Uniform weights over the maximisers of ``values`` (along ``axis``; all of it by default), summing to 1: the
+    averaging behind every Clarke subgradient of a pointwise maximum in the bank (:func:`select_rows`).
+
+    Some value attains the maximum unless the values hold a NaN; then the weights are NaN, as ``0/0`` would make them,
+    but without its floating-point warning (the count is replaced by NaN before the division), so a gradient at a NaN
+    point stays NaN for the conversion's finiteness check."""
+    w = xp.astype(values == xp.max(values, axis=axis, keepdims=True), values.dtype)
+    count = xp.sum(w, axis=axis, keepdims=True)
+    return w / xp.where(count > 0, count, xp.full_like(count, xp.nan))
 
 
 def shift_add(xp, gu, gv):

@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 from scipy.optimize import linprog
 
+from ._backend import max_weights, select_rows
 from .base import Objective, sampled_lipschitz
 from .minnorm import max_affine_goldstein, min_norm_hull
 from .registry import register
@@ -162,7 +163,6 @@ def max_affine(n: int = 2, k: int = 5, seed: int = 0) -> Objective:
         return xp.max(d["A"] @ x + d["b"])
 
     def g(xp, x, d):
-        from ._backend import select_rows
         return select_rows(xp, d["A"] @ x + d["b"], d["A"])
 
     return Objective(
@@ -274,9 +274,7 @@ def o2nc_toy(n: int = 20, seed: int = 0) -> Objective:
         return xp.sum(xp.abs(x)) - 0.5 * xp.sum(xp.abs(d["A"] @ x)) + 2.0 * xp.max(xp.abs(x))
 
     def g(xp, x, d):
-        ax = xp.abs(x)
-        w = xp.astype(ax == xp.max(ax), x.dtype)
-        w = w / xp.sum(w)
+        w = max_weights(xp, xp.abs(x))
         return xp.sign(x) - 0.5 * (xp.sign(d["A"] @ x) @ d["A"]) + 2.0 * w * xp.sign(x)
 
     L = float(np.sqrt(n) * (1 + 0.5 * np.linalg.norm(A, 2)) + 2.0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import shift_add
+from ._backend import max_weights, shift_add
 from .base import Objective, sampled_lipschitz
 from .registry import register
 
@@ -40,9 +40,6 @@ def _alternating(n, odd, even):
     return x
 
 
-def _argmax_weights(xp, vals):
-    w = xp.astype(vals == xp.max(vals), vals.dtype)
-    return w / xp.sum(w)
 
 
 @register("gen_maxq", tags={"convex", "nonsmooth", TAG})
@@ -54,7 +51,7 @@ def gen_maxq(n: int = 50) -> Objective:
     n = _n("gen_maxq", n)
     i = np.arange(1, n + 1, dtype=float)
     return _make("gen_maxq", n, np.where(i <= n // 2, i, -i), lambda xp, x, d: xp.max(x * x),
-                 lambda xp, x, d: 2.0 * x * _argmax_weights(xp, x * x), f_star=0.0, x_star=np.zeros(n),
+                 lambda xp, x, d: 2.0 * x * max_weights(xp, x * x), f_star=0.0, x_star=np.zeros(n),
                  tags={"convex", "nonsmooth"})
 
 
@@ -159,8 +156,7 @@ def chained_cb3_1(n: int = 50) -> Objective:
 
     def g(xp, x, d):
         P, GU, GV = _cb3_pieces(xp, x)
-        W = xp.astype(P == xp.max(P, axis=0)[None, :], x.dtype)
-        W = W / xp.sum(W, axis=0)[None, :]
+        W = max_weights(xp, P, axis=0)
         return shift_add(xp, xp.sum(W * GU, axis=0), xp.sum(W * GV, axis=0))
 
     return _make("chained_cb3_1", n, np.full(n, 2.0), f, g, f_star=2.0 * (n - 1), x_star=np.ones(n),
@@ -180,7 +176,7 @@ def chained_cb3_2(n: int = 50) -> Objective:
 
     def g(xp, x, d):
         P, GU, GV = _cb3_pieces(xp, x)
-        w = _argmax_weights(xp, xp.sum(P, axis=1))
+        w = max_weights(xp, xp.sum(P, axis=1))
         return shift_add(xp, w @ GU, w @ GV)
 
     return _make("chained_cb3_2", n, np.full(n, 2.0), f, g, f_star=2.0 * (n - 1), x_star=np.ones(n),
@@ -202,7 +198,7 @@ def active_faces(n: int = 50) -> Objective:
     def g(xp, x, d):
         s = xp.sum(x)
         vals = xp.concat([xp.reshape(xp.abs(s), (1,)), xp.abs(x)])
-        w = _argmax_weights(xp, vals)
+        w = max_weights(xp, vals)
         top = xp.max(vals)
         # d/dx g(-Σx) = sign(Σx)/(|Σx|+1)·1 ;  d/dx_i g(x_i) = sign(x_i)/(|x_i|+1) e_i
         return (w[0] * xp.sign(s) + w[1:] * xp.sign(x)) / (top + 1.0)
@@ -287,7 +283,7 @@ def chained_crescent_1(n: int = 50) -> Objective:
 
     def g(xp, x, d):
         u, v, a, b = _crescent_terms(xp, x)
-        w = _argmax_weights(xp, xp.stack([xp.sum(a), xp.sum(b)]))
+        w = max_weights(xp, xp.stack([xp.sum(a), xp.sum(b)]))
         gu = (w[0] - w[1]) * 2.0 * u
         gv = (w[0] - w[1]) * 2.0 * (v - 1.0) + 1.0
         return shift_add(xp, gu, gv)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import select_rows
+from ._backend import max_weights, select_rows
 from .base import Objective, sampled_lipschitz
 from .registry import register
 
@@ -390,8 +390,7 @@ def maxq() -> Objective:
 
 def select_rows_diag(xp, vals, diag):
     """Clarke subgradient of ``max_i h_i(x_i)``: ``diag`` (h_i'(x_i)) averaged over the maximising coordinates."""
-    w = xp.astype(vals == xp.max(vals), vals.dtype)
-    return w * diag / xp.sum(w)
+    return max_weights(xp, vals) * diag
 
 
 @register("maxl", tags={"convex", "nonsmooth", TAGS})
@@ -438,8 +437,7 @@ def mxhilb(n: int = 50) -> Objective:
     def g(xp, x, d):
         h = d["H"] @ x
         ah = xp.abs(h)
-        w = xp.astype(ah == xp.max(ah), x.dtype)
-        return ((w * xp.sign(h)) @ d["H"]) / xp.sum(w)
+        return (max_weights(xp, ah) * xp.sign(h)) @ d["H"]
 
     return _make("mxhilb", np.ones(n), lambda xp, x, d: xp.max(xp.abs(d["H"] @ x)), g, data={"H": H},
                  f_star=0.0, x_star=np.zeros(n), tags={"convex", "nonsmooth"},

@@ -256,7 +256,8 @@ class _GramCorral:
 
     R is also the triangular factor of E = [1ᵀ; G_Sᵀ] (EᵀE = K_SS + 11ᵀ), so a point entering appends a column
     (one triangular solve for the new column of R) and a point leaving deletes one (Givens rotations restore the
-    triangle): Golub & Van Loan, *Matrix Computations*, 4th ed., 2013, §6.5 (updating QR).  The weights are those of
+    triangle): Golub & Van Loan, *Matrix Computations*, 4th ed., 2013, §6.5 (Updating Matrix Factorizations),
+    after Gill, Golub, Murray & Saunders, Math. Comp. 28(126), 1974.  The weights are those of
     :func:`_affine_gram`, refused on the same test of the factor's diagonal."""
 
     def __init__(self, K: np.ndarray, S):
