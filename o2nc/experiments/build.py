@@ -196,6 +196,8 @@ def method_from(config: Mapping[str, Any], obj, *, epsilon: float | None):
         for key in ("lipschitz", "gap", "sigma"):
             if ocfg.get(key) is not None:
                 kw[key] = float(ocfg[key])
+    if "hint" in mcfg:
+        kw["hint"] = mcfg["hint"]
     if config["measure"] == "epsilon":
         kw["epsilon"] = float(epsilon)
     return methods.get("o2nc", **kw)

@@ -42,12 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from o2nc.experiments.spec import SpecError, _read_file, load_spec
+from o2nc.methods.builtin import PRESETS
 
-__all__ = ["ProfileSpec", "Config", "RULES", "O2NC_LEARNERS", "load_profile", "run_profile", "collect",
-           "DEFAULT_METHODS", "configurations", "calls_of", "problem_label"]
+__all__ = ["ProfileSpec", "Config", "RULES", "O2NC_LEARNERS", "OPTIONAL_METHODS", "load_profile", "run_profile",
+           "collect", "DEFAULT_METHODS", "configurations", "calls_of", "problem_label"]
 
-#: O2NC methods of :mod:`o2nc.methods` the profile runs, and their learner.
-O2NC_LEARNERS = {"o2nc_ogd": "ogd", "o2nc_adagrad_norm": "adagrad_norm", "o2nc_kt": "kt"}
+#: O2NC methods of :mod:`o2nc.methods` the profile runs, and their learner (``o2nc.methods.builtin.PRESETS``).
+O2NC_LEARNERS = {m: PRESETS[m][0]["learner"] for m in ("o2nc_ogd", "o2nc_adagrad_norm", "o2nc_kt", "o2nc_optimistic")}
+
+#: Methods the profile tunes when a spec names them, outside its default set (``o2nc_optimistic``: its hint,
+#: the preset's, costs no extra query but the published profile was run without it).
+OPTIONAL_METHODS = ("o2nc_optimistic",)
 
 #: Baselines' reference settings: (the parameter the grid scales, its reference expression in the sweep's expression
 #: language, the other fixed parameters).  The reference steps keep one step within δ, so that the iterates can settle
@@ -70,9 +75,9 @@ RULES: dict = {
     "bfgs": (None, None, {}),
 }
 
-#: Every method of :mod:`o2nc.methods` the profile knows how to tune (``o2nc`` is ``o2nc_ogd`` under another name;
-#: ``o2nc_optimistic`` needs a hint that a sweep spec cannot name).
-DEFAULT_METHODS = tuple(list(O2NC_LEARNERS) + list(RULES))
+#: The methods a profile runs by default: every method of :mod:`o2nc.methods` the profile knows how to tune but the
+#: optional ones (``o2nc`` is ``o2nc_ogd`` under another name).
+DEFAULT_METHODS = tuple(m for m in list(O2NC_LEARNERS) + list(RULES) if m not in OPTIONAL_METHODS)
 
 _KEYS = {"name", "description", "seeds", "delta", "epsilons", "epsilon_scale", "max_queries", "doubling_start",
          "methods", "grid", "epoch_lengths", "problems", "quick"}
@@ -179,17 +184,18 @@ def configurations(methods: list, grid: list, epoch_lengths: list) -> list:
     for m in methods:
         if m in O2NC_LEARNERS:
             learner = O2NC_LEARNERS[m]
+            hint = {"hint": PRESETS[m][0]["hint"]} if "hint" in PRESETS[m][0] else {}
             out.append(Config(f"{m}@theory", m, "theory", True,
-                              {"name": f"{m}@theory", "learner": learner, "tuning": "theory"}))
+                              {"name": f"{m}@theory", "learner": learner, "tuning": "theory", **hint}))
             if learner == "kt":  # parameter-free: nothing to tune (its ball needs the theory's D)
                 continue
             for T in epoch_lengths:
                 params = {"radius": f"{1.0 / T:.12g} * $delta"}
-                if learner == "ogd":  # η = D/(G√T), [CMO23] §4
+                if learner in ("ogd", "optimistic_ogd"):  # η = D/(G√T), [CMO23] §4 (o2nc.methods.learners)
                     params["lr"] = f"{1.0 / (T * math.sqrt(T)):.12g} * $delta / $lipschitz"
                 out.append(Config(f"{m}@T={T}", m, f"T={T}", False,
                                   {"name": f"{m}@T={T}", "learner": learner, "tuning": "fixed", "epoch_length": T,
-                                   "learner_params": params}))
+                                   "learner_params": params, **hint}))
             continue
         scaled, rule, fixed = RULES[m]
         if scaled is None:
@@ -265,9 +271,9 @@ def load_profile(spec: str | os.PathLike | Mapping[str, Any] | ProfileSpec, *, q
     if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
         raise _err(src, "methods", f"expected a non-empty list of names of o2nc.methods, got {methods!r}")
     for i, m in enumerate(methods):
-        if m not in DEFAULT_METHODS:
+        if m not in DEFAULT_METHODS + OPTIONAL_METHODS:
             raise _err(src, f"methods[{i}]", f"{m!r} is not a method the profile tunes; known: "
-                                             f"{', '.join(DEFAULT_METHODS)}")
+                                             f"{', '.join(DEFAULT_METHODS + OPTIONAL_METHODS)}")
     if len(set(methods)) != len(methods):
         raise _err(src, "methods", "duplicate names")
     probs = d["problems"]

@@ -45,6 +45,8 @@ Format (TOML shown; the same keys in a dict or YAML)::
     # learner_params = { lr = 0.01, radius = 0.001 }
     # engine = "compiled"          # "loop" (default: o2nc.minimize) or "compiled": the same run, jitted with jax
                                    # (o2nc.experiments.batched.run_method; needs jax)
+    # hint = "last_gradient"       # an optimistic learner's hint (e.g. learner = "optimistic_ogd"): "last_gradient",
+                                   # "extrapolated" or "fixed_point", as o2nc.minimize's `hint`; loop engine only
 
     [[methods]]                    # a baseline of o2nc.baselines instead of a learner
     name = "ingd"
@@ -130,7 +132,9 @@ _MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_s
 _EPSILON_SCALES = ("absolute", "lipschitz")
 _OBJECTIVE_KEYS = {"name", "params", "oracle", "lipschitz", "gap", "sigma", "label", "epsilon_scale", "max_queries"}
 _METHOD_KEYS = {"name", "learner", "tuning", "scaling", "epoch_length", "learner_params", "restart", "objectives",
-                "engine"}
+                "engine", "hint"}
+#: The optimistic hints a method may name (those of :func:`o2nc.minimize`, without None: leave ``hint`` out).
+_HINTS = ("last_gradient", "extrapolated", "fixed_point")
 #: How an O2NC run executes: ``o2nc.minimize``'s loop, or the jitted core of ``o2nc.experiments.batched`` (jax).
 _ENGINES = ("loop", "compiled")
 _BASELINE_KEYS = {"name", "baseline", "params", "objectives"}
@@ -490,6 +494,14 @@ def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True)
             if m["engine"] not in _ENGINES:
                 raise _err(src, f + ".engine", f"expected one of {', '.join(_ENGINES)}, got {m['engine']!r}")
             m2["engine"] = m["engine"]
+        if "hint" in m:  # stored only when given, like the engine
+            if m["hint"] not in _HINTS:
+                raise _err(src, f + ".hint", f"expected one of {', '.join(_HINTS)} (or leave it out: no hint), "
+                                             f"got {m['hint']!r}")
+            if m2.get("engine") == "compiled":
+                raise _err(src, f + ".hint", "a hint runs in the loop engine only (o2nc.minimize); drop "
+                                             "engine = 'compiled' or the hint")
+            m2["hint"] = m["hint"]
         if m2["tuning"] == "fixed":
             if "epoch_length" not in m:
                 raise _err(src, f + ".epoch_length", "required with tuning = 'fixed'")
