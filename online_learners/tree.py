@@ -19,6 +19,8 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +44,7 @@ __all__ = [
     "tree_project_ball_norm",
     "tree_where",
     "plain_is_exact",
+    "plain_traced_norms",
     "inverse_scale",
     "scalar_like",
     "counter_like",
@@ -205,6 +208,8 @@ def tree_norm(a: Tree):
     leaves = tree_leaves(a)
     xp = array_namespace(*leaves)
     if not _on_host(leaves[0]):
+        if _PLAIN_TRACED.get() and xp.__name__.startswith("jax"):
+            return _plain_or_scaled_jax(leaves, xp)
         return _scaled_norm(leaves, xp)
     sq = None
     for x in leaves:
@@ -212,6 +217,38 @@ def tree_norm(a: Tree):
         term = xp.vecdot(flat, flat)
         sq = term if sq is None else sq + term
     return xp.sqrt(sq) if _plain_floor(xp, sq.dtype) <= float(sq) < float("inf") else _scaled_norm(leaves, xp)
+
+
+_PLAIN_TRACED = contextvars.ContextVar("plain_traced_norms", default=False)
+
+
+@contextlib.contextmanager
+def plain_traced_norms():
+    """Within this context, :func:`tree_norm` of jax arrays takes the plain √(Σ a²) (one fused reduction per leaf)
+    where :func:`plain_is_exact` holds, and the scaled form only under a ``jax.lax.cond`` otherwise: one pass over the
+    leaves instead of two on a step that is not batched.  Under ``vmap`` (a batched predicate) the cond becomes a
+    select that computes both branches (three passes), so the default, outside this context, stays the branch-free
+    scaled form; a caller that traces an unbatched step (``o2nc.jax.o2nc``'s update) opts in.  The two forms agree
+    where the plain sum is exact (the scale is a power of two)."""
+    token = _PLAIN_TRACED.set(True)
+    try:
+        yield
+    finally:
+        _PLAIN_TRACED.reset(token)
+
+
+def _plain_or_scaled_jax(leaves, xp):
+    """√(Σ a²) under ``jax.lax.cond`` on :func:`plain_is_exact`, :func:`_scaled_norm` otherwise."""
+    import jax
+
+    nonempty = [x for x in leaves if _size(x) > 0]
+    if not nonempty:
+        return _scaled_norm(leaves, xp)
+    sq = None
+    for x in nonempty:
+        term = xp.sum(x * x)
+        sq = term if sq is None else sq + term
+    return jax.lax.cond(plain_is_exact(sq), lambda xs: xp.sqrt(sq), lambda xs: _scaled_norm(xs, xp), nonempty)
 
 
 def plain_is_exact(sq):

@@ -150,3 +150,48 @@ def test_the_segment_norm_takes_the_scaled_form_where_the_plain_sum_is_not_exact
     got = jax.jit(lambda xs: _norm(xs, jnp.float32))([jnp.asarray(x, jnp.float32) for x in leaves])
     assert got.dtype == jnp.float32
     np.testing.assert_allclose(float(got), expected, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("restart", [True, False])
+def test_the_path_bound_and_certificate_match_the_core(dtype, restart):
+    """Projected OGD reports ‖Δ_{n+1}‖ from its projection (``update_and_norm``) and the optax shell's path bound
+    (``radius_bound``, the epochs' Σ‖x_t − x_{t−1}‖) takes it as ``o2nc.minimize`` does: equal to 1e-6 relative in
+    float32 and 1e-12 in float64, restarted or not, with the plain norm of the projection (``plain_traced_norms``)
+    in the jitted update."""
+    from o2nc import minimize
+
+    T, steps, tol = 4, 13, {"float32": 1e-6, "float64": 1e-12}[dtype]
+    rng = np.random.default_rng(11)
+    stream = rng.standard_normal((steps, 5))
+    s_values = np.random.default_rng(12).random(steps + 1)
+    learner = OGD(lr=0.3, radius=0.4)
+    with jax.enable_x64(dtype == "float64"):
+        x0 = rng.standard_normal(5).astype(dtype)
+        calls = {"n": 0}
+
+        def grad(w):
+            g = (stream[calls["n"]] + 0.5 * np.tanh(w)).astype(dtype)
+            calls["n"] += 1
+            return g
+
+        ref = minimize(grad, x0, learner=learner, budget=steps, epoch_length=T, scaling=s_values, seed=7,
+                            restart=restart, record=True)
+        tx = o2nc(learner, epoch_length=T, scaling=s_values, restart=restart, averaging="epoch")
+        params = jnp.asarray(x0)
+        state = tx.init(params)
+        update = jax.jit(tx.update)
+        bounds, certificates = [], []
+        for n in range(steps):
+            g = jnp.asarray((stream[n] + 0.5 * np.tanh(np.asarray(params))).astype(dtype))
+            updates, state = update(g, state, params)
+            params = optax.apply_updates(params, updates)
+            if (n + 1) % T == 0:
+                diag = o2nc_diagnostics(state)
+                bounds.append(float(diag["radius_bound"]))
+                certificates.append(float(diag["certificate"]))
+        assert params.dtype == jnp.dtype(dtype)
+    expected = np.asarray(ref.epochs.radius_bound, np.float64)[: len(bounds)]
+    assert len(bounds) == 3 and np.all(expected > 0)
+    np.testing.assert_allclose(bounds, expected, rtol=tol, atol=0)
+    np.testing.assert_allclose(certificates, np.asarray(ref.epochs.certificate)[: len(bounds)], rtol=tol, atol=0)

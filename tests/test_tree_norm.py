@@ -97,3 +97,28 @@ def test_projection_returns_the_norm_of_its_result(make, dtype):
     a = [make(p) for p in leaves(dtype, 1.0)]
     same, norm = tree.tree_project_ball_norm(a, None)
     assert same is a and float(norm) == float(tree.tree_norm(a))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_traced_norms_agree_with_the_scaled_form(dtype):
+    """Within ``plain_traced_norms`` a jitted norm is the plain sum where it is exact (bit for bit the scaled form's
+    value there) and the scaled form under the cond where squares under- or overflow; under vmap too."""
+    eps = float(np.finfo(dtype).eps)
+    scaled = jax.jit(lambda a: tree.tree_norm(a))  # traced outside the context: the scaled form
+    with tree.plain_traced_norms():  # (the context is read when a function is traced)
+        plain = jax.jit(lambda a: tree.tree_norm(a))
+        batched = jax.jit(jax.vmap(lambda a: tree.tree_norm(a)))
+        for scale in SCALES[dtype]:
+            parts = [jnp.asarray(p) for p in leaves(dtype, scale)]
+            got, ref = float(plain(parts)), reference(leaves(dtype, scale))
+            assert abs(got - ref) <= 4 * eps * ref, f"{dtype.__name__} scale {scale:g}"
+            rows = jnp.asarray(np.stack([np.ravel(leaves(dtype, scale, seed=k)[0]) for k in range(3)]))
+            np.testing.assert_allclose(np.asarray(batched(rows)), [reference([r]) for r in np.asarray(rows)],
+                                       rtol=4 * eps)
+        assert float(plain([jnp.zeros(3, dtype)])) == 0.0 and float(plain([jnp.zeros(0, dtype)])) == 0.0
+        assert float(plain([jnp.asarray([1.0, np.inf], dtype)])) == math.inf
+        assert math.isnan(float(plain([jnp.asarray([np.nan, 1.0], dtype)])))
+        rng = np.random.default_rng(5)
+        for _ in range(10):
+            a = jnp.asarray((rng.standard_normal(9) * 10.0 ** rng.uniform(-4, 4)).astype(dtype))
+            assert plain(a) == scaled(a)

@@ -17,7 +17,7 @@ import optax
 from o2nc.conversion.draw import check_seed, seed_key
 from o2nc.conversion.scaling import SCALINGS, check_supported, coefficients, resolve_scaling
 from online_learners import ParameterFreeMirrorDescent
-from online_learners.tree import plain_is_exact, tree_norm
+from online_learners.tree import plain_traced_norms, tree_norm
 
 __all__ = ["O2NCState", "o2nc", "o2nc_eval_params", "o2nc_diagnostics", "find_o2nc_state"]
 
@@ -191,13 +191,16 @@ def _norm(leaves, dtype):
 
     Under ``jit`` the plain √(Σ x²), one fused reduction per leaf, where it is exact by ``tree_norm``'s own criterion
     (:func:`online_learners.tree.plain_is_exact`), and ``tree_norm``'s scaled form (two passes) only under a cond
-    otherwise: the two agree where the plain sum is exact (the scale is a power of two)."""
+    otherwise (:func:`online_learners.tree.plain_traced_norms`): the two agree where the plain sum is exact (the
+    scale is a power of two)."""
     leaves = [x.astype(jnp.promote_types(x.dtype, jnp.float32)) for x in leaves]
-    sq = None
-    for x in leaves:
-        term = jnp.sum(x * x)
-        sq = term if sq is None else sq + term
-    return jax.lax.cond(plain_is_exact(sq), lambda xs: jnp.sqrt(sq), tree_norm, leaves).astype(dtype)
+    with plain_traced_norms():
+        return tree_norm(leaves).astype(dtype)
+
+
+def _vmapped(leaves) -> bool:
+    """Whether ``leaves`` are traced by ``jax.vmap`` (a ``lax.cond`` on a batched value computes both branches)."""
+    return any(type(x).__name__ == "BatchTracer" for x in leaves)
 
 
 def _play_recovery(learner):
@@ -492,6 +495,8 @@ def o2nc(
         raise TypeError(f"o2nc: `store_anchor` must be None or a bool, got {store_anchor!r}")
     full_step = rule.full_step
     recover = None if store_anchor else _play_recovery(learner)
+    reports_norm = (averaging == "epoch" and bool(getattr(learner, "reports_play_norm", False))
+                    and callable(getattr(learner, "update_and_norm", None)))
     if store_anchor is None:
         store_anchor = recover is None
 
@@ -637,7 +642,11 @@ def o2nc(
         # on the input (and on the play) instead of on the new state lets XLA write the state in place; a select on
         # the new state is duplicated into the passes that read it, which then read the old state and force a copy.
         lstate_in = select(pending_restart(state), template, stored) if restarts else stored
-        lstate = select(ok, learner.update(lstate_in, _Leaves(G)), stored)
+        if reports_norm:  # ‖Δ_{n+1}‖ from the projection the update takes anyway (o2nc.conversion.step)
+            updated, reported = learner.update_and_norm(lstate_in, _Leaves(G))
+        else:
+            updated, reported = learner.update(lstate_in, _Leaves(G)), None
+        lstate = select(ok, updated, stored)
         if not store_anchor and recover is not None:
             # Δ_n (the fresh learner's after a pending restart) from the new learner state and g_n: the params' pass
             # then reads only the new state, so that XLA writes the learner state in place without copying it.
@@ -707,12 +716,18 @@ def o2nc(
         if epoch:
             # ‖x_{n+2} − x_{n+1}‖ = |x_c|·‖Δ_{n+2}‖, the norm taken of the stored play (or under the cond of a
             # restart, of the fresh learner's): the play as selected above is then not formed as an array of its own.
+            # A learner that reports the norm of its next play (``reports_play_norm``: projected OGD's ‖Π(v)‖ =
+            # ‖v‖·min(1, D/‖v‖)) gives it from its update, as the conversion core carries it (o2nc.conversion.step):
+            # no reduction of its own. (A skipped update keeps the old segment: the scalar cond below.)
             def play_norm(ls, leaves):
+                if reported is not None:
+                    return jnp.asarray(reported).astype(dtype)
                 return _norm(list(learner.predict(ls)), dtype)
 
             if restarts:
                 norm_next = jax.lax.cond(jnp.logical_and(epoch_end, restart),
-                                         lambda ls, leaves: play_norm(learner.init(_Leaves(leaves)), leaves),
+                                         lambda ls, leaves: _norm(list(learner.predict(learner.init(_Leaves(leaves)))),
+                                                                  dtype),
                                          play_norm, lstate, list(P))
             else:
                 norm_next = play_norm(lstate, P)
@@ -759,7 +774,15 @@ def o2nc(
         )
         return jax.tree_util.tree_unflatten(treedef, new_updates), new_state
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    def update(updates, state, params=None, **extra_args):
+        # The learner's norms (projected OGD's ‖Δ − ηg‖) as the plain sum of squares with the scaled form under a
+        # cond where it is not exact: one pass instead of two. Not under vmap, where the cond would compute both.
+        if _vmapped(jax.tree_util.tree_leaves(updates)):
+            return update_fn(updates, state, params, **extra_args)
+        with plain_traced_norms():
+            return update_fn(updates, state, params, **extra_args)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update)
 
 
 def find_o2nc_state(state) -> O2NCState:
