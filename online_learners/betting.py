@@ -273,17 +273,23 @@ def _kt_multi_tensor_play(learner, per, shared):
 
 
 def _kt_multi_tensor_add_play(learner, per, shared, ys, coef, scratch=None):
-    """y ← y + coef · (X_t/(t+1)) · W_t in one ``addcmul`` pass after the division, without the product as a buffer
-    (the factors of :func:`_kt_multi_tensor_play`, associated as (coef·X_t/(t+1))·W_t: a rounding-level
-    difference). ``scratch``: dead tensors shaped like ``ys`` for the ratios, or None."""
+    """y ← y + coef · (X_t/(t+1)) · W_t without the product as a buffer: on the CPU with a Python coef one ``addcmul``
+    pass, y + (coef/(t+1))·X_t·W_t (the factors of :func:`_kt_multi_tensor_play` reassociated, coef/(t+1) in double
+    precision: a rounding-level difference); else the ratios X_t/(t+1) are formed first (in ``scratch``, dead tensors
+    shaped like ``ys``, or fresh) and then added, (coef·X_t/(t+1))·W_t."""
     import torch
 
     if not ys:
         return
+    n1 = shared["count"] + 1
+    if not isinstance(coef, torch.Tensor) and n1.device.type == "cpu":  # t + 1 read on the host without a sync
+        if coef != 0:
+            torch._foreach_addcmul_(ys, per["coin_sum"], per["wealth"], value=coef / float(n1))
+        return
     if scratch is None:
-        ratios = torch._foreach_div(per["coin_sum"], shared["count"] + 1)
+        ratios = torch._foreach_div(per["coin_sum"], n1)
     else:
-        ratios, n1 = scratch, shared["count"] + 1
+        ratios = scratch
         for r, x in zip(ratios, per["coin_sum"]):
             torch.div(x, n1, out=r)
     if isinstance(coef, torch.Tensor):
@@ -294,17 +300,17 @@ def _kt_multi_tensor_add_play(learner, per, shared, ys, coef, scratch=None):
 
 
 def _kt_clipped_coins(learner, per, grads):
-    """c_t = clip(−g_t/G, −1, 1) (:func:`_clipped_coin`)."""
+    """(c', a) with the coin c_t = a·c' = clip(−g_t/G, −1, 1) (:func:`_clipped_coin`): c' = clip(g_t, −G, G) in one
+    pass and a = −1/G, to be folded into the passes that use the coin (derived here: clip is odd and commutes with a
+    positive scaling, so clip(−g/G, −1, 1) = −clip(g, −G, G)/G; exact for G = 1, else a rounding-level difference)."""
     import torch
 
-    coins = torch._foreach_div(grads, -float(learner.lipschitz))
-    for c in coins:  # one two-sided clamp per tensor: one pass where the foreach clamps take two
-        c.clamp_(-1.0, 1.0)
-    return coins
+    bound = float(learner.lipschitz)
+    return [torch.clamp(g, -bound, bound) for g in grads], -1.0 / bound
 
 
 def _kt_scale_free_coins(learner, per, grads):
-    """``lipschitz=None``: h_t = max(h_{t−1}, |g_t|) in place, c_t = −g_t/h_t, 0 where h_t = 0
+    """(c_t, 1) for ``lipschitz=None``: h_t = max(h_{t−1}, |g_t|) in place, c_t = −g_t/h_t, 0 where h_t = 0
     (:func:`_scale_free_coin`)."""
     import torch
 
@@ -314,18 +320,19 @@ def _kt_scale_free_coins(learner, per, grads):
         positive = h > 0
         c = torch.neg(g).div_(torch.where(positive, h, 1.0))
         coins.append(c.masked_fill_(positive.logical_not_(), 0.0))
-    return coins
+    return coins, 1.0
 
 
 def _kt_multi_tensor_updater(coins):
     def update(learner, per, shared, grads, played, grad_sq):
-        """X_t = X_{t−1} + c_t, W_t = W_{t−1} + c_t w_t (w_t = ``played``, the bet), t ← t + 1."""
+        """X_t = X_{t−1} + c_t, W_t = W_{t−1} + c_t w_t (w_t = ``played``, the bet), t ← t + 1; the coin as
+        ``coins`` gives it, c_t = a·c' (one ``add`` and one ``addcmul`` pass with the scalar a)."""
         import torch
 
         bets = played if played is not None else _kt_multi_tensor_play(learner, per, shared)
-        c = coins(learner, per, grads)
-        torch._foreach_add_(per["coin_sum"], c)
-        torch._foreach_addcmul_(per["wealth"], c, bets)
+        c, a = coins(learner, per, grads)
+        torch._foreach_add_(per["coin_sum"], c, alpha=a)
+        torch._foreach_addcmul_(per["wealth"], c, bets, value=a)
         return {"count": shared["count"] + 1}
 
     return update
