@@ -24,8 +24,9 @@ arrays are far larger than the caches, so memory traffic sets the time):
   copies, reductions), per parameter. XLA:CPU writes one array per pass, so SGD with momentum moves 6 words there,
   not 5. A ``lax.cond`` runs one of its branches: the count takes the cheapest (the low figure, printed first)
   and the costliest (the high one); the branches that close an epoch or set the first anchor run once per epoch or
-  once, so a step's traffic is near the low figure. The ratio beside it is low/peer. A fusion that reads one entry
-  of an array (an ordering token, see ``o2nc.jax.transform._after``) counts that array whole.
+  once, so a step's traffic is near the low figure. The ratio beside it is low/peer. An operand that a fusion
+  reads only through a ``slice`` (an ordering token, ``o2nc.jax.transform._after``) or updates in place at one
+  entry (the root ``dynamic-update-slice`` of ``o2nc.jax.transform._pinned``) counts nothing: one entry moves.
 
 Usage: python bench/bench_jax.py [--params 10_000_000] [--tensors 50] [--repeats 30] [--rows paper,other]
 """
@@ -69,6 +70,34 @@ def _computations(text: str) -> dict:
     return out
 
 
+def _light_operands(lines: list) -> tuple:
+    """(the operand numbers a fused computation reads only a few entries of, whether it updates its first operand in
+    place): an operand used only through ``slice`` (an ordering token, ``o2nc.jax.transform._after``) or as the
+    buffer of the ``dynamic-update-slice`` at its root (``_pinned``, which writes one entry back in place) moves no
+    array; such a fusion's result is that operand's buffer."""
+    defs, uses, root = {}, {}, None
+    for line in lines:
+        m = _INSTRUCTION.match(line)
+        if m is None:
+            continue
+        var, _, op, rest = m.groups()
+        number = re.match(r"(\d+)\)", rest) if op == "parameter" else None
+        if number:
+            defs[var] = int(number.group(1))
+        for k, o in enumerate(re.findall(r"%([\w.\-]+)", rest.split("), ")[0])):
+            uses.setdefault(o, []).append((op, k, line.lstrip().startswith("ROOT")))
+        if line.lstrip().startswith("ROOT"):
+            root = (op, re.findall(r"%([\w.\-]+)", rest.split("), ")[0]))
+    in_place = root is not None and root[0] == "dynamic-update-slice" and root[1][0] in defs
+    light = set()
+    for var, number in defs.items():
+        kinds = uses.get(var, [])
+        if kinds and all(op == "slice" or (op == "dynamic-update-slice" and k == 0 and is_root)
+                         for op, k, is_root in kinds):
+            light.add(number)
+    return light, in_place
+
+
 def hlo_words(text: str, leaf_size: int, params: int) -> tuple:
     """(low, high): 4-byte words per parameter that the compiled step moves (see the module docstring), counting
     each ``conditional`` at its cheapest branch (low) or its costliest (high): the step runs one of them."""
@@ -96,8 +125,11 @@ def hlo_words(text: str, leaf_size: int, params: int) -> tuple:
                 continue
             if op in _NOT_A_PASS:
                 continue
-            operands = set(re.findall(r"%([\w.\-]+)", rest.split("), ")[0]))
-            moved = size(shape) + sum(size(shapes[o]) for o in operands if o in shapes)
+            operands = re.findall(r"%([\w.\-]+)", rest.split("), ")[0])
+            called = re.search(r"calls=%([\w.\-]+)", rest) if op == "fusion" else None
+            skip, in_place = _light_operands(computations.get(called.group(1), [])) if called else (set(), False)
+            read = {o for i, o in enumerate(operands) if i not in skip}  # a fusion's operand i is its parameter i
+            moved = (0 if in_place else size(shape)) + sum(size(shapes[o]) for o in read if o in shapes)
             low, high = low + moved, high + moved
         return low, high
 

@@ -339,6 +339,54 @@ def _after(x, token):
     return x * one
 
 
+def _pinned(x):
+    """``x`` as an array of its own buffer: its first entry written back in place (``dynamic_update_slice``). The
+    passes that read it then read that buffer, where XLA would otherwise recompute an elementwise ``x`` from its
+    inputs inside each of them (and keep those inputs alive, e.g. as a copy of a donated buffer that ``x``
+    overwrites). Empty and 0-d arrays are returned as they are."""
+    if x.ndim == 0 or x.size == 0:
+        return x
+    start = (0,) * x.ndim
+    return jax.lax.dynamic_update_slice(x, jax.lax.slice(x, start, (1,) * x.ndim), start)
+
+
+def _old_reads(learner, dtype) -> list:
+    """The pairs (a, b), a ≠ b, of parameter-shaped fields of the learner state (indices into
+    ``jax.tree_util.tree_leaves(state, is_leaf=_is_leaves)``) such that ``learner.update`` computes the new field a
+    from the old field b (KT: the wealth from the old coin sum). Read off the jaxpr of the update over one scalar
+    leaf, an equation's outputs taken to depend on all its inputs (conservative); derived here."""
+    from jax.extend import core as jcore
+
+    tiny = learner.init(_Leaves([jnp.zeros((), dtype)]))
+    fields = jax.tree_util.tree_leaves(tiny, is_leaf=_is_leaves)
+    shaped = [_is_leaves(f) for f in fields]
+    if sum(shaped) < 2:
+        return []
+    jaxpr = jax.make_jaxpr(lambda st, g: learner.update(st, _Leaves([g])))(tiny, jnp.zeros((), dtype)).jaxpr
+    owner = [i for i, f in enumerate(fields) for _ in jax.tree_util.tree_leaves(f)]  # the field of each flat input
+    deps = {v: frozenset([owner[k]] if k < len(owner) else []) for k, v in enumerate(jaxpr.invars)}
+
+    def reads(vs):
+        return frozenset().union(*(deps.get(v, frozenset()) for v in vs if isinstance(v, jcore.Var)))
+
+    for eqn in jaxpr.eqns:
+        got = reads(eqn.invars)
+        for v in eqn.outvars:
+            deps[v] = got
+    out = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(tiny), jaxpr.outvars)
+    out_fields = jax.tree_util.tree_leaves(out, is_leaf=_is_leaves)
+    pairs = [(a, b) for a, f in enumerate(out_fields) if shaped[a]
+             for b in sorted(reads(jax.tree_util.tree_leaves(f))) if b != a and shaped[b]]
+    # an order in which every reader is written before the fields it reads exists only without a cycle
+    left = set(range(len(fields)))
+    while left:
+        ready = {b for b in left if not any(a in left and bb == b for a, bb in pairs)}
+        if not ready:
+            return []
+        left -= ready
+    return pairs
+
+
 #: T of the default configuration ``o2nc()``: with :func:`default_learner` it passes optax's test problems
 #: (tests/test_optax_contract.py), where 100 steps per epoch miss the Rosenbrock target after 10 000 steps.
 DEFAULT_EPOCH_LENGTH = 300
@@ -495,6 +543,7 @@ def o2nc(
         raise TypeError(f"o2nc: `store_anchor` must be None or a bool, got {store_anchor!r}")
     full_step = rule.full_step
     recover = None if store_anchor else _play_recovery(learner)
+    old_reads = {}  # learner.update's reads across fields (:func:`_old_reads`), by the params' lowest dtype
     reports_norm = (averaging == "epoch" and bool(getattr(learner, "reports_play_norm", False))
                     and callable(getattr(learner, "update_and_norm", None)))
     if store_anchor is None:
@@ -605,6 +654,9 @@ def o2nc(
         template = learner.init(_Leaves(P))
         stored = _as_leaves(state.learner, template, treedef)
         dtype, sdtype = state.path.dtype, state.lag.dtype
+        low = jnp.dtype(_lowest_dtype(P))
+        if low not in old_reads:
+            old_reads[low] = _old_reads(learner, low)
         # A non-finite gradient (or traced lr) skips the update: every field keeps its value but the counter, and
         # the updates are zero. The flag is one reduction over g; the state is then chosen elementwise (fused into
         # the passes that write it, so that donated buffers are still written in place).
@@ -647,6 +699,16 @@ def o2nc(
         else:
             updated, reported = learner.update(lstate_in, _Leaves(G)), None
         lstate = select(ok, updated, stored)
+        if old_reads[low]:
+            # A field whose new value reads another's old value (KT's wealth reads the old coin sum) is written
+            # first: the other field's pass is ordered after it (``_after``) and its value read from its buffer by
+            # the passes that follow (``_pinned``), so that XLA updates both in place instead of copying the old one.
+            fields, fields_def = jax.tree_util.tree_flatten(lstate, is_leaf=_is_leaves)
+            for a, b in old_reads[low]:
+                fields[b] = _Leaves(_after(x, t) for x, t in zip(fields[b], fields[a]))
+            for b in {b for _, b in old_reads[low]}:
+                fields[b] = _Leaves(_pinned(x) for x in fields[b])
+            lstate = jax.tree_util.tree_unflatten(fields_def, fields)
         if not store_anchor and recover is not None:
             # Δ_n (the fresh learner's after a pending restart) from the new learner state and g_n: the params' pass
             # then reads only the new state, so that XLA writes the learner state in place without copying it.
