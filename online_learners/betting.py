@@ -264,10 +264,17 @@ class KT:
 
 
 def _kt_multi_tensor_play(learner, per, shared):
-    """w_{t+1} = X_t/(t+1) · W_t per coordinate, as a fresh list."""
+    """w_{t+1} = X_t/(t+1) · W_t per coordinate, as a fresh list: on the CPU in one pass, 0 + (1/(t+1))·X_t·W_t (an
+    ``addcmul`` onto a 0-d zero, with 1/(t+1) in double precision: the factors reassociated, a rounding-level
+    difference), elsewhere as the division and then the product (no host read of t)."""
     import torch
 
-    bets = torch._foreach_div(per["coin_sum"], shared["count"] + 1)
+    coin_sums, count = per["coin_sum"], shared["count"]
+    if count.device.type == "cpu" and coin_sums:
+        zero = torch.zeros((), dtype=coin_sums[0].dtype)
+        inverse = 1.0 / (float(count) + 1.0)
+        return [torch.addcmul(zero, x, w, value=inverse) for x, w in zip(coin_sums, per["wealth"])]
+    bets = torch._foreach_div(coin_sums, count + 1)
     torch._foreach_mul_(bets, per["wealth"])
     return bets
 

@@ -174,13 +174,14 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
     sweep touches every buffer once, as without a radius. Where the projection leaves Δ − ηg as it is (factor 1, read
     on the CPU, where the norm's finiteness is read anyway) the multiplication by 1 is skipped: the same values.
 
-    Returns (new shared, ‖Δ_{n+1}‖ for the sums or None, ‖Δ_{n+1}‖² to carry or None): with the sums, from the
-    per-block squares of Δ_{n+1}; else, with a radius, ‖Π(v)‖ = ‖v‖·min(1, D/‖v‖) from the norm the projection took
-    (as ``online_learners.tree.tree_project_ball_norm`` reports it; ``OGD.update_and_norm``)."""
+    Returns (new shared, ‖Δ_{n+1}‖ for the sums or None, ‖Δ_{n+1}‖² to carry or None): with a radius,
+    ‖Π(v)‖ = ‖v‖·min(1, D/‖v‖) from the norm the projection took, as the core carries it for the path
+    (``online_learners.tree.tree_project_ball_norm``, ``OGD.update_and_norm``, ``o2nc.conversion.step``); without
+    one, with the sums, from the per-block squares of Δ_{n+1}."""
     deltas = per["delta"]
     step, new_shared = declared.rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
     radius = learner.radius
-    factor = play_sq = None
+    factor = play_norm = play_sq = None
     if radius is not None and deltas:
         norm = None
         on_cpu = deltas[0].device.type == "cpu"
@@ -200,7 +201,7 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
         if on_cpu and float(factor) == 1.0:
             factor = None
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
-    squares = [] if sums is not None else None
+    squares = [] if sums is not None and play_norm is None else None
     for block in plan:
         p, d, g = _take(params, block), _take(deltas, block), _take(grads, block)
         _add_sums(sums, block, p, g)
@@ -211,9 +212,9 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
             _sq_sum(d, squares)
         axpy_(p, d, coef)
     if squares is None:
-        return new_shared, None, play_sq
+        return new_shared, (play_norm if sums is not None else None), play_sq
     total, total_sq = _total(squares, deltas)
-    return new_shared, total, (total_sq if total_sq is not None else play_sq)
+    return new_shared, total, total_sq
 
 
 def _total(squares, deltas):

@@ -48,7 +48,7 @@ def _version_tag(tensors) -> tuple | None:
     where a tensor keeps no version counter (an inference tensor)."""
     try:
         return tuple((weakref.ref(t), t._version) for t in tensors)
-    except (RuntimeError, TypeError):
+    except RuntimeError:
         return None
 
 
@@ -499,7 +499,7 @@ class O2NC(Optimizer):
         if play_sq is None:
             return
         deltas = self._descent_play(group, active)
-        tag = _version_tag(deltas)
+        tag = _version_tag(deltas) if deltas is not None else None
         if tag is not None:
             self._play_sq[id(group)] = (tag, play_sq)
 
