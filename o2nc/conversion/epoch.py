@@ -90,17 +90,22 @@ def exact_radius(points, mean):
     return _radius(lambda: iter((points,)), mean)  # one block: one common scale
 
 
-def plain_radius_squared(points, mean):
+def plain_radius_squared(points, mean, batch: int = 0):
     """max_t Σ (w_t − w̄_k)², unscaled (one pass over the points): r_k² where ``plain_is_exact`` says so, for a
-    caller that checks many radii at once and computes :func:`exact_radius` only where one needs it."""
+    caller that checks many radii at once and computes :func:`exact_radius` only where one needs it.
+
+    ``batch`` = b > 0: the radii of many runs at once, in the layout a batched runner writes its points in: each
+    leaf of ``points`` is (T, B_1..B_b, ...) and the matching leaf of ``mean`` (B_1..B_b, ...); the result is the
+    (B_1..B_b) array of r² (each run's sum over its own entries, the max over the T steps), with no reordering of
+    the points."""
     xp = array_namespace(*tree_leaves(mean))
     rows = None
     for p, m in zip(tree_leaves(points), tree_leaves(mean)):
-        if math.prod(m.shape) > 0:
+        if math.prod(m.shape[batch:]) > 0:
             d = p - m[None, ...]
-            sq = xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=1)
+            sq = xp.sum(xp.reshape(d * d, tuple(d.shape[:1 + batch]) + (-1,)), axis=-1)
             rows = sq if rows is None else rows + sq
-    return xp.max(rows)
+    return xp.max(rows, axis=0)
 
 
 def exact_radius_rows(rows, mean, chunk: int = 0):

@@ -47,6 +47,16 @@ CHUNK_STEPS = 1 << 15
 #: Steps of an epoch unrolled into one iteration of the compiled loop, so that XLA fuses the elementwise work of
 #: consecutive steps (``bench/bench_sweep.py``, d = 10, 1000 seeds: 6-14% less time than one step per iteration).
 UNROLL = 4
+BLOCK_WRITE = True
+#: XLA options of the compiled chunk on the CPU (they change which kernels run, not what they compute):
+#:  * no intra-op split of a fusion over threads (``cpu-parallel-task-assigner``): XLA's cost model counts the whole
+#:    (T, S) s-array a fusion slices one row of, and splits the step's elementwise kernels over the threads, which
+#:    on a (S, d) = (1000, 10) array costs more in hand-offs than it saves (and competes with other processes);
+#:  * XLA's own loop fusions for reductions and small dots instead of YNNPACK's (``ynn_fusion_type`` empty), which
+#:    pay a per-call setup on arrays this small.
+#: ``bench/bench_sweep.py``: 3.6-3.9× → 2.9× the hand-written loop.  A jaxlib that does not know an option compiles
+#: without them (:func:`_jit`).
+COMPILER_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner", "xla_cpu_experimental_ynn_fusion_type": ""}
 
 
 class BatchedEpochs(NamedTuple):
@@ -179,15 +189,15 @@ def run_batched(grad_fn: Callable, x0, *, seeds: Sequence[int], learner, epoch_l
         if drawn:  # the step counters n of the chunk, shared by the seeds
             s = np.arange(done * T, (done + C) * T, dtype=np.uint32).reshape(C, T)
         else:
-            s = np.stack([rule.sample(k, done * T, C * T) for k in keys]).reshape(S, C, T)
+            s = np.stack([rule.sample(k, done * T, C * T) for k in keys], axis=-1).reshape(C, T, S)
         args = [state, s, key_words, jax.numpy.asarray(x0)]
         if noise is not None:
             # drawn only for the epochs kept, in order; the padding of a last, short chunk is zeros
-            xi = np.zeros((S, C * T, d))
+            xi = np.zeros((C * T, S, d))
             for i in range(S):
                 if not stopped[i]:
-                    xi[i, :n * T] = noise(i, done * T, n * T)
-            args.append(xi.reshape(S, C, T, d))
+                    xi[:n * T, i] = noise(i, done * T, n * T)
+            args.append(xi.reshape(C, T, S, d))
         state, stats = chunk(*args)
         m, own, exact, rad, path = (np.asarray(a)[:, :n] for a in stats)
         for i in np.flatnonzero(~stopped):
@@ -213,12 +223,13 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     """One jitted chunk of epochs for this (oracle, learner, scaling, T); cached.
 
     Its inputs: the seeds' states (leading axis S), (C, T) step counters n (drawn scalings: s_n =
-    ``rule.traced(key, n)``, the counter-based draw of :mod:`o2nc.conversion.draw`, shared by the seeds) or (S, C, T)
-    s-values (replayed or constant scalings, per seed), the seeds' two key words (S, 2), x0 (shared) and, with noise,
-    (S, C, T, d) noise.  The chunk scans over its C epochs; an epoch's T steps run ``vmap``-ed over the seeds.  The
-    exact radius is the plain one-pass form when every seed's sum of squares is exact, else (``jax.lax.cond``) the
-    scaled form (:func:`o2nc.conversion.epoch.exact_radius`); the epoch's points stay in the layout the steps wrote
-    them in, (T, S, d), and only the scaled form reorders them."""
+    ``rule.traced(key, n)``, the counter-based draw of :mod:`o2nc.conversion.draw`) or (C, T, S) s-values (replayed
+    or constant scalings), the seeds' two key words (S, 2), x0 (shared) and, with noise, (C, T, S, d) noise.  The
+    chunk scans over its C epochs; an epoch scans over its T steps, each step the core's ``propose`` / oracle /
+    ``observe`` ``vmap``-ed over the seeds, and writes the seeds' points w_n into one (T, S, d) buffer carried from
+    epoch to epoch (allocated once per chunk: each epoch overwrites all of it).  The exact radius is the plain
+    one-pass form when every seed's sum of squares is exact, else (``jax.lax.cond``) the scaled form
+    (:func:`o2nc.conversion.epoch.exact_radius`)."""
     drawn = rule.name in ("uniform", "exponential")
     full_step = rule.full_step
     key = (oracle_key, learner, rule.name, restart, T, noisy)
@@ -231,50 +242,59 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
 
     from online_learners.tree import plain_is_exact, tree_norm
 
-    def step(carry, inputs):
-        state, g_sum = carry
-        s, xi = inputs
+    def seed_step(state, s, xi):
+        """One seed's step n: the core's proposal, the oracle at w_n, the core's update."""
         proposal = _core.propose(learner, full_step, state, s)
         g_exact = grad_fn(proposal.w)
         g = g_exact + xi if noisy else g_exact
-        if noisy:
-            g_sum = g_sum + g_exact
-        # w_n is the scan's output: the epoch's points, stacked by the scan, for the exact radius
-        return (_core.observe(learner, state, proposal, g), g_sum), proposal.w
+        return _core.observe(learner, state, proposal, g), proposal.w, g_exact
 
-    def seed_epoch(state, s_k, words, x0, xi_k):
-        """One seed's epoch: its T steps, the closed epoch, the restart; the points (T, d) for the radius."""
-        if drawn:  # the epoch's T draws at once: the same elementwise hash, vectorised over the steps
-            s_k = rule.traced((words[0], words[1]), s_k, jnp.float64)
-        g_sum = jnp.zeros_like(x0)
-        (state, g_sum), points = jax.lax.scan(step, (state, g_sum), (s_k, xi_k), unroll=min(UNROLL, T))
-        closed, state = _core.end_epoch(state, T)
-        exact = tree_norm(g_sum / T) if noisy else closed.certificate
-        if restart:
-            state = _core.restart(learner, state, x0)
-        squares = _epoch.plain_radius_squared(points, closed.mean)
-        return state, points, (closed.mean, closed.certificate, exact, squares, closed.radius_bound)
+    seeds_step = jax.vmap(seed_step, in_axes=(0, 0, 0 if noisy else None))
 
-    s_axis = None if drawn else 0
-    seeds_epoch = jax.vmap(seed_epoch, in_axes=(0, s_axis, 0, None, 0), out_axes=(0, 1, 0))
+    def block(carry, inputs):
+        """``len(s)`` consecutive steps of every seed; their points written to the buffer at once."""
+        state, g_sum, points, t = carry
+        s, xi = inputs
+        ws = []
+        for j in range(s.shape[0]):
+            state, w, g_exact = seeds_step(state, s[j], None if xi is None else xi[j])
+            if noisy:
+                g_sum = g_sum + g_exact
+            ws.append(w)
+        if BLOCK_WRITE:
+            points = jax.lax.dynamic_update_slice_in_dim(points, jnp.stack(ws), t, 0)
+        else:
+            for j, w in enumerate(ws):
+                points = jax.lax.dynamic_update_index_in_dim(points, w, t + j, 0)
+        return (state, g_sum, points, t + s.shape[0]), None
+
+    U = max(u for u in range(1, min(UNROLL, T) + 1) if T % u == 0)  # steps per iteration, dividing T
 
     def epoch(carry, inputs):
-        state, words, x0 = carry
+        state, points, words, x0 = carry
         s_k, xi_k = inputs
-        state, points, (mean, own, exact, squares, path) = seeds_epoch(state, s_k, words, x0, xi_k)
+        if drawn:  # the epoch's T draws of every seed at once: the same elementwise hash, (T, S)
+            s_k = rule.traced((words[:, 0], words[:, 1]), s_k[:, None], jnp.float64)
+        g_sum = jnp.zeros(points.shape[1:], points.dtype) if noisy else None
+        blocks = (s_k.reshape((T // U, U) + s_k.shape[1:]),
+                  None if xi_k is None else xi_k.reshape((T // U, U) + xi_k.shape[1:]))
+        (state, g_sum, points, _), _ = jax.lax.scan(block, (state, g_sum, points, 0), blocks)
+        closed, state = jax.vmap(lambda st: _core.end_epoch(st, T))(state)
+        exact = jax.vmap(tree_norm)(g_sum / T) if noisy else closed.certificate
+        if restart:
+            state = jax.vmap(lambda st: _core.restart(learner, st, x0))(state)
+        squares = _epoch.plain_radius_squared(points, closed.mean, batch=1)
         radius = jax.lax.cond(jnp.all(plain_is_exact(squares)), lambda: jnp.sqrt(squares),
-                              lambda: jax.vmap(_epoch.exact_radius, in_axes=(1, 0))(points, mean))
-        return (state, words, x0), (mean, own, exact, radius, path)
+                              lambda: jax.vmap(_epoch.exact_radius, in_axes=(1, 0))(points, closed.mean))
+        return (state, points, words, x0), (closed.mean, closed.certificate, exact, radius, closed.radius_bound)
 
     def chunk(state, s, words, x0, xi=None):
         S = words.shape[0]
-        if not drawn:
-            s = jnp.swapaxes(s, 0, 1)  # (C, S, T): the epochs lead
-        xi = jnp.zeros((s.shape[0], S, T)) if xi is None else jnp.swapaxes(xi, 0, 1)  # unused placeholder without
-        (state, _, _), stats = jax.lax.scan(epoch, (state, words, x0), (s, xi))
+        points = jnp.zeros((T, S) + x0.shape, x0.dtype)
+        (state, _, _, _), stats = jax.lax.scan(epoch, (state, points, words, x0), (s, xi))
         return state, tuple(jnp.swapaxes(a, 0, 1) for a in stats)  # (S, C, ...)
 
-    fn = jax.jit(chunk)
+    fn = _jit(chunk)
     try:
         if len(_CACHE) > 64:
             _CACHE.clear()
@@ -282,6 +302,30 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     except TypeError:  # an unhashable oracle or learner: not cached
         pass
     return fn
+
+
+def _jit(fn):
+    """``jax.jit(fn)`` with :data:`COMPILER_OPTIONS` where the default backend is the CPU; the plain ``jax.jit(fn)``
+    from the first call on which XLA refuses an option (an older or newer jaxlib)."""
+    import jax
+
+    plain = jax.jit(fn)
+    if jax.default_backend() != "cpu" or not COMPILER_OPTIONS:
+        return plain
+    tuned = jax.jit(fn, compiler_options=dict(COMPILER_OPTIONS))
+    use = [tuned]
+
+    def call(*args):
+        if use[0] is tuned:
+            try:
+                return tuned(*args)
+            except Exception as exc:  # jax's runtime error type moved between versions
+                if "compile option" not in str(exc):
+                    raise
+                use[0] = plain
+        return plain(*args)
+
+    return call
 
 
 # --------------------------------------------------------------------------------------------------------------
