@@ -204,9 +204,10 @@ def test_a_learner_whose_fields_read_each_other_is_updated_in_place():
     from online_learners import registry
 
     kt = registry.get("kt")
-    fields = kt.init([jnp.zeros(())])._fields
-    assert [(fields[a], fields[b]) for a, b in _old_reads(kt, jnp.float32)] == [("wealth", "coin_sum")]
-    assert _old_reads(OGD(lr=1e-3, radius=1e-3), jnp.float32) == []
+    leaves = [jnp.zeros((3, 2), jnp.float32), jnp.zeros(4, jnp.float32)]
+    fields = kt.init(leaves)._fields
+    assert [(fields[a], fields[b]) for a, b in _old_reads(kt, leaves)] == [("wealth", "coin_sum")]
+    assert _old_reads(OGD(lr=1e-3, radius=1e-3), leaves) == []
     hlo = compiled(o2nc(kt, epoch_length=100))
     assert not re.search(rf"= f32\[{SIZE}\]\S* copy\(", hlo)
 

@@ -350,19 +350,24 @@ def _pinned(x):
     return jax.lax.dynamic_update_slice(x, jax.lax.slice(x, start, (1,) * x.ndim), start)
 
 
-def _old_reads(learner, dtype) -> list:
+def _old_reads(learner, leaves) -> list:
     """The pairs (a, b), a ≠ b, of parameter-shaped fields of the learner state (indices into
     ``jax.tree_util.tree_leaves(state, is_leaf=_is_leaves)``) such that ``learner.update`` computes the new field a
-    from the old field b (KT: the wealth from the old coin sum). Read off the jaxpr of the update over one scalar
-    leaf, an equation's outputs taken to depend on all its inputs (conservative); derived here."""
+    from the old field b (KT: the wealth from the old coin sum), read off the jaxpr of the update over ``leaves``'
+    shapes and dtypes (an equation's outputs taken to depend on all its inputs: conservative); derived here. Empty
+    where the reads form a cycle (no order of the writes then spares a copy) or the update cannot be traced alone."""
     from jax.extend import core as jcore
 
-    tiny = learner.init(_Leaves([jnp.zeros((), dtype)]))
-    fields = jax.tree_util.tree_leaves(tiny, is_leaf=_is_leaves)
-    shaped = [_is_leaves(f) for f in fields]
-    if sum(shaped) < 2:
+    like = _Leaves(jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)) for x in leaves)
+    try:
+        fresh = jax.eval_shape(learner.init, like)
+        fields = jax.tree_util.tree_leaves(fresh, is_leaf=_is_leaves)
+        shaped = [_is_leaves(f) for f in fields]
+        if sum(shaped) < 2:
+            return []
+        jaxpr = jax.make_jaxpr(lambda st, g: learner.update(st, g))(fresh, like).jaxpr
+    except Exception:  # a learner that does not trace alone: no order (XLA copies as it did)
         return []
-    jaxpr = jax.make_jaxpr(lambda st, g: learner.update(st, _Leaves([g])))(tiny, jnp.zeros((), dtype)).jaxpr
     owner = [i for i, f in enumerate(fields) for _ in jax.tree_util.tree_leaves(f)]  # the field of each flat input
     deps = {v: frozenset([owner[k]] if k < len(owner) else []) for k, v in enumerate(jaxpr.invars)}
 
@@ -373,12 +378,11 @@ def _old_reads(learner, dtype) -> list:
         got = reads(eqn.invars)
         for v in eqn.outvars:
             deps[v] = got
-    out = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(tiny), jaxpr.outvars)
+    out = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(fresh), jaxpr.outvars)
     out_fields = jax.tree_util.tree_leaves(out, is_leaf=_is_leaves)
     pairs = [(a, b) for a, f in enumerate(out_fields) if shaped[a]
              for b in sorted(reads(jax.tree_util.tree_leaves(f))) if b != a and shaped[b]]
-    # an order in which every reader is written before the fields it reads exists only without a cycle
-    left = set(range(len(fields)))
+    left = set(range(len(fields)))  # an order that writes every reader before the fields it reads: none on a cycle
     while left:
         ready = {b for b in left if not any(a in left and bb == b for a, bb in pairs)}
         if not ready:
@@ -442,6 +446,13 @@ def o2nc(
     traced value, so ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling.
     A schedule (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts.
     Params must be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
+
+    **Compiled passes.** Inside ``update`` (not under ``vmap``) the learner's norms, e.g. projected OGD's
+    ‖Δ − ηg‖, are the plain √(Σ x²) with ``tree_norm``'s scaled form under a cond where the plain sum is not exact
+    (:func:`online_learners.tree.plain_traced_norms`): one pass instead of two. With ``averaging="epoch"`` a learner
+    that reports the norm of its next play (``reports_play_norm``) gives the path bound's segment from its update,
+    as the conversion core takes it. A learner field whose new value reads another field's old value (KT's wealth
+    reads the old coin sum) is written first, so that XLA updates both in place instead of copying the old one.
 
     **Bad input.** Arguments are checked at construction: a Python/numpy ``learning_rate`` that is NaN, inf or
     negative is a ValueError naming ``learning_rate`` (so is a concrete array's); ``epoch_length`` must be a positive
@@ -543,7 +554,6 @@ def o2nc(
         raise TypeError(f"o2nc: `store_anchor` must be None or a bool, got {store_anchor!r}")
     full_step = rule.full_step
     recover = None if store_anchor else _play_recovery(learner)
-    old_reads = {}  # learner.update's reads across fields (:func:`_old_reads`), by the params' lowest dtype
     reports_norm = (averaging == "epoch" and bool(getattr(learner, "reports_play_norm", False))
                     and callable(getattr(learner, "update_and_norm", None)))
     if store_anchor is None:
@@ -654,9 +664,7 @@ def o2nc(
         template = learner.init(_Leaves(P))
         stored = _as_leaves(state.learner, template, treedef)
         dtype, sdtype = state.path.dtype, state.lag.dtype
-        low = jnp.dtype(_lowest_dtype(P))
-        if low not in old_reads:
-            old_reads[low] = _old_reads(learner, low)
+        reads = _old_reads(learner, P)
         # A non-finite gradient (or traced lr) skips the update: every field keeps its value but the counter, and
         # the updates are zero. The flag is one reduction over g; the state is then chosen elementwise (fused into
         # the passes that write it, so that donated buffers are still written in place).
@@ -699,14 +707,14 @@ def o2nc(
         else:
             updated, reported = learner.update(lstate_in, _Leaves(G)), None
         lstate = select(ok, updated, stored)
-        if old_reads[low]:
+        if reads:
             # A field whose new value reads another's old value (KT's wealth reads the old coin sum) is written
             # first: the other field's pass is ordered after it (``_after``) and its value read from its buffer by
             # the passes that follow (``_pinned``), so that XLA updates both in place instead of copying the old one.
             fields, fields_def = jax.tree_util.tree_flatten(lstate, is_leaf=_is_leaves)
-            for a, b in old_reads[low]:
+            for a, b in reads:
                 fields[b] = _Leaves(_after(x, t) for x, t in zip(fields[b], fields[a]))
-            for b in {b for _, b in old_reads[low]}:
+            for b in {b for _, b in reads}:
                 fields[b] = _Leaves(_pinned(x) for x in fields[b])
             lstate = jax.tree_util.tree_unflatten(fields_def, fields)
         if not store_anchor and recover is not None:
