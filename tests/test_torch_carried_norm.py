@@ -144,3 +144,29 @@ def test_no_carried_norm_without_a_radius_or_the_blocked_step(monkeypatch):
             opt.step()
         assert opt._play_sq == {}
     assert spy.calls == []
+
+
+@pytest.mark.parametrize("dtype,rel", DTYPES, ids=["float64", "float32"])
+def test_a_non_contiguous_play_matches_the_forloop(dtype, rel):
+    """A Δ with transposed strides (as a state dict may bring it) takes the two-pass blocked descent (Δ − ηg, then the
+    factor) beside the one-pass form of the contiguous ones; both held to the for-loop while the projection acts."""
+    runs = {}
+    for foreach in (False, True):
+        g = torch.Generator().manual_seed(7)
+        params = [torch.nn.Parameter(torch.randn(4, 6, generator=g, dtype=dtype)),
+                  torch.nn.Parameter(torch.randn(5, generator=g, dtype=dtype))]
+        opt = O2NC(params, learner=OGD(lr=0.05, radius=0.3), epoch_length=100, foreach=foreach,
+                   generator=torch.Generator().manual_seed(1))
+        for n in range(9):
+            feed(params, n, dtype)
+            opt.step()
+            if n == 2:
+                st = opt.state[params[0]]
+                st["learner.delta"] = st["learner.delta"].t().contiguous().t()  # same values, transposed strides
+        if foreach:  # updated in place (the for-loop's update makes new tensors)
+            assert not opt.state[params[0]]["learner.delta"].is_contiguous()
+        runs[foreach] = (params, [opt.state[p]["learner.delta"] for p in params])
+    (ref_p, ref_d), (got_p, got_d) = runs[False], runs[True]
+    assert_rel(got_p, ref_p, rel)
+    assert_rel(got_d, ref_d, rel)
+    assert float(torch.linalg.vector_norm(flat(got_d))) == pytest.approx(0.3, rel=10 * rel)  # on the sphere

@@ -43,6 +43,7 @@ from online_learners import ParameterFreeMirrorDescent
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
 
+
 def _version_tag(tensors) -> tuple | None:
     """A weak reference to and the version counter of every tensor (:func:`_same_versions` compares them), or None
     where a tensor keeps no version counter (an inference tensor)."""
