@@ -28,6 +28,22 @@ arrays are far larger than the caches, so memory traffic sets the time):
   reads only through a ``slice`` (an ordering token, ``o2nc.jax.transform._after``) or updates in place at one
   entry (the root ``dynamic-update-slice`` of ``o2nc.jax.transform._pinned``) counts nothing: one entry moves.
 
+Measured on a shared 2-CPU x86_64 machine (jax 0.10.2, ``--repeats 21``, three runs each; other jobs running, load
+average at start as printed), ratio (HLO low words):
+
+* before the plain norms, the reported segment norm and the ordered field writes (load 0.4-5.2): radius row 4.69,
+  4.66, 4.86 (17.02); epoch mean 5.68, 5.97, 5.46 (23.02, counted as below); unconstrained 1.69, 1.59, 1.54 (8.00);
+  KT/Adam 2.34, 2.28, 2.84 (19.00);
+* after (load 4.3-5.0): radius row 3.54, 3.62, 3.62 (15.00); epoch mean 3.99, 4.04, 4.70 (21.00); unconstrained 1.51,
+  1.51, 1.52 (8.00); KT/Adam 1.73, 1.89, 2.10 (17.00);
+* alternated in one session, before/after/before/after (load 4.8-6.0): radius 4.16, 3.74, 3.87, 3.89; epoch mean
+  4.67, 3.78, 5.34, 4.53; KT/Adam 2.11, 1.87, 2.10, 1.62.
+
+The radius row's 15 words: Σg for the finiteness check (1), v = Δ − ηg written once (3: XLA materialises it for its
+two readers, the norm and the projection), ‖v‖² (1), Δ (3), the stored anchor (3), the params (4). The targets are
+not met: the anchor can be recovered instead of stored only if projected OGD can undo its update (carrying its
+projection factor), which a prototype measured at 12 words and 3.3× against 3.7-3.9× on the same machine.
+
 Usage: python bench/bench_jax.py [--params 10_000_000] [--tensors 50] [--repeats 30] [--rows paper,other]
 """
 from __future__ import annotations
