@@ -3,13 +3,13 @@
 Algorithm 1 of [CMO23] (Cutkosky, Mehta, Orabona, ICML 2023, arXiv 2302.03775) is written once, in
 :mod:`o2nc.conversion.step` (``propose`` / ``observe`` / ``end_epoch`` / ``restart``), with the learner's own
 ``init`` / ``predict`` / ``update`` from :mod:`online_learners`.  This module does not restate it: it traces that
-core with jax, scans it over the T steps of an epoch, ``vmap``-s an epoch over seeds and scans the epochs of a chunk
-(:func:`run_batched`).  :func:`o2nc.minimize` loops over the same core eagerly; a test holds the two to 1e-12 in
-float64 with the same seed.
+core with jax, ``vmap``-s a step over the seeds, scans the T steps of an epoch (writing every seed's points into
+one (T, S, d) buffer, for the exact radius) and scans the epochs of a chunk (:func:`run_batched`).
+:func:`o2nc.minimize` loops over the same core eagerly; a test holds the two to 1e-12 in float64 with the same seed.
 
 The s-values are the counter-based draw of :mod:`o2nc.conversion.draw` (``Scaling.sample``, the values
 :func:`o2nc.minimize` draws for the same seed), computed in the compiled code from the seed's key and the step
-counters, an epoch's T at once (a replayed sequence is passed in per chunk of epochs).  A stochastic oracle
+counters, an epoch's T × S at once (a replayed sequence is passed in per chunk of epochs).  A stochastic oracle
 enters as an additive noise stream ``noise(i, start, count)`` (seed i's noise for the steps start … start+count−1):
 the gradient at w_n is ∇F(w_n) + ξ_n.  With :func:`numpy_gaussian_noise` that stream is the one the objective's own
 ``stochastic_grad`` draws from the run's generator (an objective declaring ``extra["noise_model"] =
@@ -44,19 +44,22 @@ NOISE_MODEL = "additive-gaussian"
 
 #: Steps per compiled chunk (per seed): a chunk of ⌈CHUNK_STEPS/T⌉ epochs runs between two host checks.
 CHUNK_STEPS = 1 << 15
-#: Steps of an epoch unrolled into one iteration of the compiled loop, so that XLA fuses the elementwise work of
-#: consecutive steps (``bench/bench_sweep.py``, d = 10, 1000 seeds: 6-14% less time than one step per iteration).
+#: Steps of an epoch unrolled into one iteration of the compiled loop (the T % UNROLL steps left run as one more
+#: block after the loop), so that XLA fuses the elementwise work of consecutive steps.  ``bench/bench_sweep.py``
+#: (d = 10, 1000 seeds, CPU time over the hand-written loop's): 3.9 with 1 step an iteration, 3.0 with 2, 2.7 with 4,
+#: 2.8 with 5, 3.0 with 10, 3.4 with 20 (longer chains of x_n and Δ_n recomputed inside each fusion).
 UNROLL = 4
-BLOCK_WRITE = True
-#: XLA options of the compiled chunk on the CPU (they change which kernels run, not what they compute):
-#:  * no intra-op split of a fusion over threads (``cpu-parallel-task-assigner``): XLA's cost model counts the whole
-#:    (T, S) s-array a fusion slices one row of, and splits the step's elementwise kernels over the threads, which
-#:    on a (S, d) = (1000, 10) array costs more in hand-offs than it saves (and competes with other processes);
-#:  * XLA's own loop fusions for reductions and small dots instead of YNNPACK's (``ynn_fusion_type`` empty), which
-#:    pay a per-call setup on arrays this small.
-#: ``bench/bench_sweep.py``: 3.6-3.9× → 2.9× the hand-written loop.  A jaxlib that does not know an option compiles
+#: XLA options of the compiled chunk on the CPU; they change which kernels run, not what they compute:
+#:  * no intra-op split of a fusion over threads (the ``cpu-parallel-task-assigner`` pass): XLA's cost model splits
+#:    some of the step's elementwise fusions (those reading many (S, d) arrays and a row of the epoch's s-values)
+#:    over the threads, which on (S, d) = (1000, 10) arrays costs more in hand-offs than it saves;
+#:  * YNNPACK fusions for dots only (``LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT``): the norms' and the radius' reductions
+#:    and the elementwise work run as XLA's own loop fusions, without YNNPACK's per-call setup on arrays this small.
+#: ``bench/bench_sweep.py``: with both, 2.6-2.7× the hand-written loop in CPU time; without the split or without
+#: YNNPACK's reductions alone, about 3.35×; with neither, 3.6-3.9×.  A jaxlib that does not know an option compiles
 #: without them (:func:`_jit`).
-COMPILER_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner", "xla_cpu_experimental_ynn_fusion_type": ""}
+COMPILER_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner",
+                    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
 
 class BatchedEpochs(NamedTuple):
@@ -252,23 +255,19 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     seeds_step = jax.vmap(seed_step, in_axes=(0, 0, 0 if noisy else None))
 
     def block(carry, inputs):
-        """``len(s)`` consecutive steps of every seed; their points written to the buffer at once."""
+        """``len(s)`` consecutive steps of every seed (one iteration of the compiled loop), each step's points
+        written into the buffer at its row t."""
         state, g_sum, points, t = carry
         s, xi = inputs
-        ws = []
         for j in range(s.shape[0]):
             state, w, g_exact = seeds_step(state, s[j], None if xi is None else xi[j])
             if noisy:
                 g_sum = g_sum + g_exact
-            ws.append(w)
-        if BLOCK_WRITE:
-            points = jax.lax.dynamic_update_slice_in_dim(points, jnp.stack(ws), t, 0)
-        else:
-            for j, w in enumerate(ws):
-                points = jax.lax.dynamic_update_index_in_dim(points, w, t + j, 0)
+            points = jax.lax.dynamic_update_index_in_dim(points, w, t + j, 0)
         return (state, g_sum, points, t + s.shape[0]), None
 
-    U = max(u for u in range(1, min(UNROLL, T) + 1) if T % u == 0)  # steps per iteration, dividing T
+    U = min(UNROLL, T)
+    full, rest = T // U * U, T % U
 
     def epoch(carry, inputs):
         state, points, words, x0 = carry
@@ -276,9 +275,14 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
         if drawn:  # the epoch's T draws of every seed at once: the same elementwise hash, (T, S)
             s_k = rule.traced((words[:, 0], words[:, 1]), s_k[:, None], jnp.float64)
         g_sum = jnp.zeros(points.shape[1:], points.dtype) if noisy else None
-        blocks = (s_k.reshape((T // U, U) + s_k.shape[1:]),
-                  None if xi_k is None else xi_k.reshape((T // U, U) + xi_k.shape[1:]))
-        (state, g_sum, points, _), _ = jax.lax.scan(block, (state, g_sum, points, 0), blocks)
+        # the T steps: T // U iterations of U steps, then the T % U left (one more block, not a loop)
+        blocks = (s_k[:full].reshape((full // U, U) + s_k.shape[1:]),
+                  None if xi_k is None else xi_k[:full].reshape((full // U, U) + xi_k.shape[1:]))
+        carry = (state, g_sum, points, 0)
+        carry, _ = jax.lax.scan(block, carry, blocks)
+        if rest:
+            carry, _ = block(carry, (s_k[full:], None if xi_k is None else xi_k[full:]))
+        state, g_sum, points, _ = carry
         closed, state = jax.vmap(lambda st: _core.end_epoch(st, T))(state)
         exact = jax.vmap(tree_norm)(g_sum / T) if noisy else closed.certificate
         if restart:
@@ -325,6 +329,7 @@ def _jit(fn):
                 use[0] = plain
         return plain(*args)
 
+    call.lower = lambda *args: use[0].lower(*args)  # the HLO of what runs (kernel counts)
     return call
 
 
