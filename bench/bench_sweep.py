@@ -13,26 +13,41 @@ Target (issue 16): the compiled runner within 2× of the hand-written loop; issu
 Times are best of ``--repeats`` after compilation, the two jax variants timed in alternation so that load from other
 processes hits them alike; the ratio is printed for wall time and for process CPU time (less sensitive to other
 processes on a shared machine).  Kernels per step, read off the compiled HLO (the loop body of an epoch's steps,
-``UNROLL`` = 4 steps per iteration, divided by 4): 25 before the changes below, 15.25 after (GD: 5).
+``UNROLL`` = 4 steps per iteration, divided by 4): 25 before the changes below, 15.25 after the first four, 12.75
+now (GD: 5).
   * ``tree_norm`` on traced arrays: one power-of-two scaled form (max, then Σ(a·2^−e)², two passes) instead of a
     plain and a scaled branch selected by ``where`` (three reductions and the selects): 6-7 kernels a norm → 3;
   * the epoch's points stacked as the scan's output instead of a carried buffer written at a traced index (the
-    bounds checks were four kernels a step);
+    bounds checks were four kernels a step; the layout change below carries a buffer again, written at the loop's
+    own counter, whose clamp XLA fuses into the write);
   * the exact radius: the plain one-pass form when every seed's is exact, under ``jax.lax.cond`` over the batch,
     with the points left in the layout the steps wrote (it had a transposed copy and two passes every epoch).
   * the segment norm of the path bound: projected OGD reports ‖Δ_{n+1}‖ from its projection
     (``update_and_norm``) and the core carries it (``o2nc.conversion.step``), instead of a second norm a step.
+  * the layout of an epoch: a step ``vmap``-ed over the seeds inside the scan over the T steps (not the scan inside
+    the ``vmap``), its points written at their row of one (T, S, d) buffer carried across the chunk's epochs (the
+    scan's stacked output was zero-filled every epoch, 8 MB here, and the vmapped radius transposed it), the plain
+    radius taken over the batch in that layout (``epoch.plain_radius_squared(..., batch=1)``);
+  * the chunk compiled without XLA's intra-op split of fusions over threads and with YNNPACK for the dots only
+    (``batched.COMPILER_OPTIONS``; measured one by one: either alone about 3.35×, both 2.6-2.9×).
 
 Measured on a shared 2-core x86_64 machine under load (load average 5-9 from other work, so noisy), three runs of
 each side alternated, ``--repeats 5``: before these changes the ratio was 5.9-6.3 (wall) and 6.0-6.1 (CPU); after the
 first three, 4.3-4.8 (wall) and 4.8-5.0 (CPU).  With the carried norm, on the quiet machine (load average about 1,
-three runs, ``--single 0 --repeats 5``): 3.86, 3.77 and 3.83 (wall), 4.68, 4.55 and 4.64 (CPU).  Side by side in
-one process, the runner this module had before the conversion core was shared (a hand-written O2NC + OGD step with
-plain norms, no path bound and no stop rule, its s-values computed beforehand and already on the device) took 3.71×
-the loop in wall time and 4.97× in CPU time where the current one took 3.83× and 4.69×.  The 2× target is not met on
-this CPU: the runner's step still has about three times the kernels of the GD step (the iterate and the anchor, the
-epoch sums of w and g, the stored point, the path, the projection's norm and factor), each on a (1000, 10) array,
-where a kernel's fixed cost dominates.
+three runs, ``--single 0 --repeats 5``): 3.86, 3.77 and 3.83 (wall), 4.68, 4.55 and 4.64 (CPU); the same code
+remeasured before the layout and options changes (load average 0.8-4.7): 4.20, 3.48 and 4.17 (wall), 3.91, 3.78 and
+4.04 (CPU).  After them (load average 4.4-5.4): 2.69, 2.68 and 2.83 (wall), 2.73, 2.66 and 2.85 (CPU).  Side by side
+in one process, the runner this module had before the conversion core was shared (a hand-written O2NC + OGD step
+with plain norms, no path bound and no stop rule, its s-values computed beforehand and already on the device) took
+3.71× the loop in wall time and 4.97× in CPU time where the core's took 3.83× and 4.69× (before the layout change).
+The 2× target is not met on this CPU: the runner's step still has about two and a half times the kernels of the GD
+step (the iterate and the anchor, the epoch sums of w and g, the stored point, the path, the projection's norm and
+factor), each on a (1000, 10) array, and each epoch writes and reads back its 8 MB of points for the exact radius
+(about a fifth of the time).  Where the time goes (jax's profiler, per kernel): the two dots and the sign about 40%,
+the step's elementwise fusions about 20%, the points' writes and the radius about 20%, the epoch sums about 10%, the
+scaled norm's four small kernels about 7%.  A plain √Σv² in the projection (one reduction) instead of the scaled
+form measured 3-7% less time, not taken: it is OGD's projection (``online_learners``), and would need a fallback to
+the scaled form where a plain sum under- or overflows.
 
 Usage:  python bench/bench_sweep.py [--seeds 1000] [--steps 10000] [--epoch-length 100] [--single 3]
 """
