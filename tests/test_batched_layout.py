@@ -50,14 +50,16 @@ def test_plain_radius_squared_batch_equals_each_run():
         assert abs(both[i] - float(epoch.exact_radius(points[:, i], mean[i]))) <= 1e-15 * both[i]
 
 
-@pytest.mark.parametrize("T", [7, 3])
-def test_epoch_length_not_a_multiple_of_the_unroll(T):
+@pytest.mark.parametrize("T, scaling", [(7, "uniform"), (3, "midpoint"), (6, "none")])
+def test_epoch_length_not_a_multiple_of_the_unroll(T, scaling):
+    """T % UNROLL steps after the loop; the constant scalings come in as (C, T, S) values like a replayed one."""
     assert T % batched.UNROLL
     x0 = np.linspace(-1, 1, 5)
     learner = OGD(lr=0.004, radius=0.02)
-    out = batched.run_batched(grad_jax, x0, seeds=[2, 9], learner=learner, epoch_length=T, budget=6 * T)
+    out = batched.run_batched(grad_jax, x0, seeds=[2, 9], learner=learner, epoch_length=T, budget=6 * T,
+                              scaling=scaling, chunk_steps=4 * T)  # two chunks, the second short
     for i, seed in enumerate([2, 9]):
-        ref = o2nc.minimize(grad_np, x0, learner=learner, budget=6 * T, epoch_length=T, seed=seed,
+        ref = o2nc.minimize(grad_np, x0, learner=learner, budget=6 * T, epoch_length=T, seed=seed, scaling=scaling,
                             radius_kind="exact").epochs
         for got, want in ((out.mean[i], ref.mean), (out.certificate[i], ref.certificate),
                           (out.radius[i], ref.radius), (out.radius_bound[i], ref.radius_bound)):

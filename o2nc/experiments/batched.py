@@ -235,7 +235,7 @@ def _compiled_chunk(grad_fn, learner, rule: Scaling, restart: bool, T: int, nois
     (:func:`o2nc.conversion.epoch.exact_radius`)."""
     drawn = rule.name in ("uniform", "exponential")
     full_step = rule.full_step
-    key = (oracle_key, learner, rule.name, restart, T, noisy)
+    key = (oracle_key, learner, rule.name, restart, T, noisy, UNROLL, tuple(sorted(COMPILER_OPTIONS.items())))
     try:
         return _CACHE[key]
     except (KeyError, TypeError):
