@@ -29,25 +29,28 @@ now (GD: 5).
     scan's stacked output was zero-filled every epoch, 8 MB here, and the vmapped radius transposed it), the plain
     radius taken over the batch in that layout (``epoch.plain_radius_squared(..., batch=1)``);
   * the chunk compiled without XLA's intra-op split of fusions over threads and with YNNPACK for the dots only
-    (``batched.COMPILER_OPTIONS``; measured one by one: either alone about 3.35×, both 2.6-2.9×).
+    (``batched.COMPILER_OPTIONS``; measured one by one: either alone about 3.35×, both 2.6-2.9×);
+  * the epoch mean summed over the kept points at the epoch's end, so that the core's running Σw is dead code XLA
+    drops from the step loop (2.65-2.85× → 2.4×).
 
 Measured on a shared 2-core x86_64 machine under load (load average 5-9 from other work, so noisy), three runs of
 each side alternated, ``--repeats 5``: before these changes the ratio was 5.9-6.3 (wall) and 6.0-6.1 (CPU); after the
 first three, 4.3-4.8 (wall) and 4.8-5.0 (CPU).  With the carried norm, on the quiet machine (load average about 1,
 three runs, ``--single 0 --repeats 5``): 3.86, 3.77 and 3.83 (wall), 4.68, 4.55 and 4.64 (CPU); the same code
-remeasured before the layout and options changes (load average 0.8-4.7): 4.20, 3.48 and 4.17 (wall), 3.91, 3.78 and
-4.04 (CPU).  After them (load average 4.4-5.4): 2.69, 2.68 and 2.83 (wall), 2.73, 2.66 and 2.85 (CPU).  Side by side
+remeasured before the layout and options changes (load average 0.9-1.0): 3.76, 3.94 and 3.76 (wall), 4.56, 4.80 and
+4.64 (CPU: XLA's split of fusions over two threads).  After them and the mean from the points (load average 2.7-2.8):
+2.41, 2.44 and 2.37 (wall), 2.39, 2.46 and 2.39 (CPU).  Side by side
 in one process, the runner this module had before the conversion core was shared (a hand-written O2NC + OGD step
 with plain norms, no path bound and no stop rule, its s-values computed beforehand and already on the device) took
 3.71× the loop in wall time and 4.97× in CPU time where the core's took 3.83× and 4.69× (before the layout change).
 The 2× target is not met on this CPU: the runner's step still has about two and a half times the kernels of the GD
 step (the iterate and the anchor, the epoch sums of w and g, the stored point, the path, the projection's norm and
 factor), each on a (1000, 10) array, and each epoch writes and reads back its 8 MB of points for the exact radius
-(about a fifth of the time).  Where the time goes (jax's profiler, per kernel): the two dots and the sign about 40%,
-the step's elementwise fusions about 20%, the points' writes and the radius about 20%, the epoch sums about 10%, the
-scaled norm's four small kernels about 7%.  A plain √Σv² in the projection (one reduction) instead of the scaled
-form measured 3-7% less time, not taken: it is OGD's projection (``online_learners``), and would need a fallback to
-the scaled form where a plain sum under- or overflows.
+and the mean (about a fifth of the time).  Where the time went before the mean change (jax's profiler, per kernel):
+the two dots and the sign about 40%, the step's elementwise fusions about 20%, the points' writes and the radius about
+20%, the epoch sums about 10%, the scaled norm's four small kernels about 7%.  A plain √Σv² in the projection (one
+reduction) instead of the scaled form measured 3-7% less time, not taken: it is OGD's projection
+(``online_learners``), and would need a fallback to the scaled form where a plain sum under- or overflows.
 
 Usage:  python bench/bench_sweep.py [--seeds 1000] [--steps 10000] [--epoch-length 100] [--single 3]
 """
