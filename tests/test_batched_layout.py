@@ -66,8 +66,12 @@ def test_epoch_length_not_a_multiple_of_the_unroll(T, scaling):
             assert rel(got, want) <= 1e-12
 
 
-def test_refused_compiler_options_fall_back(monkeypatch):
-    monkeypatch.setattr(batched, "COMPILER_OPTIONS", {"xla_cpu_no_such_option_here": ""})
+@pytest.mark.parametrize("options", [
+    {"xla_cpu_no_such_option_here": ""},  # an option a jaxlib does not know
+    {"xla_cpu_experimental_ynn_fusion_type": "NO_SUCH_ENUM_VALUE"},  # a value it does not take
+], ids=["unknown-option", "refused-value"])
+def test_refused_compiler_options_fall_back(monkeypatch, options):
+    monkeypatch.setattr(batched, "COMPILER_OPTIONS", options)
     monkeypatch.setattr(batched, "_CACHE", {})
     x0 = np.linspace(-1, 1, 5)
     learner = OGD(lr=0.004, radius=0.02)
