@@ -197,21 +197,9 @@ def _multi_tensor_rate(learner, shared, grad_sq, dtype=None):
 
 
 def _multi_tensor_descend_(deltas: list, grads: list, step, factor=None) -> None:
-    """Δ ← (Δ − η g)·factor in place (``factor`` the projection's, or None for no projection). With a factor on the
-    CPU (η and the factor read on the host, no device sync there) one pass per contiguous tensor instead of two:
-    Δ ← f·Δ + (−fη)·g, ``torch.addr`` on the column Δ with g ⊗ (1) (β·Δ + α·g·1; derived here: the product f·(Δ − ηg)
-    distributed, a rounding-level difference)."""
+    """Δ ← (Δ − η g)·factor in place (``factor`` the projection's, or None for no projection)."""
     import torch
 
-    if factor is not None and deltas and deltas[0].device.type == "cpu":
-        f, eta = float(factor), float(step)
-        unit = torch.ones(1, dtype=deltas[0].dtype)
-        for d, g in zip(deltas, grads):
-            if d.is_contiguous():
-                d.view(-1, 1).addr_(g.reshape(-1), unit, beta=f, alpha=-eta * f)
-            else:
-                d.add_(g, alpha=-eta).mul_(f)
-        return
     _foreach_axpy_(deltas, grads, -step)
     if factor is not None and deltas:
         torch._foreach_mul_(deltas, factor)
