@@ -14,15 +14,14 @@ Beside each ratio the *floor*: float32 words read + written per parameter per st
 
 * SGD(momentum): read p, g, m; write p, m: 5.  Adam: read p, g, m, v; write p, m, v: 7.
 * O2NC(OGD) without a radius: the finiteness check reads g (1), the step reads w, Δ, g and writes w, Δ (5): 6.
-* O2NC(OGD, radius D): the check's read of g also reads Δ for ⟨Δ, g⟩ (2; ‖Δ‖² is carried from the previous step's
-  projection, ‖Π(v)‖ = ‖v‖·min(1, D/‖v‖), so no Δ·Δ product), then 5: 7.
+* O2NC(OGD, radius D): the check's read of g also reads Δ for ⟨Δ, g⟩ and ‖Δ‖² (2), then 5: 7.
 * with epoch averaging: the epoch sums Σw, Σg are read and written in the same sweep (4 more; ‖Δ_{n+1}‖ for the path
-  comes from the projection too): 11.
+  comes from the projection where it acts, else from Δ_{n+1}'s squares in the sweep): 11.
 * O2NC(KT): the check (1), then read w, g, X, W and write w, X, W (7): 8.
 
 Beside the words, the element-wise operations per block of the blocked step (each a pass over cache-resident data):
 O2NC(OGD, radius D) 4 (x_n = w_n + lag·Δ_n; Δ − ηg; ·f with f = min(1, D/‖v‖), skipped while f = 1; w_{n+1} =
-x_n + c·Δ_{n+1}); with epoch averaging 2 more (Σw, Σg); O2NC(KT) 6 (the bet X·W/(t+1), x_n, the clipped coin, X, W,
+x_n + c·Δ_{n+1}); with epoch averaging 2 more (Σw, Σg; and Δ_{n+1}'s squares while f = 1); O2NC(KT) 6 (the bet X·W/(t+1), x_n, the clipped coin, X, W,
 w_{n+1}). SGD-momentum's foreach step makes 3 passes over memory, Adam's more.
 
 Usage: python bench/bench_torch.py [--params 10_000_000] [--tensors 50] [--repeats 100] [--device cpu|cuda]

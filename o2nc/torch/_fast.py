@@ -33,16 +33,17 @@ def global_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms))
 
 
-def grad_products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None = None, delta_sq=None) -> tuple:
+def grad_products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None = None) -> tuple:
     """(‖g‖², ‖Δ‖², ⟨Δ, g⟩) summed over the lists, as 0-d tensors, in one read-only sweep block by block
     (:func:`_plan`): inner products (one read each, BLAS-vectorised on the CPU, about twice as fast there as
-    ``torch._foreach_norm``), a block of g read from memory once for its two products. Without ``deltas`` only ‖g‖²
-    (the others None). ``delta_sq``: ‖Δ‖² when the caller carries it from the previous step (returned as given, and
-    no Δ·Δ product is taken). A square can overflow where the norm does not: callers that must tell a huge gradient
-    from a non-finite one re-check with norms when a sum is not finite."""
+    ``torch._foreach_norm``), a block of g and Δ read from memory once for its products. Without ``deltas`` only ‖g‖²
+    (the others None). ‖Δ‖² is taken from Δ at every step, never carried from the previous one: a carried value
+    drifts by cancellation where ‖Δ − ηg‖ ≪ ‖Δ‖ and misses writes that bypass torch's version counter (``.data``,
+    collectives), and its product costs no memory traffic here (the block of Δ is in the cache). A square can
+    overflow where the norm does not: callers that must tell a huge gradient from a non-finite one re-check with
+    norms when a sum is not finite."""
     gg, dd, dg = [], [], []
     lists = [grads] if deltas is None else [grads, deltas]
-    square_deltas = deltas is not None and delta_sq is None
     for block in _plan(lists):
         gs = _take(grads, block)
         ds = _take(deltas, block) if deltas is not None else [None] * len(gs)
@@ -51,13 +52,12 @@ def grad_products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None =
             if d is not None:
                 fd = d.reshape(-1)
                 dg.append(torch.dot(fd, fg))
-                if square_deltas:
-                    dd.append(torch.dot(fd, fd))
+                dd.append(torch.dot(fd, fd))
             gg.append(torch.dot(fg, fg))
     total = torch.stack(gg).sum()
     if deltas is None:
         return total, None, None
-    return total, (torch.stack(dd).sum() if square_deltas else delta_sq), torch.stack(dg).sum()
+    return total, torch.stack(dd).sum(), torch.stack(dg).sum()
 
 
 class Kernel:
@@ -168,20 +168,21 @@ def _sq_sum(tensors: list[torch.Tensor], out: list) -> None:
 def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq, sums, products):
     """The blocked step of projected gradient descent on Δ: x_n = w_n + lag·Δ_n, Δ_{n+1} = Π(Δ_n − η g_n) with the
     learner's ``rate`` and ``descend``, w_{n+1} = x_n + coef·Δ_{n+1}. With a radius the norm of Δ_n − η g_n comes
-    first, without forming it: from ``products`` (‖g‖², ‖Δ‖², ⟨Δ, g⟩, taken by the caller's read of g, ‖Δ‖² possibly
-    carried from the previous step) or a read-only sweep of its own (:func:`_step_norm_by_products`); on an
-    accelerator, or where its squares overflow on the CPU, by forming it in a block-sized scratch; so the writing
-    sweep touches every buffer once, as without a radius. Where the projection leaves Δ − ηg as it is (factor 1, read
-    on the CPU, where the norm's finiteness is read anyway) the multiplication by 1 is skipped: the same values.
+    first, without forming it: from ``products`` (‖g‖², ‖Δ‖², ⟨Δ, g⟩, taken by the caller's read of g) or a
+    read-only sweep of its own (:func:`_step_norm_by_products`); on an accelerator, or where its squares overflow on
+    the CPU, by forming it in a block-sized scratch; so the writing sweep touches every buffer once, as without a
+    radius. Where the projection leaves Δ − ηg as it is (factor 1, read on the CPU, where the norm's finiteness is
+    read anyway) the multiplication by 1 is skipped: the same values.
 
-    Returns (new shared, ‖Δ_{n+1}‖ for the sums or None, ‖Δ_{n+1}‖² to carry or None): with a radius,
-    ‖Π(v)‖ = ‖v‖·min(1, D/‖v‖) from the norm the projection took, as the core carries it for the path
-    (``online_learners.tree.tree_project_ball_norm``, ``OGD.update_and_norm``, ``o2nc.conversion.step``); without
-    one, with the sums, from the per-block squares of Δ_{n+1}."""
+    Returns (new shared, ‖Δ_{n+1}‖ with the sums, else None). Where the projection acts, ‖Π(v)‖ = ‖v‖·D/‖v‖ from the
+    norm it took, as the core carries it for the path (``online_learners.tree.tree_project_ball_norm``,
+    ``OGD.update_and_norm``, ``o2nc.conversion.step``): there ‖v‖ > D ≥ ‖Δ‖ and the inner-product form is accurate
+    (:func:`_step_norm_by_products`). Where it does not act, the inner-product form cancels when ‖v‖ ≪ ‖Δ‖, so the
+    norm comes from the per-block squares of Δ_{n+1} in the writing sweep (in the cache), as without a radius."""
     deltas = per["delta"]
     step, new_shared = declared.rate(learner, shared, grad_sq, deltas[0].dtype if deltas else None)
     radius = learner.radius
-    factor = play_norm = play_sq = None
+    factor = play_norm = None
     if radius is not None and deltas:
         norm = None
         on_cpu = deltas[0].device.type == "cpu"
@@ -196,10 +197,10 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
         if norm is None:
             norm = _step_norm_by_sweep(plan, deltas, grads, step)
         factor = _projection_factor(norm, radius)
-        play_norm = norm * factor
-        play_sq = play_norm * play_norm
         if on_cpu and float(factor) == 1.0:
             factor = None
+        elif on_cpu:  # the projection acts: ‖Π(v)‖ = D up to the rounding of ‖v‖·(D/‖v‖)
+            play_norm = norm * factor
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
     squares = [] if sums is not None and play_norm is None else None
     for block in plan:
@@ -211,22 +212,21 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
         if squares is not None:
             _sq_sum(d, squares)
         axpy_(p, d, coef)
-    if squares is None:
-        return new_shared, (play_norm if sums is not None else None), play_sq
-    total, total_sq = _total(squares, deltas)
-    return new_shared, total, total_sq
+    if sums is None:
+        return new_shared, None
+    return new_shared, (play_norm if squares is None else _total(squares, deltas))
 
 
 def _total(squares, deltas):
-    """(‖Δ_{n+1}‖, its square or None) from the per-block squares; by norms (and no square) where the sum of squares
-    is not finite (a float32 overflow) or off the CPU."""
+    """‖Δ_{n+1}‖ from the per-block squares; by norms where the sum of squares is not finite (a float32 overflow) or
+    off the CPU."""
     if not deltas:
-        return torch.zeros(()), torch.zeros(())
+        return torch.zeros(())
     if deltas[0].device.type == "cpu":
-        total_sq = torch.stack(squares).sum()
-        if bool(torch.isfinite(total_sq)):
-            return torch.sqrt(total_sq), total_sq
-    return global_norm(deltas), None
+        total = torch.sqrt(torch.stack(squares).sum())
+        if bool(torch.isfinite(total)):
+            return total
+    return global_norm(deltas)
 
 
 # --- coordinatewise learners (KT): the whole step per block ----------------------------------------------------------
@@ -253,13 +253,13 @@ def _coordinatewise_blocked(declared, learner, per, shared, plan, params, grads,
             _sq_sum(nxt, squares)
             axpy_(p, nxt, coef)
     if squares is None:
-        return new_shared, None, None
+        return new_shared, None
     if params and params[0].device.type != "cpu":
-        return new_shared, global_norm(declared.play(learner, per, new_shared)), None
+        return new_shared, global_norm(declared.play(learner, per, new_shared))
     total = torch.sqrt(torch.stack(squares).sum()) if squares else torch.zeros(())
     if not bool(torch.isfinite(total)):
         total = global_norm(declared.play(learner, per, new_shared))
-    return new_shared, total, None
+    return new_shared, total
 
 
 # --- the blocked step ---------------------------------------------------------------------------------------------
@@ -305,9 +305,8 @@ def blocked_step(kernel: Kernel, learner, per, shared, params, grads, lag, coef,
     """One O2NC step of a group, block by block: x_n = w_n + lag·Δ_n, the learner's update with g_n, and
     w_{n+1} = x_n + coef·Δ_{n+1}, all in place in ``params`` and the state lists ``per``; with ``sums`` = (w sums,
     g sums) also Σw += w_n and Σg += g_n in the same pass. ``products``: (‖g‖², ‖Δ‖², ⟨Δ, g⟩) of this step when the
-    caller took them (:func:`grad_products`), for a projection's norm. Returns the new ``shared``, with ``sums``
-    ‖Δ_{n+1}‖ (for the path length; else None), and ‖Δ_{n+1}‖² where the step knows it without another pass (a
-    projected-descent step with a radius; else None), for the caller to carry into the next step's products.
+    caller took them (:func:`grad_products`), for a projection's norm. Returns the new ``shared`` and, with ``sums``,
+    ‖Δ_{n+1}‖ (for the path length; else None).
 
     The same element-wise operations as the pass-by-pass path, in the same order for every element, so the results
     are bit-identical to it; only the order in which the elements are visited changes (with a projection, the norm

@@ -150,11 +150,9 @@ def o2nc(
     grad_norm: torch.Tensor | None,
     foreach: bool | None,
     products: tuple | None = None,
-) -> torch.Tensor | None:
+) -> None:
     """One O2NC step of a param group, in place: observe g_n at w_n (the parameters), update the learner, close the
-    epoch and restart where due, and write w_{n+1} into the parameters. Returns ‖Δ_{n+1}‖² over the parameters with
-    a gradient where the step knows it without another pass (the blocked projected-descent step: from its
-    projection, or 0 after a restart; else None), for the caller to carry into the next step's ``products``.
+    epoch and restart where due, and write w_{n+1} into the parameters.
 
     Args:
         params: the group's parameters (all of them: a restart re-anchors those without a gradient), holding w_n.
@@ -168,8 +166,7 @@ def o2nc(
         foreach: the multi-tensor kernel of the learner when it has one (None: :func:`default_foreach`).
         products: (‖g_n‖², ‖Δ_n‖², ⟨Δ_n, g_n⟩) over the parameters with a gradient (g_n as given, before
             ``maximize``), when the caller took them with its finiteness check (:func:`descent_play`); the blocked
-            step then needs no read-only sweep of its own for a projection's norm. ‖Δ_n‖² may be the value this
-            function returned at the previous step, when Δ_n has not changed since.
+            step then needs no read-only sweep of its own for a projection's norm.
     """
     active = [i for i, g in enumerate(grads) if g is not None]
     P = [params[i] for i in active]
@@ -181,17 +178,15 @@ def o2nc(
         products = (products[0], products[1], -products[2])  # ⟨Δ, −g⟩
     common = dict(learner=learner, layout=layout, lr=lr, s_next=s_next, scaling=scaling, epoch_length=epoch_length,
                   restart=restart, averaging=averaging, weight_decay=weight_decay, store_anchor=store_anchor)
-    play_sq = None
     if kernel is None:
         if averaging is not None and averaging != "epoch":
             _ema_([states[i] for i in active], P, averaging[1], foreach)
         _single_tensor_o2nc(params, G, states, group_state, active, s=s, **common)
     else:
-        play_sq = _multi_tensor_o2nc(params, G, states, group_state, active, grad_norm=grad_norm, kernel=kernel,
-                                     products=products, **common)
+        _multi_tensor_o2nc(params, G, states, group_state, active, grad_norm=grad_norm, kernel=kernel,
+                           products=products, **common)
     if grad_norm is not None:
         group_state["grad_norm"] = grad_norm
-    return play_sq
 
 
 def fast_kernel(params: list[torch.Tensor], learner, layout: Layout, foreach: bool | None):
@@ -377,7 +372,7 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
         sums = ([st["w_sum"] for st in A], [st["g_sum"] for st in A]) if averaging == "epoch" else None
         if sums is not None:
             gstate["path"] = gstate["path"] + gstate["segment"]
-        new_norm = play_sq = None
+        new_norm = None
         if restarting:
             _fast.blocked_recover(kernel, learner, per, shared, P, G, lags[0], sums)
         else:
@@ -385,15 +380,13 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
                 grad_sq = _grad_sq(grad_norm, G)
             else:  # offered when the finiteness check took it (a projection's norm can use it)
                 grad_sq = grad_norm * grad_norm if grad_norm is not None else None
-            new_shared, new_norm, play_sq = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef,
-                                                               grad_sq, sums=sums, products=products)
+            new_shared, new_norm = _fast.blocked_step(kernel, learner, per, shared, P, G, lags[0], w_coef, grad_sq,
+                                                      sums=sums, products=products)
             for path, value in new_shared.items():
                 gstate[_LEARNER + path] = value
         _end_step(params, states, gstate, active, learner, store_anchor, averaging, n_step, length, restarting)
         if restarting:
             per, shared = learner_lists(layout, A, gstate)
-            if getattr(learner, "reports_play_norm", False):  # its play after init is 0 (o2nc.conversion.step)
-                play_sq = torch.zeros((), dtype=P[0].dtype, device=P[0].device)
             if averaging == "epoch":
                 delta = kernel.play(learner, per, shared)
                 _add_(P, delta, w_coef, True)
@@ -403,7 +396,7 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
         if averaging == "epoch":
             gstate["segment"] = new_norm.to(gstate["path"].dtype) * _magnitude(x_coef)
         _set_lag(A, lag(s_next, lr, scaling.full_step))
-        return play_sq
+        return
 
     # Bookkeeping at w_n: epoch sums and path length.
     if averaging == "epoch":

@@ -15,7 +15,6 @@ dict in :mod:`o2nc.torch._checkpoint`.
 """
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -42,23 +41,6 @@ from o2nc.torch._layout import _GSTATE, _REFUSED, Layout, _Leaves, _split, learn
 from online_learners import ParameterFreeMirrorDescent
 
 __all__ = ["O2NC", "NonFiniteGradientError"]
-
-
-def _version_tag(tensors) -> tuple | None:
-    """A weak reference to and the version counter of every tensor (:func:`_same_versions` compares them), or None
-    where a tensor keeps no version counter (an inference tensor)."""
-    try:
-        return tuple((weakref.ref(t), t._version) for t in tensors)
-    except RuntimeError:
-        return None
-
-
-def _same_versions(tag: tuple, tensors) -> bool:
-    """Whether ``tensors`` are the very tensors of ``tag``, in order, none written since."""
-    if len(tag) != len(tensors):
-        return False
-    return all(ref() is t and t._version == version for (ref, version), t in zip(tag, tensors))
-
 
 class NonFiniteGradientError(FloatingPointError):
     """A gradient with NaN or inf entries (or a norm that overflows its dtype); names the parameter and the step."""
@@ -288,7 +270,6 @@ class O2NC(Optimizer):
         self._check_finite = check_finite
         self._pending: list = []  # accelerator non-finite flags not read yet
         self._templates: dict = {}
-        self._play_sq: dict = {}  # id(group) -> (version tag of its Δ tensors, ‖Δ‖²): see _carry_play_sq
         super().__init__(params, defaults)
 
     # ------------------------------------------------------------------------------------------------------------
@@ -470,47 +451,16 @@ class O2NC(Optimizer):
         gathered = [self._init_group(group) for group, _ in active_groups]
         norms = [self._grad_norms(group, active) for group, active in active_groups]
         s_next = self._draw()
-        for (group, active), (params, grads, states), (norm, products) in zip(active_groups, gathered, norms):
-            play_sq = functional.o2nc(
+        for (group, _), (params, grads, states), (norm, products) in zip(active_groups, gathered, norms):
+            functional.o2nc(
                 params, grads, states, group[_GSTATE],
                 learner=group["learner"], layout=self._template(group), lr=group["lr"], s=self._s, s_next=s_next,
                 scaling=self._rule, epoch_length=group["epoch_length"], restart=group["restart"],
                 averaging=group["averaging"], weight_decay=group["weight_decay"], maximize=group["maximize"],
                 store_anchor=self._store_anchor, grad_norm=norm, foreach=group["foreach"], products=products,
             )
-            self._carry_play_sq(group, active, play_sq)
         self._s = s_next
         return loss
-
-    def _descent_play(self, group: dict, active: list[int]):
-        """Δ_n of the group's parameters with a gradient where the step projects by a norm from inner products
-        (:func:`o2nc.torch.functional.descent_play`), else None."""
-        params = [group["params"][i] for i in active]
-        return functional.descent_play(
-            params, [self.state[p] for p in params], group[_GSTATE], learner=group["learner"],
-            layout=self._template(group), foreach=group["foreach"], store_anchor=self._store_anchor,
-            weight_decay=group["weight_decay"])
-
-    def _carry_play_sq(self, group: dict, active: list[int], play_sq) -> None:
-        """Keep ‖Δ_{n+1}‖² that the step returned, tagged with the identity and version counter of every Δ tensor it
-        covers: the next step's products use it only while those are the very tensors and none has been written
-        since (a restart, a step of the for-loop, a loaded state dict or any in-place change of the state gives
-        other tensors or versions, and ‖Δ‖² is then taken again)."""
-        self._play_sq.pop(id(group), None)
-        if play_sq is None:
-            return
-        deltas = self._descent_play(group, active)
-        tag = _version_tag(deltas) if deltas is not None else None
-        if tag is not None:
-            self._play_sq[id(group)] = (tag, play_sq)
-
-    def _carried_play_sq(self, group: dict, deltas):
-        """‖Δ_n‖² carried from the previous step for exactly these Δ tensors, unchanged since; else None."""
-        carried = self._play_sq.get(id(group))
-        if carried is None:
-            return None
-        tag, value = carried
-        return value if _same_versions(tag, deltas) else None
 
     def _grad_norms(self, group: dict, active: list[int]):
         """(‖g‖ over the group's parameters with a gradient, or None without the check; and, where the step projects
@@ -524,10 +474,12 @@ class O2NC(Optimizer):
             # ‖g‖² from inner products (one fast read, which also takes Δ's products when the projection uses
             # them); only when that sum is not finite are the norms taken, to tell a non-finite gradient from a
             # square that overflowed.
-            # ‖Δ_n‖² is carried from the previous step where Δ_n is unchanged since (_carry_play_sq).
-            deltas = self._descent_play(group, active)
-            carried = self._carried_play_sq(group, deltas) if deltas is not None else None
-            sq, dd, dg = _fast.grad_products(grads, deltas, carried)
+            params = [group["params"][i] for i in active]
+            deltas = functional.descent_play(
+                params, [self.state[p] for p in params], group[_GSTATE], learner=group["learner"],
+                layout=self._template(group), foreach=group["foreach"], store_anchor=self._store_anchor,
+                weight_decay=group["weight_decay"])
+            sq, dd, dg = _fast.grad_products(grads, deltas)
             if bool(torch.isfinite(sq)):
                 return torch.sqrt(sq), (None if deltas is None else (sq, dd, dg))
         if grads[0].device.type == "cpu":
@@ -755,7 +707,6 @@ class O2NC(Optimizer):
         self._draws = extra["draws"]
         self._bits = None
         self._pending = []
-        self._play_sq = {}
         for post_hook in post.values():
             post_hook(self)
 
@@ -780,7 +731,6 @@ class O2NC(Optimizer):
             self._check_finite = extra["check_finite"]
             self._pending = []
             self._templates = {}
-            self._play_sq = {}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} (scaling={self._rule.name!r}, store_anchor={self._store_anchor})"]
