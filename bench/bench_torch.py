@@ -20,9 +20,10 @@ Beside each ratio the *floor*: float32 words read + written per parameter per st
 * O2NC(KT): the check (1), then read w, g, X, W and write w, X, W (7): 8.
 
 Beside the words, the element-wise operations per block of the blocked step (each a pass over cache-resident data):
-O2NC(OGD, radius D) 4 (x_n = w_n + lag·Δ_n; Δ − ηg; ·f with f = min(1, D/‖v‖), skipped while f = 1; w_{n+1} =
-x_n + c·Δ_{n+1}); with epoch averaging 2 more (Σw, Σg; and Δ_{n+1}'s squares while f = 1); O2NC(KT) 6 (the bet X·W/(t+1), x_n, the clipped coin, X, W,
-w_{n+1}). SGD-momentum's foreach step makes 3 passes over memory, Adam's more.
+O2NC(OGD, radius D) 4 (x_n = w_n + lag·Δ_n; Δ − ηg; ·f with f = min(1, D/‖v‖), skipped while f = 1;
+w_{n+1} = x_n + c·Δ_{n+1}); with epoch averaging 2 more (Σw, Σg; and Δ_{n+1}'s squares while f = 1); O2NC(KT) 6
+(the bet X·W/(t+1), x_n, the clipped coin, X, W, w_{n+1}). SGD-momentum's foreach step makes 3 passes over memory,
+Adam's more.
 
 Usage: python bench/bench_torch.py [--params 10_000_000] [--tensors 50] [--repeats 100] [--device cpu|cuda]
                                    [--rows paper|all] [--clock wall|cpu]
