@@ -229,7 +229,10 @@ def plain_traced_norms():
     leaves instead of two on a step that is not batched.  Under ``vmap`` (a batched predicate) the cond becomes a
     select that computes both branches (three passes), so the default, outside this context, stays the branch-free
     scaled form; a caller that traces an unbatched step (``o2nc.jax.o2nc``'s update) opts in.  The two forms agree
-    where the plain sum is exact (the scale is a power of two)."""
+    where the plain sum is exact (the scale is a power of two).  The choice is made when a function is traced and is
+    not part of ``jax.jit``'s cache key: a function jitted and first traced inside the context keeps the cond form
+    when called outside it (and the reverse), which changes its speed under ``vmap``, not its values beyond a
+    rounding."""
     token = _PLAIN_TRACED.set(True)
     try:
         yield
