@@ -66,7 +66,7 @@ class AdaGradNorm:
         )
 
     def init(self, params) -> AdaGradNormState:
-        return AdaGradNormState(delta=tree.tree_zeros_like(params), sum_sq=tree.scalar_like(0.0, params))
+        return AdaGradNormState(delta=tree.tree_zeros_like(params), sum_sq=tree.accumulator_like(0.0, params))
 
     def predict(self, state: AdaGradNormState, hint=None):
         return state.delta
@@ -80,8 +80,9 @@ class AdaGradNorm:
 
     def update(self, state: AdaGradNormState, grad) -> AdaGradNormState:
         _checks.gradient("AdaGradNorm", grad, state.delta)
-        sum_sq = state.sum_sq + tree.tree_sq_norm(grad)
-        step = self.step_size(sum_sq)
+        sq = tree.tree_sq_norm(grad)
+        sum_sq = state.sum_sq + tree.namespace(sq).astype(sq, state.sum_sq.dtype)  # at least float32: accumulator_like
+        step = tree.scalar_like(self.step_size(sum_sq), grad)  # η_t in the parameters' dtype
         delta = tree.tree_project_ball(tree.tree_axpy(-step, grad, state.delta), self.radius)
         return AdaGradNormState(delta=delta, sum_sq=sum_sq)
 
@@ -97,13 +98,14 @@ class AdaGradNorm:
 
 def _multi_tensor_rate(learner, shared, grad_sq, dtype=None):
     """(η_t, new shared): V_t = V_{t−1} + ‖g_t‖², η_t = :meth:`AdaGradNorm.step_size` (V_t)."""
-    sum_sq = shared["sum_sq"] + grad_sq
-    return learner.step_size(sum_sq), {"sum_sq": sum_sq}
+    sum_sq = shared["sum_sq"] + grad_sq.to(shared["sum_sq"].dtype)
+    step = learner.step_size(sum_sq)
+    return (step if dtype is None else step.to(dtype)), {"sum_sq": sum_sq}
 
 
 def _multi_tensor_update(learner, per, shared, grads, played, grad_sq):
     """Δ_{t+1} = Π_D(Δ_t − η_t g_t) in place; returns the new shared state."""
-    step, new_shared = _multi_tensor_rate(learner, shared, grad_sq)
+    step, new_shared = _multi_tensor_rate(learner, shared, grad_sq, per["delta"][0].dtype if per["delta"] else None)
     _multi_tensor_descend_(per["delta"], grads, step)
     _multi_tensor_project_(per["delta"], learner.radius)
     return new_shared

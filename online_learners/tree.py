@@ -45,6 +45,7 @@ __all__ = [
     "tree_where",
     "plain_is_exact",
     "plain_traced_norms",
+    "accumulator_like",
     "inverse_scale",
     "scalar_like",
     "counter_like",
@@ -123,6 +124,19 @@ def scalar_like(value, tree: Tree):
     leaf = _first_leaf(tree, "scalar_like")
     xp = array_namespace(leaf)
     return xp.asarray(value, dtype=leaf.dtype, **_placement(xp, leaf))
+
+
+def accumulator_like(value, tree: Tree):
+    """A 0-d array holding ``value`` for a running sum over rounds (e.g. Σ‖g_s‖²): the dtype of the tree's first leaf,
+    but at least float32 (and on its device, on numpy and torch). A half-precision sum saturates: in bfloat16 (8
+    significant bits) 256 + 1 rounds back to 256, so Σ_s ‖g_s‖² with ‖g_s‖ = 1 stops growing after 256 rounds and a
+    step c·D/√V_t stops shrinking."""
+    leaf = _first_leaf(tree, "accumulator_like")
+    xp = array_namespace(leaf)
+    dtype = leaf.dtype
+    if xp.isdtype(dtype, "real floating") and xp.finfo(dtype).bits < 32:
+        dtype = xp.float32
+    return xp.asarray(value, dtype=dtype, **_placement(xp, leaf))
 
 
 def counter_like(tree: Tree):
