@@ -226,11 +226,22 @@ def tree_norm(a: Tree):
             return _plain_or_scaled_jax(leaves, xp)
         return _scaled_norm(leaves, xp)
     sq = None
-    for x in leaves:
-        flat = xp.reshape(x, (-1,))
-        term = xp.vecdot(flat, flat)
-        sq = term if sq is None else sq + term
+    with _overflow_expected(xp):  # an overflowing plain sum is caught below and replaced by the scaled form
+        for x in leaves:
+            flat = xp.reshape(x, (-1,))
+            term = xp.vecdot(flat, flat)
+            sq = term if sq is None else sq + term
     return xp.sqrt(sq) if _plain_floor(xp, sq.dtype) <= float(sq) < float("inf") else _scaled_norm(leaves, xp)
+
+
+def _overflow_expected(xp):
+    """numpy's floating-point overflow warnings off (``numpy.errstate``) for an attempt whose overflow the caller
+    handles; nothing to switch for the other backends."""
+    if array_api_compat.is_numpy_namespace(xp):
+        import numpy as np
+
+        return np.errstate(over="ignore")
+    return contextlib.nullcontext()
 
 
 _PLAIN_TRACED = contextvars.ContextVar("plain_traced_norms", default=False)

@@ -122,3 +122,16 @@ def test_plain_traced_norms_agree_with_the_scaled_form(dtype):
         for _ in range(10):
             a = jnp.asarray((rng.standard_normal(9) * 10.0 ** rng.uniform(-4, 4)).astype(dtype))
             assert plain(a) == scaled(a)
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30])
+def test_host_norm_of_huge_or_tiny_float32_raises_no_warning(scale):
+    """The plain sum's overflow (or underflow) on numpy is expected and replaced by the scaled form: no
+    floating-point warning reaches the user, and the norm is right."""
+    import warnings
+
+    x = np.full(10, scale, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        norm = tree.tree_norm([x, x])
+    assert float(norm) == pytest.approx(math.sqrt(20) * scale, rel=1e-6)
