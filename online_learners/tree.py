@@ -231,7 +231,7 @@ def tree_norm(a: Tree):
             flat = xp.reshape(x, (-1,))
             term = xp.vecdot(flat, flat)
             sq = term if sq is None else sq + term
-    return xp.sqrt(sq) if _plain_floor(xp, sq.dtype) <= float(sq) < float("inf") else _scaled_norm(leaves, xp)
+    return xp.sqrt(sq) if bool(plain_is_exact(sq)) else _scaled_norm(leaves, xp)
 
 
 def _overflow_expected(xp):

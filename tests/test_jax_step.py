@@ -140,16 +140,36 @@ def test_a_skipped_first_update_leaves_the_stored_anchor_and_the_run_unchanged(a
 
 @pytest.mark.parametrize("scale", [1.0, 1e-30, 1e30, 0.0])
 def test_the_segment_norm_takes_the_scaled_form_where_the_plain_sum_is_not_exact(scale):
-    """``_norm``: the one-pass plain norm where it is exact, tree_norm's scaled form under the cond otherwise; in
-    float32 entries of 1e-30 underflow and entries of 1e30 overflow in the plain sum, and the norm is still right."""
+    """``_norm`` as ``update`` traces it (within ``plain_traced_norms``): the one-pass plain norm where it is exact,
+    tree_norm's scaled form under the cond otherwise; in float32 entries of 1e-30 underflow and entries of 1e30
+    overflow in the plain sum, and the norm is still right."""
     from o2nc.jax.transform import _norm
+    from online_learners.tree import plain_traced_norms
 
     rng = np.random.default_rng(0)
     leaves = [rng.standard_normal(n) * scale for n in (7, 3)]
     expected = np.sqrt(sum(float(np.sum(x.astype(np.float64) ** 2)) for x in leaves))
-    got = jax.jit(lambda xs: _norm(xs, jnp.float32))([jnp.asarray(x, jnp.float32) for x in leaves])
+    with plain_traced_norms():
+        got = jax.jit(lambda xs: _norm(xs, jnp.float32))([jnp.asarray(x, jnp.float32) for x in leaves])
     assert got.dtype == jnp.float32
     np.testing.assert_allclose(float(got), expected, rtol=1e-6, atol=0)
+
+
+def stream_grad(stream, n, w, dtype):
+    """g_n = stream[n] + ½·tanh(w) in ``dtype``: a smooth oracle with a fixed noise stream, replayed on both sides."""
+    return (stream[n] + 0.5 * np.tanh(w)).astype(dtype)
+
+
+def replayed(stream, dtype):
+    """:func:`stream_grad` as the oracle of ``o2nc.minimize``, n counting its calls."""
+    calls = {"n": 0}
+
+    def grad(w):
+        g = stream_grad(stream, calls["n"], w, dtype)
+        calls["n"] += 1
+        return g
+
+    return grad
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -168,13 +188,7 @@ def test_the_path_bound_and_certificate_match_the_core(dtype, restart):
     learner = OGD(lr=0.3, radius=0.4)
     with jax.enable_x64(dtype == "float64"):
         x0 = rng.standard_normal(5).astype(dtype)
-        calls = {"n": 0}
-
-        def grad(w):
-            g = (stream[calls["n"]] + 0.5 * np.tanh(w)).astype(dtype)
-            calls["n"] += 1
-            return g
-
+        grad = replayed(stream, dtype)
         ref = minimize(grad, x0, learner=learner, budget=steps, epoch_length=T, scaling=s_values, seed=7,
                             restart=restart, record=True)
         tx = o2nc(learner, epoch_length=T, scaling=s_values, restart=restart, averaging="epoch")
@@ -183,7 +197,7 @@ def test_the_path_bound_and_certificate_match_the_core(dtype, restart):
         update = jax.jit(tx.update)
         bounds, certificates = [], []
         for n in range(steps):
-            g = jnp.asarray((stream[n] + 0.5 * np.tanh(np.asarray(params))).astype(dtype))
+            g = jnp.asarray(stream_grad(stream, n, np.asarray(params), dtype))
             updates, state = update(g, state, params)
             params = optax.apply_updates(params, updates)
             if (n + 1) % T == 0:
@@ -226,13 +240,7 @@ def test_kt_in_place_matches_the_core(dtype):
     s_values = np.random.default_rng(22).random(steps + 1)
     with jax.enable_x64(dtype == "float64"):
         x0 = rng.standard_normal(6).astype(dtype)
-        calls = {"n": 0}
-
-        def grad(w):
-            g = (stream[calls["n"]] + 0.5 * np.tanh(w)).astype(dtype)
-            calls["n"] += 1
-            return g
-
+        grad = replayed(stream, dtype)
         ref = minimize(grad, x0, learner=kt, budget=steps, epoch_length=T, scaling=s_values, seed=7, record=True)
         tx = o2nc(kt, epoch_length=T, scaling=s_values)
 
@@ -247,7 +255,7 @@ def test_kt_in_place_matches_the_core(dtype):
         for n in range(steps):
             w = np.concatenate([np.asarray(params["a"]), np.asarray(params["b"])])
             ws.append(w)
-            g = (stream[n] + 0.5 * np.tanh(w)).astype(dtype)
+            g = stream_grad(stream, n, w, dtype)
             params, state = step(params, state, {"a": jnp.asarray(g[:4]), "b": jnp.asarray(g[4:])})
     ref_w = np.asarray(ref.history.w)  # (minimize runs whole epochs: 9 of the 10 steps)
     assert np.asarray(ws).dtype == np.dtype(dtype) and len(ref_w) == 9

@@ -189,13 +189,10 @@ def _lowest_dtype(leaves):
 def _norm(leaves, dtype):
     """The global L2 norm of ``leaves`` (:func:`online_learners.tree.tree_norm`, in at least float32) as ``dtype``.
 
-    Under ``jit`` the plain √(Σ x²), one fused reduction per leaf, where it is exact by ``tree_norm``'s own criterion
-    (:func:`online_learners.tree.plain_is_exact`), and ``tree_norm``'s scaled form (two passes) only under a cond
-    otherwise (:func:`online_learners.tree.plain_traced_norms`): the two agree where the plain sum is exact (the
-    scale is a power of two)."""
-    leaves = [x.astype(jnp.promote_types(x.dtype, jnp.float32)) for x in leaves]
-    with plain_traced_norms():
-        return tree_norm(leaves).astype(dtype)
+    Inside ``update`` (not under ``vmap``) the plain √(Σ x²), one fused reduction per leaf, where it is exact by
+    ``tree_norm``'s own criterion, and the scaled form (two passes) only under a cond otherwise: ``update`` traces
+    its step within :func:`online_learners.tree.plain_traced_norms`."""
+    return tree_norm([x.astype(jnp.promote_types(x.dtype, jnp.float32)) for x in leaves]).astype(dtype)
 
 
 def _vmapped(leaves) -> bool:
