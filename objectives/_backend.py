@@ -87,7 +87,18 @@ def max_weights(xp, values, axis=None):
     point stays NaN for the conversion's finiteness check."""
     w = xp.astype(values == xp.max(values, axis=axis, keepdims=True), values.dtype)
     count = xp.sum(w, axis=axis, keepdims=True)
-    return w / xp.where(count > 0, count, xp.full_like(count, xp.nan))
+    return w / nan_unless(xp, count > 0, count)
+
+
+def nan_unless(xp, ok, out):
+    """``out`` where the boolean ``ok`` holds (broadcast against ``out``) and NaN elsewhere, in ``out``'s dtype.
+
+    The guard of the bank at a non-finite point: an oracle whose branch selection turns a NaN or ±inf coordinate into
+    a finite answer (a comparison with NaN is False, ``clip`` and ``sign`` saturate at ±inf, an eigensolver refuses
+    the matrix) passes ``ok = xp.isfinite(...)`` of the quantity it branches on, so the non-finite input reaches the
+    output as NaN, as plain arithmetic would carry it. Where ``ok`` holds, ``out`` is returned unchanged (a select,
+    no arithmetic: results at finite points are bit-identical), and no floating-point warning is raised."""
+    return xp.where(ok, out, xp.full_like(out, xp.nan))
 
 
 def shift_add(xp, gu, gv):

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 from scipy.optimize import linprog
 
-from ._backend import max_weights, select_rows
+from ._backend import max_weights, nan_unless, select_rows
 from .base import Objective, sampled_lipschitz
 from .minnorm import max_affine_goldstein, min_norm_hull
 from .registry import register
@@ -195,7 +195,8 @@ def asl_overton(n: int = 5, a: float = 4.0) -> Objective:
         return a * xp.abs(x[0]) + xp.sum(x[1:])
 
     def g(xp, x, d):
-        return a * xp.sign(x[0]) * d["e1"] + d["tail"]
+        # ∂f/∂x_i = 1 (i ≥ 2) whatever x_i is: NaN where x is not finite, so a NaN coordinate reaches the gradient
+        return nan_unless(xp, xp.isfinite(x), a * xp.sign(x[0]) * d["e1"] + d["tail"])
 
     lo, hi = float(np.sqrt(n - 1)), float(np.sqrt(a * a + n - 1))
     return Objective(

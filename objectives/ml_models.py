@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog, minimize
 
+from ._backend import nan_unless
 from .base import sampled_lipschitz
 from .finite_sum import finite_sum
 from .registry import register
@@ -167,13 +168,15 @@ def ramp_loss(n: int = 10, N: int = 200, margin: float = 0.1, seed: int = 0, bat
     gamma = float(np.min(y * (Z @ ws)))
     x0 = 0.1 * _unit(rng, n)
 
+    # clip saturates at ±inf and both comparisons are False at NaN, so a non-finite margin t_i would give a finite
+    # loss term and a zero gradient term: NaN for it instead
     def loss(xp, w, d, D):
         t = 1.0 - D["y"] * (D["Z"] @ w)
-        return xp.mean(xp.clip(t, 0.0, 1.0))
+        return xp.mean(nan_unless(xp, xp.isfinite(t), xp.clip(t, 0.0, 1.0)))
 
     def grad(xp, w, d, D):
         t = 1.0 - D["y"] * (D["Z"] @ w)
-        act = xp.astype((t > 0) & (t < 1), w.dtype)
+        act = nan_unless(xp, xp.isfinite(t), xp.astype((t > 0) & (t < 1), w.dtype))
         return -((act * D["y"]) @ D["Z"]) / t.shape[0]
 
     return finite_sum(name="ramp_loss", x0=x0, n_samples=N, sample_keys=("Z", "y"), data={"Z": Z, "y": y},

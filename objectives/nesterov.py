@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import shift_add
+from ._backend import nan_unless, shift_add
 from .base import Objective, sampled_lipschitz
 from .registry import register
 
@@ -123,7 +123,8 @@ def lewis() -> Objective:
         val = xp.where(r1, uu - v, xp.where(r2, uu + v, xp.where(r3, 3.0 * uu - v, -5.0 * uu + v)))
         gu = xp.where(r1, 2.0 * u, xp.where(r2, 2.0 * u, xp.where(r3, 6.0 * u, -10.0 * u)))
         gv = xp.where(r1, -1.0 + 0 * u, xp.where(r2, 1.0 + 0 * u, xp.where(r3, -1.0 + 0 * u, 1.0 + 0 * u)))
-        return val, xp.stack([gu, gv])
+        # a NaN v fails every region test and would select the last piece's finite gradient: NaN where x is not finite
+        return val, nan_unless(xp, xp.isfinite(x), xp.stack([gu, gv]))
 
     return Objective(name="lewis", x0=[1.0, 2.0], f=lambda xp, x, d: parts(xp, x)[0],
                      g=lambda xp, x, d: parts(xp, x)[1], f_star=None, x_star=None,
@@ -147,9 +148,13 @@ def max_eigenvalue(n: int = 5, m: int = 10, seed: int = 0) -> Objective:
 
     def parts(xp, x, d):
         M = d["A0"] + xp.tensordot(x, d["As"], axes=1)
-        w, V = xp.linalg.eigh(M)
+        # the eigensolvers of numpy and torch raise on a NaN or ±inf entry: solve on the finite entries (M itself at
+        # a finite point, so the result is unchanged there) and return NaN for a non-finite M
+        finite = xp.isfinite(M)
+        w, V = xp.linalg.eigh(xp.where(finite, M, xp.zeros_like(M)))
         u = V[:, -1]
-        return w[-1], (d["As"] @ u) @ u
+        ok = xp.all(finite)
+        return nan_unless(xp, ok, w[-1]), nan_unless(xp, ok, (d["As"] @ u) @ u)
 
     L = float(np.sqrt(sum(np.linalg.norm(A, 2) ** 2 for A in As[1:])))
     return Objective(name="max_eigenvalue", x0=np.zeros(n), f=lambda xp, x, d: parts(xp, x, d)[0],

@@ -70,7 +70,7 @@ import math
 
 import numpy as np
 
-from ._backend import asarray_like
+from ._backend import asarray_like, nan_unless
 from .base import Objective
 from .minnorm import min_norm
 from .noise import sample_noise
@@ -95,7 +95,7 @@ def gradients(points, slope: float, a: float, c: float) -> np.ndarray:
     """
     Y = np.asarray(points, dtype=np.float64)
     g2 = np.where(np.abs(Y[..., 1]) < c, a * np.sign(Y[..., 1]), 0.0)
-    return np.stack([slope * np.sign(Y[..., 0]), g2], axis=-1)
+    return nan_unless(np, np.isfinite(Y), np.stack([slope * np.sign(Y[..., 0]), g2], axis=-1))
 
 
 def _goldstein(slope: float, a: float, c: float):
@@ -176,7 +176,8 @@ def tight_ramp(eps: float = 0.1, delta: float = 0.1, G: float = 1.0, sigma: floa
         g1 = slope * xp.sign(x[0:1])
         v = x[1:2]
         g2 = xp.where(xp.abs(v) < c, a * xp.sign(v), xp.zeros_like(v))
-        return xp.concat([g1, g2])
+        # |v| < c is False at NaN and at ±inf (the plateau): NaN where x is not finite, as in ``gradients``
+        return nan_unless(xp, xp.isfinite(x), xp.concat([g1, g2]))
 
     def stoch(xp, x, d, rng, batch_size):
         xi = sample_noise(rng, "gaussian", DIM, noise_scale, size=batch_size).mean(axis=0)
