@@ -206,8 +206,10 @@ def learner_radius(learner, size: int) -> float | None:
     Discounted pass their inner learner's radius on (Discounted scales a projected play by β' ≤ 1). Coordinatewise
     projects each coordinate on [−radius, radius], a box whose points have ‖Δ‖ ≤ radius·√size. Learners without a
     ``radius`` (or with ``radius=None``: KT, ONSBettor, COCOB, FreeGrad, ParameterFreeMirrorDescent,
-    DirectionMagnitude, unconstrained OGD) have no bound. With ‖Δ_n‖ ≤ D every epoch of T steps has r_k ≤ T·D
-    (the anchor moves by at most D a step; [CMO23] Theorem 8 takes D = δ/T for r_k ≤ δ).
+    DirectionMagnitude, unconstrained OGD) have no bound. With ‖Δ_n‖ ≤ D and a full-step scaling (uniform, none,
+    midpoint, a replay) every epoch of T steps has r_k ≤ T·D (the anchor moves by at most D a step and each w_n lies
+    on its step's segment; [CMO23] Theorem 8 takes D = δ/T for r_k ≤ δ). Under the exponential scaling the anchor
+    moves by s_n‖Δ_n‖ with s_n ~ Exp(1), unbounded: r_k ≤ D·Σ_n s_n, T·D only in expectation.
 
     Example:
         >>> from online_learners import KT, OGD, BallConstraint
@@ -417,7 +419,7 @@ def minimize(
             f"minimize: the learner {learner!r} has no radius bound, so output='best' at delta={delta:g} may find no "
             f"epoch of radius ≤ δ; constrain its steps, e.g. BallConstraint(learner, radius=δ/T) = "
             f"BallConstraint(..., radius={delta / epoch_length:.4g}) (online_learners; [CMO23] Theorem 8: "
-            f"‖Δ‖ ≤ δ/T gives r_k ≤ δ)"), stacklevel=2)
+            f"‖Δ‖ ≤ δ/T gives r_k ≤ δ with a full-step scaling)"), stacklevel=2)
     rule = resolve_scaling(scaling)
     epochs = budget // epoch_length
     if rule.values is not None and rule.values.shape[0] < epochs * epoch_length:

@@ -239,6 +239,9 @@ def test_bad_input_names_the_parameter():
         (dict(scaling="gaussian"), "scaling"),
         (dict(scaling=np.ones((2, 2))), "scaling"),
         (dict(scaling=np.ones(5)), "scaling"),
+        # a replay is a full step: s outside [0, 1] puts w_n off the step's segment, where the path bound fails
+        (dict(scaling=np.r_[np.full(10, 0.5), 5.0, np.full(9, 0.5)]), "scaling"),
+        (dict(scaling=np.full(20, -0.25)), "scaling"),
         (dict(output="median"), "output"),
     ]
     for override, name in cases:

@@ -319,6 +319,7 @@ def test_torch_load_keeps_integer_counters_and_a_pre_hook_can_adapt_an_old_check
         (dict(store_anchor="yes"), TypeError, "store_anchor"),
         (dict(scaling="gaussian"), ValueError, "scaling"),
         (dict(scaling=[0.5, NAN]), ValueError, "scaling"),
+        (dict(scaling=[0.5, 2.0]), ValueError, "scaling"),
     ],
 )
 def test_optax_constructor_refuses_bad_arguments_naming_them(kwargs, error, name):

@@ -23,8 +23,9 @@ non-smooth non-convex chained crescent function I of Haarala, Miettinen and Mäk
 certificate ‖ĝ_k‖ and radius r_k, the final certificate, and writes o2nc-run.png (certificate and radius
 against gradient calls) and o2nc-run.csv (every epoch) into --out.
 
-Every learner of `o2nc list learners` plays in the ball ‖Δ‖ ≤ D = δ/T, so every epoch with s ≤ 1 has radius
-r_k ≤ T·D = δ: OGD, AdaGradNorm, optimistic OGD and FTRL take the radius D; the unconstrained learners (KT, ONS
+Every learner of `o2nc list learners` plays in the ball ‖Δ‖ ≤ D = δ/T, so every epoch has radius r_k ≤ T·D = δ
+with a full-step scaling (the uniform default; under the exponential one, whose steps move the anchor by s_n‖Δ_n‖,
+only in expectation): OGD, AdaGradNorm, optimistic OGD and FTRL take the radius D; the unconstrained learners (KT, ONS
 bettor, COCOB, FreeGrad, PFMD, direction-magnitude) are wrapped in BallConstraint(learner, radius=D), and those that
 take a gradient bound get G (√(G² + σ²) with --stochastic when the objective declares its noise σ: the
 second-moment bound of the theory tuning, the same for every method of o2nc.methods). The final

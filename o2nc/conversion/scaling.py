@@ -11,7 +11,8 @@ name           s_n                            x_n                              w
 ``none``       1                              x_{n−1} + lr Δ_n                 x_n   (no randomisation)
 ``midpoint``   1/2                            x_{n−1} + lr Δ_n                 x_{n−1} + lr Δ_n/2 (deterministic,
                                                                                       second-order smooth, [CMO23])
-replay         given values, in order         as ``uniform``                   as ``uniform``
+replay         given values in [0, 1], in     as ``uniform``                   as ``uniform``
+               order
 ============== ============================== ================================ =======================================
 
 In one formula: w_n = x_{n−1} + (s_n lr) Δ_n and x_n = x_{n−1} + c_n Δ_n with c_n = lr for every *full-step* scaling
@@ -157,4 +158,11 @@ def resolve_scaling(scaling) -> Scaling:
         raise ValueError(f"`scaling` as an array must be 1-D and non-empty, got shape {values.shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError("`scaling` as an array must hold finite s values")
+    outside = np.flatnonzero((values < 0.0) | (values > 1.0))
+    if outside.size:
+        # A replay is a full step (module table): w_n lies on the segment [x_{n−1}, x_n] only for s_n ∈ [0, 1], and
+        # the path bound L_k (o2nc.conversion.epoch) and the unbiasedness of [CMO23] Theorem 7 both rest on that.
+        raise ValueError(f"`scaling` as an array must hold s values in [0, 1] (a replayed uniform scaling: the "
+                         f"gradient point w_n = x_(n-1) + s_n lr Δ_n on the step's segment), got "
+                         f"s[{outside[0]}] = {values[outside[0]]!r}")
     return Scaling("replay", values)

@@ -71,7 +71,8 @@ run may), for a baseline it compares its count with O2NC's guarantee.  A censore
 max_queries / N_ε instead.  A budget run stores ``bound_ratio`` = its mean certificate / its Theorem-8 bound.  An
 O2NC epsilon run on an objective with a known minimiser x* also stores ``travel_queries`` = T·‖x0 − x*‖/δ and
 ``travel_ratio`` = queries / travel_queries: each epoch moves the anchor by at most T·D = δ ([CMO23] Theorem 8's
-D = δ/T), so reaching x* takes at least ‖x0 − x*‖/δ epochs; a ratio near 1 says the run was *travel-limited* — its
+D = δ/T; with a full-step scaling, and in expectation under the exponential one, whose steps move it by s_n‖Δ_n‖,
+s_n ~ Exp(1)), so reaching x* takes at least ‖x0 − x*‖/δ epochs; a ratio near 1 says the run was *travel-limited* — its
 count is set by T(ε) and the distance, not by the certificate's convergence (when x* is the nearest (δ, ε)-stationary
 point this is a lower bound; otherwise a reference scale).
 

@@ -1,7 +1,8 @@
 r"""Every registered learner at the requested δ: its theory defaults, and the ball that keeps its plays within δ/T.
 
 [CMO23] Theorem 8 (Cutkosky, Mehta, Orabona, ICML 2023) takes plays ‖Δ_n‖ ≤ D = δ/T so that every epoch of T steps has
-radius r_k ≤ T·D = δ ([CMO23]'s locality argument: ‖w_n − w_m‖ ≤ (n − m + 1)D within an epoch).
+radius r_k ≤ T·D = δ ([CMO23]'s locality argument: ‖w_n − w_m‖ ≤ (n − m + 1)D within an epoch, for the full-step
+scalings; under the exponential scaling a step moves the anchor by s_n‖Δ_n‖, s_n ~ Exp(1), so T·D in expectation).
 :func:`learner_defaults` gives each learner of ``online_learners.registry`` its parameters at the theory's T, D and η
 (:func:`o2nc.methods.tuning.theory_parameters`); :func:`build_learner` builds one with overrides and wraps a learner
 without a radius bound in ``BallConstraint(learner, radius=D)`` (Cutkosky & Orabona, COLT 2018, §4), so that its plays

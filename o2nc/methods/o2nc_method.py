@@ -8,7 +8,8 @@ conversion core):
   objective's G, σ and gap (:func:`o2nc.methods.tuning.constants`), for the run's budget N — or, with a target
   ``epsilon``, for N_ε, the smallest budget whose Theorem-8 bound is ≤ ε (:func:`~o2nc.methods.tuning.theory_budget`).
   The learner takes its defaults at that δ (:func:`o2nc.methods.learners.learner_defaults`) and, when it has no
-  radius bound, plays in ``BallConstraint(·, radius=D)`` so every epoch has r_k ≤ T·D = δ ([CMO23] Theorem 8).
+  radius bound, plays in ``BallConstraint(·, radius=D)`` so every epoch has r_k ≤ T·D = δ ([CMO23] Theorem 8) with
+  a full-step scaling (under ``"exponential"`` the anchor moves by s_n‖Δ_n‖, s_n ~ Exp(1): T·D in expectation).
 * ``tuning="fixed"``: ``epoch_length`` and ``learner_params`` as given (no ball is added).
 
 Certificates ([CMO23] §3, Definition 5: the epoch's points have mean w̄_k and lie in B(w̄_k, r_k)): with exact gradients
