@@ -90,6 +90,8 @@ class AdaGradNorm:
         if outside_ball(comparator_norm, self.radius):
             return math.inf
         total = sum(float(v) for v in grad_sq_norms)
+        if total == 0.0:  # no loss was suffered: the regret is 0 (and inf·0 would make the product NaN)
+            return 0.0
         return (2 / self.scale + self.scale) * self.radius * math.sqrt(total)
 
 

@@ -33,7 +33,7 @@ def _scale_free_coin(g, h):
 
 
 def _gradients_within(grad_sq_norms: Sequence[float], lipschitz: float) -> bool:
-    return max_sq(grad_sq_norms) <= lipschitz**2 * (1 + 1e-12)
+    return max_sq(grad_sq_norms) <= lipschitz * lipschitz * (1 + 1e-12)  # x*x: inf where x**2 would raise
 
 
 def kt_log_potential(x: float, t: int, eps: float) -> float:
@@ -443,7 +443,7 @@ class ONSBettor:
         if not len(grad_sq_norms):
             return 0.0
         g = self.lipschitz
-        v = sum(float(q) for q in grad_sq_norms) / g**2
+        v = sum((math.sqrt(float(q)) / g) * (math.sqrt(float(q)) / g) for q in grad_sq_norms)  # in units of G
         xmax = sum(math.sqrt(float(q)) for q in grad_sq_norms) / g
         quad = v + _ONS_GAMMA * _ONS_A0 / 2
         log_scale = math.log(self.eps) - math.log1p(4 * v / _ONS_A0) / (2 * _ONS_GAMMA)

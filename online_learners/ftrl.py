@@ -70,7 +70,7 @@ class FTRL:
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
         if outside_ball(comparator_norm, self.radius):
             return math.inf
-        return comparator_norm**2 / (2 * self.lr) + self.lr / 2 * sum(float(v) for v in grad_sq_norms)
+        return comparator_norm * comparator_norm / (2 * self.lr) + self.lr / 2 * sum(float(v) for v in grad_sq_norms)
 
 
 class DiscountedFTRLState(NamedTuple):

@@ -125,16 +125,17 @@ class OGD:
             return math.inf
         sq = [float(v) for v in grad_sq_norms]
         if not self.anytime:
-            return comparator_norm**2 / (2 * self.lr) + self.lr / 2 * sum(sq)
+            return comparator_norm * comparator_norm / (2 * self.lr) + self.lr / 2 * sum(sq)
         if self.radius is None:
             return math.inf
         steps = [self.lr / math.sqrt(t) for t in range(1, len(sq) + 1)]
         if not steps:
             return 0.0
-        diameter_sq = (2 * self.radius) ** 2
+        diameter_sq = (2 * self.radius) * (2 * self.radius)
+        spread = 1 / (2 * steps[-1]) - 1 / (2 * steps[0])  # 0 after one round, where D² = inf must not make NaN
         return (
-            comparator_norm**2 / (2 * steps[0])
-            + diameter_sq * (1 / (2 * steps[-1]) - 1 / (2 * steps[0]))
+            comparator_norm * comparator_norm / (2 * steps[0])
+            + (diameter_sq * spread if spread > 0 else 0.0)
             + 0.5 * sum(e * s for e, s in zip(steps, sq))
         )
 
