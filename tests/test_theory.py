@@ -62,6 +62,29 @@ def test_rate_has_g_plus_sigma_squared():
     assert n == pytest.approx(8 * ogd_rate(eps, 0.1, 1.0, 1.0, sigma), rel=0.1)
 
 
+def test_rate_suffices_where_the_balanced_epoch_length_is_free():
+    """ogd_rate's docstring: at N = ⌈8·rate⌉ the bound is at most 1.07ε where the balanced T lies in [10, N/10] and
+    1.8ε in [1, N/2] (the rounding of T and K); a seeded random search over (ε, δ, G, σ, gap)."""
+    rng = np.random.default_rng(1)
+    worst = {"inner": 0.0, "free": 0.0}
+    for _ in range(4000):
+        g = 10 ** rng.uniform(-2, 2)
+        eps = g * 10 ** rng.uniform(-3, 1)
+        delta, gap = 10 ** rng.uniform(-3, 1), 10 ** rng.uniform(-3, 3)
+        sigma = 0.0 if rng.random() < 0.5 else 10 ** rng.uniform(-1, 1)
+        n = math.ceil(8 * ogd_rate(eps, delta, g, gap, sigma))
+        if not 2 <= n <= 10**15:
+            continue
+        balanced = ((g + sigma) * delta * n / gap) ** (2 / 3)
+        ratio = ogd_bound(n, delta, g, gap, sigma) / eps
+        if 1 <= balanced <= n / 2:
+            worst["free"] = max(worst["free"], ratio)
+        if 10 <= balanced <= n / 10:
+            worst["inner"] = max(worst["inner"], ratio)
+    assert 1.0 < worst["inner"] <= 1.07
+    assert worst["inner"] < worst["free"] <= 1.8
+
+
 @pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "1"])
 def test_bad_sigma_is_refused_by_name(bad):
     for fn in (ogd_parameters, ogd_bound):
