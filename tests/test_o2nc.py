@@ -455,3 +455,15 @@ def test_fused_is_checked():
         o2nc.minimize(np.sign, np.ones(2), learner=AdaGradNorm(radius=1.0), budget=4, epoch_length=2, fused=True)
     with pytest.raises(TypeError, match="fused"):
         o2nc.minimize(np.sign, np.ones(2), learner=OGD(lr=0.1), budget=4, epoch_length=2, fused="yes")
+
+
+def test_fused_step_with_squares_that_overflow_prints_no_warning():
+    # float32 gradients of 1e20: the plain Σv² overflows where the norm does not; the fused step falls back to the
+    # scaled norm, an expected overflow that must not surface as numpy's RuntimeWarning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = o2nc.minimize(lambda x: np.full_like(x, 1e20), np.zeros(4, np.float32),
+                            learner=OGD(lr=1.0, radius=1e30), budget=20, epoch_length=10, fused=True)
+    assert res.certificate.epsilon == pytest.approx(2e20, rel=1e-6)
