@@ -44,9 +44,11 @@ from o2nc.conversion import epoch as _epoch
 from o2nc.conversion import fused as _fused
 from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import coefficients, resolve_scaling
+from online_learners.tree import tree_norm
 
 __all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "NonFiniteStepError",
-           "NonFiniteEpochError", "GradientShapeError", "UnboundedRadiusWarning", "learner_radius", "OUTPUTS"]
+           "NonFiniteEpochError", "GradientShapeError", "UnboundedRadiusWarning", "StalledRunWarning", "learner_radius",
+           "OUTPUTS"]
 
 OUTPUTS = ("best", "random", "last")
 RADIUS_KINDS = ("bound", "exact")
@@ -192,6 +194,11 @@ class GradientShapeError(ValueError):
 
 class UnboundedRadiusWarning(UserWarning):
     """``output="best"`` at a δ with a learner whose steps have no radius bound: no epoch may have r_k ≤ δ."""
+
+
+class StalledRunWarning(UserWarning):
+    """``epoch_length=1`` with restarts and no hint, for a learner whose fresh play is 0: every step plays that 0, so
+    the iterate never moves (each epoch certifies x_0 at radius 0)."""
 
 
 def _count(result: Result | None) -> int:
@@ -420,6 +427,12 @@ def minimize(
             f"epoch of radius ≤ δ; constrain its steps, e.g. BallConstraint(learner, radius=δ/T) = "
             f"BallConstraint(..., radius={delta / epoch_length:.4g}) (online_learners; [CMO23] Theorem 8: "
             f"‖Δ‖ ≤ δ/T gives r_k ≤ δ with a full-step scaling)"), stacklevel=2)
+    if restart and epoch_length == 1 and hint is None:
+        first = tree_norm(learner.predict(learner.init(x0)))
+        if not bool(first > 0):
+            warnings.warn(StalledRunWarning(
+                f"minimize: epoch_length=1 with restart=True restarts {learner!r} before every step, and its fresh "
+                f"play is 0, so the iterate never leaves x0; take epoch_length >= 2 or restart=False"), stacklevel=2)
     rule = resolve_scaling(scaling)
     epochs = budget // epoch_length
     if rule.values is not None and rule.values.shape[0] < epochs * epoch_length:

@@ -467,3 +467,16 @@ def test_fused_step_with_squares_that_overflow_prints_no_warning():
         res = o2nc.minimize(lambda x: np.full_like(x, 1e20), np.zeros(4, np.float32),
                             learner=OGD(lr=1.0, radius=1e30), budget=20, epoch_length=10, fused=True)
     assert res.certificate.epsilon == pytest.approx(2e20, rel=1e-6)
+
+
+def test_restart_every_step_with_a_zero_first_play_warns_that_the_run_stalls():
+    x0 = np.ones(3)
+    with pytest.warns(o2nc.StalledRunWarning, match="epoch_length=1"):
+        res = o2nc.minimize(np.sign, x0, learner=OGD(lr=0.1, radius=1.0), budget=5, epoch_length=1)
+    assert np.array_equal(res.certificate.point, x0)  # the warning's claim: the iterate never left x0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", o2nc.StalledRunWarning)
+        o2nc.minimize(np.sign, x0, learner=OGD(lr=0.1, radius=1.0), budget=5, epoch_length=1, restart=False)
+        o2nc.minimize(np.sign, x0, learner=OGD(lr=0.1, radius=1.0), budget=6, epoch_length=2)
