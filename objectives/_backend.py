@@ -98,7 +98,7 @@ def nan_unless(xp, ok, out):
     the matrix) passes ``ok = xp.isfinite(...)`` of the quantity it branches on, so the non-finite input reaches the
     output as NaN, as plain arithmetic would carry it. Where ``ok`` holds, ``out`` is returned unchanged (a select,
     no arithmetic: results at finite points are bit-identical), and no floating-point warning is raised."""
-    return xp.where(ok, out, xp.full_like(out, xp.nan))
+    return xp.where(ok, out, xp.nan)  # a Python scalar takes out's dtype (no full array of NaN is built)
 
 
 def shift_add(xp, gu, gv):

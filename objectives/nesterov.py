@@ -148,12 +148,11 @@ def max_eigenvalue(n: int = 5, m: int = 10, seed: int = 0) -> Objective:
 
     def parts(xp, x, d):
         M = d["A0"] + xp.tensordot(x, d["As"], axes=1)
-        # the eigensolvers of numpy and torch raise on a NaN or ±inf entry: solve on the finite entries (M itself at
-        # a finite point, so the result is unchanged there) and return NaN for a non-finite M
-        finite = xp.isfinite(M)
-        w, V = xp.linalg.eigh(xp.where(finite, M, xp.zeros_like(M)))
+        # the eigensolvers of numpy and torch raise on a NaN or ±inf entry: a non-finite M is replaced by 0 for the
+        # solve (M itself is solved at a finite point, so the result is unchanged there) and gives NaN
+        ok = xp.all(xp.isfinite(M))
+        w, V = xp.linalg.eigh(xp.where(ok, M, 0.0))
         u = V[:, -1]
-        ok = xp.all(finite)
         return nan_unless(xp, ok, w[-1]), nan_unless(xp, ok, (d["As"] @ u) @ u)
 
     L = float(np.sqrt(sum(np.linalg.norm(A, 2) ** 2 for A in As[1:])))
