@@ -8,13 +8,18 @@ from pathlib import Path
 DESCRIPTION = """\
 Run (or resume) the profile described by SPEC (see experiments/profile.toml): every method of o2nc.methods on the
 problems it lists, at each method's theory tuning and at its best setting on an equal grid, counting the calls to a
-(delta, eps) certificate for every eps and seed.  Then write, into --out:
+(delta, eps) certificate for every eps and seed: the method's oracle calls until then (at most max_queries per
+run) plus the calls of the certificate itself (not capped); a doubling grid counts its certified run alone.  Then
+write, into --out:
 
   performance_profile.png   Dolan-More performance profiles (one curve per method, log tau)
   data_profile.png          More-Wild data profiles (calls per dimension + 1)
-  leaderboard.md            per problem class: share solved and median calls ratio to the best, ranges over seeds
+  leaderboard.md            per problem class: share solved and median calls ratio to the best, ranges over seeds,
+                            runs that stopped with an error (the entry marked with a dagger)
   profile.json              methods, problems, calls[method][problem] (per seed, null where unsolved),
-                            performance_profile_at_1[method] (share of problems on which it is fastest)
+                            certificate_calls[configuration][problem] (the certificate's part of each count),
+                            performance_profile_at_1[method] (share of problems on which it is fastest),
+                            errors (each run stopped with an error: counted as unsolved), setup.calls_counted
 
 Runs are stored as they finish in an SQLite database (default: OUT/profile.db); run the same command again after an
 interruption and only the missing runs are computed.  --quick runs the spec's [quick] subset.
@@ -98,6 +103,9 @@ def run(args) -> int:
           f"data_profile.png, leaderboard.md, profile.json")
     best = sorted(data["performance_profile_at_1"].items(), key=lambda kv: -kv[1])[:5]
     print("fastest on the most problems: " + ", ".join(f"{e} {v:.0%}" for e, v in best))
+    if data["errors"]:
+        print(f"{len(data['errors'])} run(s) stopped with an error: counted as unsolved, marked in leaderboard.md "
+              f"(profile.json: errors; --retry-failed runs them again)", file=sys.stderr)
     for label, err in report.errors[:5]:
         print(f"  failed: {label}: {err}", file=sys.stderr)
     return 0 if report.complete else 1

@@ -11,10 +11,15 @@ performance and data profiles and a leaderboard.
 **Calls.** A problem is solved by a run when it reaches a (δ, ε) certificate of :class:`o2nc.Certificate`
 (:mod:`o2nc.experiments.runner`): O2NC at its first certified epoch; a baseline with a sound running certificate at
 the first certified trace entry; any other baseline at the smallest budget 16·2^j whose returned point is certified.
-Its count is the oracle calls until then plus the calls the certificate itself made (``eval_calls``: the exact
-gradients that recompute O2NC's certificates on a stochastic oracle, the sampled gradients that certify a baseline's
-returned point).  Zero-order methods count function evaluations.  A run that is not certified within
-``max_queries`` is unsolved (``None``).
+Its count (:func:`calls_of`, stated in :data:`CALLS_COUNTED`) has two parts: the method's oracle calls until then,
+which ``max_queries`` caps (the runner stops every run of a method there), and the calls the certificate itself made
+(``eval_calls``: the exact gradients that recompute O2NC's certificates on a stochastic oracle, the sampled gradients
+that certify a baseline's returned point), which the cap does not limit: a count exceeds ``max_queries`` by at most
+those.  A doubling grid's count is the certified run's alone (its budget and its certificate); the grid's earlier,
+smaller runs, which did not certify, are not counted (the stored result's ``work`` holds every call the grid spent).
+Zero-order methods count function evaluations.  A run that is not certified within ``max_queries`` is unsolved
+(``None``).  A run stored as an error (it raised instead of finishing) counts as unsolved as well, and
+:func:`collect` lists it apart (``errors``), so that a report can tell a crash from a failure to converge.
 
 **Tuning** (the same budget for every method that has a step to tune: three configurations per problem):
 
@@ -41,11 +46,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o2nc.experiments.spec import SpecError, _read_file, load_spec
+from o2nc.experiments.spec import SpecError, _json_params, _read_file, load_spec
 from o2nc.methods.builtin import PRESETS
 
 __all__ = ["ProfileSpec", "Config", "RULES", "O2NC_LEARNERS", "OPTIONAL_METHODS", "load_profile", "run_profile",
-           "collect", "DEFAULT_METHODS", "configurations", "calls_of", "problem_label"]
+           "collect", "DEFAULT_METHODS", "configurations", "calls_of", "certificate_calls_of", "problem_label",
+           "CALLS_COUNTED"]
 
 #: O2NC methods of :mod:`o2nc.methods` the profile runs, and their learner (``o2nc.methods.builtin.PRESETS``).
 O2NC_LEARNERS = {m: PRESETS[m][0]["learner"] for m in ("o2nc_ogd", "o2nc_adagrad_norm", "o2nc_kt", "o2nc_optimistic")}
@@ -147,30 +153,36 @@ def _numbers(src, fld, v, *, integer=False) -> list:
     return out
 
 
-def _problem_class(p: Mapping, src: str, fld: str) -> str:
+def _objective(src: str, fld: str, p: Mapping):
+    """Build problem ``p``'s objective of the bank; parameters it refuses are a SpecError naming
+    ``{fld}.params`` and what the objective accepts (its own message)."""
+    import objectives
+
+    try:
+        return objectives.get(p["name"], **dict(p.get("params") or {}))
+    except (TypeError, ValueError) as exc:
+        raise _err(src, fld + ".params", f"objective {p['name']!r} refuses these parameters: {exc}") from None
+
+
+def _problem_class(p: Mapping, obj, src: str, fld: str) -> str:
     """A problem's class: the spec's ``class``, else ``stochastic`` when it runs on a stochastic oracle, else
-    ``nonconvex`` or ``convex`` from the objective's tags."""
+    ``nonconvex`` or ``convex`` from the objective's tags (``obj``: the problem's objective)."""
     if "class" in p:
         if p["class"] not in CLASSES:
             raise _err(src, fld + ".class", f"expected one of {', '.join(CLASSES)}, got {p['class']!r}")
         return p["class"]
-    import objectives
-
-    obj = objectives.get(p["name"], **dict(p.get("params") or {}))
     stochastic = getattr(obj, "stochastic_grad", None) is not None and p.get("oracle", "auto") != "exact"
     if stochastic:
         return "stochastic"
     return "nonconvex" if "nonconvex" in getattr(obj, "tags", ()) else "convex"
 
 
-def _check_theory_constants(src: str, fld: str, p: Mapping) -> None:
+def _check_theory_constants(src: str, fld: str, p: Mapping, obj) -> None:
     """O2NC's theory tuning needs the problem's G, gap and σ (:func:`o2nc.methods.tuning.constants`): a problem
-    without them is refused now rather than failing every O2NC run."""
-    import objectives
+    without them is refused now rather than failing every O2NC run (``obj``: the problem's objective)."""
     from o2nc.methods.oracles import uses_stochastic
     from o2nc.methods.tuning import constants
 
-    obj = objectives.get(p["name"], **dict(p.get("params") or {}))
     try:
         constants(obj, stochastic=uses_stochastic("profile", obj, p.get("oracle", "auto")), name=p["name"])
     except ValueError as exc:
@@ -233,6 +245,7 @@ def load_profile(spec: str | os.PathLike | Mapping[str, Any] | ProfileSpec, *, q
     for req in ("name", "problems", "epsilons", "max_queries"):
         if req not in d:
             raise _err(src, req, "missing required field")
+    kept = None  # under --quick with quick.problems: the spec indices of the problems kept
     if quick:
         q = d.get("quick")
         if not isinstance(q, Mapping):
@@ -249,7 +262,8 @@ def load_profile(spec: str | os.PathLike | Mapping[str, Any] | ProfileSpec, *, q
             missing = [x for x in keep if x not in labels]
             if missing:
                 raise _err(src, "quick.problems", f"no problem has the label {missing[0]!r}")
-            d["problems"] = [p for p, lab in zip(d["problems"], labels) if lab in keep]
+            kept = [i for i, lab in enumerate(labels) if lab in keep]
+            d["problems"] = [d["problems"][i] for i in kept]
     name = d["name"]
     if not isinstance(name, str) or not name:
         raise _err(src, "name", f"expected a plain name, got {name!r}")
@@ -281,7 +295,7 @@ def load_profile(spec: str | os.PathLike | Mapping[str, Any] | ProfileSpec, *, q
         raise _err(src, "problems", "expected a non-empty list of tables")
     out_probs = []
     for i, p in enumerate(probs):
-        fld = f"problems[{i}]"
+        fld = f"problems[{i if kept is None else kept[i]}]"  # its index in the spec, also under --quick
         if not isinstance(p, Mapping) or not isinstance(p.get("name"), str):
             raise _err(src, fld, "expected a table with a 'name' (an objective of the bank)")
         bad = sorted(set(p) - _PROBLEM_KEYS)
@@ -292,10 +306,13 @@ def load_profile(spec: str | os.PathLike | Mapping[str, Any] | ProfileSpec, *, q
         if p["name"] not in objectives.names():
             raise _err(src, fld + ".name", f"unknown objective {p['name']!r}; objectives.names() lists them")
         q = {k: v for k, v in p.items() if k in ("name", "params", "label", "oracle")}
+        if "params" in q:
+            q["params"] = _json_params(src, fld + ".params", q["params"])
         q["label"] = p.get("label", p["name"])
-        q["class"] = _problem_class(p, src, fld)
+        obj = _objective(src, fld, q)
+        q["class"] = _problem_class(p, obj, src, fld)
         if any(m in O2NC_LEARNERS for m in methods):
-            _check_theory_constants(src, fld, q)
+            _check_theory_constants(src, fld, q, obj)
         out_probs.append(q)
     data = {"name": name, "description": str(d.get("description", "")), "seeds": seeds, "delta": float(delta),
             "epsilons": epsilons, "epsilon_scale": d.get("epsilon_scale", "lipschitz"),
@@ -321,12 +338,30 @@ def run_profile(spec, db, *, quick: bool = False, **sweep_options):
     return prof, report
 
 
+#: What a count of the calls table is (module docstring, "Calls"), in the words of the reports (``{cap}``: the
+#: spec's ``max_queries``; ``{start}``: its ``doubling_start``).
+CALLS_COUNTED = ("the method's oracle calls until its (δ, ε) certificate, at most the cap of {cap} per run, "
+                 "plus the calls of the certificate itself (exact gradients that recompute O2NC's certificate on a "
+                 "stochastic oracle, sampled gradients that certify a baseline's returned point), which the cap does "
+                 "not limit, so a count can exceed {cap} by them; a doubling grid counts its certified run alone (its "
+                 "budget, {start}·2^j or the cap, and its certificate), not its earlier, smaller runs")
+
+
 def calls_of(result: Mapping[str, Any]) -> int | None:
-    """A stored epsilon run's calls to its (δ, ε) certificate (oracle calls, plus the certificate's own calls), or
-    None when it was not certified within its cap."""
+    """A stored epsilon run's count (:data:`CALLS_COUNTED`): its oracle calls until its (δ, ε) certificate
+    (``queries``, at most ``max_queries``) plus the certificate's own calls (``eval_calls``), or None when it was not
+    certified within its cap."""
     if result.get("censored") or result.get("queries") is None:
         return None
-    return int(result["queries"]) + int(result.get("eval_calls") or 0)
+    return int(result["queries"]) + (certificate_calls_of(result) or 0)
+
+
+def certificate_calls_of(result: Mapping[str, Any]) -> int | None:
+    """The part of :func:`calls_of` that the certificate made (``eval_calls``; not limited by ``max_queries``), or
+    None when the run was not certified."""
+    if result.get("censored") or result.get("queries") is None:
+        return None
+    return int(result.get("eval_calls") or 0)
 
 
 def problem_label(objective_label: str, epsilon: float) -> str:
@@ -336,8 +371,10 @@ def problem_label(objective_label: str, epsilon: float) -> str:
 
 def collect(prof: ProfileSpec, store) -> dict:
     """The calls table of a profile from its store: ``{"configs": {config label: {problem: [calls or None per
-    seed]}}, "problems": [...], "classes": {problem: class}, "dims": {problem: d}, "missing": n}`` (runs not stored
-    as done count as missing, and as unsolved)."""
+    seed]}}, "certificate_calls": {same shape: the certificate's part of each count}, "errors": [{"config", "problem",
+    "seed", "error"} per run stored as an error], "problems": [...], "classes": {problem: class}, "dims": {problem: d},
+    "missing": n}``.  A run stored as an error is listed in ``errors`` and a run not stored at all counts in
+    ``missing`` (not run yet); both are ``None`` (unsolved) in the tables."""
     from o2nc.experiments.spec import load_spec as _load
 
     sp = _load(prof.sweep)
@@ -345,25 +382,33 @@ def collect(prof: ProfileSpec, store) -> dict:
     cls = {p["label"]: p["class"] for p in prof.problems}
     problems = [problem_label(p["label"], e) for p in prof.problems for e in prof.data["epsilons"]]
     table = {c.label: {p: [None] * len(seeds) for p in problems} for c in prof.configs}
+    cert = {c.label: {p: [None] * len(seeds) for p in problems} for c in prof.configs}
     keys = {r.key: r for r in sp.runs()}
     status = store.status(keys)
-    missing = 0
+    missing, errors = 0, []
     for key, r in keys.items():
         c = r.config
         prob = problem_label(c["objective"]["label"], c["epsilon"])
         i = seeds.index(c["seed"])
-        if status.get(key) != "done":
+        st = status.get(key)
+        if st == "error":
+            msg = (store.get(key).get("error") or "").strip()
+            errors.append({"config": c["method"]["name"], "problem": prob, "seed": c["seed"],
+                           "error": msg.splitlines()[0] if msg else "(no message)"})
+            continue
+        if st != "done":
             missing += 1
             continue
-        row = store.get(key)
-        table[c["method"]["name"]][prob][i] = calls_of(row["result"])
+        res = store.get(key)["result"]
+        table[c["method"]["name"]][prob][i] = calls_of(res)
+        cert[c["method"]["name"]][prob][i] = certificate_calls_of(res)
+    order = {c.label: j for j, c in enumerate(prof.configs)}
+    errors.sort(key=lambda e: (order[e["config"]], problems.index(e["problem"]), seeds.index(e["seed"])))
     dims = {}
-    import objectives
-
-    for p in prof.problems:
-        d = int(objectives.get(p["name"], **dict(p.get("params") or {})).x0.size)
+    for j, p in enumerate(prof.problems):
+        d = int(_objective(prof.source, f"problems[{j}]", p).x0.size)
         for e in prof.data["epsilons"]:
             dims[problem_label(p["label"], e)] = d
-    return {"configs": table, "problems": problems,
+    return {"configs": table, "certificate_calls": cert, "errors": errors, "problems": problems,
             "classes": {problem_label(lab, e): k for lab, k in cls.items() for e in prof.data["epsilons"]},
             "dims": dims, "missing": missing}
