@@ -2,8 +2,9 @@ r"""The paper's parameter choices and guarantees for O2NC with online gradient d
 
 Source: Cutkosky, Mehta, Orabona, ICML 2023 (arXiv 2302.03775), [CMO23] below, Theorem 8 and its OGD corollary
 (§4); the bound with its constants and σ terms is derived in :func:`ogd_bound` from Theorem 8's inequality and the
-standard OGD regret, so nothing here rests on a restatement that a reader cannot check. Notation: budget N gradient calls, δ the Goldstein radius, G a bound on ‖g‖
-(E‖g‖² ≤ G²), σ the gradient noise (E‖g − ∇F‖² ≤ σ²), gap = F(x_0) − inf F.
+standard OGD regret, so nothing here rests on a restatement that a reader cannot check. Notation: budget N
+gradient calls, δ the Goldstein radius, G a bound on ‖g‖ (E‖g‖² ≤ G²), σ the gradient noise (E‖g − ∇F‖² ≤ σ²),
+gap = F(x_0) − inf F.
 """
 from __future__ import annotations
 
