@@ -48,6 +48,25 @@ def _number(name: str, value: Any, *, allow_inf: bool = False) -> float:
     return value
 
 
+def _compared(a: float, b: float, digits_a: int = 4, digits_b: int = 6) -> tuple[str, str]:
+    """``a`` and ``b`` as printed in one sentence that compares them (r against δ): ``digits_a`` and ``digits_b``
+    significant digits where the printed numbers compare as ``a`` and ``b`` do, else the fewest common significant
+    digits that make them (17 always do: ``float(f"{x:.17g}") == x`` for every double), so a printed "r = 0.1 > δ =
+    0.1" or "r = 0.1 ≤ δ = 0.099996" cannot happen (derived here)."""
+    sa, sb = f"{a:.{digits_a}g}", f"{b:.{digits_b}g}"
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return sa, sb
+
+    def order(x: float, y: float) -> int:
+        return (x > y) - (x < y)
+
+    digits = max(digits_a, digits_b)
+    while order(float(sa), float(sb)) != order(a, b):
+        sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        digits += 1
+    return sa, sb
+
+
 @dataclass(frozen=True)
 class Certificate:
     """A (δ, ε) claim about one point, with how it was obtained and what it cost.
@@ -110,11 +129,15 @@ class Certificate:
 
         With ``requested_delta``, a certificate whose radius exceeds it is reported as no certificate at that δ.
         """
-        radius = f"r = {self.delta:.4g}" + (" (exact)" if self.radius_kind == "exact" else " (upper bound)")
+        r_text, d_text = f"{self.delta:.4g}", None
+        if requested_delta is not None:  # r and δ printed so that they compare as the numbers do
+            requested_delta = float(requested_delta)
+            r_text, d_text = _compared(self.delta, requested_delta)
+        radius = f"r = {r_text}" + (" (exact)" if self.radius_kind == "exact" else " (upper bound)")
         if requested_delta is not None and not self.delta <= requested_delta:
-            return (f"no certificate at δ = {requested_delta:g}: the smallest radius reached is {radius} > δ "
+            return (f"no certificate at δ = {d_text}: the smallest radius reached is {radius} > δ "
                     f"(at that radius ε = {self.epsilon:.5g}, {self.kind})")
-        at = f"δ = {requested_delta:g}" if requested_delta is not None else f"δ = {self.delta:.4g}"
+        at = f"δ = {d_text}" if requested_delta is not None else f"δ = {r_text}"
         if not math.isfinite(self.epsilon):
             return f"no certificate: ε is not finite ({self.kind}, {radius})"
         if self.kind == "stochastic estimate":

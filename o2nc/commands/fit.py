@@ -1,4 +1,4 @@
-"""``o2nc fit DB``: log-log exponents (queries against epsilon and delta) with bootstrap confidence intervals."""
+"""``o2nc fit DB``: log-log exponents (queries against epsilon and delta) with confidence intervals."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 import sys
 
 DESCRIPTION = """\
-Fit power laws to the runs stored by `o2nc sweep` and print the exponents with bootstrap confidence intervals,
+Fit power laws to the runs stored by `o2nc sweep` and print the exponents with confidence intervals (at --level),
 next to the theory for O2NC with OGD: queries ~ eps^-3 at fixed delta, ~ delta^-1 at fixed eps, and a mean
 certificate ~ N^-1/3 after N calls (Cutkosky, Mehta, Orabona, ICML 2023).
 
@@ -15,18 +15,22 @@ certificate ~ N^-1/3 after N calls (Cutkosky, Mehta, Orabona, ICML 2023).
 A group with runs that never reached eps within max_queries (censored) is not fitted: the `censored` column
 counts them and the note says why (leaving them out would bias the exponent towards 0). Runs whose certificate is
 a stochastic estimate rather than a proof (an O2NC run's own epoch norms on a stochastic oracle) are fitted and
-named in the `note` column.
+named in the `note` column. Runs are grouped by the delta (or eps) held fixed as stored, printed with the digits
+needed to tell the groups apart.
 
 Every run stores its bound ratio: queries / the Theorem-8 budget of O2NC with OGD at its (eps, delta) and the
 objective's G, gap and sigma (a budget run: mean certificate / Theorem-8 bound). `over bound` counts the runs above
-1, and a table after the fits gives the distribution per objective and method. `travel` is the median of
-queries / (T |x0 - x*| / delta) for O2NC (T the epoch length, x* the objective's minimiser): each epoch moves at
-most delta, so a value near 1 (marked *, <= 1.5) means the runs stopped as soon as they could travel to x*, and
-the exponent is that of the epoch length times the distance, not of the certificate (docs/complexity.md).
+1, and a table after the fits gives the distribution per objective and method (a censored run enters at
+max_queries / budget, a lower bound: its `censored` column counts them, quantiles marked >= are lower bounds, and
+`> 1` counts a censored run whose lower bound is >= 1). `travel` is the median of queries / (T |x0 - x*| / delta)
+for O2NC (T the epoch length, x* the objective's minimiser): each epoch moves at most delta, so no run reaches x*
+below 1; a value from 1 to 1.5 (marked *) means the runs stopped as soon as they could travel to x*, and the
+exponent is that of the epoch length times the distance, not of the certificate (docs/complexity.md); below 1 the
+note says the runs stopped before reaching x*.
 
 --json prints {"fits": [{"objective", "method", "variable": "epsilon"|"delta", "fixed", "exponent",
-"ci": [lo, hi], "theory", "runs", "censored", "bound_violations", "travel_limited", ...}], "budget_fits": [...],
-"bound_ratios": [...]}.
+"ci": [lo, hi] or null, "interval", "theory", "runs", "censored", "bound_violations", "travel_limited", ...}],
+"budget_fits": [...], "bound_ratios": [...]}.
 
 The database is checked before anything is fitted (its structure and every run's checksum): a store changed outside
 o2nc or corrupted is an error (exit status 2) that names the damaged runs; `o2nc sweep SPEC --db DB --drop-damaged`
@@ -52,9 +56,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--boot", type=int, default=2000, metavar="N", help="bootstrap replicates (default 2000)")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument("--bootstrap", choices=["cells", "residual", "stratified"], default="cells",
-                   help="cells (default): resample the design cells' mean residuals and each cell's seed deviations "
-                        "(seeds of one cell share its departure from the line); residual: the runs' residuals as "
-                        "if independent; stratified: the seeds within each target only")
+                   help="cells (default): Student-t interval on the design cells' means (seeds of one cell share "
+                        "its departure from the line; the residual bootstrap with as many cells as parameters); "
+                        "residual: bootstrap of the runs' residuals as if independent; stratified: bootstrap of the "
+                        "seeds within each target only")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
@@ -70,6 +75,7 @@ def run(args) -> int:
         print(f"o2nc fit: error: --boot: expected at least 100, got {args.boot}", file=sys.stderr)
         return 2
     kinds = ["epsilon", "delta", "budget"] if args.against == "all" else [args.against]
+    finished: dict[str, int] = {}
     try:
         with Store(args.db, readonly=True) as store:  # checked on open: a damaged store is an error, never fitted
             for note in store.notes:
@@ -80,6 +86,11 @@ def run(args) -> int:
                 return 2
             rows = [r for k in kinds for r in fit_store(store, sweep=args.sweep, against=k, n_boot=args.boot,
                                                         level=args.level, bootstrap=args.bootstrap)]
+            if not rows:  # say what the store holds instead
+                for row in store.rows(sweep=args.sweep):
+                    if row["status"] == "done":
+                        m = row["config"].get("measure", "?")
+                        finished[m] = finished.get(m, 0) + 1
     except StoreError as exc:
         print(f"o2nc fit: error: {exc}", file=sys.stderr)
         return 2
@@ -87,14 +98,19 @@ def run(args) -> int:
         print(json.dumps(fits_json(rows), indent=2))
         return 0
     if not rows:
-        print("no finished runs to fit")
+        wanted = "epsilon or budget" if args.against == "all" else "budget" if args.against == "budget" else "epsilon"
+        where = args.db if args.sweep is None else f"sweep {args.sweep!r} of {args.db}"
+        held = ", ".join(f"{n} {m}" for m, n in sorted(finished.items())) or "none"
+        other = sorted(set(finished) & {"epsilon", "budget"})
+        hint = f"; --against {'budget' if other == ['budget'] else 'epsilon'} fits them" if other else ""
+        print(f"no finished {wanted} runs to fit in {where} (finished runs: {held}{hint})")
         return 0
     for k in kinds:
         part = [r for r in rows if r.against == k]
         if part:
             methods = [r.fit.method for r in part if r.fit is not None]
             print(f"\nexponents against {k} ({interval_words(methods, args.level)}):")
-            print(fit_table(part))
+            print(fit_table(part, level=args.level))
     print("\nbound ratios (epsilon runs: queries / O2NC's Theorem-8 budget at the run's eps, delta; budget runs: mean "
           "certificate / Theorem-8 bound):")
     print(ratio_table(rows))

@@ -32,13 +32,18 @@ What a fit over stored runs (:func:`fit_store`) reports beside the exponent, so 
   censored runs out would drop the largest counts and bias the exponent towards 0, and a least-squares fit cannot take
   a run known only to exceed the cap.  The row says how many runs were censored and gives no exponent.
 - **bound ratios**: each epsilon run's queries over O2NC's Theorem-8 budget N_ε at its (ε, δ) (stored by
-  :mod:`o2nc.experiments.runner`); ``bound_violations`` counts runs above 1 (a censored run counts when its cap is).
-- **travel**: a group is ``travel_limited`` when the median of its runs' queries / (T·‖x0 − x*‖/δ) is at most
-  :data:`TRAVEL_LIMIT`: the runs stop about when the anchor, moving at most δ per epoch, reaches x*, so the fitted
-  exponent is that of T(ε)·‖x0 − x*‖/δ — the tuning's epoch length times the distance — and says nothing about
-  the certificate's rate unless the distance itself scales with ε (as on the tight family).
-- **no spread**: an interval of zero width means the runs lie exactly on one curve (the counts are deterministic
-  functions of the tuning); the row says so.
+  :mod:`o2nc.experiments.runner`); ``bound_violations`` counts runs above 1 (a censored run counts when its cap is:
+  its ratio exceeds ``bound_ratio_above`` = max_queries / N_ε).  :func:`bound_ratios` puts the censored runs in the
+  distribution at their lower bound and says which quantiles are then only lower bounds.
+- **travel**: a group is ``travel_limited`` when the median of its runs' queries / (T·‖x0 − x*‖/δ) lies in
+  [:data:`TRAVEL_FLOOR`, :data:`TRAVEL_LIMIT`] = [1, 1.5]: a run cannot reach x* in fewer than T·‖x0 − x*‖/δ
+  queries (the anchor moves at most δ per epoch, [CMO23] Theorem 8's D = δ/T; in expectation under the exponential
+  scaling), so a median in that band says the runs stopped about when they reached x*, and the fitted exponent is
+  that of T(ε)·‖x0 − x*‖/δ — the tuning's epoch length times the distance — and says nothing about the certificate's
+  rate unless the distance itself scales with ε (as on the tight family).  A median below 1 says that at least half
+  the runs certified before they could reach x*: their count is not a travel time, and the row says that instead.
+- **no spread**: an interval of zero width means the runs (or, for the t interval, the cell means) lie exactly on one
+  curve (the counts are deterministic functions of the tuning); the row says so.
 """
 from __future__ import annotations
 
@@ -50,13 +55,26 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["RateFit", "fit_power_law", "fit_exponent", "fit_store", "THEORY", "FitRow", "fits_json", "TRAVEL_LIMIT",
-           "bound_ratios", "interval_words"]
+           "TRAVEL_FLOOR", "is_travel_limited", "bound_ratios", "interval_words"]
 
 #: Exponents predicted for O2NC + OGD (theory tuning), by what the fit is against.
 THEORY = {"epsilon": -3.0, "delta": -1.0, "budget": -1.0 / 3.0}
 
-#: A group whose median queries / (T·‖x0 − x*‖/δ) is at most this is flagged travel-limited.
+#: A group whose median queries / (T·‖x0 − x*‖/δ) lies in [TRAVEL_FLOOR, TRAVEL_LIMIT] is flagged travel-limited
+#: (module docstring): at least the travel time to x*, and at most half again as much.
 TRAVEL_LIMIT = 1.5
+TRAVEL_FLOOR = 1.0
+
+
+def is_travel_limited(ratio: float | None) -> bool | None:
+    """Whether a median travel ratio queries / (T·‖x0 − x*‖/δ) says the runs stopped about when they reached x*:
+    ``TRAVEL_FLOOR ≤ ratio ≤ TRAVEL_LIMIT`` (module docstring); None when no ratio was stored."""
+    return None if ratio is None else bool(TRAVEL_FLOOR <= ratio <= TRAVEL_LIMIT)
+
+
+def _percent(level: float) -> str:
+    """A confidence level as a percentage: 0.95 -> "95%", 0.975 -> "97.5%"."""
+    return f"{100 * level:.10g}%"
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,7 @@ class RateFit:
     Attributes:
         exponents: the fitted b_j, one per regressor.
         intercept: a (log C).
-        ci_low, ci_high: bootstrap percentile interval of each exponent at ``level``.
+        ci_low, ci_high: the interval of each exponent at ``level``.
         level: confidence level (0.95 by default).
         n: observations used.
         cells: distinct design points.
@@ -223,10 +241,10 @@ def interval_words(methods: Iterable[str], level: float = 0.95) -> str:
     otherwise."""
     counts = Counter(methods)
     if not counts:
-        return f"{level:.0%} intervals"
+        return f"{_percent(level)} intervals"
     if len(counts) == 1:
-        return f"{level:.0%} {INTERVAL_NAMES[next(iter(counts))]}"
-    return f"{level:.0%} " + " or ".join(f"{INTERVAL_NAMES[m]} ({n} fits)" for m, n in counts.items())
+        return f"{_percent(level)} {INTERVAL_NAMES[next(iter(counts))]}"
+    return f"{_percent(level)} " + " or ".join(f"{INTERVAL_NAMES[m]} ({n} fits)" for m, n in counts.items())
 
 
 def fit_exponent(x: Sequence[float], y: Sequence[float], **kw) -> RateFit:
@@ -246,7 +264,7 @@ class FitRow:
     objective: str
     method: str
     against: str  # "epsilon", "delta" or "budget"
-    fixed: str  # what was held fixed, e.g. "delta=0.1", or "joint" for the two-regressor fit
+    fixed: str  # what was held fixed, e.g. "delta=0.1" (digits enough to tell the groups apart), or "joint"
     fit: RateFit | None
     theory: float
     censored: int  # runs that never certified (epsilon runs only); a group with any is not fitted
@@ -256,7 +274,9 @@ class FitRow:
     bound_ratios: tuple = ()  # queries / Theorem-8 budget of the certified runs (certificate / bound for budget fits)
     bound_violations: int = 0  # runs above their Theorem-8 budget (censored runs whose cap is above it included)
     travel_ratio: float | None = None  # median queries / (T·‖x0 − x*‖/δ), None when not stored
-    travel_limited: bool | None = None  # travel_ratio ≤ TRAVEL_LIMIT
+    travel_limited: bool | None = None  # TRAVEL_FLOOR ≤ travel_ratio ≤ TRAVEL_LIMIT
+    fixed_value: float | None = None  # the value of the variable held fixed (None for "joint")
+    censored_ratios: tuple = ()  # bound_ratio_above of the censored runs: lower bounds on their bound ratios
 
 
 #: ``certificate_source`` values of results stored before ``certificate_claim`` existed, by whether they prove.
@@ -282,6 +302,16 @@ def _points(rows: Iterable[dict]):
         yield c, r
 
 
+def _fixed_labels(values: Iterable[float], name: str) -> dict[float, str]:
+    """``name=value`` for each distinct value, with the fewest significant digits (at least 6, as ``:g``) that
+    print distinct values distinctly: 0.1 and 0.1000001 are two groups and must read as two (17 digits always do)."""
+    values = sorted(set(values))
+    digits = 6
+    while len({f"{v:.{digits}g}" for v in values}) < len(values):
+        digits += 1
+    return {v: f"{name}={v:.{digits}g}" for v in values}
+
+
 def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_boot: int = 2000,
               level: float = 0.95, seed: int = 0, bootstrap: str = "cells") -> list[FitRow]:
     """Exponents of the stored runs, per (objective, method), with censoring, bound ratios and travel (module
@@ -289,46 +319,51 @@ def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_bo
 
     ``against="epsilon"``: log queries on log ε at each fixed δ, plus a joint fit on (log ε, log δ) over all δ;
     ``against="delta"``: log queries on log δ at each fixed ε; ``against="budget"``: log (mean certificate) on log N at
-    each fixed δ.  A group with censored epsilon runs (no certified epoch within ``max_queries``) is not fitted and
-    says how many.  Fitted runs whose certificate is a stochastic estimate rather than a proof (:func:`is_proof`) are
-    counted in ``estimates`` and named in the note.
+    each fixed δ.  The runs are grouped by the fixed value as stored (the float, not a rounded label).  A group with
+    censored epsilon runs (no certified epoch within ``max_queries``) is not fitted and says how many.  Fitted runs
+    whose certificate is a stochastic estimate rather than a proof (:func:`is_proof`) are counted in ``estimates`` and
+    named in the note.
     """
     if against not in THEORY:
         raise ValueError(f"against: expected one of {', '.join(THEORY)}, got {against!r}")
     groups: dict[tuple, list] = {}
     info: dict[tuple, dict] = {}
     measure = "budget" if against == "budget" else "epsilon"
+    fixed_name = "epsilon" if against == "delta" else "delta"
     for c, r in _points(store.rows(sweep=sweep)):
         if c["measure"] != measure:
             continue
         base = (c["objective"]["label"], c["method"]["name"])
-        fixed = f"epsilon={c['epsilon']:g}" if against == "delta" else f"delta={c['delta']:g}"
-        keys = [base + (fixed,)]
+        keys = [base + (0, float(c[fixed_name]))]  # grouped by the float; labelled below
         if against == "epsilon":
-            keys.append(base + ("joint",))
+            keys.append(base + (1, None))  # the joint fit, after the fixed-δ ones
         for key in keys:
             g = info.setdefault(key, {"runs": 0, "censored": 0, "estimates": 0, "ratios": [], "violations": 0,
-                                      "travel": []})
+                                      "travel": [], "censored_ratios": []})
             g["runs"] += 1
             if "bound_ratio" in r and r["bound_ratio"] is not None:
                 g["ratios"].append(float(r["bound_ratio"]))
                 g["violations"] += int(r["bound_ratio"] > 1.0)
             if measure == "epsilon" and r.get("censored"):
                 g["censored"] += 1
-                g["violations"] += int(r.get("bound_ratio_above", 0.0) >= 1.0)
+                above = r.get("bound_ratio_above")
+                if above is not None:  # the run's ratio exceeds max_queries / N_ε
+                    g["censored_ratios"].append(float(above))
+                    g["violations"] += int(above >= 1.0)
                 continue
             if r.get("travel_ratio") is not None:
                 g["travel"].append(float(r["travel_ratio"]))
             if is_proof(r) is False:
                 g["estimates"] += 1
             if measure == "epsilon":
-                if key[2] == "joint":
+                if key[2] == 1:
                     xs = (c["epsilon"], c["delta"])
                 else:
                     xs = (c["epsilon"],) if against == "epsilon" else (c["delta"],)
                 groups.setdefault(key, []).append((xs, r["queries"]))
             else:
                 groups.setdefault(key, []).append(((c["budget"],), r["certificate_mean"]))
+    labels = _fixed_labels((k[3] for k in info if k[2] == 0), fixed_name)
     out = []
     for key in sorted(info):
         g = info[key]
@@ -340,7 +375,7 @@ def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_bo
         elif pts:
             X = np.array([p[0] for p in pts], dtype=float)
             Y = np.array([p[1] for p in pts], dtype=float)
-            if key[2] == "joint" and len(np.unique(X[:, 1])) < 2:
+            if key[2] == 1 and len(np.unique(X[:, 1])) < 2:
                 continue  # a single δ: the joint fit adds nothing
             try:
                 fit = fit_power_law(X, Y, n_boot=n_boot, level=level, seed=seed, bootstrap=bootstrap)
@@ -349,40 +384,63 @@ def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_bo
         else:
             notes.append("no certified run")
         if fit is not None and max(h - lo for lo, h in zip(fit.ci_low, fit.ci_high)) <= 1e-9 * (1 + fit.r2):
-            notes.append("no spread: the runs lie exactly on the fitted line, so the bootstrap interval has no width "
-                         "(as many design points as parameters, or counts fixed by the tuning)")
+            what = "design cells' means" if fit.method == "cells" else "runs"
+            notes.append(f"no spread: the {what} lie exactly on the fitted line, so the {INTERVAL_NAMES[fit.method]} "
+                         "have no width (counts fixed by the tuning)")
         if g["estimates"]:
             notes.append(f"{g['estimates']} of {len(pts)} runs: stochastic estimates, not proofs")
         travel = float(np.median(g["travel"])) if g["travel"] else None
-        if travel is not None and travel <= TRAVEL_LIMIT:
+        if is_travel_limited(travel):
             notes.append(f"travel-limited: median queries / (T·|x0 − x*|/δ) = {travel:.2f}")
-        out.append(FitRow(objective=key[0], method=key[1], against=against, fixed=key[2], fit=fit,
+        elif travel is not None and travel < TRAVEL_FLOOR:
+            shown = f"{travel:.3g}" if travel < 0.9995 else f"{travel:.6g}"  # never a printed "1 < 1"
+            notes.append(f"stopped before reaching x*: median queries / (T·|x0 − x*|/δ) = {shown} < 1, so at "
+                         "least half the runs certified before the anchor could travel to x*")
+        out.append(FitRow(objective=key[0], method=key[1], against=against,
+                          fixed="joint" if key[2] == 1 else labels[key[3]], fit=fit,
                           theory=THEORY[against], censored=g["censored"], note="; ".join(notes),
                           estimates=g["estimates"], runs=g["runs"], bound_ratios=tuple(g["ratios"]),
                           bound_violations=g["violations"], travel_ratio=travel,
-                          travel_limited=None if travel is None else travel <= TRAVEL_LIMIT))
+                          travel_limited=is_travel_limited(travel), fixed_value=key[3],
+                          censored_ratios=tuple(g["censored_ratios"])))
     return out
+
+
+_QUANTILES = ("min", "q1", "median", "q3", "max")
 
 
 def bound_ratios(rows: list[FitRow]) -> list[dict]:
     """Per (objective, method): the distribution of the bound ratios of its runs (from the rows fitted at fixed δ or
-    ε, each run once): n, min, quartiles, max and the number above 1."""
-    seen: dict[tuple, list] = {}
+    ε, each run once): ``n`` runs, of which ``censored`` are known only to exceed ``bound_ratio_above``; ``min``,
+    quartiles and ``max`` with each censored run at that lower bound, and ``lower_bound`` naming the quantiles that
+    are then only lower bounds (those that would change were a censored ratio larger: each quantile is a
+    nondecreasing function of every value, so the value with the censored runs at their lower bounds is a lower
+    bound and is exact when it does not move as they grow; derived here); ``above_1`` the runs above 1 (a censored
+    run counts when its lower bound is ≥ 1, as in :attr:`FitRow.bound_violations`)."""
+    seen: dict[tuple, tuple[list, list]] = {}
     kinds = {fr.against for fr in rows}
     once = {"epsilon"} if "epsilon" in kinds else {"delta"}  # the same epsilon runs make both kinds of fit
     for fr in rows:
         if fr.fixed == "joint" or not (fr.against in once or fr.against == "budget"):
             continue
-        seen.setdefault((fr.objective, fr.method, fr.against == "budget"), []).extend(fr.bound_ratios)
+        vals, cens = seen.setdefault((fr.objective, fr.method, fr.against == "budget"), ([], []))
+        vals.extend(fr.bound_ratios)
+        cens.extend(fr.censored_ratios)
     out = []
-    for (obj, meth, budget), vals in sorted(seen.items()):
-        if not vals:
+    for (obj, meth, budget), (vals, cens) in sorted(seen.items()):
+        if not vals and not cens:
             continue
-        v = np.asarray(vals, dtype=float)
-        q = np.quantile(v, [0.0, 0.25, 0.5, 0.75, 1.0])
-        out.append({"objective": obj, "method": meth, "kind": "certificate/bound" if budget else "queries/budget",
-                    "n": int(v.size), "min": float(q[0]), "q1": float(q[1]), "median": float(q[2]),
-                    "q3": float(q[3]), "max": float(q[4]), "above_1": int(np.sum(v > 1.0))})
+        v, c = np.asarray(vals, dtype=float), np.asarray(cens, dtype=float)
+        probs = [0.0, 0.25, 0.5, 0.75, 1.0]
+        q = np.quantile(np.concatenate([v, c]), probs)
+        big = 2.0 * float(np.max(np.concatenate([v, c]))) + 1.0  # any value above every stored one
+        q_big = np.quantile(np.concatenate([v, np.full(c.size, big)]), probs)
+        entry = {"objective": obj, "method": meth, "kind": "certificate/bound" if budget else "queries/budget",
+                 "n": int(v.size + c.size), "censored": int(c.size)}
+        entry.update({name: float(x) for name, x in zip(_QUANTILES, q)})
+        entry["lower_bound"] = [name for name, lo, hi in zip(_QUANTILES, q, q_big) if hi != lo]
+        entry["above_1"] = int(np.sum(v > 1.0)) + int(np.sum(c >= 1.0))
+        out.append(entry)
     return out
 
 
@@ -390,28 +448,36 @@ def fits_json(rows: list[FitRow]) -> dict:
     """The fits as JSON data: ``{"fits": [...], "budget_fits": [...], "bound_ratios": [...]}``.
 
     Each entry of ``fits`` is one exponent: ``objective``, ``method``, ``variable`` (``"epsilon"`` or ``"delta"``),
-    ``fixed`` (``"delta=…"``, ``"epsilon=…"`` or ``"joint"``), ``exponent`` and ``ci`` ([lo, hi]; both None when the
-    group is not fitted), ``theory``, ``runs``, ``censored``, ``bound_violations``, ``travel_limited`` (None when no
-    run stored its travel), ``travel_ratio``, ``n``, ``r2``, ``note``.  ``budget_fits`` holds the certificate-vs-budget
-    exponents in the same form (``variable`` = ``"budget"``); ``bound_ratios`` is :func:`bound_ratios`."""
+    ``fixed`` (``"delta=…"``, ``"epsilon=…"`` or ``"joint"``), ``fixed_value`` (the float held fixed; None for
+    ``"joint"``), ``exponent`` and ``ci`` ([lo, hi]; both None when the group is not fitted), ``interval`` (the
+    :attr:`RateFit.method`; None when not fitted), ``level``, ``theory``, ``runs``, ``censored``,
+    ``bound_violations``, ``travel_limited`` (None when no run stored its travel), ``travel_ratio``, ``n``, ``r2``,
+    ``note``.  ``budget_fits`` holds the certificate-vs-budget exponents in the same form (``variable`` =
+    ``"budget"``); ``bound_ratios`` is :func:`bound_ratios`."""
     fits, budget = [], []
     for fr in rows:
         f = fr.fit
         names = ["epsilon", "delta"] if fr.fixed == "joint" else [fr.against]
         for j, var in enumerate(names):
             entry = {"objective": fr.objective, "method": fr.method, "variable": var, "fixed": fr.fixed,
-                     "exponent": None if f is None else f.exponents[j],
-                     "ci": None if f is None else [f.ci_low[j], f.ci_high[j]], "theory": THEORY[var],
-                     "runs": fr.runs, "censored": fr.censored, "bound_violations": fr.bound_violations,
-                     "travel_limited": fr.travel_limited, "travel_ratio": fr.travel_ratio,
-                     "n": None if f is None else f.n, "r2": None if f is None else f.r2, "note": fr.note}
+                     "fixed_value": fr.fixed_value, "exponent": None if f is None else f.exponents[j],
+                     "ci": None if f is None else [f.ci_low[j], f.ci_high[j]],
+                     "interval": None if f is None else f.method, "level": None if f is None else f.level,
+                     "theory": THEORY[var], "runs": fr.runs, "censored": fr.censored,
+                     "bound_violations": fr.bound_violations, "travel_limited": fr.travel_limited,
+                     "travel_ratio": fr.travel_ratio, "n": None if f is None else f.n,
+                     "r2": None if f is None else f.r2, "note": fr.note}
             (budget if var == "budget" else fits).append(entry)
     return {"fits": fits, "budget_fits": budget, "bound_ratios": bound_ratios(rows)}
 
 
-def fit_table(rows: list[FitRow]) -> str:
-    """The fits as a plain-text table (exponent, CI, theory, fitted runs, censored, bound violations, travel)."""
+def fit_table(rows: list[FitRow], level: float | None = None) -> str:
+    """The fits as a plain-text table (exponent, interval at ``level`` — by default the fits' own —, theory, fitted
+    runs, censored, bound violations, travel)."""
     from o2nc.experiments.sweep import format_table
+
+    if level is None:
+        level = next((fr.fit.level for fr in rows if fr.fit is not None), 0.95)
 
     def travel(fr):
         return "-" if fr.travel_ratio is None else f"{fr.travel_ratio:.2f}" + (" *" if fr.travel_limited else "")
@@ -431,16 +497,22 @@ def fit_table(rows: list[FitRow]) -> str:
                              fr.bound_violations, travel(fr), fr.note if j == 0 else ""])
     if not body:
         return "(nothing to fit)"
-    return format_table(["objective", "method", "against", "exponent", "95% CI", "theory", "runs", "censored",
-                         "over bound", "travel", "note"], body)
+    return format_table(["objective", "method", "against", "exponent", f"{_percent(level)} CI", "theory", "runs",
+                         "censored", "over bound", "travel", "note"], body)
 
 
 def ratio_table(rows: list[FitRow]) -> str:
-    """:func:`bound_ratios` as a plain-text table."""
+    """:func:`bound_ratios` as a plain-text table: a quantile marked ≥ is only a lower bound (censored runs)."""
     from o2nc.experiments.sweep import format_table
 
-    body = [[b["objective"], b["method"], b["kind"], b["n"], f"{b['min']:.3f}", f"{b['q1']:.3f}",
-             f"{b['median']:.3f}", f"{b['q3']:.3f}", f"{b['max']:.3f}", b["above_1"]] for b in bound_ratios(rows)]
+    body, dist = [], bound_ratios(rows)
+    for b in dist:
+        shown = [("≥" if name in b["lower_bound"] else "") + f"{b[name]:.3f}" for name in _QUANTILES]
+        body.append([b["objective"], b["method"], b["kind"], b["n"], b["censored"], *shown, b["above_1"]])
     if not body:
         return "(no run stored a bound ratio)"
-    return format_table(["objective", "method", "ratio", "n", "min", "q1", "median", "q3", "max", "> 1"], body)
+    table = format_table(["objective", "method", "ratio", "n", "censored", *_QUANTILES, "> 1"], body)
+    if any(b["censored"] for b in dist):
+        table += ("\n(a censored run enters at max_queries / budget, a lower bound on its ratio: quantiles marked ≥ "
+                  "are lower bounds, and it counts in '> 1' when that bound is ≥ 1)")
+    return table
