@@ -112,6 +112,15 @@ def test_censored_runs_enter_the_bound_ratio_distribution():
     assert again["n"] == 12 and again["censored"] == 3 and again["above_1"] == 2
 
 
+def test_a_low_censored_bound_makes_every_quantile_a_lower_bound():
+    rows = sweep_rows(epsilons=(0.4, 0.2))  # 6 runs, ratios about 3/4
+    bound = 4.0 * 0.2 ** -3 / 0.1
+    rows[-1] = row(0.2, 0.1, 2, None, bound=bound, censored=True, cap=0.1 * bound)  # cap far below the budget
+    (dist,) = bound_ratios(fit_store(FakeStore(rows), against="epsilon", n_boot=200))
+    assert dist["min"] == pytest.approx(0.1) and dist["lower_bound"] == ["min", "q1", "median", "q3", "max"]
+    assert dist["above_1"] == 0 and dist["censored"] == 1
+
+
 def test_uncensored_distribution_is_exact():
     (dist,) = bound_ratios(fit_store(FakeStore(sweep_rows()), against="epsilon", n_boot=200))
     assert dist["censored"] == 0 and dist["lower_bound"] == [] and dist["n"] == 9
