@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from o2nc.cli import UsageError, writable_folder
+
 HELP = """Regenerate the figures of paper_figs/ (PNG, PDF, the plotted numbers as JSON, a caption).
 
 Each figure reads its numbers from a results store (paper_figs/cache/ in a source checkout, ./o2nc-figs/cache/
@@ -90,18 +92,18 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     figures = available()
-    if args.list:
-        for name, path in figures.items():
-            module = load(path)
-            print(f"{name:<28} {module.TITLE}  (--quick: {quick_time(name)}; full budgets: {module.FULL_TIME})")
-        return 0
     unknown = [n for n in args.names if n not in figures]
     if unknown:
-        raise ValueError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(figures)}")
+        raise UsageError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(figures)}")
+    if args.list:  # the named figures, else all
+        for name in args.names or list(figures):
+            module = load(figures[name])
+            print(f"{name:<28} {module.TITLE}  (--quick: {quick_time(name)}; full budgets: {module.FULL_TIME})")
+        return 0
     root = output_root(figures_dir())
+    out = writable_folder(args.out or str(root / ("quick" if args.quick else "full")))  # before any work
     if root != figures_dir():
         os.environ.setdefault("O2NC_FIGS_CACHE", str(root / "cache"))
-    out = Path(args.out) if args.out else root / ("quick" if args.quick else "full")
     for name in args.names or list(figures):
         start = time.perf_counter()
         module = load(figures[name])

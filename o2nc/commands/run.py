@@ -5,13 +5,13 @@ import argparse
 import contextlib
 import csv
 import math
+import re
 import sys
-import tempfile
-from pathlib import Path
+import warnings
 
 import numpy as np
 
-from o2nc.cli import UsageError
+from o2nc.cli import UsageError, writable_folder
 
 DEFAULT_OBJECTIVE = "chained_crescent_1"
 
@@ -30,6 +30,10 @@ bettor, COCOB, FreeGrad, PFMD, direction-magnitude) are wrapped in BallConstrain
 take a gradient bound get G (√(G² + σ²) with --stochastic when the objective declares its noise σ: the
 second-moment bound of the theory tuning, the same for every method of o2nc.methods). The final
 certificate is the best epoch among those with r_k ≤ δ; when there is none the run says so ("no certificate at δ").
+
+A run that stops early keeps what it did: on Ctrl-C (exit status 130) or a number that is not finite (a gradient,
+a step, an epoch's statistics or F; exit status 2) the epochs completed so far are written to the CSV and the plot,
+and one line on stderr says why the run stopped and where its epochs are.
 
 With --method NAME (or --baseline NAME) it runs a baseline of o2nc.baselines instead (INGD, gradient sampling,
 SGD, Adam, ...), with its hyperparameters from --method-param KEY=VALUE and its certificate radius δ = --delta; it
@@ -94,23 +98,73 @@ def _check_args(args) -> None:
     if args.epoch_length is not None and not 1 <= args.epoch_length <= args.budget:
         raise UsageError(f"--epoch-length: expected an integer between 1 and the budget {args.budget}, "
                          f"got {args.epoch_length}")
-    if args.seed < 0:
-        raise UsageError(f"--seed: expected an integer >= 0, got {args.seed}")
+    from o2nc.conversion.draw import check_seed
+
+    try:
+        check_seed(args.seed, "--seed")  # the range of minimize's seeds, checked before anything is built
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err)) from None
     if args.gap is not None and not (args.gap > 0 and math.isfinite(args.gap)):
         raise UsageError(f"--gap: expected a finite number > 0, got {args.gap}")
 
 
-def _writable_folder(text: str) -> Path:
-    """``--out`` as a folder that exists (created if needed) and accepts a file, checked before the run."""
-    out = Path(text)
+class _Stopped(Exception):
+    """A run that ended before its budget: ``reason`` says why (a non-finite number, or Ctrl-C when ``interrupted``);
+    ``partial`` is a :class:`o2nc.methods.Run` of the epochs it completed, for the CSV and the plot (None: none)."""
+
+    def __init__(self, reason: str, partial=None, *, interrupted: bool = False):
+        super().__init__(reason)
+        self.reason, self.partial, self.interrupted = reason, partial, interrupted
+
+
+class _Epochs:
+    """The epochs of an O2NC run as ``on_epoch`` reports them: what is written when the run stops early."""
+
+    def __init__(self):
+        self.rows = []  # one (calls, certificate, radius, radius_bound, mean) per epoch, appended whole
+
+    def add(self, stats) -> None:
+        self.rows.append((int(stats["grad_calls"]), float(stats["certificate"]), float(stats["radius"]),
+                          float(stats["radius_bound"]), np.array(stats["mean"], dtype=np.float64).reshape(-1)))
+
+    def run(self, objective, delta: float):
+        """The completed epochs as a :class:`o2nc.methods.Run` without a certificate, holding the trace of a full
+        run (F at the epoch means is evaluated here, as the full run's ``evaluate=True`` does); None if none."""
+        from o2nc.methods.result import Run
+
+        if not self.rows:
+            return None
+        calls, certificate, radius, radius_bound, mean = zip(*self.rows)
+        with np.errstate(all="ignore"):
+            value = np.array([float(np.asarray(objective.value(m.copy()))) for m in mean])
+        trace = {"calls": np.array(calls, dtype=np.int64), "value": value,
+                 "certificate": np.array(certificate), "radius": np.array(radius),
+                 "radius_bound": np.array(radius_bound), "mean": np.vstack(mean)}
+        # written, never reported as the run's result: the run claims no certificate
+        return Run(method="o2nc", point=mean[-1], certificate=None, delta=delta, grad_calls=calls[-1],
+                   value_calls=len(value), trace=trace, stopped="budget", info={"epochs": len(calls)})
+
+
+@contextlib.contextmanager
+def _run_warnings():
+    """The warnings of a run (numpy's overflow warnings, ...), held while it runs and shown when it ends or is
+    interrupted; dropped when it stops on a non-finite number: the one line that reports it says what they led to."""
+    held, shown = [], True
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise UsageError(f"--out: cannot write into {text!r} ({err.strerror or err}); give a writable folder") \
-            from None
-    return out
+        with warnings.catch_warnings(record=True) as held:
+            yield
+    except _Stopped as stop:
+        shown = stop.interrupted
+        raise
+    finally:
+        for w in held if shown else ():
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+
+def _reason(err) -> str:
+    """A non-finite error's message without its note for library callers on where the completed epochs are kept
+    (``o2nc run`` writes them instead)."""
+    return re.sub(r"; the \d+ (completed|earlier) epochs are kept in this error's `result`", "", str(err))
 
 
 def add_parser(subparsers) -> None:
@@ -221,23 +275,54 @@ def run(args) -> int:
         raise UsageError(f"objective {objective.name!r} has no stochastic oracle; drop --stochastic")
     oracle = "stochastic" if args.stochastic else "exact"
     x0 = np.array(objective.x0, dtype=np.float64)
-    out = _writable_folder(args.out)
+    out = writable_folder(args.out)
     say = (lambda *a, **k: None) if args.quiet else print
-    runs = [_run_o2nc(args, method, objective, x0, oracle, say) if name == "o2nc"
-            else _run_baseline(args, method, objective, x0, oracle, say, primary=True)]
-    if compare is not None:
-        runs.append(_run_baseline(args, compare, objective, x0, oracle, say, primary=False))
+    runs, stop = [], None
+    try:
+        runs.append(_run_o2nc(args, method, objective, x0, oracle, say) if name == "o2nc"
+                    else _run_baseline(args, method, objective, x0, oracle, say, primary=True))
+        if compare is not None:
+            runs.append(_run_baseline(args, compare, objective, x0, oracle, say, primary=False))
+    except _Stopped as err:
+        stop = err
+    except KeyboardInterrupt:  # between the runs, or in a baseline (which keeps no partial trace)
+        stop = _Stopped("interrupted", interrupted=True)
+    if stop is None:
+        _write_results(runs, out, args.delta, objective, say)
+        return 0
+    if stop.partial is not None:
+        runs.append(stop.partial)
+    kept = "no epoch was completed; nothing was written"
+    if runs:
+        done, note = "what was completed", ""
+        if stop.partial is not None:
+            count = len(stop.partial.trace["calls"])
+            done = f"the {count} completed epoch{'s' if count != 1 else ''}"
+            note = f" (stopped after {count} epoch{'s' if count != 1 else ''})"
+        *tables, png = _write_results(runs, out, args.delta, objective, say, note)
+        kept = f"wrote {done} to {', '.join(str(p) for p in tables)} and {png}"
+    message = f"{'interrupted' if stop.interrupted else 'the run stopped: ' + stop.reason}; {kept}"
+    if stop.interrupted:
+        raise KeyboardInterrupt(message) from None  # the command line's status 130
+    raise UsageError(message) from None
+
+
+def _write_results(runs, out, delta: float, objective, say, note: str = "") -> list:
+    """The CSV of each run (the first as o2nc-run.csv, a compared baseline's as o2nc-run-NAME.csv) and one plot of
+    them all, o2nc-run.png; the paths written. The CSV comes first: a second Ctrl-C during the plot keeps it."""
+    paths = []
     for k, res in enumerate(runs):
         stem = "o2nc-run" if k == 0 else f"o2nc-run-{res.method}"
         csv_path = out / f"{stem}.csv"
-        _write_csv(res, csv_path, args.delta)
+        _write_csv(res, csv_path, delta)
         say(f"wrote {csv_path}")
+        paths.append(csv_path)
     from o2nc.plotting import plot_runs
 
-    title = f"{_label(runs[0])} on {objective.name}" + (f" vs {runs[1].method}" if compare is not None else "")
-    png = plot_runs(runs, out / "o2nc-run.png", delta=args.delta, title=title)
+    title = f"{_label(runs[0])} on {objective.name}" + "".join(f" vs {r.method}" for r in runs[1:]) + note
+    png = plot_runs(runs, out / "o2nc-run.png", delta=delta, title=title)
     print(f"wrote {png}")
-    return 0
+    return [*paths, png]
 
 
 def _label(res) -> str:
@@ -257,7 +342,10 @@ def _run_o2nc(args, method, objective, x0, oracle, say):
     epochs = args.budget // T
     every = max(1, math.ceil(epochs / 40))
 
+    epochs_so_far = _Epochs()
+
     def report(k, stats):
+        epochs_so_far.add(stats)
         if args.quiet or (k % every and k != epochs - 1):
             return
         from tqdm.auto import tqdm
@@ -265,13 +353,17 @@ def _run_o2nc(args, method, objective, x0, oracle, say):
         tqdm.write(f"{k + 1:>6} {stats['grad_calls']:>11} {float(stats['certificate']):>16.5g} "
                    f"{float(stats['radius']):>10.4g} {float(objective.value(stats['mean'])):>12.6g}")
 
+    from o2nc.methods.oracles import NonFiniteOracleError
     from o2nc.minimize import NonFiniteEpochError, NonFiniteGradientError, NonFiniteStepError
 
-    try:
-        res = method.run(objective, budget=args.budget, delta=args.delta, seed=args.seed, x0=x0, oracle=oracle,
-                         on_epoch=report, progress=not args.quiet and sys.stderr.isatty())
-    except (NonFiniteGradientError, NonFiniteStepError, NonFiniteEpochError) as err:
-        raise UsageError(f"the run stopped: {err}") from err
+    with _run_warnings():
+        try:
+            res = method.run(objective, budget=args.budget, delta=args.delta, seed=args.seed, x0=x0, oracle=oracle,
+                             on_epoch=report, progress=not args.quiet and sys.stderr.isatty())
+        except (NonFiniteGradientError, NonFiniteStepError, NonFiniteEpochError, NonFiniteOracleError) as err:
+            raise _Stopped(_reason(err), epochs_so_far.run(objective, args.delta)) from None
+        except KeyboardInterrupt:
+            raise _Stopped("interrupted", epochs_so_far.run(objective, args.delta), interrupted=True) from None
     epochs = len(res.trace["calls"])
     if every > 1:
         say(f"(every {_ordinal(every)} epoch shown; all {epochs} are in the CSV)")
@@ -288,14 +380,15 @@ def _run_baseline(args, method, objective, x0, oracle, say, *, primary: bool):
     unit = "gradient calls" if method.order == "first-order" else "function evaluations"
     say(f"{method.name} on {objective.name} (d = {x0.size}): {method.baseline(args.delta)}")
     say(f"budget N = {args.budget} {unit}, δ = {args.delta}")
-    from o2nc.baselines._base import NonFiniteOracleError
+    from o2nc.methods.oracles import NonFiniteOracleError
 
-    try:
-        with _user_input(f"--method {method.name}: "):
-            res = method.run(objective, budget=args.budget, delta=args.delta, seed=args.seed, x0=x0,
-                             oracle=oracle, record=True)
-    except NonFiniteOracleError as err:
-        raise UsageError(f"the run stopped: {err}") from err
+    with _run_warnings():
+        try:
+            with _user_input(f"--method {method.name}: "):
+                res = method.run(objective, budget=args.budget, delta=args.delta, seed=args.seed, x0=x0,
+                                 oracle=oracle, record=True)
+        except NonFiniteOracleError as err:  # no partial trace: a baseline returns its trace only at the end
+            raise _Stopped(str(err)) from None
     res = _with_values(res, objective)
     sources = {"own": "the method's own certificate, exact gradients",
                "estimate": "the method's running quantity, stochastic gradients",
