@@ -1,10 +1,12 @@
 """What `o2nc fit` and a certificate's sentence print agrees with their numbers: the travel flag only in its band
-[1, 1.5] (below 1 the runs stopped before they could reach x*), the no-spread note naming its interval, censored
-runs in the bound-ratio distribution, the --level in the header, groups keyed by the stored float, the
+[1, 1.5] (below 1 the runs stopped before they could reach x*), no interval from as many design cells as parameters,
+censored runs in the bound-ratio distribution, the --level in the header, groups keyed by the stored float, the
 empty-store message naming what the store holds, and r against δ printed with the digits that show the comparison."""
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import re
 
 import numpy as np
@@ -14,6 +16,7 @@ from o2nc import Certificate
 from o2nc.commands import fit as fit_cmd
 from o2nc.experiments import Store
 from o2nc.experiments.fit import (
+    NO_INTERVAL,
     TRAVEL_FLOOR,
     TRAVEL_LIMIT,
     bound_ratios,
@@ -80,7 +83,28 @@ def test_travel_flag_only_in_its_band(travel, limited):
     assert fits_json([fit])["fits"][0]["travel_limited"] is limited
 
 
-# ------------------------------------------------------------------------------------------------ intervals
+# ------------------------------------------------------------------------------------------------ no interval
+
+
+def test_as_many_cells_as_parameters_give_no_interval():
+    # two ε at one δ, deterministic seeds: the old fit printed a zero-width "95% CI" [x, x]
+    rows = fit_store(FakeStore(sweep_rows(epsilons=(0.4, 0.2), noise=0.0)), against="epsilon", n_boot=200)
+    fit = by_fixed(rows)["delta=0.1"]
+    assert fit.fit.method == "none" and fit.fit.exponent == pytest.approx(-3.0, abs=1e-12)
+    assert all(math.isnan(v) for v in fit.fit.ci_low + fit.fit.ci_high) and not fit.fit.contains(-3.0)
+    assert "no spread" not in fit.note
+    entry = fits_json(rows)["fits"][0]
+    assert entry["ci"] is None and entry["interval"] == "none" and entry["exponent"] == pytest.approx(-3.0)
+    assert NO_INTERVAL in entry["note"]
+    json.dumps(fits_json(rows), allow_nan=False)  # strict JSON: no NaN reaches it
+    twice = fit_table(rows + rows)
+    assert "—" in twice and twice.count(NO_INTERVAL) == 1 and "(2 fits)" in twice  # the reason said once
+    # with a spare cell the t interval on the cell means is back; the explicit bootstraps are the caller's choice
+    three = by_fixed(fit_store(FakeStore(sweep_rows()), against="epsilon", n_boot=200))["delta=0.1"]
+    assert three.fit.method == "cells" and three.fit.contains(-3.0)
+    seeds = by_fixed(fit_store(FakeStore(sweep_rows(epsilons=(0.4, 0.2))), against="epsilon", n_boot=200,
+                               bootstrap="stratified"))["delta=0.1"]
+    assert seeds.fit.method == "stratified" and seeds.fit.ci_low[0] < seeds.fit.ci_high[0]
 
 
 def test_no_spread_note_names_the_interval_used():

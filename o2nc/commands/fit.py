@@ -16,7 +16,9 @@ A group with runs that never reached eps within max_queries (censored) is not fi
 counts them and the note says why (leaving them out would bias the exponent towards 0). Runs whose certificate is
 a stochastic estimate rather than a proof (an O2NC run's own epoch norms on a stochastic oracle) are fitted and
 named in the `note` column. Runs are grouped by the delta (or eps) held fixed as stored, printed with the digits
-needed to tell the groups apart.
+needed to tell the groups apart. With as many design cells as parameters (two eps values at one delta) a line
+passes through the cell means exactly and nothing measures its error: the exponent is printed with no interval
+("—"; "ci": null in JSON) and a line under the table says why.
 
 Every run stores its bound ratio: queries / the Theorem-8 budget of O2NC with OGD at its (eps, delta) and the
 objective's G, gap and sigma (a budget run: mean certificate / Theorem-8 bound). `over bound` counts the runs above
@@ -57,9 +59,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument("--bootstrap", choices=["cells", "residual", "stratified"], default="cells",
                    help="cells (default): Student-t interval on the design cells' means (seeds of one cell share "
-                        "its departure from the line; the residual bootstrap with as many cells as parameters); "
-                        "residual: bootstrap of the runs' residuals as if independent; stratified: bootstrap of the "
-                        "seeds within each target only")
+                        "its departure from the line; no interval with as many cells as parameters); residual: "
+                        "bootstrap of the runs' residuals as if independent; stratified: bootstrap of the seeds "
+                        "within each target only")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
@@ -108,8 +110,9 @@ def run(args) -> int:
     for k in kinds:
         part = [r for r in rows if r.against == k]
         if part:
-            methods = [r.fit.method for r in part if r.fit is not None]
-            print(f"\nexponents against {k} ({interval_words(methods, args.level)}):")
+            methods = [r.fit.method for r in part if r.fit is not None and r.fit.method != "none"]
+            words = interval_words(methods, args.level) if methods else "no intervals: see the line under the table"
+            print(f"\nexponents against {k} ({words}):")
             print(fit_table(part, level=args.level))
     print("\nbound ratios (epsilon runs: queries / O2NC's Theorem-8 budget at the run's eps, delta; budget runs: mean "
           "certificate / Theorem-8 bound):")

@@ -12,7 +12,8 @@ seeds), and the interval of an exponent comes from one of three schemes:
   errors are the cell's departure plus its seeds' mean noise; the interval is the classical Student-t interval of
   a regression coefficient, on the cell means with weights n_c and k − #parameters degrees of freedom.  With one
   run per cell it is the ordinary least-squares interval.  With as many cells as parameters the cell means have no
-  spread to measure and the fit falls back to ``"residual"`` (the row's ``method`` says so).
+  spread to measure and :func:`fit_power_law` falls back to ``"residual"`` (the row's ``method`` says so);
+  :func:`fit_store` (``o2nc fit``) reports no interval there instead (method ``"none"``, see below).
 - ``"residual"``: a bootstrap percentile interval (Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993,
   ch. 13) that resamples the n residuals as if independent (ibid. ch. 9.5).  Where seeds barely differ and the
   cells depart from the line it counts each cell's departure once per seed and is too narrow: on the tight
@@ -42,11 +43,16 @@ What a fit over stored runs (:func:`fit_store`) reports beside the exponent, so 
   that of T(ε)·‖x0 − x*‖/δ — the tuning's epoch length times the distance — and says nothing about the certificate's
   rate unless the distance itself scales with ε (as on the tight family).  A median below 1 says that at least half
   the runs certified before they could reach x*: their count is not a travel time, and the row says that instead.
+- **no interval**: with as many design cells as parameters (two ε values at one δ) a line passes through the cell
+  means exactly and nothing measures its error; :func:`fit_store` with the default ``"cells"`` interval reports the
+  exponent without an interval (``RateFit.method == "none"``, ``ci_low``/``ci_high`` NaN; ``null`` in JSON, "—" in
+  the table) rather than a bootstrap of the seeds that, with deterministic seeds, has zero width.
 - **no spread**: an interval of zero width means the runs (or, for the t interval, the cell means) lie exactly on one
   curve (the counts are deterministic functions of the tuning); the row says so.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -84,12 +90,13 @@ class RateFit:
     Attributes:
         exponents: the fitted b_j, one per regressor.
         intercept: a (log C).
-        ci_low, ci_high: the interval of each exponent at ``level``.
+        ci_low, ci_high: the interval of each exponent at ``level`` (NaN where ``method`` is ``"none"``).
         level: confidence level (0.95 by default).
         n: observations used.
         cells: distinct design points.
         r2: coefficient of determination of the log–log fit.
-        method: ``"cells"`` (t interval on the cell means), ``"residual"`` or ``"stratified"`` bootstrap.
+        method: ``"cells"`` (t interval on the cell means), ``"residual"`` or ``"stratified"`` bootstrap, or
+            ``"none"`` (no interval: :func:`fit_store` with as many design cells as parameters).
         n_boot: bootstrap replicates (0 for the "cells" interval, which resamples nothing).
     """
 
@@ -234,6 +241,11 @@ def _cell_interval(D: np.ndarray, ly: np.ndarray, cell_id: np.ndarray, counts: n
 INTERVAL_NAMES = {"cells": "t intervals on the design cells' means", "residual": "residual-bootstrap intervals",
                   "stratified": "seed-bootstrap intervals"}
 
+#: Why a fit over stored runs has no interval (``RateFit.method == "none"``; module docstring).
+NO_INTERVAL = ("no interval: as many design cells as parameters (e.g. two ε values at one δ), so the line passes "
+               "through the cell means exactly and nothing measures its error (sweep more values, or choose "
+               "--bootstrap residual or stratified for the seed-to-seed spread alone)")
+
 
 def interval_words(methods: Iterable[str], level: float = 0.95) -> str:
     """How a caption or table names the intervals of fits made by ``methods`` (each a :attr:`RateFit.method`):
@@ -322,7 +334,8 @@ def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_bo
     each fixed δ.  The runs are grouped by the fixed value as stored (the float, not a rounded label).  A group with
     censored epsilon runs (no certified epoch within ``max_queries``) is not fitted and says how many.  Fitted runs
     whose certificate is a stochastic estimate rather than a proof (:func:`is_proof`) are counted in ``estimates`` and
-    named in the note.
+    named in the note.  With the ``"cells"`` interval and as many design cells as parameters the fit has no interval
+    (``fit.method == "none"``, module docstring).
     """
     if against not in THEORY:
         raise ValueError(f"against: expected one of {', '.join(THEORY)}, got {against!r}")
@@ -383,7 +396,13 @@ def fit_store(store, *, sweep: str | None = None, against: str = "epsilon", n_bo
                 notes.append(str(exc))
         else:
             notes.append("no certified run")
-        if fit is not None and max(h - lo for lo, h in zip(fit.ci_low, fit.ci_high)) <= 1e-9 * (1 + fit.r2):
+        if fit is not None and bootstrap == "cells" and fit.method != "cells":
+            # as many cells as parameters: fit_power_law fell back to the residual bootstrap, whose interval (the
+            # seeds' spread alone) says nothing about the line through the cell means (module docstring)
+            nan = (math.nan,) * len(fit.exponents)
+            fit = dataclasses.replace(fit, ci_low=nan, ci_high=nan, method="none", n_boot=0)
+        if fit is not None and fit.method != "none" and (
+                max(h - lo for lo, h in zip(fit.ci_low, fit.ci_high)) <= 1e-9 * (1 + fit.r2)):
             what = "design cells' means" if fit.method == "cells" else "runs"
             notes.append(f"no spread: the {what} lie exactly on the fitted line, so the {INTERVAL_NAMES[fit.method]} "
                          "have no width (counts fixed by the tuning)")
@@ -449,31 +468,34 @@ def fits_json(rows: list[FitRow]) -> dict:
 
     Each entry of ``fits`` is one exponent: ``objective``, ``method``, ``variable`` (``"epsilon"`` or ``"delta"``),
     ``fixed`` (``"delta=…"``, ``"epsilon=…"`` or ``"joint"``), ``fixed_value`` (the float held fixed; None for
-    ``"joint"``), ``exponent`` and ``ci`` ([lo, hi]; both None when the group is not fitted), ``interval`` (the
-    :attr:`RateFit.method`; None when not fitted), ``level``, ``theory``, ``runs``, ``censored``,
-    ``bound_violations``, ``travel_limited`` (None when no run stored its travel), ``travel_ratio``, ``n``, ``r2``,
-    ``note``.  ``budget_fits`` holds the certificate-vs-budget exponents in the same form (``variable`` =
-    ``"budget"``); ``bound_ratios`` is :func:`bound_ratios`."""
+    ``"joint"``), ``exponent`` (None when the group is not fitted), ``ci`` ([lo, hi]; None when the group is not
+    fitted or the fit has no interval), ``interval`` (the :attr:`RateFit.method`; None when not fitted), ``level``,
+    ``theory``, ``runs``, ``censored``, ``bound_violations``, ``travel_limited`` (None when no run stored its travel),
+    ``travel_ratio``, ``n``, ``r2``, ``note`` (saying why when there is no interval).  ``budget_fits`` holds the
+    certificate-vs-budget exponents in the same form (``variable`` = ``"budget"``); ``bound_ratios`` is
+    :func:`bound_ratios`."""
     fits, budget = [], []
     for fr in rows:
         f = fr.fit
         names = ["epsilon", "delta"] if fr.fixed == "joint" else [fr.against]
+        has_ci = f is not None and f.method != "none"
+        note = "; ".join(filter(None, [fr.note, NO_INTERVAL if f is not None and not has_ci else ""]))
         for j, var in enumerate(names):
             entry = {"objective": fr.objective, "method": fr.method, "variable": var, "fixed": fr.fixed,
                      "fixed_value": fr.fixed_value, "exponent": None if f is None else f.exponents[j],
-                     "ci": None if f is None else [f.ci_low[j], f.ci_high[j]],
+                     "ci": [f.ci_low[j], f.ci_high[j]] if has_ci else None,
                      "interval": None if f is None else f.method, "level": None if f is None else f.level,
                      "theory": THEORY[var], "runs": fr.runs, "censored": fr.censored,
                      "bound_violations": fr.bound_violations, "travel_limited": fr.travel_limited,
                      "travel_ratio": fr.travel_ratio, "n": None if f is None else f.n,
-                     "r2": None if f is None else f.r2, "note": fr.note}
+                     "r2": None if f is None else f.r2, "note": note}
             (budget if var == "budget" else fits).append(entry)
     return {"fits": fits, "budget_fits": budget, "bound_ratios": bound_ratios(rows)}
 
 
 def fit_table(rows: list[FitRow], level: float | None = None) -> str:
     """The fits as a plain-text table (exponent, interval at ``level`` — by default the fits' own —, theory, fitted
-    runs, censored, bound violations, travel)."""
+    runs, censored, bound violations, travel), with a line under it saying why a fit shows "—" for its interval."""
     from o2nc.experiments.sweep import format_table
 
     if level is None:
@@ -482,23 +504,27 @@ def fit_table(rows: list[FitRow], level: float | None = None) -> str:
     def travel(fr):
         return "-" if fr.travel_ratio is None else f"{fr.travel_ratio:.2f}" + (" *" if fr.travel_limited else "")
 
-    body = []
+    body, bare = [], 0
     for fr in rows:
         f = fr.fit
         parts = ([("epsilon (joint)", 0, THEORY["epsilon"]), ("delta (joint)", 1, THEORY["delta"])]
                  if fr.fixed == "joint" else [(f"{fr.against} @ {fr.fixed}", 0, fr.theory)])
+        bare += int(f is not None and f.method == "none")
         for label, j, theory in parts:
             if f is None:
                 body.append([fr.objective, fr.method, label, "-", "-", theory, fr.runs, fr.censored,
                              fr.bound_violations, travel(fr), fr.note])
             else:
-                body.append([fr.objective, fr.method, label, f"{f.exponents[j]:.3f}",
-                             f"[{f.ci_low[j]:.3f}, {f.ci_high[j]:.3f}]", theory, fr.runs, fr.censored,
-                             fr.bound_violations, travel(fr), fr.note if j == 0 else ""])
+                ci = "—" if f.method == "none" else f"[{f.ci_low[j]:.3f}, {f.ci_high[j]:.3f}]"
+                body.append([fr.objective, fr.method, label, f"{f.exponents[j]:.3f}", ci, theory, fr.runs,
+                             fr.censored, fr.bound_violations, travel(fr), fr.note if j == 0 else ""])
     if not body:
         return "(nothing to fit)"
-    return format_table(["objective", "method", "against", "exponent", f"{_percent(level)} CI", "theory", "runs",
-                         "censored", "over bound", "travel", "note"], body)
+    table = format_table(["objective", "method", "against", "exponent", f"{_percent(level)} CI", "theory", "runs",
+                          "censored", "over bound", "travel", "note"], body)
+    if bare:
+        table += f"\n— ({bare} fit{'s' if bare > 1 else ''}): {NO_INTERVAL}"
+    return table
 
 
 def ratio_table(rows: list[FitRow]) -> str:
