@@ -79,6 +79,8 @@ def run(args) -> int:
         spec = load_spec(args.spec, allow_import=allowed, imports=not args.dry_run)
     except SpecError as exc:
         return _error(exc)
+    except (ValueError, TypeError, RecursionError) as exc:  # a check the spec module missed: still one line
+        return _error(f"{args.spec}: {type(exc).__name__}: {exc}")
     if args.workers is not None and args.workers < 1:
         return _error(f"--workers: expected an integer >= 1, got {args.workers}")
     if args.scheduler and args.executor != "dask":

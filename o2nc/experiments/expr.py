@@ -69,7 +69,8 @@ def evaluate(expr: str, values: Mapping[str, float]) -> float:
     ``values`` maps placeholder names (``"$epsilon"``, ``"$extra.lam"``, …) to numbers.
 
     Raises:
-        ValueError: a malformed expression, or a placeholder without a value.
+        ValueError: a malformed expression, a placeholder without a value, a division by zero, or a value that
+            is not finite (a product or quotient beyond float64's range).
 
     Example:
         >>> round(evaluate("0.25 * $extra.lam / $epsilon", {"$extra.lam": 30.4, "$epsilon": 0.1}), 12)
@@ -81,12 +82,18 @@ def evaluate(expr: str, values: Mapping[str, float]) -> float:
         if t.startswith("$"):
             if t not in values or values[t] is None:
                 raise ValueError(f"{expr!r}: {t} has no value in this run")
-            return float(values[t])
+            try:
+                return float(values[t])
+            except OverflowError:  # an integer beyond float64's range
+                raise ValueError(f"{expr!r}: {t} = {values[t]} is beyond float64's range") from None
         return float(t)
 
     out = val(toks[0])
     for op, t in zip(toks[1::2], toks[2::2]):
-        out = out * val(t) if op == "*" else out / val(t)
+        v = val(t)
+        if op == "/" and v == 0:
+            raise ValueError(f"{expr!r} divides by zero" + (f" ({t} is 0)" if t.startswith("$") else ""))
+        out = out * v if op == "*" else out / v
     if not math.isfinite(out):
         raise ValueError(f"{expr!r} evaluates to {out}")
     return float(out)
@@ -99,7 +106,8 @@ def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float
     ``extra[KEY]`` (method parameters only).
 
     Raises:
-        ValueError: a placeholder whose value the run does not have (``"$epsilon"`` in a budget run).
+        ValueError: a placeholder whose value the run does not have (``"$epsilon"`` in a budget run), or an
+            expression without a finite value (:func:`evaluate`); the message names the parameter.
 
     Example:
         >>> substitute({"eps": "$epsilon", "delta": "$delta", "sigma": 4.0}, epsilon=0.2, delta=0.1)
@@ -123,6 +131,9 @@ def substitute(params: Mapping[str, Any], *, epsilon: float | None, delta: float
                         raise ValueError(f"parameter {k!r} follows {t}, but the objective has no number "
                                          f"extra[{t[len('$extra.'):]!r}]")
                     raise ValueError(f"parameter {k!r} follows {t}, which this run does not have")
-            v = evaluate(v, values)
+            try:
+                v = evaluate(v, values)
+            except ValueError as exc:
+                raise ValueError(f"parameter {k!r}: {exc}") from None
         out[k] = v
     return out

@@ -94,11 +94,13 @@ import hashlib
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o2nc.conversion.draw import check_seed
 from o2nc.experiments.build import (
     authorize,
     baseline_from,
@@ -106,6 +108,7 @@ from o2nc.experiments.build import (
     check_plain_name,
     import_factory,
     is_factory_name,
+    method_from,
 )
 from o2nc.experiments.expr import (  # noqa: F401  (re-exported: the expression language of specs)
     METHOD_PLACEHOLDERS,
@@ -126,6 +129,15 @@ __all__ = ["SpecError", "Spec", "RunConfig", "load_spec", "config_key", "canonic
 #: Bumped when the meaning of a run configuration changes; part of every key.  Version 2: the theory tuning of a
 #: stochastic run takes G² = Lipschitz² + the objective's declared noise variance (E‖g‖² ≤ G², as [CMO23] assumes).
 SCHEMA_VERSION = 2
+
+#: The most bytes a spec file may hold (a larger file, or one that is not a regular file, is refused unread).
+MAX_SPEC_BYTES = 4 * 2**20
+#: The most runs a spec may expand to (counted before any is expanded; each run configuration takes about 1 KB and
+#: its key a hash: 10⁶ runs are about a gigabyte and half a minute of ``o2nc sweep --dry-run``).
+MAX_RUNS = 10**6
+#: The largest budget, ``max_queries`` or ``doubling_start`` (gradient calls of one run): a larger one would not end.
+MAX_CALLS = 10**9
+_TOO_DEEP = "nested too deeply (lists or tables within one another beyond Python's recursion limit)"
 
 _TOP_KEYS = {"name", "seeds", "deltas", "measure", "objectives", "methods", "description"}
 _MEASURE_KEYS = {"budgets", "epsilons", "max_queries", "certificate", "epsilon_scale", "doubling_start"}
@@ -181,45 +193,61 @@ class Spec:
         name = config["objective"]["name"]
         return {name: self.factories[name]} if name in self.factories else {}
 
+    def _pairs(self) -> Iterator[tuple[dict, dict, list]]:
+        """(objective, method, targets) for every method on the objectives it runs on; a target is (measurement,
+        field, value)."""
+        meas = self.data["measure"]
+        for obj in self.data["objectives"]:
+            for meth in self.data["methods"]:
+                if "objectives" in meth and obj["label"] not in meth["objectives"]:
+                    continue  # the method is restricted to other objectives
+                budgets = [] if _epsilon_only(obj, meth) else meas.get("budgets", [])
+                targets = [("budget", "budget", b) for b in budgets]
+                targets += [("epsilon", "epsilon", e) for e in meas.get("epsilons", [])]
+                yield obj, meth, targets
+
+    def count(self) -> int:
+        """The number of runs of :meth:`runs`, without expanding them."""
+        per_target = len(self.data["deltas"]) * len(self.data["seeds"])
+        return sum(len(targets) for _, _, targets in self._pairs()) * per_target
+
     def runs(self) -> list[RunConfig]:
         """Every run configuration, in a stable order (objective, method, δ, measurement, target, seed)."""
         out = []
         d = self.data
         meas = d["measure"]
-        for obj in d["objectives"]:
-            for meth in d["methods"]:
-                if "objectives" in meth and obj["label"] not in meth["objectives"]:
-                    continue  # the method is restricted to other objectives
-                # an objective or method whose parameters follow ε exists only for ε targets
-                eps_only = (follows(obj["params"], "epsilon") or follows(meth.get("params", {}), "epsilon")
-                            or follows(meth.get("learner_params", {}), "epsilon"))
-                for delta in d["deltas"]:
-                    targets = [] if eps_only else [("budget", "budget", b) for b in meas.get("budgets", [])]
-                    targets += [("epsilon", "epsilon", e) for e in meas.get("epsilons", [])]
-                    for measure, field_, target in targets:
-                        for seed in d["seeds"]:
-                            cfg = {
-                                "schema": SCHEMA_VERSION,
-                                "objective": obj,
-                                "method": meth,
-                                "delta": delta,
-                                "measure": measure,
-                                field_: target,
-                                "seed": seed,
-                                "certificate": meas["certificate"],
-                            }
-                            if measure == "epsilon":
-                                cfg["max_queries"] = obj.get("max_queries", meas["max_queries"])
-                                cfg["epsilon_scale"] = obj.get("epsilon_scale", meas["epsilon_scale"])
-                            if "baseline" in meth:  # the O2NC certificate option means nothing to a baseline
-                                cfg.pop("certificate")
-                                if measure == "epsilon" and "doubling_start" in meas:
-                                    cfg["doubling_start"] = meas["doubling_start"]
-                            out.append(RunConfig(config_key(cfg), cfg))
+        for obj, meth, targets in self._pairs():
+            for delta in d["deltas"]:
+                for measure, field_, target in targets:
+                    for seed in d["seeds"]:
+                        cfg = {
+                            "schema": SCHEMA_VERSION,
+                            "objective": obj,
+                            "method": meth,
+                            "delta": delta,
+                            "measure": measure,
+                            field_: target,
+                            "seed": seed,
+                            "certificate": meas["certificate"],
+                        }
+                        if measure == "epsilon":
+                            cfg["max_queries"] = obj.get("max_queries", meas["max_queries"])
+                            cfg["epsilon_scale"] = obj.get("epsilon_scale", meas["epsilon_scale"])
+                        if "baseline" in meth:  # the O2NC certificate option means nothing to a baseline
+                            cfg.pop("certificate")
+                            if measure == "epsilon" and "doubling_start" in meas:
+                                cfg["doubling_start"] = meas["doubling_start"]
+                        out.append(RunConfig(config_key(cfg), cfg))
         return out
 
     def __iter__(self) -> Iterator[RunConfig]:
         return iter(self.runs())
+
+
+def _epsilon_only(obj: Mapping[str, Any], meth: Mapping[str, Any]) -> bool:
+    """Whether an objective or method parameter follows ε: the pair then exists for ε targets only."""
+    return (follows(obj["params"], "epsilon") or follows(meth.get("params", {}), "epsilon")
+            or follows(meth.get("learner_params", {}), "epsilon"))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -227,14 +255,41 @@ class Spec:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _read_file(path: Path) -> dict:
-    if not path.exists():
-        raise SpecError(f"{path}: no such spec file")
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_SPEC_BYTES`; a device (``/dev/zero``), a FIFO (whose read
+    would wait for a writer) or a directory is refused before any read.  The file is opened without blocking and
+    checked on its open descriptor, so a path swapped for a FIFO after a check cannot hang the read."""
     try:
-        text = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SpecError(f"{path}: not a regular file; a spec is a .toml, .yaml/.yml or .json file")
+        chunks, size = [], 0
+        while size <= MAX_SPEC_BYTES:
+            chunk = os.read(fd, MAX_SPEC_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec file ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES} bytes (MAX_SPEC_BYTES), the most a spec file may "
+                        "hold")
+    return b"".join(chunks)
+
+
+def _read_file(path: Path) -> dict:
     suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml", ".json"):  # before opening: /dev/zero or a FIFO is never read
+        raise SpecError(f"{path}: unknown spec format {suffix!r}; use .toml, .yaml/.yml or .json")
+    text = _read_bytes(path)
     if suffix == ".toml":
         try:
             import tomllib
@@ -245,6 +300,8 @@ def _read_file(path: Path) -> dict:
             return tomllib.loads(text.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise SpecError(f"{path}: not valid TOML: {_TOO_DEEP}") from None
     if suffix in (".yaml", ".yml"):
         try:
             import yaml
@@ -255,6 +312,8 @@ def _read_file(path: Path) -> dict:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        except RecursionError:
+            raise SpecError(f"{path}: not valid YAML: {_TOO_DEEP}") from None
         if not isinstance(data, dict):
             raise SpecError(f"{path}: the YAML document must be a mapping at the top level")
         return data
@@ -263,7 +322,9 @@ def _read_file(path: Path) -> dict:
             return json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SpecError(f"{path}: not valid JSON: {exc}") from None
-    raise SpecError(f"{path}: unknown spec format {suffix!r}; use .toml, .yaml/.yml or .json")
+        except RecursionError:
+            raise SpecError(f"{path}: not valid JSON: {_TOO_DEEP}") from None
+    raise AssertionError(suffix)  # pragma: no cover - the suffixes are checked above
 
 
 def load_spec(spec: str | os.PathLike | Mapping[str, Any] | Spec, *, allow_import: Iterable[str] = (),
@@ -290,11 +351,15 @@ def load_spec(spec: str | os.PathLike | Mapping[str, Any] | Spec, *, allow_impor
     if isinstance(spec, Spec):
         return spec
     if isinstance(spec, Mapping):
-        return _validate(copy.deepcopy(dict(spec)), "<dict>", allow, imports)
-    if isinstance(spec, (str, os.PathLike)):
-        path = Path(spec)
-        return _validate(_read_file(path), str(path), allow, imports)
-    raise SpecError(f"spec: expected a path or a dict, got {type(spec).__name__}")
+        src, read = "<dict>", lambda: copy.deepcopy(dict(spec))
+    elif isinstance(spec, (str, os.PathLike)):
+        src, read = str(spec), lambda: _read_file(Path(spec))
+    else:
+        raise SpecError(f"spec: expected a path or a dict, got {type(spec).__name__}")
+    try:
+        return _validate(read(), src, allow, imports)
+    except RecursionError:  # parameters nested within the parser's depth but beyond a copy's or an encoder's
+        raise SpecError(f"{src}: {_TOO_DEEP}") from None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -313,20 +378,24 @@ def _unknown(src: str, where: str, d: Mapping, allowed: set) -> None:
                    f"unknown field; allowed: {', '.join(sorted(allowed))}")
 
 
-def _pos_number(src, field, v, *, integer=False) -> int | float:
+def _pos_number(src, field, v, *, integer=False, calls=False) -> int | float:
+    """A finite number > 0 (an integer with ``integer``); with ``calls`` (a count of gradient calls) at most
+    :data:`MAX_CALLS`."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise _err(src, field, f"expected a {'positive integer' if integer else 'positive number'}, got {v!r}")
     if integer and not (isinstance(v, int) or float(v).is_integer()):
         raise _err(src, field, f"expected an integer, got {v!r}")
     if not math.isfinite(v) or v <= 0:
         raise _err(src, field, f"expected a finite value > 0, got {v!r}")
+    if calls and v > MAX_CALLS:
+        raise _err(src, field, f"expected at most {MAX_CALLS} gradient calls (MAX_CALLS), got {v!r}")
     return int(v) if integer else float(v)
 
 
-def _list_of(src, field, v, *, integer=False) -> list:
+def _list_of(src, field, v, *, integer=False, calls=False) -> list:
     if not isinstance(v, (list, tuple)) or not v:
         raise _err(src, field, f"expected a non-empty list, got {v!r}")
-    out = [_pos_number(src, f"{field}[{i}]", x, integer=integer) for i, x in enumerate(v)]
+    out = [_pos_number(src, f"{field}[{i}]", x, integer=integer, calls=calls) for i, x in enumerate(v)]
     if len(set(out)) != len(out):
         raise _err(src, field, "duplicate values")
     return out
@@ -364,11 +433,18 @@ def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if seeds < 1:
             raise _err(src, "seeds", f"expected an integer >= 1 or a list of integers, got {seeds!r}")
+        if seeds > MAX_RUNS:  # every seed is at least one run; the list is not built
+            raise _err(src, "seeds", f"{seeds} seeds are more runs than the {MAX_RUNS} a spec may have (MAX_RUNS)")
         seeds = list(range(seeds))
     elif isinstance(seeds, (list, tuple)) and seeds and all(
             isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
         if len(set(seeds)) != len(seeds):
             raise _err(src, "seeds", "duplicate seeds")
+        for i, s in enumerate(seeds):
+            try:
+                check_seed(s)  # the draw's range (o2nc.conversion.draw), checked before any run
+            except ValueError as exc:
+                raise _err(src, f"seeds[{i}]", str(exc)) from None
         seeds = list(seeds)
     else:
         raise _err(src, "seeds", f"expected an integer >= 1 or a non-empty list of integers >= 0, got {seeds!r}")
@@ -383,18 +459,20 @@ def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True)
     if "budgets" not in meas and "epsilons" not in meas:
         raise _err(src, "measure", "give budgets, epsilons or both")
     if "budgets" in meas:
-        meas["budgets"] = _list_of(src, "measure.budgets", meas["budgets"], integer=True)
+        meas["budgets"] = _list_of(src, "measure.budgets", meas["budgets"], integer=True, calls=True)
         if min(meas["budgets"]) < 2:
             raise _err(src, "measure.budgets", "every budget must be at least 2")
     if "epsilons" in meas:
         meas["epsilons"] = _list_of(src, "measure.epsilons", meas["epsilons"])
         if "max_queries" not in meas:
             raise _err(src, "measure.max_queries", "required with epsilons (the cap on an epsilon run's calls)")
-        meas["max_queries"] = _pos_number(src, "measure.max_queries", meas["max_queries"], integer=True)
+        meas["max_queries"] = _pos_number(src, "measure.max_queries", meas["max_queries"], integer=True,
+                                          calls=True)
     if "doubling_start" in meas:
         if "epsilons" not in meas:
             raise _err(src, "measure.doubling_start", "only with epsilons (it sets the budgets of epsilon runs)")
-        meas["doubling_start"] = _pos_number(src, "measure.doubling_start", meas["doubling_start"], integer=True)
+        meas["doubling_start"] = _pos_number(src, "measure.doubling_start", meas["doubling_start"], integer=True,
+                                             calls=True)
     meas.setdefault("epsilon_scale", "absolute")
     if meas["epsilon_scale"] not in _EPSILON_SCALES:
         raise _err(src, "measure.epsilon_scale", f"expected one of {', '.join(_EPSILON_SCALES)}, got "
@@ -434,7 +512,7 @@ def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True)
                                                       f"{o['epsilon_scale']!r}")
             o2["epsilon_scale"] = o["epsilon_scale"]
         if "max_queries" in o:
-            o2["max_queries"] = _pos_number(src, f + ".max_queries", o["max_queries"], integer=True)
+            o2["max_queries"] = _pos_number(src, f + ".max_queries", o["max_queries"], integer=True, calls=True)
         if follows(o2["params"], "epsilon"):
             if "epsilons" not in meas:
                 raise _err(src, f + ".params", "follows $epsilon, but the spec has no measure.epsilons")
@@ -517,16 +595,27 @@ def _validate(d: dict, src: str, allow_import: tuple = (), imports: bool = True)
             if lab not in labels:
                 raise _err(src, f"methods[{i}].objectives", f"no objective has the label {lab!r}; labels: "
                                                             f"{', '.join(labels)}")
+        if "epoch_length" in m and "budgets" in meas and min(meas["budgets"]) < m["epoch_length"] and any(
+                not _epsilon_only(o, m) for o in out_objs if o["label"] in m.get("objectives", [o["label"]])):
+            # a budget run shorter than one epoch has no certificate (o2nc.experiments.runner refuses it)
+            raise _err(src, f"methods[{i}].epoch_length", f"{m['epoch_length']} is longer than the smallest budget "
+                                                          f"{min(meas['budgets'])} (measure.budgets); a budget run "
+                                                          "needs at least one epoch")
+
+    data = {"name": name, "seeds": seeds, "deltas": deltas, "measure": meas, "objectives": out_objs,
+            "methods": out_meths, "description": str(d.get("description", ""))}
+    spec = Spec(name=name, data=data, source=src, factories=factories)
+    count = spec.count()  # before building anything: a spec too large to expand is refused at once
+    if count > MAX_RUNS:
+        raise _err(src, "seeds", f"the spec has {count} runs (objectives × methods × deltas × targets × seeds), "
+                                 f"more than the {MAX_RUNS} a spec may have (MAX_RUNS); split it into several specs")
 
     built = [None if o["name"] in factories and not imports else
              _check_objective(src, f"objectives[{i}]", o, meas, deltas, factories)
              for i, o in enumerate(out_objs)]
     for i, m in enumerate(out_meths):
         _check_method_on_objectives(src, f"methods[{i}]", m, out_objs, built, meas, deltas)
-
-    data = {"name": name, "seeds": seeds, "deltas": deltas, "measure": meas, "objectives": out_objs,
-            "methods": out_meths, "description": str(d.get("description", ""))}
-    return Spec(name=name, data=data, source=src, factories=factories)
+    return spec
 
 
 def _check_learner(src, field, name) -> None:
@@ -612,26 +701,38 @@ def _method_objectives(src, field, v) -> list:
 
 
 def _check_method_on_objectives(src, field, m, objs, built, meas, deltas) -> None:
-    """Substitute a method's parameters for the first (ε, δ) of every objective it runs on, and build the baseline
-    (an expression naming an ``extra`` the objective lacks, or a value the baseline rejects, fails here)."""
+    """Build a method as its first run does (the first (ε, δ); :func:`o2nc.experiments.build.method_from` for a
+    learner, whose own constructor checks ``learner_params``; :func:`baseline_from` for a baseline), so that a value
+    the learner or baseline rejects, or an expression naming an ``extra`` the objective lacks or without a finite
+    value, fails here and not in every run.  Parameters with expressions are checked on every objective the method
+    runs on; a learner without them once (a baseline without them was built by :func:`_baseline_method`)."""
     params = m.get("params", m.get("learner_params", {}))
-    if not any(is_expression(v) for v in params.values()):
+    expressions = any(is_expression(v) for v in params.values())
+    if "baseline" in m and not expressions:
         return
     which = "params" if "baseline" in m else "learner_params"
     first = _first_values(meas, deltas)
     for o, obj in zip(objs, built):
         if "objectives" in m and o["label"] not in m["objectives"]:
             continue
-        if obj is None:
+        if obj is None and expressions:  # an objective not imported (--dry-run): its G and extra are unknown
             continue
         lip = o.get("lipschitz", getattr(obj, "lipschitz", None))
         try:
-            p = substitute(params, epsilon=first["epsilon"], delta=first["delta"], lipschitz=lip,
-                           extra=getattr(obj, "extra", None))
             if "baseline" in m:
+                p = substitute(params, epsilon=first["epsilon"], delta=first["delta"], lipschitz=lip,
+                               extra=getattr(obj, "extra", None))
                 baseline_from(m["baseline"], p, epsilon=first["epsilon"], delta=first["delta"])
+            else:
+                measure = "epsilon" if _epsilon_only(o, m) or "budgets" not in meas else "budget"
+                config = {"objective": o, "method": m, "delta": first["delta"], "measure": measure,
+                          "certificate": meas["certificate"]}
+                method_from(config, obj, epsilon=first["epsilon"] if measure == "epsilon" else None)
         except (ValueError, TypeError) as exc:
-            raise _err(src, f"{field}.{which}", f"on objective {o['label']!r}: {exc}") from None
+            on = f"on objective {o['label']!r}: " if expressions else ""
+            raise _err(src, f"{field}.{which}", f"{on}{exc}") from None
+        if not expressions:
+            return
 
 
 def _first_values(meas, deltas) -> dict:
