@@ -10,8 +10,10 @@ Two panels, each its own sweep through :func:`o2nc.experiments.run_sweep` into t
   travel-limited: they stop about when the anchor, moving at most δ per epoch, reaches the minimiser, so the slope
   is that of the tuned epoch length T(ε) ~ ε^-2, not of the theorem.
 
-A point is drawn hollow when the median over its seeds of queries / (T·‖x0 − x*‖/δ) is at most
-:data:`o2nc.experiments.fit.TRAVEL_LIMIT` (``docs/complexity.md``).
+A point is drawn hollow when the median over its seeds of queries / (T·‖x0 − x*‖/δ) is travel-limited, between
+:data:`o2nc.experiments.fit.TRAVEL_FLOOR` and :data:`~o2nc.experiments.fit.TRAVEL_LIMIT`
+(:func:`o2nc.experiments.fit.is_travel_limited`, ``docs/complexity.md``): below 1 a run certified before it could
+have reached x*.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import numpy as np
 from _common import MARKERS, fit_text, store
 
 from o2nc.experiments import fit_exponent, load_spec, run_sweep
-from o2nc.experiments.fit import TRAVEL_LIMIT
+from o2nc.experiments.fit import is_travel_limited
 
 TIGHT = {"G": 0.5, "sigma": 0.1, "gap": 0.4, "slope_factor": 1.2}
 #: The fixed δ of figure 2 and the fixed ε of figure 3, per panel and by quick.
@@ -104,7 +106,7 @@ def plot_scaling(ax, rows, objective, *, key: str, fixed_key: str, fixed_value: 
         xs, med, low, high, travel = medians(picked, key)
         color = f"C{i}"
         ax.loglog(1 / xs, med, color=color, lw=1.0, label=f"{method}: exponent {fit.exponent:.2f}")
-        limited = np.array([t is not None and t <= TRAVEL_LIMIT for t in travel])
+        limited = np.array([bool(is_travel_limited(t)) for t in travel])
         ax.scatter(1 / xs[~limited], med[~limited], marker=MARKERS[i], color=color, s=14, zorder=3)
         ax.scatter(1 / xs[limited], med[limited], marker=MARKERS[i], facecolors="none", edgecolors=color, s=14,
                    zorder=3)

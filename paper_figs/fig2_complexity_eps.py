@@ -37,7 +37,8 @@ def make(out: Path, quick: bool = False) -> list[Path]:
     caption = (f"{TITLE}. Left: the tight family at δ = {FIXED['tight_ramp']['delta']} (O2NC and SGD on its noisy "
                "oracle, INGD on its exact one); right: o2nc_toy from the bank at δ = "
                f"{FIXED['o2nc_toy']['delta']}, ε in units of G. Median and interquartile band over seeds; dotted: "
-               "worst-case theory slopes; hollow markers: travel-limited medians (queries ≤ 1.5·T·‖x0 − x*‖/δ, "
+               "worst-case theory slopes; hollow markers: travel-limited medians "
+               "(T·‖x0 − x*‖/δ ≤ queries ≤ 1.5·T·‖x0 − x*‖/δ, "
                "the runs stop about when the anchor, moving ≤ δ per epoch, reaches x*). Fitted exponents in ε with "
                + interval_words(intervals(data)) + ": " + "; ".join(lines)
                + ". On the tight family the travel distance grows "

@@ -35,6 +35,6 @@ def make(out: Path, quick: bool = False) -> list[Path]:
         ax.legend(loc="upper left", fontsize=5.5)
     caption = (f"{TITLE}. Left: the tight family at ε = {FIXED['tight_ramp']['epsilon'][quick]}; right: o2nc_toy at "
                f"ε = {FIXED['o2nc_toy']['epsilon'][quick]}·G. Median and interquartile band over seeds; dotted: theory "
-               "slope δ^-1; hollow markers: travel-limited medians (queries ≤ 1.5·T·‖x0 − x*‖/δ). Fitted exponents "
-               f"in δ with {interval_words(intervals(data))}: " + "; ".join(lines) + ".")
+               "slope δ^-1; hollow markers: travel-limited medians (T·‖x0 − x*‖/δ ≤ queries ≤ 1.5·T·‖x0 − x*‖/δ). "
+               f"Fitted exponents in δ with {interval_words(intervals(data))}: " + "; ".join(lines) + ".")
     return save(fig, NAME, out, data=data, caption=caption)
