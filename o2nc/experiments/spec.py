@@ -85,6 +85,14 @@ sweep's ``name`` (which names its results file) is a plain name (letters, digits
 module (``load_spec(path, allow_import=["module"])``, ``o2nc sweep SPEC --allow-import module``); from Python, an
 objective's ``name`` may be the factory itself (a module-level callable).
 
+Limits, checked before any run: a spec file is a regular file of at most :data:`MAX_SPEC_BYTES` (a device, a FIFO
+or a larger file is refused unread); a spec expands to at most :data:`MAX_RUNS` runs (counted first,
+:meth:`Spec.count`); a budget, ``max_queries`` or ``doubling_start`` is at most :data:`MAX_CALLS` gradient calls;
+seeds lie in [0, 2**64) (the counter-based draw of :mod:`o2nc.conversion.draw`); a ``tuning = "fixed"`` epoch is
+no longer than the smallest budget; every method is built once as its first run builds it, so a hyperparameter its
+learner or baseline rejects, or an expression without a finite value (a division by zero), is an error naming the
+field.
+
 References for the two measurements: [CMO23] Theorem 8 and its OGD corollary (Cutkosky, Mehta, Orabona, ICML 2023).
 """
 from __future__ import annotations
