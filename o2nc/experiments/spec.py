@@ -361,7 +361,7 @@ def load_spec(spec: str | os.PathLike | Mapping[str, Any] | Spec, *, allow_impor
     if isinstance(spec, Mapping):
         src, read = "<dict>", lambda: copy.deepcopy(dict(spec))
     elif isinstance(spec, (str, os.PathLike)):
-        src, read = str(spec), lambda: _read_file(Path(spec))
+        src, read = str(Path(spec)), lambda: _read_file(Path(spec))
     else:
         raise SpecError(f"spec: expected a path or a dict, got {type(spec).__name__}")
     try:
