@@ -101,6 +101,19 @@ def nan_unless(xp, ok, out):
     return xp.where(ok, out, xp.nan)  # a Python scalar takes out's dtype (no full array of NaN is built)
 
 
+def nan_where_x_nonfinite(g):
+    """The gradient oracle ``g(xp, x, d)`` with NaN in the coordinates where ``x`` is NaN or ±inf (:func:`nan_unless`).
+
+    For the objectives whose gradient would otherwise be finite there: a sign or a selected branch saturates at ±inf
+    (``sign(±inf) = ±1``, the maximisers' weights of an infinite value), a comparison with NaN is False, or a partial
+    derivative does not involve the coordinate itself (``∂/∂x_i Σ_j x_j = 1``)."""
+
+    def guarded(xp, x, d):
+        return nan_unless(xp, xp.isfinite(x), g(xp, x, d))
+
+    return guarded
+
+
 def shift_add(xp, gu, gv):
     """Gradient of a chained sum ``Σ_i h(x_i, x_{i+1})`` from the partials ``gu = ∂h/∂u`` and ``gv = ∂h/∂v``.
 

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 from scipy.optimize import linprog
 
-from ._backend import max_weights, nan_unless, select_rows
+from ._backend import max_weights, nan_where_x_nonfinite, select_rows
 from .base import Objective, sampled_lipschitz
 from .minnorm import max_affine_goldstein, min_norm_hull
 from .registry import register
@@ -41,7 +41,7 @@ def abs_1d(a: float = 1.0, x0: float = 1.0) -> Objective:
     return Objective(
         name="abs_1d", x0=[x0],
         f=lambda xp, x, d: a * xp.sum(xp.abs(x)),
-        g=lambda xp, x, d: a * xp.sign(x),
+        g=nan_where_x_nonfinite(lambda xp, x, d: a * xp.sign(x)),  # sign(±inf) = ±1: NaN there
         f_star=0.0, x_star=[0.0], lipschitz_spec=a, lipschitz_is_exact=True,
         tags={"convex", "nonsmooth", "diagnostic"}, source=_ZHANG, params=dict(a=a, x0=x0),
         goldstein_fn=lambda x, delta: 0.0 if abs(x[0]) <= delta else a,
@@ -65,7 +65,7 @@ def abs_affine(n: int = 3, seed: int = 0) -> Objective:
     return Objective(
         name="abs_affine", x0=np.ones(n),
         f=lambda xp, x, d: xp.abs(xp.sum(d["a"] * x) + b),
-        g=lambda xp, x, d: xp.sign(xp.sum(d["a"] * x) + b) * d["a"],
+        g=nan_where_x_nonfinite(lambda xp, x, d: xp.sign(xp.sum(d["a"] * x) + b) * d["a"]),
         data={"a": a}, f_star=0.0, x_star=-b * a / na**2, lipschitz_spec=na, lipschitz_is_exact=True,
         tags={"convex", "nonsmooth", "diagnostic"}, source="derived here (|aᵀx+b|)",
         params=dict(n=n, seed=seed),
@@ -162,6 +162,7 @@ def max_affine(n: int = 2, k: int = 5, seed: int = 0) -> Objective:
     def f(xp, x, d):
         return xp.max(d["A"] @ x + d["b"])
 
+    @nan_where_x_nonfinite  # the maximisers' weights of an infinite piece are finite
     def g(xp, x, d):
         return select_rows(xp, d["A"] @ x + d["b"], d["A"])
 
@@ -194,9 +195,9 @@ def asl_overton(n: int = 5, a: float = 4.0) -> Objective:
     def f(xp, x, d):
         return a * xp.abs(x[0]) + xp.sum(x[1:])
 
+    @nan_where_x_nonfinite  # ∂f/∂x_i = 1 (i ≥ 2) whatever x_i is
     def g(xp, x, d):
-        # ∂f/∂x_i = 1 (i ≥ 2) whatever x_i is: NaN where x is not finite, so a NaN coordinate reaches the gradient
-        return nan_unless(xp, xp.isfinite(x), a * xp.sign(x[0]) * d["e1"] + d["tail"])
+        return a * xp.sign(x[0]) * d["e1"] + d["tail"]
 
     lo, hi = float(np.sqrt(n - 1)), float(np.sqrt(a * a + n - 1))
     return Objective(
@@ -249,7 +250,7 @@ def l1_norm(n: int = 4) -> Objective:
     n = _check_dim("l1_norm", n)
     return Objective(
         name="l1_norm", x0=np.arange(1, n + 1) / n,
-        f=lambda xp, x, d: xp.sum(xp.abs(x)), g=lambda xp, x, d: xp.sign(x),
+        f=lambda xp, x, d: xp.sum(xp.abs(x)), g=nan_where_x_nonfinite(lambda xp, x, d: xp.sign(x)),
         f_star=0.0, x_star=np.zeros(n), lipschitz_spec=float(np.sqrt(n)), lipschitz_is_exact=True,
         tags={"convex", "nonsmooth", "diagnostic"}, source="derived here (‖x‖₁)", params=dict(n=n),
         goldstein_fn=_l1_goldstein,
@@ -274,6 +275,7 @@ def o2nc_toy(n: int = 20, seed: int = 0) -> Objective:
     def f(xp, x, d):
         return xp.sum(xp.abs(x)) - 0.5 * xp.sum(xp.abs(d["A"] @ x)) + 2.0 * xp.max(xp.abs(x))
 
+    @nan_where_x_nonfinite  # sign(±inf) = ±1
     def g(xp, x, d):
         w = max_weights(xp, xp.abs(x))
         return xp.sign(x) - 0.5 * (xp.sign(d["A"] @ x) @ d["A"]) + 2.0 * w * xp.sign(x)

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ._backend import asarray_like, erf
+from ._backend import asarray_like, erf, nan_unless
 from .base import Objective
 from .registry import register
 
@@ -59,9 +59,10 @@ def dphi(xp, t):
 
 
 def chain_value(xp, y):
-    """F̄_T(y) with y_0 ≡ 1."""
+    """F̄_T(y) with y_0 ≡ 1; NaN where y is not finite (Ψ, Φ and their derivatives saturate at ±inf, so the chain
+    would give a finite value and gradient there)."""
     prev = xp.concat([xp.ones_like(y[:1]), y[:-1]])
-    return xp.sum(psi(xp, -prev) * phi(xp, -y) - psi(xp, prev) * phi(xp, y))
+    return xp.sum(nan_unless(xp, xp.isfinite(y), psi(xp, -prev) * phi(xp, -y) - psi(xp, prev) * phi(xp, y)))
 
 
 def chain_grad(xp, y):
@@ -70,7 +71,7 @@ def chain_grad(xp, y):
     own = -psi(xp, -prev) * dphi(xp, -y) - psi(xp, prev) * dphi(xp, y)
     u, nxt = y[:-1], y[1:]
     fwd = -dpsi(xp, -u) * phi(xp, -nxt) - dpsi(xp, u) * phi(xp, nxt)
-    return own + xp.concat([fwd, xp.zeros_like(y[:1])])
+    return nan_unless(xp, xp.isfinite(y), own + xp.concat([fwd, xp.zeros_like(y[:1])]))  # NaN as chain_value
 
 
 def progress(x, alpha: float, lam: float = 1.0) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import max_weights, shift_add
+from ._backend import max_weights, nan_unless, shift_add
 from .base import Objective, sampled_lipschitz
 from .registry import register
 
@@ -107,7 +107,9 @@ def gen_mxhilb(n: int = 50) -> Objective:
     def g(xp, x, d):
         h = hx(xp, x, d)
         k = xp.argmax(xp.abs(h))
-        return xp.sign(xp.take(h, xp.reshape(k, (1,)))[0]) * row(xp, k, d)
+        hk = xp.take(h, xp.reshape(k, (1,)))[0]
+        # every h_i involves every x_j, so h_k is finite exactly when x is: sign(±inf) = ±1 made NaN (a 0-d guard)
+        return nan_unless(xp, xp.isfinite(hk), xp.sign(hk)) * row(xp, k, d)
 
     return _make("gen_mxhilb", n, np.ones(n), f, g, data=data, f_star=0.0, x_star=np.zeros(n),
                  tags={"convex", "nonsmooth"}, lipschitz=L, exact=True)
@@ -200,6 +202,8 @@ def active_faces(n: int = 50) -> Objective:
         vals = xp.concat([xp.reshape(xp.abs(s), (1,)), xp.abs(x)])
         w = max_weights(xp, vals)
         top = xp.max(vals)
+        # an infinite top would divide the gradient down to 0: NaN instead (a 0-d guard; top is NaN at a NaN point)
+        top = nan_unless(xp, xp.isfinite(top), top)
         # d/dx g(-Σx) = sign(Σx)/(|Σx|+1)·1 ;  d/dx_i g(x_i) = sign(x_i)/(|x_i|+1) e_i
         return (w[0] * xp.sign(s) + w[1:] * xp.sign(x)) / (top + 1.0)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import max_weights, nan_unless, select_rows
+from ._backend import max_weights, nan_where_x_nonfinite, select_rows
 from .base import Objective, sampled_lipschitz
 from .registry import register
 
@@ -20,8 +20,11 @@ TAGS = "luksan-vlcek"
 
 def _make(name, x0, f, g, *, f_star, x_star, tags, data=None, lipschitz=None, exact=False, source=SRC,
           notes="", params=None):
+    """The entry's Objective; its gradient is NaN in the coordinates where x is NaN or ±inf (a branch test, a sign or
+    the maximisers' weights would otherwise turn them into a finite answer, e.g. in wolfe, goffin, maxl, mxhilb)."""
     return Objective(
-        name=name, x0=np.asarray(x0, dtype=float), f=f, g=g, data=data or {}, f_star=f_star, x_star=x_star,
+        name=name, x0=np.asarray(x0, dtype=float), f=f, g=nan_where_x_nonfinite(g), data=data or {}, f_star=f_star,
+        x_star=x_star,
         lipschitz_spec=lipschitz if lipschitz is not None else sampled_lipschitz(), lipschitz_is_exact=exact,
         tags=set(tags) | {TAGS}, source=source, notes=notes, params=params or {},
     )
@@ -204,8 +207,7 @@ def wolfe() -> Objective:
         val = xp.where(a, 5.0 * r, lin)
         gu = xp.where(a, 45.0 * u / r_safe, 9.0 - xp.where(u < 0, 9.0 * u ** 8, xp.zeros_like(u)))
         gv = xp.where(a, 80.0 * v / r_safe, 16.0 * xp.sign(v))
-        # a NaN u fails both branch tests and would select the constant 9 and 16·sign(v): NaN where x is not finite
-        return val, nan_unless(xp, xp.isfinite(x), _vec(xp, gu, gv))
+        return val, _vec(xp, gu, gv)  # a NaN u would select the constant 9 and 16·sign(v): _make guards it
 
     return _make("wolfe", [3.0, 2.0], lambda xp, x, d: parts(xp, x)[0], lambda xp, x, d: parts(xp, x)[1],
                  f_star=-8.0, x_star=[-1.0, 0.0], tags={"convex", "nonsmooth"})
@@ -484,9 +486,8 @@ def shell_dual() -> Objective:
         val = xp.abs(s) + xp.sum(u * Cu) - xp.sum(d["b"] * y) + 100.0 * xp.sum(act * t) - 100.0 * xp.sum(neg * x)
         gu = xp.sign(s) * 6.0 * d["dd"] * u * u + 2.0 * Cu + 100.0 * (act * (-6.0 * d["dd"] * u) - 2.0 * (d["C"] @ act))
         gy = -d["b"] + 100.0 * (d["A"] @ act)
-        # a NaN y_j enters the gradient only through the indicators (t > 0, x < 0; False at NaN): NaN where x is not
-        # finite
-        return val, nan_unless(xp, xp.isfinite(x), xp.concat([gu, gy]) - 100.0 * neg)
+        # a NaN y_j enters the gradient only through the indicators (t > 0, x < 0; False at NaN): _make guards it
+        return val, xp.concat([gu, gy]) - 100.0 * neg
 
     x0 = np.full(15, 1e-4)
     x0[11] = 60.0

@@ -211,7 +211,9 @@ def l1_regression(n: int = 10, N: int = 200, seed: int = 0, batch_size: int = 16
         return xp.mean(xp.abs(D["Z"] @ x - D["y"]))
 
     def grad(xp, x, d, D):
-        return (xp.sign(D["Z"] @ x - D["y"]) @ D["Z"]) / D["y"].shape[0]
+        r = D["Z"] @ x - D["y"]
+        # sign(±inf) = ±1: NaN for a non-finite residual
+        return (nan_unless(xp, xp.isfinite(r), xp.sign(r)) @ D["Z"]) / D["y"].shape[0]
 
     return finite_sum(name="l1_regression", x0=np.zeros(n), n_samples=N, sample_keys=("Z", "y"),
                       data={"Z": Z, "y": y}, loss=loss, grad=grad, default_batch=batch_size,
@@ -268,8 +270,9 @@ def digits_relu_net(hidden: int = 32, seed: int = 0, batch_size: int = 32):
         B = H.shape[0]
         dlog = (P - D["Y"]) / B                          # (B, c)
         dA = (dlog @ W2_) * xp.astype(H > 0, x.dtype)    # (B, h)
-        return xp.concat([xp.reshape(dA.T @ D["X"], (-1,)), xp.sum(dA, axis=0),
-                          xp.reshape(dlog.T @ A, (-1,)), xp.sum(dlog, axis=0)])
+        # a logit of -inf (a bias b₂ of -inf) has probability 0 and a finite P - Y: NaN where θ is not finite
+        return nan_unless(xp, xp.isfinite(x), xp.concat([xp.reshape(dA.T @ D["X"], (-1,)), xp.sum(dA, axis=0),
+                                                         xp.reshape(dlog.T @ A, (-1,)), xp.sum(dlog, axis=0)]))
 
     return finite_sum(name="digits_relu_net", x0=x0, n_samples=N, sample_keys=("X", "Y"), data={"X": X, "Y": Y},
                       loss=loss, grad=grad, default_batch=batch_size, f_star=None, x_star=None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import nan_unless, shift_add
+from ._backend import nan_unless, nan_where_x_nonfinite, shift_add
 from .base import Objective, sampled_lipschitz
 from .registry import register
 
@@ -53,7 +53,9 @@ def nesterov_n1(n: int = 5) -> Objective:
         s = xp.sign(v - 2.0 * u * u + 1.0)
         return shift_add(xp, -4.0 * u * s, s) + _first(xp, x, 0.5 * (x[0] - 1.0))
 
-    return Objective(name="nesterov_n1", x0=_ncr_x0(n), f=f, g=g, f_star=0.0, x_star=np.ones(n),
+    # sign(±inf) = ±1: the gradient is NaN where x is not finite
+    return Objective(name="nesterov_n1", x0=_ncr_x0(n), f=f, g=nan_where_x_nonfinite(g), f_star=0.0,
+                     x_star=np.ones(n),
                      lipschitz_spec=sampled_lipschitz(), lipschitz_is_exact=False,
                      tags={"nonconvex", "nonsmooth", "nesterov"}, source=_GO, params=dict(n=n))
 
@@ -81,7 +83,8 @@ def nesterov_n2(n: int = 5) -> Objective:
         return shift_add(xp, -2.0 * xp.sign(u) * s, s) + _first(xp, x, 0.25 * xp.sign(x[0] - 1.0))
 
     L = float(np.sqrt(2.25**2 + 9.0 * (n - 2) + 1.0))
-    return Objective(name="nesterov_n2", x0=_ncr_x0(n), f=f, g=g, f_star=0.0, x_star=np.ones(n),
+    return Objective(name="nesterov_n2", x0=_ncr_x0(n), f=f, g=nan_where_x_nonfinite(g), f_star=0.0,
+                     x_star=np.ones(n),
                      lipschitz_spec=L, lipschitz_is_exact=True, tags={"nonconvex", "nonsmooth", "nesterov", "demo"},
                      source=_GO, params=dict(n=n))
 
@@ -102,7 +105,8 @@ def nonsmooth_rosenbrock(w: float = 8.0) -> Objective:
         s = xp.sign(x[0] ** 2 - x[1])
         return xp.stack([2.0 * w * s * x[0] - 2.0 * (1.0 - x[0]), -w * s])
 
-    return Objective(name="nonsmooth_rosenbrock", x0=[-1.2, 1.0], f=f, g=g, f_star=0.0, x_star=[1.0, 1.0],
+    return Objective(name="nonsmooth_rosenbrock", x0=[-1.2, 1.0], f=f, g=nan_where_x_nonfinite(g), f_star=0.0,
+                     x_star=[1.0, 1.0],
                      lipschitz_spec=sampled_lipschitz(), tags={"nonconvex", "nonsmooth", "nesterov"},
                      source="Lewis & Overton, Math. Prog. 141 (2013); PyGRANSO example A1", params=dict(w=w))
 

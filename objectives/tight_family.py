@@ -170,7 +170,9 @@ def tight_ramp(eps: float = 0.1, delta: float = 0.1, G: float = 1.0, sigma: floa
     noise_scale = sigma
 
     def f(xp, x, d):
-        return slope * xp.abs(x[0]) + a * xp.minimum(xp.abs(x[1]), asarray_like(xp, c, x))
+        # min(|x₂|, c) is c at x₂ = ±inf: NaN there instead
+        plateau = nan_unless(xp, xp.isfinite(x[1]), xp.minimum(xp.abs(x[1]), asarray_like(xp, c, x)))
+        return slope * xp.abs(x[0]) + a * plateau
 
     def g(xp, x, d):
         g1 = slope * xp.sign(x[0:1])

@@ -1,17 +1,21 @@
-"""The objective bank at a non-finite point: a NaN coordinate reaches the value and the gradient, on every backend.
+"""The objective bank at a non-finite point: a NaN or ±inf coordinate reaches the value and the gradient, on every
+backend.
 
-Contract (every registered objective, numpy, torch and jax, with a NaN at the first, a middle or the last coordinate):
+Contract (every registered objective, numpy, torch and jax): with a NaN at the first, a middle or the last coordinate,
 the value is NaN, at least one gradient entry is NaN (and one of the stochastic gradient's, where there is one), no
-exception is raised and numpy prints no RuntimeWarning.
+exception is raised and numpy prints no RuntimeWarning; with +inf or -inf there, the value and at least one gradient
+entry are not finite and nothing raises (numpy may warn there: inf − inf and 0·inf are invalid operations).
 
 Why "at least one" gradient entry, not every one: a consumer that checks the gradient (the conversion's finiteness
 check, ‖g‖, ⟨g, Δ⟩, a learner's running sums) is poisoned by a single NaN entry, which is what stops it from stepping
 on a wrong answer; and in the separable parts of an objective (‖x‖₁, a regulariser λ‖w‖²/2, Σ_{i≥2} x_i) the other
-partial derivatives are genuine numbers that do not involve the NaN coordinate, so poisoning them would take a
+partial derivatives are genuine numbers that do not involve the non-finite coordinate, so poisoning them would take a
 reduction over x in every oracle call of every objective for no consumer. What must never happen is an all-finite
-gradient: before ``objectives._backend.nan_unless`` guarded them, ramp_loss (its active-set indicator is False at
-NaN), wolfe, lewis, shell_dual, asl_overton and tight_ramp (branch tests and a constant partial derivative) returned
-one, and max_eigenvalue raised the eigensolver's LinAlgError.
+gradient: before the guards of ``objectives._backend`` (``nan_unless``, ``nan_where_x_nonfinite``), ramp_loss (its
+active-set indicator is False at NaN), wolfe, lewis, shell_dual, asl_overton and tight_ramp (branch tests and constant
+partial derivatives) returned one at a NaN point, max_eigenvalue raised the eigensolver's LinAlgError, and at ±inf
+eighteen entries did (sign(±inf) = ±1, the maximisers' weights of an infinite value, saturating Ψ and Φ in hard_chain,
+min(|x₂|, c) in tight_ramp).
 """
 from __future__ import annotations
 
@@ -57,6 +61,28 @@ def test_a_nan_coordinate_reaches_value_and_gradient(name):
                 assert np.isnan(stoch).any(), (where, stoch)
 
 
+@pytest.mark.parametrize("name", objectives.names())
+def test_an_infinite_coordinate_reaches_value_and_gradient(name):
+    obj = _objective(name)
+    for backend in BACKENDS:
+        for bad, i in ((np.inf, obj.dim - 1), (-np.inf, obj.dim // 2)):
+            x = np.array(obj.x0, dtype=np.float64)
+            x[i] = bad
+            xb = to_backend(x, backend)
+            where = f"{name} on {backend}, {bad} at x[{i}]"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                value = to_numpy(obj.value(xb))
+                grad = to_numpy(obj.grad(xb))
+                stoch = None
+                if obj.stochastic_grad is not None:
+                    stoch = to_numpy(obj.stochastic_grad(xb, np.random.default_rng(0)))
+            assert not np.isfinite(value), (where, value)
+            assert not np.isfinite(grad).all(), (where, grad)
+            if stoch is not None:
+                assert not np.isfinite(stoch).all(), (where, stoch)
+
+
 @pytest.mark.parametrize("bad", [np.inf, -np.inf])
 def test_max_eigenvalue_at_an_infinite_coordinate_is_nan_not_an_eigensolver_error(bad):
     obj = _objective("max_eigenvalue")
@@ -76,6 +102,20 @@ def test_the_ramp_loss_at_an_infinite_coordinate_is_nan():
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             assert np.isnan(obj.value(x)) and np.isnan(obj.grad(x)).all()
+
+
+def test_the_guards_leave_jitted_oracles_alone_at_finite_points():
+    """The guards are selects: under jax.jit the guarded oracles trace, agree with eager jax at a finite point and give
+    NaN at a non-finite one."""
+    jax = pytest.importorskip("jax")
+    for name in ("wolfe", "max_eigenvalue", "hard_chain", "tight_ramp", "active_faces"):
+        obj = _objective(name)
+        x = np.array(obj.x0, dtype=np.float64)
+        jg = jax.jit(obj.grad)
+        np.testing.assert_allclose(to_numpy(jg(to_backend(x, "jax"))), to_numpy(obj.grad(to_backend(x, "jax"))),
+                                   rtol=1e-12, atol=0)
+        x[0] = np.nan
+        assert np.isnan(to_numpy(jg(to_backend(x, "jax")))).any(), name
 
 
 def test_nan_unless_selects_without_arithmetic():
