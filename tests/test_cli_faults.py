@@ -11,6 +11,7 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
+import pytest
 
 import o2nc
 from o2nc.cli import BROKEN_PIPE, INTERRUPTED, main
@@ -100,6 +101,17 @@ def test_the_epochs_before_a_non_finite_gradient_are_those_of_the_full_run(tmp_p
         for key in a:
             np.testing.assert_allclose(float(b[key]), float(a[key]), rtol=1e-12, atol=0)
     assert (tmp_path / "stopped" / "o2nc-run.png").exists()
+
+
+def test_the_warnings_of_a_run_that_ends_still_reach_the_caller(tmp_path):
+    """A run's warnings are held while it runs (a non-finite stop drops them: its one line says what they led to);
+    a run that ends gives them back through the warning filters, where a caller's catch_warnings sees them."""
+    from o2nc.minimize import StalledRunWarning
+
+    with pytest.warns(StalledRunWarning, match="epoch_length=1"):
+        code, _, err = _cli_in_process(["run", "--quiet", "--epoch-length", "1", "--budget", "50", "--out",
+                                        str(tmp_path)])
+    assert code == 0, err
 
 
 def test_minimize_errors_are_reported_without_their_note_for_library_callers():

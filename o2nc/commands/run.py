@@ -157,8 +157,8 @@ def _run_warnings():
         shown = stop.interrupted
         raise
     finally:
-        for w in held if shown else ():
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+        for w in held if shown else ():  # through the filters again: a caller's own catch_warnings sees them
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def _reason(err) -> str:
