@@ -44,6 +44,7 @@ from o2nc.conversion import epoch as _epoch
 from o2nc.conversion import fused as _fused
 from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import coefficients, resolve_scaling
+from online_learners.base import reads_hint
 from online_learners.tree import tree_norm
 
 __all__ = ["minimize", "Result", "Epochs", "History", "NonFiniteGradientError", "NonFiniteStepError",
@@ -427,6 +428,11 @@ def minimize(
             f"epoch of radius ≤ δ; constrain its steps, e.g. BallConstraint(learner, radius=δ/T) = "
             f"BallConstraint(..., radius={delta / epoch_length:.4g}) (online_learners; [CMO23] Theorem 8: "
             f"‖Δ‖ ≤ δ/T gives r_k ≤ δ with a full-step scaling)"), stacklevel=2)
+    if hint is not None and reads_hint(learner) is False:
+        raise ValueError(f"`hint`: {learner!r} ignores hints (its play is the same with or without one), so "
+                         f"hint={hint!r} would change nothing but the oracle calls that the 'extrapolated' and "
+                         f"'fixed_point' hints spend; hints are read by optimistic learners "
+                         f"(online_learners.OptimisticOGD, or a wrapper of one)")
     if restart and epoch_length == 1 and hint is None:
         first = tree_norm(learner.predict(learner.init(x0)))
         if not bool(first > 0):

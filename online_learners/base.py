@@ -24,7 +24,19 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from online_learners import _checks
 
-__all__ = ["Learner", "MultiTensorKernel", "declared_kernels", "check_positive", "check_optional_positive"]
+__all__ = ["Learner", "MultiTensorKernel", "declared_kernels", "check_positive", "check_optional_positive",
+           "reads_hint"]
+
+
+def reads_hint(learner) -> bool | None:
+    """Whether ``learner.predict``'s play depends on its ``hint``: the value a learner's class declares as
+    ``uses_hint`` (``OptimisticOGD``: True; ``Restarting`` and ``BallConstraint`` pass their inner learner's on), False
+    for the other learners of this package (their ``predict`` takes a hint and ignores it), None for a learner defined
+    elsewhere that does not declare it (unknown). ``o2nc.minimize`` refuses a hint for a learner that ignores it."""
+    if hasattr(type(learner), "uses_hint"):
+        value = learner.uses_hint
+        return None if value is None else bool(value)
+    return False if (type(learner).__module__ or "").split(".")[0] == "online_learners" else None
 
 
 @runtime_checkable

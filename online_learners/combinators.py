@@ -16,7 +16,7 @@ from online_learners._ops import (
     elementary_bound,
     xp_of,
 )
-from online_learners.base import outside_ball
+from online_learners.base import outside_ball, reads_hint
 from online_learners.betting import COCOB, KT, ONSBettor
 from online_learners.ftrl import FTRL, FTRLState
 from online_learners.ogd import OGD, OGDState
@@ -189,6 +189,11 @@ class Restarting:
     def radius(self):
         """The inner learner's radius (the comparators it competes with)."""
         return getattr(self.learner, "radius", None)
+
+    @property
+    def uses_hint(self):
+        """The inner learner's (its play is the inner play): :func:`online_learners.base.reads_hint`."""
+        return reads_hint(self.learner)
 
     def init(self, params) -> RestartingState:
         return RestartingState(inner=self.learner.init(params), count=tree.counter_like(params))

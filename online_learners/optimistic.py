@@ -71,6 +71,8 @@ class OptimisticOGD:
     radius: float | None = None
     form: str = "two_projection"
 
+    uses_hint = True  # the play reads the hint (online_learners.base.reads_hint)
+
     def __post_init__(self):
         _checks.freeze(
             self,

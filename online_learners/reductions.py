@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
 from online_learners._ops import call_bound, check_learner, xp_of
-from online_learners.base import check_positive, outside_ball
+from online_learners.base import check_positive, outside_ball, reads_hint
 
 __all__ = ["DirectionMagnitude", "DirectionMagnitudeState", "BallConstraint", "BallConstraintState"]
 
@@ -136,6 +136,11 @@ class BallConstraint:
 
     def init(self, params) -> BallConstraintState:
         return BallConstraintState(inner=self.learner.init(params))
+
+    @property
+    def uses_hint(self):
+        """The inner learner's (the play is its projected play): :func:`online_learners.base.reads_hint`."""
+        return reads_hint(self.learner)
 
     def predict(self, state: BallConstraintState, hint=None):
         return tree.tree_project_ball(self.learner.predict(state.inner, hint), self.radius)

@@ -124,7 +124,7 @@ def test_compilable_names_what_it_cannot_run():
     obj = _tight()
     assert compilable(methods.get("o2nc", learner="ogd"), obj) is None
     assert "baseline" in compilable(methods.get("sgd", lr=0.1), obj)
-    assert "hint" in compilable(methods.get("o2nc", learner="ogd", hint="last_gradient"), obj)
+    assert "hint" in compilable(methods.get("o2nc", learner="optimistic_ogd", hint="last_gradient"), obj)
     noisy = objectives.with_noise(objectives.get("o2nc_toy"), "student_t", scale=0.5, df=4)
     assert "noise_model" in compilable(methods.get("o2nc", learner="ogd"), noisy)
     assert compilable(methods.get("o2nc", learner="ogd"), noisy, oracle="exact") is None

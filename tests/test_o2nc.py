@@ -480,3 +480,22 @@ def test_restart_every_step_with_a_zero_first_play_warns_that_the_run_stalls():
         warnings.simplefilter("error", o2nc.StalledRunWarning)
         o2nc.minimize(np.sign, x0, learner=OGD(lr=0.1, radius=1.0), budget=5, epoch_length=1, restart=False)
         o2nc.minimize(np.sign, x0, learner=OGD(lr=0.1, radius=1.0), budget=6, epoch_length=2)
+
+
+def test_a_hint_for_a_learner_that_ignores_hints_is_refused():
+    from o2nc import methods
+    from online_learners import KT, BallConstraint, OptimisticOGD
+    from online_learners.base import reads_hint
+
+    assert reads_hint(OGD(lr=0.1)) is False and reads_hint(BallConstraint(KT(), radius=1.0)) is False
+    assert reads_hint(OptimisticOGD(lr=0.1)) and reads_hint(BallConstraint(OptimisticOGD(lr=0.1), radius=1.0))
+    for hint in ("last_gradient", "extrapolated", "fixed_point"):
+        with pytest.raises(ValueError, match="`hint`"):
+            o2nc.minimize(np.sign, np.ones(3), learner=OGD(lr=0.1, radius=1.0), budget=20, epoch_length=10,
+                          hint=hint)
+        with pytest.raises(ValueError, match="ignored by the learner 'ogd'"):
+            methods.get("o2nc", learner="ogd", hint=hint)
+        assert methods.get("o2nc", learner="optimistic_ogd", hint=hint).hint == hint
+    res = o2nc.minimize(np.sign, np.ones(3), learner=OptimisticOGD(lr=0.1, radius=1.0), budget=20, epoch_length=10,
+                        hint="last_gradient")
+    assert res.grad_calls == 20

@@ -117,6 +117,15 @@ class O2NCMethod:
         check_choice(owner, "scaling", self.scaling, SCALINGS)
         check_choice(owner, "output", self.output, OUTPUTS)
         check_choice(owner, "hint", self.hint, HINTS)
+        if self.hint is not None:
+            from online_learners.base import reads_hint
+
+            entry = next(e for e in registry.entries() if e.name == self.learner)
+            if reads_hint(entry.examples[0]) is False:
+                raise ValueError(f"{owner}: `hint` {self.hint!r} is ignored by the learner {self.learner!r} (its play "
+                                 "does not read hints): it would change nothing but the oracle calls of the "
+                                 "'extrapolated' and 'fixed_point' hints; give it to an optimistic learner "
+                                 "(optimistic_ogd)")
         check_choice(owner, "certificate", self.certificate, CERTIFICATES)
         check_choice(owner, "radius_kind", self.radius_kind, RADIUS_KINDS)
         for flag in ("restart", "evaluate"):
