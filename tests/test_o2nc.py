@@ -499,3 +499,16 @@ def test_a_hint_for_a_learner_that_ignores_hints_is_refused():
     res = o2nc.minimize(np.sign, np.ones(3), learner=OptimisticOGD(lr=0.1, radius=1.0), budget=20, epoch_length=10,
                         hint="last_gradient")
     assert res.grad_calls == 20
+
+
+def test_methods_and_minimize_accept_the_same_seeds():
+    # one seed check (o2nc.conversion.draw.check_seed): a method refuses before running what minimize would refuse
+    from o2nc.methods.checks import check_seed
+
+    for seed in (0, 2**64 - 1, np.uint64(5)):
+        assert check_seed("m", seed) == int(seed)
+    for seed in (-1, 2**64, True, 1.5):
+        with pytest.raises(ValueError, match="seed"):
+            check_seed("m", seed)
+        with pytest.raises((ValueError, TypeError), match="seed"):
+            o2nc.minimize(np.sign, np.ones(2), learner=OGD(lr=0.1, radius=1.0), budget=10, epoch_length=5, seed=seed)

@@ -65,7 +65,13 @@ def check_learner(owner: str, name: str, learner, *, optional: bool = True) -> N
 
 
 def check_seed(owner: str, seed) -> int:
-    """The seed as an int; ValueError unless it is an integer ≥ 0."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{_prefix(owner)}`seed` must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    """The seed as an int in [0, 2^64), the range of :func:`o2nc.conversion.draw.check_seed` (the one check, which
+    ``minimize`` applies too); ValueError otherwise, prefixed with ``owner``."""
+    from o2nc.conversion.draw import check_seed as check_draw_seed
+
+    if isinstance(seed, np.bool_):
+        seed = bool(seed)
+    try:
+        return check_draw_seed(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{_prefix(owner)}{exc}") from None
