@@ -266,7 +266,7 @@ class ParameterFreeMirrorDescent:
             # σ = ‖S‖/G and u = V/G² (the class docstring's form in units of G_t), in sum_sq's dtype: σ² overflows
             # float16 beyond σ = 256
             xp = xp_of(u)
-            n, g = _cast_like(n, u), _cast_like(g, u)
+            g = _cast_like(g, u)  # n/g, and everything after it, is then in u's dtype
             active = (g > 0) & (n > 0)
             us = xp.where(active, u, 1.0)
             sigma = xp.where(active, n / xp.where(active, g, 1.0), 1.0)
@@ -295,7 +295,7 @@ class ParameterFreeMirrorDescent:
         def rescaled(u, m_old, a, m_new):
             # u_t = u_{t−1}(G_{t−1}/G_t)² + (‖g_t‖/G_t)²: both ratios ≤ 1 (0 while G_t = 0), in sum_sq's dtype
             xp = xp_of(u)
-            m_old, a, m_new = (_cast_like(v, u) for v in (m_old, a, m_new))
+            m_new = _cast_like(m_new, u)  # both ratios are then in u's dtype
             positive = m_new > 0
             safe = xp.where(positive, m_new, 1.0)
             return xp.where(positive, u * (m_old / safe) ** 2 + (a / safe) ** 2, 0.0 * u)
