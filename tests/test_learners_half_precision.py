@@ -175,3 +175,29 @@ def test_torch_shell_default_learner_sums_past_bfloat16_on_bfloat16_parameters()
     state = opt.param_groups[0]["group_state"]
     assert state["learner.sum_sq"].dtype == torch.float32 and float(state["learner.sum_sq"]) > 300
     assert p.dtype == torch.bfloat16 and bool(torch.isfinite(p).all())
+
+
+@pytest.mark.parametrize("learner", [AdaGradNorm(radius=1.0), ParameterFreeMirrorDescent(),
+                                     ParameterFreeMirrorDescent(coordinatewise=True)],
+                         ids=["adagrad_norm", "pfmd", "pfmd-coordinatewise"])
+def test_torch_checkpoint_keeps_the_widened_sums(learner):
+    """A state dict reloaded into the torch shell keeps the float32 sums of squares of bfloat16 parameters (torch's
+    loader casts every floating entry to the parameter's dtype, which would round them back to bfloat16)."""
+    torch = pytest.importorskip("torch")
+    from o2nc.torch import O2NC
+
+    p = torch.nn.Parameter(torch.ones(5, dtype=torch.bfloat16))
+    opt = O2NC([p], learner=learner, epoch_length=1000)
+    for _ in range(300):
+        p.grad = torch.full((5,), 1.01, dtype=torch.bfloat16)
+        opt.step()
+    q = torch.nn.Parameter(p.detach().clone())
+    reloaded = O2NC([q], learner=learner, epoch_length=1000)
+    reloaded.load_state_dict(opt.state_dict())
+    saved = {**opt.param_groups[0]["group_state"], **opt.state[p]}
+    loaded = {**reloaded.param_groups[0]["group_state"], **reloaded.state[q]}
+    sums = [k for k in saved if k.endswith("sum_sq")]
+    assert sums
+    for key in sums:
+        assert saved[key].dtype == torch.float32 and loaded[key].dtype == torch.float32, key
+        assert torch.equal(saved[key], loaded[key]), key

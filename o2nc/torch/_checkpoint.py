@@ -188,9 +188,11 @@ def _check_group_state(opt, gi: int, ours: dict, group: dict, ids: list, state: 
         gchecked[key] = _check_entry(p0, gname, key, grequired[key], value, gkept)
     for _, key, value in gkept:
         gchecked[key] = value
-    for key, value in gchecked.items():  # floating group tensors to the group's dtype and device, as torch does
-        if isinstance(value, torch.Tensor) and value.is_floating_point():
-            gchecked[key] = value.to(dtype=p0.dtype, device=p0.device)
+    for key, value in gchecked.items():  # floating group tensors to the group's dtype and device, as torch does,
+        if isinstance(value, torch.Tensor) and value.is_floating_point():  # a learner's to its template's dtype
+            leaf = tshared.get(key[len(_LEARNER):]) if key.startswith(_LEARNER) else None
+            dtype = leaf.dtype if isinstance(leaf, torch.Tensor) and leaf.is_floating_point() else p0.dtype
+            gchecked[key] = value.to(dtype=dtype, device=p0.device)
     group[_GSTATE] = gchecked
     for i, (p, name, st) in enumerate(zip(params, names, entries)):
         if st is None:
@@ -294,6 +296,10 @@ def _check_entry(p, name: str, key: str, kind, value, integer_entries: list):
         return value
     if isinstance(t, torch.Tensor):
         v = real_tensor(value, shape, f"a floating tensor of shape {shape} (the learner's state)")
+        if t.dtype != p.dtype and p.is_floating_point():
+            # a field the learner keeps wider than the parameter (tree.accumulator_like: a running sum of squares
+            # on half-precision parameters): kept in that dtype, not cast to the parameter's by torch's loader
+            integer_entries.append((p, key, value.to(dtype=t.dtype, device=p.device)))
     elif isinstance(t, numbers.Integral):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             fail(f"(a learner counter) must be an integer, got {describe(value)}")
