@@ -17,21 +17,37 @@ loses at most the runs still in flight; SQLite's journal keeps the file consiste
 Integrity.  ``checksum`` is the SHA-256 of the canonical JSON of the row's columns (the run's: key, config, status,
 result, error, wall, finished; the sweep's: name, spec, created, updated and its sorted run keys).  Opening a store
 runs ``PRAGMA integrity_check`` (``quick_check`` above 256 MB) and verifies every checksum; every row read is
-verified again.  A damaged store is a :class:`StoreDamaged` error naming the file and the damaged runs, never
-silently used.  To drop the damaged rows and recompute them: ``o2nc sweep SPEC --drop-damaged`` (Python:
-:func:`drop_damaged`): with a structurally sound file the rows whose checksum fails are deleted; otherwise every run
-that can still be read and verified is copied into a fresh file and the damaged file is kept beside it as
-``NAME.damaged-TIMESTAMP``.  The next sweep recomputes what was dropped.
+verified again.  A plain hash, not a keyed signature: it detects corruption (bit rot, a torn or overwritten page, a
+file spliced from two stores) and edits made without recomputing it, not deliberate forgery — whoever recomputes
+the hash of an edited row, or clears it and marks the file as schema version 1, is not detected.  A damaged store
+is a :class:`StoreDamaged` error naming the file and the damaged runs, never silently used.  To drop the damaged rows
+and recompute them: ``o2nc sweep SPEC --drop-damaged`` (Python: :func:`drop_damaged`): with a structurally sound
+file the rows whose checksum fails are deleted; otherwise every run that can still be read and verified is copied
+into a fresh file and the damaged file is kept beside it as ``NAME.damaged-TIMESTAMP``.  The next sweep recomputes
+what was dropped.  A file that is not an o2nc store (not an SQLite database, or one without the store's tables) is
+a :class:`StoreError` that does not suggest ``--drop-damaged``, and :func:`drop_damaged` never moves it.
 
 Old stores (schema version 1, written before checksums): opened for writing they are migrated once — the columns
 are added and the checksums computed from the content as it is then (which is trusted; the store's
-:attr:`Store.notes` says so).  Opened read-only (``o2nc fit``) they are checked structurally only, with a note.
+:attr:`Store.notes` says so).  Opened read-only (``o2nc fit``) their rows without a checksum are checked
+structurally only, with a note.  Wherever a ``checksum`` column exists (whatever the version number says), its
+non-null values are verified: a mismatch is :class:`StoreDamaged`, read-only or not, and a migration only computes
+the checksums that are NULL.
+
+JSON.  Configs, results and sweep specs are stored as strict JSON (RFC 8259: no ``NaN`` or ``Infinity`` tokens).
+A non-finite float inside them is written as the one-key object ``{"$float": "NaN"}`` (or ``"Infinity"``,
+``"-Infinity"``) and read back as the float, so :meth:`Store.get` and :meth:`Store.rows` return what
+:meth:`Store.put` was given; ``"$float"`` is therefore a reserved key (a dict holding it is a ValueError on write).
+Rows written before this rule, with bare ``NaN``/``Infinity`` tokens, read as before.  ``wall`` (an SQLite REAL,
+which has no NaN) stores a NaN as NULL.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -74,8 +90,25 @@ CREATE TABLE IF NOT EXISTS leases (
 _RUN_COLS = "key, config, status, result, error, wall, finished"
 #: What reading a damaged file can raise: SQLite's errors, and text that is no longer valid UTF-8.
 _DB_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+#: SQLite's words for a file it cannot read as a database: a damaged store (header, pages, or text that is not
+#: UTF-8: ``Could not decode``) when the file is recognised as one (:func:`_looks_like_store`), else not a store.
+_DAMAGE_WORDS = ("not a database", "malformed", "unsupported file format", "Could not decode")
 #: Above this size the open-time check is ``quick_check`` (linear) instead of ``integrity_check``.
 _FULL_CHECK_BYTES = 256 * 2 ** 20
+#: The store's own tables (a database holding none of them is not an o2nc store).
+_STORE_TABLES = {"runs", "sweeps", "sweep_runs"}
+#: The schema record (``sqlite_master``) of one of the store's tables, as SQLite's record format lays it out: the
+#: type, name and tbl_name side by side, the root page (an integer of up to 8 bytes), then the CREATE statement as
+#: SQLite keeps it (without IF NOT EXISTS; versions 1 and 2 start alike).  A file holding one of them near its start
+#: is an o2nc store, however damaged its header or other pages; a text file quoting the schema is not.
+_SIGNATURE = re.compile(rb"table(runs|sweeps|sweep_runs)\1[\x00-\xff]{0,8}CREATE TABLE \1 \(\n    "
+                        rb"(?:key TEXT PRIMARY KEY,\n    config|name TEXT PRIMARY KEY,\n    spec|"
+                        rb"sweep TEXT NOT NULL,\n    key) TEXT NOT NULL,")
+#: How much of the file is searched for a signature (the schema lives on page 1; its records can move as it grows).
+_SIGNATURE_BYTES = 2 ** 20
+#: The tag of a non-finite float in stored JSON (module docstring).
+_FLOAT_TAG = "$float"
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 class StoreError(RuntimeError):
@@ -83,8 +116,9 @@ class StoreError(RuntimeError):
 
 
 class StoreDamaged(StoreError):
-    """The results database is corrupted or was changed outside o2nc (``damaged``: the keys of the damaged runs,
-    ``sweeps``: the names of damaged sweep records; both empty when the file itself is malformed)."""
+    """The results database is corrupted, or rows were edited without recomputing their checksums (``damaged``: the
+    keys of the damaged runs, ``sweeps``: the names of damaged sweep records; both empty when the file itself is
+    malformed).  The checksums are plain hashes: an edit whose author recomputed them is not detected."""
 
     def __init__(self, msg: str, damaged: Iterable[str] = (), sweeps: Iterable[str] = ()):
         super().__init__(msg)
@@ -100,6 +134,65 @@ def _run_checksum(row) -> str:
 def _sweep_checksum(name, spec, created, updated, keys) -> str:
     data = [name, spec, created, updated, sorted(keys)]
     return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()
+
+
+def _encode(obj: Any, where: str) -> Any:
+    """``obj`` with every non-finite float replaced by its tag (module docstring); ValueError naming ``where`` for a
+    dict that holds the reserved key."""
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return {_FLOAT_TAG: "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")}
+    if isinstance(obj, dict):
+        if _FLOAT_TAG in obj:
+            raise ValueError(f"{where}: the key {_FLOAT_TAG!r} is reserved by the results store (it tags a non-finite "
+                             "float); rename it")
+        return {k: _encode(v, where) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v, where) for v in obj]
+    return obj
+
+
+def _dumps(obj: Any, where: str) -> str:
+    """Strict JSON (sorted keys) of ``obj``, non-finite floats tagged.  The walk of :func:`_encode` runs only where
+    the plain dump meets a non-finite float or the text holds the reserved key."""
+    try:
+        text = json.dumps(obj, sort_keys=True, allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise
+        return json.dumps(_encode(obj, where), sort_keys=True, allow_nan=False)
+    if f'"{_FLOAT_TAG}"' in text:
+        _encode(obj, where)  # a ValueError if a dict holds the reserved key (else a string that reads alike)
+    return text
+
+
+def _decode_tag(d: dict) -> Any:
+    if len(d) == 1 and _FLOAT_TAG in d and d[_FLOAT_TAG] in _NONFINITE:
+        return _NONFINITE[d[_FLOAT_TAG]]
+    return d
+
+
+def _loads(text: str) -> Any:
+    """Inverse of :func:`_dumps`; also reads the bare ``NaN``/``Infinity`` tokens of older rows.  Text without the
+    tag is decoded without the hook."""
+    return json.loads(text, object_hook=_decode_tag) if f'"{_FLOAT_TAG}"' in text else json.loads(text)
+
+
+def _looks_like_store(path: Path) -> bool:
+    """Whether the file holds the schema record of one of the store's tables in its first MiB (``_SIGNATURE``):
+    true for an o2nc store however damaged its header or pages, false for any other file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SIGNATURE_BYTES)
+    except OSError:
+        return False
+    return _SIGNATURE.search(head) is not None
+
+
+def _not_a_store(path: Path, why: str) -> StoreError:
+    return StoreError(f"{path}: not an o2nc results store ({why}); --db takes a database written by `o2nc sweep`; "
+                      "the file was left as it is")
 
 
 def lease_owner() -> str:
@@ -154,7 +247,8 @@ class Store:
         self.timeout = timeout
         #: Things the caller should tell the user (a migration, unverifiable old rows).
         self.notes: list[str] = []
-        self._checksums = True
+        self._run_sums = self._sweep_sums = True  # whether runs / sweeps have a checksum column
+        self._strict = True  # a NULL checksum fails (schema version 2); else only non-null checksums are verified
         if readonly and not self.path.exists():
             raise StoreError(f"{self.path}: no such results database")
         if not readonly:
@@ -170,7 +264,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the results database ({exc})") from None
         try:
-            self._init(readonly)
+            self._init(readonly, verify)
             if verify:
                 self.verify()
         except _DB_ERRORS as exc:
@@ -184,46 +278,62 @@ class Store:
         return (f"to drop the damaged runs and recompute them: o2nc sweep SPEC --db {self.path} --drop-damaged "
                 "(Python: o2nc.experiments.store.drop_damaged)")
 
-    def _explain(self, exc: Exception) -> str:
-        msg = str(exc)
-        if "locked" in msg or "busy" in msg:
-            return f"{self.path}: the results database is locked by another process ({msg}); try again later"
-        if "not a database" in msg or "malformed" in msg:
-            return f"{self.path}: not an o2nc results database or corrupted ({msg}); {self._remedy()}"
-        if "readonly" in msg or "unable to open" in msg or "permission" in msg.lower():
-            return f"{self.path}: cannot write the results database ({msg})"
-        return f"{self.path}: database error ({msg})"
-
     def _error(self, exc: Exception) -> StoreError:
+        """The StoreError for an SQLite error: damage (with the remedy) only for a file recognised as an o2nc store
+        (:func:`_looks_like_store`); any other file is 'not an o2nc results store', never offered to
+        ``--drop-damaged``."""
         if isinstance(exc, UnicodeDecodeError):
             return StoreDamaged(f"{self.path}: the results database is corrupted (text that is not UTF-8: {exc}); "
                                 f"{self._remedy()}")
-        msg = self._explain(exc)
-        if "corrupted" in msg:
-            return StoreDamaged(msg)
-        return StoreError(msg)
+        msg = str(exc)
+        if "locked" in msg or "busy" in msg:
+            return StoreError(f"{self.path}: the results database is locked by another process ({msg}); "
+                              "try again later")
+        if any(w in msg for w in _DAMAGE_WORDS):
+            if _looks_like_store(self.path):
+                return StoreDamaged(f"{self.path}: the results database is corrupted ({msg}); {self._remedy()}")
+            return _not_a_store(self.path, f"SQLite: {msg}")
+        if "readonly" in msg or "unable to open" in msg or "permission" in msg.lower():
+            return StoreError(f"{self.path}: cannot write the results database ({msg})")
+        return StoreError(f"{self.path}: database error ({msg})")
 
-    def _init(self, readonly: bool) -> None:
+    def _init(self, readonly: bool, verify: bool = True) -> None:
         cur = self._con.cursor()
         cur.execute("PRAGMA schema_version").fetchone()  # raises 'not a database' early
         version = cur.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and not tables & _STORE_TABLES:
+            raise _not_a_store(self.path, f"an SQLite database with the tables {', '.join(sorted(tables))}")
+        if (version < 0 or version > 100) and _looks_like_store(self.path):  # not a version number: damage
+            raise StoreDamaged(f"{self.path}: the results database is corrupted (its header's schema version field "
+                               f"holds {version}, which no o2nc writes); {self._remedy()}")
         if version not in (0, 1, _SCHEMA_VERSION):
             raise StoreError(f"{self.path}: results schema version {version}, this o2nc reads versions 1 and "
                              f"{_SCHEMA_VERSION}")
-        if version == 0 and tables and not {"runs", "sweeps", "sweep_runs"} <= tables:
-            raise StoreError(f"{self.path}: an SQLite database that is not an o2nc results store "
-                             f"(tables: {', '.join(sorted(tables))})")
-        if version in (1, 2) and not {"runs", "sweeps", "sweep_runs"} <= tables:
-            raise StoreDamaged(f"{self.path}: the results tables are missing (the store is damaged); "
-                               f"{self._remedy()}")
+        if version == 0 and tables and not _STORE_TABLES <= tables:
+            raise _not_a_store(self.path, f"an SQLite database with the tables {', '.join(sorted(tables))}")
+        if version in (1, 2) and not _STORE_TABLES <= tables:
+            if not _looks_like_store(self.path):
+                raise _not_a_store(self.path, f"an SQLite database with the tables {', '.join(sorted(tables))}"
+                                   if tables else "an SQLite database without tables")
+            raise StoreDamaged(f"{self.path}: the results tables {', '.join(sorted(_STORE_TABLES - tables))} are "
+                               f"missing (the store is damaged); {self._remedy()}")
+        old = version == 1 or (version == 0 and bool(tables))
+        if old:  # written before checksums, or relabelled: verify whatever checksums there are (module docstring)
+            self._strict = False
+            self._run_sums, self._sweep_sums = (
+                "checksum" in {r[1] for r in cur.execute(f"PRAGMA table_info({t})")} for t in ("runs", "sweeps"))
         if readonly:
             if version == 0 and not tables:
                 raise StoreError(f"{self.path}: empty database, no results")
-            if version == 1 or (version == 0 and tables):
-                self._checksums = False
-                self.notes.append(f"{self.path}: written by an older o2nc without checksums; only the file's "
-                                  "structure is checked (open it once with `o2nc sweep` to add checksums)")
+            if old:
+                unsealed = (cur.execute("SELECT count(*) FROM runs WHERE checksum IS NULL").fetchone()[0]
+                            if self._run_sums else None)
+                if unsealed != 0:
+                    what = "" if unsealed is None else f"{unsealed} of its runs have no checksum, "
+                    self.notes.append(f"{self.path}: written by an older o2nc without checksums; {what}only the "
+                                      "file's structure and the checksums present are checked (open it once with "
+                                      "`o2nc sweep` to add checksums)")
             return
         mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":  # pragma: no cover - e.g. some network file systems
@@ -233,28 +343,34 @@ class Store:
             return
         with self._con:
             self._con.execute("BEGIN IMMEDIATE")
-            if version == 1 or (version == 0 and tables):
-                self._migrate_v1()
+            if old:
+                self._migrate_v1(verify)
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._con.execute(stmt)
             self._con.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        self._run_sums = self._sweep_sums = self._strict = True
 
-    def _migrate_v1(self) -> None:
-        """Add the checksum columns to a version-1 store and compute them from the content as it is now."""
+    def _migrate_v1(self, verify: bool) -> None:
+        """Add the checksum columns to a version-1 store and compute the missing ones (NULL) from the content as it
+        is now.  Checksums already present are verified first (with ``verify``; a mismatch is StoreDamaged and the
+        transaction rolls back) and never recomputed: a row that fails keeps failing, for :func:`drop_damaged`."""
         con = self._con
+        if verify:
+            self._raise_if_damaged(*self._failing())
         for table in ("runs", "sweeps"):
             cols = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
             if "checksum" not in cols:
                 con.execute(f"ALTER TABLE {table} ADD COLUMN checksum TEXT")
         n = 0
-        for row in con.execute(f"SELECT {_RUN_COLS} FROM runs").fetchall():
+        for row in con.execute(f"SELECT {_RUN_COLS} FROM runs WHERE checksum IS NULL").fetchall():
             con.execute("UPDATE runs SET checksum=? WHERE key=?", (_run_checksum(row), row[0]))
             n += 1
-        for name, in con.execute("SELECT name FROM sweeps").fetchall():
+        for name, in con.execute("SELECT name FROM sweeps WHERE checksum IS NULL").fetchall():
             self._reseal_sweep(con, name)
-        self.notes.append(f"{self.path}: written by an older o2nc without checksums; checksums added to its {n} "
-                          "runs (their content as it is now is trusted)")
+        if n:
+            self.notes.append(f"{self.path}: written by an older o2nc without checksums; checksums added to its {n} "
+                              "runs that had none (their content as it is now is trusted)")
 
     # -------------------------------------------------------------------------------------------------- integrity
     def verify(self) -> None:
@@ -263,7 +379,9 @@ class Store:
         Raises:
             StoreDamaged: naming the file, the damaged runs and sweeps, and how to drop them.
         """
-        damaged, sweeps = self.damaged()
+        self._raise_if_damaged(*self.damaged())
+
+    def _raise_if_damaged(self, damaged: list[str], sweeps: list[str]) -> None:
         if damaged or sweeps:
             what = []
             if damaged:
@@ -271,8 +389,8 @@ class Store:
                 what.append(f"{len(damaged)} run(s) whose checksum fails ({shown})")
             if sweeps:
                 what.append(f"sweep record(s) {', '.join(map(repr, sweeps))} whose checksum fails")
-            raise StoreDamaged(f"{self.path}: the results database was changed outside o2nc or is corrupted: "
-                               f"{'; '.join(what)}; {self._remedy()}", damaged, sweeps)
+            raise StoreDamaged(f"{self.path}: the results database is corrupted or was edited without updating its "
+                               f"checksums: {'; '.join(what)}; {self._remedy()}", damaged, sweeps)
 
     def _structure_check(self) -> None:
         try:
@@ -289,24 +407,32 @@ class Store:
         """(keys of the runs, names of the sweeps) whose checksum fails; StoreDamaged if the file is malformed."""
         try:
             self._structure_check()
-            if not self._checksums:
-                return [], []
-            bad = [r[0] for r in self._con.execute(f"SELECT {_RUN_COLS}, checksum FROM runs").fetchall()
-                   if r[7] != _run_checksum(r)]
-            bad_sweeps = [name for name, in self._con.execute("SELECT name FROM sweeps").fetchall()
-                          if not self._sweep_ok(self._con, name)]
+            return self._failing()
         except _DB_ERRORS as exc:
             raise self._error(exc) from None
+
+    def _fails(self, stored, expected) -> bool:
+        """Whether a stored checksum fails: a mismatch, or a NULL where every row must have one (version 2)."""
+        return (stored is not None or self._strict) and stored != expected
+
+    def _failing(self) -> tuple[list[str], list[str]]:
+        """(run keys, sweep names) whose checksum fails (only the checksums present, in a version-1 store)."""
+        bad, bad_sweeps = [], []
+        if self._run_sums:
+            bad = [r[0] for r in self._con.execute(f"SELECT {_RUN_COLS}, checksum FROM runs").fetchall()
+                   if self._fails(r[7], _run_checksum(r))]
+        if self._sweep_sums:
+            bad_sweeps = [name for name, in self._con.execute("SELECT name FROM sweeps").fetchall()
+                          if not self._sweep_ok(self._con, name)]
         return bad, bad_sweeps
 
-    @staticmethod
-    def _sweep_ok(con, name) -> bool:
+    def _sweep_ok(self, con, name) -> bool:
         rows = con.execute("SELECT name, spec, created, updated, checksum FROM sweeps WHERE name=?",
                            (name,)).fetchall()
         if not rows:
             return False
         keys = [k for k, in con.execute("SELECT key FROM sweep_runs WHERE sweep=?", (name,))]
-        return rows[0][4] == _sweep_checksum(*rows[0][:4], keys)
+        return not self._fails(rows[0][4], _sweep_checksum(*rows[0][:4], keys))
 
     @staticmethod
     def _reseal_sweep(con, name) -> None:
@@ -328,7 +454,7 @@ class Store:
     def register_sweep(self, name: str, spec: dict, keys: Iterable[str]) -> None:
         """Record (or update) a sweep's spec and its run keys; existing runs are untouched."""
         now = time.time()
-        spec_json = json.dumps(spec, sort_keys=True)
+        spec_json = _dumps(spec, "spec")
         keys = list(keys)
 
         def fn(con):
@@ -343,16 +469,20 @@ class Store:
     def put(self, key: str, config: dict, status: str, *, result: dict | None = None,
             error: str | None = None, wall: float | None = None, owner: str | None = None) -> bool:
         """Store one finished run in its own transaction (with its checksum).  A ``done`` row is never replaced.
-        With ``owner``, that owner's lease on ``key`` is released in the same transaction.
+        With ``owner``, that owner's lease on ``key`` is released in the same transaction.  ``config`` and
+        ``result`` are stored as strict JSON, non-finite floats tagged (module docstring); a NaN ``wall`` as NULL.
 
         Returns:
             True when the row was written, False when a ``done`` row with this key already existed.
+
+        Raises:
+            ValueError: a status other than 'done' or 'error', or a dict with the reserved key ``"$float"``.
         """
         if status not in ("done", "error"):
             raise ValueError(f"status: expected 'done' or 'error', got {status!r}")
-        row = [key, json.dumps(config, sort_keys=True), status,
-               None if result is None else json.dumps(result, sort_keys=True), error,
-               None if wall is None else float(wall), time.time()]
+        wall = None if wall is None or wall != wall else float(wall)
+        row = [key, _dumps(config, "config"), status, None if result is None else _dumps(result, "result"), error,
+               wall, time.time()]
         row.append(_run_checksum(row))
 
         def fn(con):
@@ -446,19 +576,19 @@ class Store:
         return out
 
     def _cols(self) -> str:
-        return f"{_RUN_COLS}, checksum" if self._checksums else f"{_RUN_COLS}, NULL"
+        return f"{_RUN_COLS}, checksum" if self._run_sums else f"{_RUN_COLS}, NULL"
 
     def get(self, key: str) -> dict | None:
         rows = self._read(f"SELECT {self._cols()} FROM runs WHERE key=?", (key,))
         return self._row(rows[0]) if rows else None
 
     def _row(self, r) -> dict:
-        if self._checksums and r[7] != _run_checksum(r):
-            raise StoreDamaged(f"{self.path}: run {r[0]} was changed outside o2nc (its checksum fails); "
-                               f"{self._remedy()}", [r[0]])
+        if self._run_sums and self._fails(r[7], _run_checksum(r)):
+            raise StoreDamaged(f"{self.path}: run {r[0]} fails its checksum (corrupted, or edited without updating "
+                               f"the checksum); {self._remedy()}", [r[0]])
         try:
-            config = json.loads(r[1])
-            result = None if r[3] is None else json.loads(r[3])
+            config = _loads(r[1])
+            result = None if r[3] is None else _loads(r[3])
         except (TypeError, ValueError) as exc:
             raise StoreDamaged(f"{self.path}: run {r[0]} is not valid JSON ({exc}); {self._remedy()}",
                                [r[0]]) from None
@@ -493,7 +623,7 @@ class Store:
 
     def sweep_spec(self, name: str) -> dict | None:
         rows = self._read("SELECT spec FROM sweeps WHERE name=?", (name,))
-        return json.loads(rows[0][0]) if rows else None
+        return _loads(rows[0][0]) if rows else None
 
     # ------------------------------------------------------------------------------------------------------ misc
     def close(self) -> None:
@@ -512,10 +642,15 @@ def drop_damaged(path: str | os.PathLike, *, timeout: float = 10.0) -> dict:
     A structurally sound file: the runs whose checksum fails are deleted, and damaged sweep records are dropped
     (the next ``o2nc sweep`` registers its sweep again).  A malformed file: every run and sweep that can still be
     read and whose checksum verifies is copied into a fresh store at ``path``; the damaged file is kept beside it
-    as ``NAME.damaged-TIMESTAMP``.
+    as ``NAME.damaged-TIMESTAMP``.  Only a file recognised as an o2nc store is ever moved: anything else (not an
+    SQLite database, a database without the store's tables, a newer schema) is a StoreError and stays as it is, and
+    so does a store that is locked or cannot be written.
 
     Returns:
         ``{"dropped": [keys], "sweeps": [names], "kept": n, "rebuilt": bool, "moved_to": path or None}``.
+
+    Raises:
+        StoreError: no such file, not an o2nc results store, locked, not writable.
     """
     path = Path(path)
     if not path.exists():
@@ -538,9 +673,6 @@ def drop_damaged(path: str | os.PathLike, *, timeout: float = 10.0) -> dict:
         return {"dropped": bad, "sweeps": bad_sweeps, "kept": kept, "rebuilt": False, "moved_to": None}
     except StoreDamaged:
         pass  # the file itself is malformed: salvage what verifies into a fresh one
-    except StoreError as exc:
-        if "not an o2nc results store" in str(exc):
-            raise
     return _rebuild(path)
 
 
@@ -549,7 +681,9 @@ def _salvage_rows(con, table: str, cols: str) -> list:
     out = []
     try:
         top = con.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
-    except _DB_ERRORS:
+    except _DB_ERRORS as exc:
+        if "schema" in str(exc):  # the schema itself cannot be parsed: no row of any table can be read
+            return []
         top = 100000
     for rowid in range(1, int(top) + 1):
         try:
@@ -562,11 +696,14 @@ def _salvage_rows(con, table: str, cols: str) -> list:
 
 
 def _rebuild(path: Path) -> dict:
-    runs, sweeps, members = [], [], []
+    if not _looks_like_store(path):  # never move a file that is not an o2nc store
+        raise _not_a_store(path, "no o2nc results tables in it")
+    runs, sweeps, members, keys = [], [], [], []
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             runs = _salvage_rows(con, "runs", f"{_RUN_COLS}, checksum")
+            keys = _salvage_rows(con, "runs", "key")  # also of the rows that cannot be read whole
             sweeps = _salvage_rows(con, "sweeps", "name, spec, created, updated, checksum")
             members = _salvage_rows(con, "sweep_runs", "sweep, key")
         finally:
@@ -599,6 +736,6 @@ def _rebuild(path: Path) -> dict:
     os.replace(fresh, path)
     for suffix in ("-wal", "-shm"):
         Path(str(fresh) + suffix).unlink(missing_ok=True)
-    dropped = sorted({r[0] for r in runs if r[0] not in good_keys})
+    dropped = sorted({r[0] for r in runs + keys if r[0] not in good_keys})
     return {"dropped": dropped, "sweeps": sorted({s[0] for s in sweeps} - {s[0] for s in good_sweeps}),
             "kept": len(good), "rebuilt": True, "moved_to": str(moved)}
