@@ -195,6 +195,22 @@ def test_sweep_drop_damaged_leaves_a_text_file_alone(tmp_path):
     assert "not an o2nc results store" in out.stderr and "--drop-damaged" not in out.stderr
 
 
+def test_drop_damaged_leaves_a_locked_store_alone(tmp_path):
+    """A store another process is writing to is locked, not damaged: drop_damaged moved it aside and rebuilt it."""
+    db = make_store(tmp_path / "r.db")
+    before = dump(db)
+    holder = sqlite3.connect(db, timeout=0.1)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match=r"r\.db.*locked") as e:
+            drop_damaged(db, timeout=0.2)
+        assert not isinstance(e.value, StoreDamaged)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not list(tmp_path.glob("r.db.damaged-*")) and dump(db) == before
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # a damaged store is still recognised as one
 # ----------------------------------------------------------------------------------------------------------------

@@ -330,10 +330,11 @@ class Store:
                 unsealed = (cur.execute("SELECT count(*) FROM runs WHERE checksum IS NULL").fetchone()[0]
                             if self._run_sums else None)
                 if unsealed != 0:
-                    what = "" if unsealed is None else f"{unsealed} of its runs have no checksum, "
-                    self.notes.append(f"{self.path}: written by an older o2nc without checksums; {what}only the "
-                                      "file's structure and the checksums present are checked (open it once with "
-                                      "`o2nc sweep` to add checksums)")
+                    what = ("only the file's structure is checked" if unsealed is None else
+                            f"{unsealed} of its runs have no checksum: only the file's structure and the checksums "
+                            "present are checked")
+                    self.notes.append(f"{self.path}: written by an older o2nc without checksums; {what} (open it "
+                                      "once with `o2nc sweep` to add checksums)")
             return
         mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":  # pragma: no cover - e.g. some network file systems
