@@ -163,14 +163,27 @@ class FreeGrad:
         )
 
     def coordinate_bound(self, comparator: float, grad_sq_norms: Sequence[float]) -> float:
+        """h + max_{0≤x≤Σ‖g_t‖} (‖u‖x − Φ(x, V_T)) (the class docstring) in units of h (x = h·n, V_T = h²(1 + w),
+        w = Σ_t ‖g_t/h‖²; derived by substitution): h·max_n (‖u‖n − expm1(n²/(2(1+w) + 2n) − ½ log1p(w))), so
+        neither h² nor V_T is formed (they over- or underflow for h = 1e155 or 1e-170) and the difference h − Φ,
+        which cancels where Φ ≈ h, is the expm1 of a small exponent instead."""
         h = self.lipschitz
-        v = h * h + sum(float(q) for q in grad_sq_norms)
-        xmax = sum(math.sqrt(float(q)) for q in grad_sq_norms)
+        ratios = [math.sqrt(float(q)) / h for q in grad_sq_norms]
+        w = sum(r * r for r in ratios)
+        half_log = 0.5 * math.log1p(w)
         s = float(comparator)
-        return h + sup_concave(lambda x: s * x - freegrad_potential(x, v, h), 0.0, xmax)
+
+        def gain(n):
+            exponent = n * n / (2 * (1 + w) + 2 * n) - half_log
+            try:
+                return s * n - math.expm1(exponent)
+            except OverflowError:
+                return -math.inf
+
+        return h * sup_concave(gain, 0.0, sum(ratios))
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
-        if max_sq(grad_sq_norms) > self.lipschitz**2 * (1 + 1e-12):
+        if max_sq(grad_sq_norms) > self.lipschitz * self.lipschitz * (1 + 1e-12):  # x*x: inf where x**2 raises
             return math.inf
         if not self.coordinatewise:
             return self.coordinate_bound(comparator_norm, grad_sq_norms)
@@ -196,8 +209,11 @@ class PFMDState(NamedTuple):
 @dataclass(frozen=True)
 class ParameterFreeMirrorDescent:
     r"""Parameter-free mirror descent (Jacobsen & Cutkosky, *Parameter-free mirror descent*, COLT 2022, arXiv
-    2203.00444), in the closed form of ``mirror_descent`` in acutkosky/jaxol with the norm ‖S_t‖ in place of |S_t|
-    (their analysis is for a general norm), k = 3, c = 3:
+    2203.00444), after the closed form of ``mirror_descent`` in acutkosky/jaxol, with the norm ‖S_t‖ in place of
+    |S_t| (their analysis is for a general norm), k = 3, c = 3, and two departures from that code: V_t/G_t² uses the
+    running maximum at time t for every term (jaxol divides each g_s² by the maximum at time s), and the second
+    regime of θ_t is ‖S_t‖/(kG_t) − V_t/G_t² (jaxol's V_t/G_t there is not dimensionless); both as the regulariser
+    below gives them (derived):
 
         S_t = Σ_{s≤t} g_s,   V_t = Σ_{s≤t} ‖g_s‖²,   G_t = max_{s≤t} ‖g_s‖,   q_t = c + V_t/G_t²,
         α_t = ε / (√q_t · ln² q_t),

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from online_learners import FTRL, KT, OGD, AdaGradNorm, ONSBettor, OptimisticOGD
+from online_learners import FTRL, KT, OGD, AdaGradNorm, FreeGrad, ONSBettor, OptimisticOGD
 
 CASES = [
     # (learner, comparator norm, squared gradient norms, expected or None for "a number ≥ 0 or inf")
@@ -23,6 +23,10 @@ CASES = [
     (AdaGradNorm(radius=1.0, scale=1e-320), 0.5, [0.0], 0.0),
     (AdaGradNorm(radius=1e200, scale=1e200), 1.0, [], 0.0),
     (AdaGradNorm(radius=1.0, scale=1e-320), 0.5, [1.0], math.inf),
+    # FreeGrad in units of h: h² is never formed (h = 1e155 overflowed, 1e-170 underflowed to a division by zero)
+    (FreeGrad(lipschitz=1e155), 1.0, [1.0], 1.0),  # one round from the play 0: the regret −⟨g, u⟩ is at most 1
+    (FreeGrad(lipschitz=1e-170), 1.0, [0.0], 0.0),
+    (FreeGrad(lipschitz=1e-170), 1.0, [], 0.0),
 ]
 
 
@@ -35,3 +39,10 @@ def test_regret_bound_is_a_number_or_inf(learner, comparator, sq, expected):
     assert bound >= 0.0
     if expected is not None:
         assert bound == pytest.approx(expected, rel=1e-12) if math.isfinite(expected) else bound == expected
+
+
+def test_freegrad_bound_is_not_below_a_tiny_realised_regret():
+    """h − Φ(G_T, V_T) cancels where Φ ≈ h: taken as −h·expm1(·) the bound stays above the regret of one round from
+    the play 0 with g = 1e-6 against ‖u‖ = 1e-3 (regret 1e-9; the subtraction gave 9.9999997e-10)."""
+    learner = FreeGrad(lipschitz=1.0)
+    assert learner.regret_bound(1e-3, [1e-12]) >= 1e-9
