@@ -299,3 +299,19 @@ def test_rows_with_bare_nan_tokens_still_read(tmp_path):
     with Store(db, readonly=True) as s:
         r = s.get("old")["result"]
         assert math.isnan(r["certificate_mean"]) and r["bound_ratio"] == math.inf
+
+
+def test_drop_damaged_on_a_sound_store_says_nothing_was_dropped(tmp_path):
+    import subprocess
+    import sys
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "s"\nseeds = 1\ndeltas = [0.1]\n[measure]\nbudgets = [400]\n'
+                    '[[objectives]]\nname = "o2nc_toy"\n[[methods]]\nname = "ogd"\nlearner = "ogd"\n')
+    db = tmp_path / "r.db"
+    run = [sys.executable, "-m", "o2nc", "sweep", str(spec), "--db", str(db)]
+    first = subprocess.run(run, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(run + ["--drop-damaged"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to drop" in again.stderr and "recomputed now" not in again.stderr

@@ -19,8 +19,8 @@ objective "module:factory" of your own is imported only when you allow its modul
 several sweeps on one database share the work (each run is claimed by one of them).  The exit status is 0 only
 when every run of the spec is stored as done: 1 when some failed (stored errors; --retry-failed runs them again)
 or are missing, 2 on a bad spec or a damaged or unusable database.  The database is checked on open; when it was
-changed outside o2nc or corrupted, --drop-damaged deletes the damaged runs (or rebuilds the file from the runs
-that verify, keeping the damaged file beside it) and the sweep recomputes them.
+corrupted or edited without updating its checksums, --drop-damaged deletes the damaged runs (or rebuilds the file
+from the runs that verify, keeping the damaged file beside it) and the sweep recomputes them.
 """
 
 EPILOG = """\
@@ -106,9 +106,12 @@ def run(args) -> int:
             info = drop_damaged(db)
             how = (f"rebuilt from the {info['kept']} runs that verify (the damaged file is kept as "
                    f"{info['moved_to']})" if info["rebuilt"] else f"{info['kept']} runs verify")
-            print(f"o2nc sweep: {db}: dropped {len(info['dropped'])} damaged run(s)"
-                  + (f" and sweep record(s) {', '.join(info['sweeps'])}" if info["sweeps"] else "")
-                  + f"; {how}; they are recomputed now", file=sys.stderr)
+            if not info["dropped"] and not info["sweeps"] and not info["rebuilt"]:
+                print(f"o2nc sweep: {db}: nothing to drop ({info['kept']} runs verify)", file=sys.stderr)
+            else:
+                print(f"o2nc sweep: {db}: dropped {len(info['dropped'])} damaged run(s)"
+                      + (f" and sweep record(s) {', '.join(info['sweeps'])}" if info["sweeps"] else "")
+                      + f"; {how}" + ("; they are recomputed now" if info["dropped"] else ""), file=sys.stderr)
         with Store(db) as store:
             for note in store.notes:
                 print(f"o2nc sweep: note: {note}", file=sys.stderr)
