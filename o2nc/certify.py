@@ -316,8 +316,14 @@ def goldstein(objective: Any, x: Any, delta: float, *, samples: int | None = Non
     if exact and getattr(objective, "has_goldstein", False):
         ex = float(objective.goldstein(x, delta))
     reach = float(np.max(np.linalg.norm(P - x, axis=1)))
+    # The radius reported is the points' largest distance from x: δ itself only where they exceed it by no more than
+    # the rounding of that computed norm (relative (d + 2)·2^-53 covers the differences, the d squares, their sum
+    # and the square root; derived from Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., §3.1).  A
+    # point that rounding moved further (y = x + v at ‖x‖ = 1e8 with δ = 1e-8), or a caller's point accepted within
+    # the tolerance above, is reported at its true distance, and describe(δ) then says there is no certificate at δ.
+    radius = delta if reach <= delta * (1.0 + (d + 2) * 2.0**-53) else reach
     kind = "mean-constrained upper bound" if mean_constraint else "sampled one-sided"
-    return GoldsteinCertificate(point=x, delta=min(reach, delta), epsilon=value, kind=kind, radius_kind="exact",
+    return GoldsteinCertificate(point=x, delta=min(reach, radius), epsilon=value, kind=kind, radius_kind="exact",
                                 calls=int(P.shape[0]), ball=delta, weights=weights, points=P, gradients=Gr,
                                 direction=weights @ Gr, gap=gap, exact=ex, mean_constraint=bool(mean_constraint),
                                 solver=solver)
