@@ -15,6 +15,11 @@ Averaging weights:
   warm-up theorem with p = 2 and of the public implementations (``weight_lr_power``). Then c_2 = 1, so z_1 gets no
   weight. (Indexing derived from the published in-place update y ← (1 − c)y + cz, y ← y + γ(β(1 − c) − 1)g,
   z ← z − γg, which reproduces the three equations above with c computed from the step-t rate.)
+  Computed relative to the current largest step (derived here): with M_t = max_{j≤t} γ_j and
+  S_t = Σ_{i≤t} (M_i/M_t)^p = S_{t−1}(M_{t−1}/M_t)^p + 1 (S_0 = 0), c_{t+1} = w_t/Σ_{i≤t} w_i = 1/S_t exactly.
+  Every ratio M_{t−1}/M_t is ≤ 1 and 1 ≤ S_t ≤ t, so nothing overflows, and a ratio whose p-th power underflows to 0
+  is a weight below 2^-1074 relative to the newest one; forming M_t^p itself overflowed (lr = 10, p = 400) or
+  underflowed to 0 for every t (lr = 0.01, p = 200: the output stayed x_0).
 
 Warm-up: γ_t = lr·min(1, t/warmup_steps).
 
@@ -90,7 +95,7 @@ class ScheduleFreeSGD(Baseline):
         state = learner.init(x0.copy())
         z = x0 + np.asarray(learner.predict(state), dtype=np.float64)
         x = x0.copy()
-        lr_max, weight_sum = 0.0, 0.0
+        lr_max, weight_sum = 0.0, 0.0  # M_{t−1} and S_{t−1} of the module docstring (weights relative to M_t)
         trace = Trace()
         history = {"x": [], "y": [], "z": []} if record else None
         t = 0
@@ -104,10 +109,11 @@ class ScheduleFreeSGD(Baseline):
             if self.weight_power is None:
                 c = 1.0 / (t + 1)
             else:
-                lr_max = max(lr_max, lr * factor)
-                weight = lr_max ** float(self.weight_power)
-                weight_sum += weight
-                c = weight / weight_sum if weight_sum > 0 else 0.0
+                new_max = max(lr_max, lr * factor)  # > 0: lr > 0 and factor ≥ 1/warmup_steps
+                if weight_sum > 0.0 and new_max > lr_max:
+                    weight_sum *= (lr_max / new_max) ** float(self.weight_power)
+                lr_max, weight_sum = new_max, weight_sum + 1.0
+                c = 1.0 / weight_sum
             x = (1 - c) * x + c * z
             trace.add(calls.used)
             if record:
