@@ -16,8 +16,12 @@ Kinds (what ``epsilon`` is, for the point ``point`` and the radius ``delta``):
   proves nothing.
 * ``"mean-constrained upper bound"`` — the same with the weighted mean of the points constrained to x: an upper bound
   on ‖∇F(x)‖_δ of [CMO23] Definition 5, hence on the Goldstein distance.  A proof.
-* ``"stochastic estimate"`` — built from stochastic gradients (an O2NC epoch on a noisy oracle): an estimate whose
-  expectation Theorem 8 of [CMO23] bounds; not a proof for this run.
+* ``"stochastic estimate"`` — built from stochastic gradients: an estimate, not a proof for this run.  What it
+  estimates is ``estimate`` (one of :data:`ESTIMATES`): ``"epoch mean"``, the norm of an O2NC epoch's mean stochastic
+  gradient, whose expectation (averaged over epochs) [CMO23] Theorem 8 bounds; ``"min-norm hull"``, the min-norm
+  element of the hull of stochastic gradients at points of the ball (the sampled certificate on a noisy oracle);
+  ``"baseline running"``, a baseline's own running quantity (INGD's ‖m‖) built from stochastic gradients, which no
+  result bounds; None, said no more precisely than "a combination of stochastic gradients".
 
 ``radius_kind`` says whether ``delta`` is the exact largest distance of the points used (``"exact"``) or a proven
 upper bound on it (``"bound"``, e.g. a path length).
@@ -25,15 +29,27 @@ upper bound on it (``"bound"``, e.g. a path length).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Certificate", "KINDS", "RADIUS_KINDS", "PROOF_KINDS"]
+__all__ = ["Certificate", "KINDS", "RADIUS_KINDS", "PROOF_KINDS", "ESTIMATES"]
 
 KINDS = ("exact-gradient epoch", "sampled one-sided", "mean-constrained upper bound", "stochastic estimate")
 #: The kinds whose ε is a proven upper bound on dist(0, ∂_δ F(point)).
 PROOF_KINDS = KINDS[:3]
 RADIUS_KINDS = ("exact", "bound")
+#: What a ``"stochastic estimate"`` is, by its ``estimate`` field, as :meth:`Certificate.describe` words it (None: only
+#: that it combines stochastic gradients).  Only "epoch mean" is a quantity a theorem speaks of ([CMO23] Theorem 8
+#: bounds its expectation, averaged over epochs); none of them bounds anything for one run.
+ESTIMATES = {
+    None: "a combination of stochastic gradients at points within {radius} of the point has norm {eps}",
+    "epoch mean": ("the epoch's mean stochastic gradient has norm {eps} over points within {radius} of the point (its "
+                   "expectation, averaged over epochs, is what [CMO23] Theorem 8 bounds)"),
+    "min-norm hull": ("the min-norm element of the hull of stochastic gradients at points within {radius} of the "
+                      "point has norm {eps}"),
+    "baseline running": ("the method's own running quantity, a combination of stochastic gradients at points within "
+                         "{radius} of the point, has norm {eps} (no result bounds it or its expectation)"),
+}
 
 
 def _number(name: str, value: Any, *, allow_inf: bool = False) -> float:
@@ -80,6 +96,8 @@ class Certificate:
         calls: the oracle calls it cost: for a run's own certificate, the calls the run had made when it was
             obtained (the count complexity experiments measure); for one computed afterwards (sampled gradients at
             the point), the calls spent computing it.
+        estimate: for kind ``"stochastic estimate"``, what ε is (a key of :data:`ESTIMATES`; keyword only); None
+            for every other kind.  Not part of :meth:`as_dict`.
 
     Example:
         >>> import numpy as np
@@ -94,6 +112,7 @@ class Certificate:
     kind: str
     radius_kind: str = "exact"
     calls: int = 0
+    estimate: str | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "delta", _number("delta", self.delta, allow_inf=True))
@@ -105,6 +124,11 @@ class Certificate:
         if isinstance(self.calls, bool) or int(self.calls) != self.calls or self.calls < 0:
             raise ValueError(f"Certificate: `calls` must be an integer ≥ 0, got {self.calls!r}")
         object.__setattr__(self, "calls", int(self.calls))
+        if self.estimate not in ESTIMATES:
+            raise ValueError(f"Certificate: `estimate` must be one of {tuple(ESTIMATES)}, got {self.estimate!r}")
+        if self.estimate is not None and self.kind != "stochastic estimate":
+            raise ValueError(f"Certificate: `estimate` describes a 'stochastic estimate' only (None for kind "
+                             f"{self.kind!r}), got {self.estimate!r}")
 
     @property
     def is_proof(self) -> bool:
@@ -141,8 +165,8 @@ class Certificate:
         if not math.isfinite(self.epsilon):
             return f"no certificate: ε is not finite ({self.kind}, {radius})"
         if self.kind == "stochastic estimate":
-            return (f"estimate, not a proof: the mean stochastic gradient has norm {self.epsilon:.5g} over points "
-                    f"within {radius} of the point (its expectation is what Theorem 8 bounds)")
+            what = ESTIMATES[self.estimate].format(eps=f"{self.epsilon:.5g}", radius=radius)
+            return f"estimate, not a proof: {what}"
         within = f"{radius} ≤ δ" if requested_delta is not None else radius
         what = {"exact-gradient epoch": "epoch mean of exact gradients",
                 "sampled one-sided": "a convex combination of exact gradients at points within r, an upper bound",

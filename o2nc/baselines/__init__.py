@@ -11,8 +11,8 @@ name                method                                     proven rate (modu
 ``sgd_momentum``    SGD with heavy-ball momentum               smooth O(ε^-4); no (δ,ε) guarantee
 ``adam``            Adam                                       smooth Õ(ε^-4); no (δ,ε) guarantee
 ``nsgdm``           normalized SGD with momentum               smooth O(ε^-4); no (δ,ε) guarantee
-``ingd``            INGD (Zhang et al. 2020)                   Õ(δ^-1 ε^-3) exact; O(δ^-1 ε^-4) stochastic
-``pingd``           perturbed INGD (Davis et al.; Tian et al.) Õ(δ^-1 ε^-3) exact gradients
+``ingd``            INGD (Zhang et al. 2020)                   Õ(δ^-1 ε^-3) exact (derived); stochastic: none claimed
+``pingd``           perturbed INGD (Davis et al.; Tian et al.) Õ(δ^-1 ε^-3) exact if ρ ≤ δε/(8L); none stochastic
 ``gradient_sampling`` gradient sampling (BLO 2005)             asymptotic (Clarke stationary cluster points)
 ``bfgs``            non-smooth BFGS (Lewis & Overton 2013)     none proven; observed R-linear; exact only
 ``gfm``             zero-order GFM (Lin, Zheng, Jordan 2022)   O(d^{3/2} δ^-1 ε^-4) evaluations

@@ -14,15 +14,19 @@ evaluations for zero-order ones. Calls spent on a certificate computed after the
 Certificates (Goldstein (δ,ε)-stationarity; Zhang, Lin, Jegelka, Sra, Jadbabaie, ICML 2020) are
 :class:`o2nc.Certificate` values:
 
-* a method's own certificate where it has a sound one — INGD's and perturbed INGD's ‖m‖ and gradient sampling's
-  min-norm value, each an element of the hull of exact gradients at points within δ of the returned point, hence an
-  upper bound on dist(0, ∂_δ F(point)): kind ``"sampled one-sided"``, radius ``δ`` as a proven bound
-  (``radius_kind="bound"``: the points lie in the δ-ball by construction, their distances are not recomputed);
+* a method's own certificate where it has a sound one — INGD's and perturbed INGD's ‖m‖ (radius ``δ`` as a proven
+  bound, ``radius_kind="bound"``: their points are drawn within the rounding-safe radius of
+  :func:`o2nc.certify.rounding_safe_radius`, so that the computed points lie in the δ-ball; their distances are not
+  recomputed), gradient sampling's and BFGS's min-norm values (the exact largest distance as radius), each an element
+  of the hull of exact gradients at points within the radius of the returned point, hence an upper bound on
+  dist(0, ∂_δ F(point)): kind ``"sampled one-sided"``;
 * with a stochastic oracle the same running quantity is built from stochastic gradients and proves nothing: it is
-  returned as kind ``"stochastic estimate"`` only when no exact certificate is computed (``certify=False``);
+  returned as kind ``"stochastic estimate"`` (``estimate="baseline running"``) only when no exact certificate is
+  computed (``certify=False``);
 * otherwise :func:`o2nc.certify.goldstein` at the output point with exact gradients — an upper bound on
   dist(0, ∂_δ F(x)) (Burke, Lewis, Overton, SIAM J. Optim. 15(3), 2005): kind ``"sampled one-sided"``, with the
-  exact largest distance of the sampled points as its radius;
+  radius that function reports (radius_kind ``"exact"``); the problem must then have a callable ``grad`` (checked
+  before the run, zero-order methods included), and a non-finite gradient there is a :class:`NonFiniteOracleError`;
 * with ``certify=False`` and no certificate of the method's own, ``certificate`` is None: the run claims nothing.
 """
 from __future__ import annotations
@@ -122,8 +126,10 @@ class Baseline:
             seed: seeds every random choice of the run (algorithm, oracle noise, certificate samples) through
                 independent streams of ``numpy.random.SeedSequence(seed)``.
             record: keep per-iteration ``history``.
-            oracle: first-order methods only: ``"auto"`` (the stochastic oracle when the problem has one, else the
-                exact gradient), ``"exact"`` or ``"stochastic"``.
+            oracle: ``"auto"`` (the stochastic oracle when the problem has one, else the exact gradient),
+                ``"exact"`` or ``"stochastic"`` (a ValueError when the problem has no ``stochastic_grad``).
+                Zero-order methods query function values only: ``"auto"`` and ``"exact"`` run them alike, and
+                ``"stochastic"`` is refused with a ValueError (they have no stochastic oracle to use).
             certify: compute a :func:`o2nc.certify.goldstein` certificate at the output when the method has no
                 sound one of its own (exact-gradient calls counted apart, in ``certificate_calls``).  With False,
                 such a run returns ``certificate=None`` (a method's running quantity from stochastic gradients is
@@ -131,6 +137,12 @@ class Baseline:
 
         Returns:
             a :class:`o2nc.methods.Run` (``BaselineResult`` is that type).
+
+        Raises:
+            TypeError: naming ``problem`` when it lacks the oracle the run needs: ``grad`` (first-order methods, and
+                every method with ``certify=True``), ``value`` (zero-order methods); checked before any call.
+            ValueError: naming the argument (``budget``, ``seed``, ``oracle``, ``x0``).
+            NonFiniteOracleError: an oracle returned NaN or inf, in the run or in the certificate.
         """
         owner = type(self).__name__
         check_count(owner, "budget", budget)
@@ -142,10 +154,16 @@ class Baseline:
         for name in ("grad",) if self.order == "first-order" else ("value",):
             if not callable(getattr(problem, name, None)):
                 raise TypeError(f"{owner}: `problem` must have a callable `{name}` method")
+        if certify and not callable(getattr(problem, "grad", None)):  # zero-order: the certificate needs gradients
+            raise TypeError(f"{owner}: `problem` must have a callable `grad` method for the certificate computed "
+                            "with certify=True; pass certify=False to run on function values alone")
         algo_seq, oracle_seq, cert_seq = np.random.SeedSequence(int(seed)).spawn(3)
         stochastic = False
         if self.order == "first-order":
             stochastic = uses_stochastic(owner, problem, oracle) and self._uses_stochastic()
+        elif oracle == "stochastic":
+            raise ValueError(f"{owner}: `oracle='stochastic'` is not accepted by a zero-order method (it queries "
+                             "function values only); accepted: 'auto' or 'exact'")
         calls = Oracles(problem, budget=int(budget), counts="grad" if self.order == "first-order" else "value",
                         stochastic=stochastic, rng=np.random.default_rng(oracle_seq), owner=owner)
         out = self._run(problem, x0, calls, np.random.default_rng(algo_seq), bool(record))
@@ -157,7 +175,7 @@ class Baseline:
             certificate, source = _own_certificate(out, point, delta, calls.grad_calls, "own"), "own"
         elif certify:
             certificate = goldstein_certificate(problem, point, delta, self.certificate_samples,
-                                                int(cert_seq.generate_state(1)[0]))
+                                                int(cert_seq.generate_state(1)[0]), owner=owner)
             source, cert_calls = "goldstein", certificate.calls
         elif out.certificate is not None:  # a running quantity of stochastic gradients: an estimate, not a proof
             certificate, source = _own_certificate(out, point, delta, calls.grad_calls, "estimate"), "estimate"
@@ -198,6 +216,7 @@ class RunOutput(NamedTuple):
     certificate_calls: int | None = None  # calls the run had made when its own certificate was obtained
     certificate_kind: str = "sampled one-sided"  # what the own certificate is with exact gradients (o2nc.Certificate)
     certificate_radius_kind: str = "bound"  # "bound": the points lie within `delta` by construction
+    certificate_estimate: str | None = None  # what the own quantity is on a stochastic oracle (o2nc.Certificate)
 
 
 def _own_certificate(out: RunOutput, point: np.ndarray, delta: float, grad_calls: int, source: str) -> Certificate:
@@ -211,7 +230,8 @@ def _own_certificate(out: RunOutput, point: np.ndarray, delta: float, grad_calls
     kind = out.certificate_kind if source == "own" else "stochastic estimate"
     calls = int(out.certificate_calls) if out.certificate_calls is not None else int(grad_calls)
     return Certificate(point=point, delta=delta, epsilon=float(out.certificate), kind=kind,
-                       radius_kind=out.certificate_radius_kind, calls=calls)
+                       radius_kind=out.certificate_radius_kind, calls=calls,
+                       estimate=None if source == "own" else (out.certificate_estimate or "baseline running"))
 
 
 def _stack_history(history: dict) -> dict:
@@ -257,24 +277,29 @@ def certificate_sample_count(samples: int | None, dim: int) -> int:
     return max(16, default_samples(dim))
 
 
-def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: int | None, seed: int) -> Certificate:
-    """:func:`o2nc.certify.goldstein` at ``x`` with the problem's exact gradient, as an :class:`o2nc.Certificate`.
+def goldstein_certificate(problem, x: np.ndarray, delta: float, samples: int | None, seed: int, *,
+                          owner: str = "certificate") -> Certificate:
+    """:func:`o2nc.certify.goldstein` at ``x`` with the problem's exact gradient (an :class:`o2nc.Certificate`).
 
-    Kind ``"sampled one-sided"``: ε = min ‖Σ λ_i ∇F(y_i)‖ over the hull of exact gradients at points y_i of B(x, δ),
-    an upper bound on dist(0, ∂_δ F(x)) (Burke, Lewis, Overton, SIAM J. Optim. 15(3), 2005).  Its radius is the exact
-    largest ‖y_i − x‖ (≤ δ); ``calls`` the exact-gradient calls it cost (counted apart from the budget).
+    Kind ``"sampled one-sided"``: ε = min ‖Σ λ_i ∇F(y_i)‖ over the hull of exact gradients at points y_i sampled in
+    B(x, δ), an upper bound on dist(0, ∂_r F(x)) for the radius r it reports (Burke, Lewis, Overton, SIAM J. Optim.
+    15(3), 2005); the radius is the one :func:`o2nc.certify.goldstein` reports (``radius_kind="exact"``), ``calls``
+    the exact-gradient calls it cost (counted apart from the budget).  A non-finite gradient is a
+    :class:`NonFiniteOracleError` naming ``owner`` and the sampled point, as in the run itself.
     """
     from o2nc.certify import goldstein
 
-    cert = goldstein(problem.grad, x, delta, samples=certificate_sample_count(samples, x.shape[0]), seed=seed,
+    grad, count = problem.grad, [0]
+
+    def checked_grad(y):
+        g = np.asarray(grad(y), dtype=np.float64)
+        count[0] += 1
+        if not np.all(np.isfinite(g)):
+            raise NonFiniteOracleError(f"{owner}: the gradient at certificate point {count[0]} is not finite")
+        return g
+
+    return goldstein(checked_grad, x, delta, samples=certificate_sample_count(samples, x.shape[0]), seed=seed,
                      exact=False)
-    if isinstance(cert, Certificate):  # o2nc.certify.goldstein returning the library's certificate type
-        return cert
-    points = np.asarray(cert.points, dtype=np.float64).reshape(-1, x.shape[0])
-    radius = float(np.max(np.linalg.norm(points - x[None, :], axis=1))) if points.shape[0] else 0.0
-    # the sampler draws every y_i in the closed δ-ball; min() only removes a last-bit rounding excess of the norm
-    return Certificate(point=x, delta=min(radius, float(delta)), epsilon=float(cert.value), kind="sampled one-sided",
-                       radius_kind="exact", calls=int(cert.grad_calls))
 
 
 # ------------------------------------------------------------------------------------------------ shared helpers

@@ -11,9 +11,15 @@ stochastic Algorithm 2 are UNVERIFIED here):
         if F(trial) ≤ F(x_t) − c·δ‖m‖  (c = 1/4):  x_{t+1} = trial, next outer step;
         else: y ~ Uniform[x_t, trial],  g = g(y),  m ← argmin_{v ∈ [m, g]} ‖v‖.
 
-**Certificate (derived).** Every gradient that enters m is taken at x_t or on a segment of length δ from x_t, so m is
-a convex combination of gradients at points of B(x_t, δ): with exact gradients m ∈ ∂_δ F(x_t) and ‖m‖ is a sound
-upper bound on dist(0, ∂_δ F(x_t)). The returned point is the iterate with the smallest such ‖m‖.
+**Certificate (derived).** Every gradient that enters m is taken at x_t or at a point y of the segment from x_t, so m
+is a convex combination of gradients at points of B(x_t, δ): with exact gradients m ∈ ∂_δ F(x_t) and ‖m‖ is a sound
+upper bound on dist(0, ∂_δ F(x_t)). With exact gradients the returned point is the iterate with the smallest such ‖m‖.
+The sampled point is y = x_t − s·u with s uniform in [0, r], r = :func:`o2nc.certify.rounding_safe_radius` (δ, ‖x_t‖,
+2^-53): the computed y, rounded to float64, is then within δ of x_t (in exact arithmetic y = x_t − sδu could round to a
+point up to about ulp(‖x_t‖)/2 further out, which is more than δ at ‖x_t‖ = 1e8, δ = 1e-8). So the radius δ reported
+with ``radius_kind="bound"`` holds for the computed points; r = (δ − 2^-53‖x_t‖)/(1 + 2^-53)·(1 − 10^-12), i.e. δ to
+about 1e-12 wherever ‖x_t‖ ≪ δ/2^-53, and a δ below the float64 resolution at x_t (r < δ/2) is refused with a
+ValueError naming ``delta``. The trial point x_t − δu is only a descent test (no gradient is taken there).
 
 **Rate (derived here for exact gradients; the paper states Õ(δ^-1 ε^-3) deterministic and O(δ^-1 ε^-4) stochastic
 — the latter is the "previous best" of [CMO23]'s abstract).** Each accepted step lowers F by c·δ‖m‖ > cδε, so at
@@ -30,7 +36,11 @@ Stochastic oracle: the gradients at x_t and y are then stochastic and the descen
 This is the sketch above with noisy gradients, not the paper's Algorithm 2, and no rate is claimed for it. ‖m‖
 is then no certificate, so the run never stops on it (it uses its whole budget), a zero m — e.g. a stochastic
 gradient that is exactly 0 — only triggers a fresh gradient at x_t, and the certificate is recomputed with
-:func:`o2nc.certify.goldstein` at the output (counted apart).
+:func:`o2nc.certify.goldstein` at the output (counted apart). The output is then the last outer iterate whose m was
+formed, never the iterate of smallest ‖m‖: the minimum over a run of a noisy quantity is biased towards 0 (a single
+near-zero combination of noisy gradients would pick its point), so selecting by it would choose points by noise. With
+``certify=False`` that iterate's current ‖m‖ is returned as a ``"stochastic estimate"`` (``estimate="baseline
+running"``): a norm of a combination of stochastic gradients, which no result bounds.
 
 The gradient at a sampled y is an ordinary gradient: with probability one y is a point of differentiability for the
 bank's objectives, which stands in for the paper's special (Hadamard directional derivative) oracle. The gradient at
@@ -44,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from o2nc.baselines._base import Baseline, BudgetExhausted, RunOutput, Trace, check_open_unit, check_positive
+from o2nc.certify import rounding_safe_radius
 
 __all__ = ["INGD", "min_norm_segment", "run_ingd"]
 
@@ -58,13 +69,24 @@ def min_norm_segment(m: np.ndarray, g: np.ndarray) -> np.ndarray:
     return m + lam * diff
 
 
+#: What a δ below the float64 resolution at the iterate should do instead (the ValueError of rounding_safe_radius).
+_REMEDY = "give a larger `delta`, or shift the problem so that its iterates have a smaller norm"
+
+
 def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
-    """The INGD loop; ``perturbation`` ρ > 0 moves every outer iterate to a uniform point of B(x_t, ρ) first."""
+    """The INGD loop; ``perturbation`` ρ > 0 moves every outer iterate to a uniform point of B(x_t, ρ) first.
+
+    With exact gradients the output is the outer iterate of smallest ‖m‖ (a sound certificate); with a stochastic
+    oracle it is the last outer iterate whose m was formed, with that m's norm (module docstring)."""
     d = x0.shape[0]
     x = x0.copy()
     trace = Trace()
     history = {"x": [], "trial": [], "query": [], "accepted": []} if record else None
     best_x, best_cert, best_calls = x.copy(), math.inf, 0
+    # the last outer iterate whose m was formed, the norm of its current m and the calls when m was last updated
+    last_x, last_cert, last_calls = x.copy(), math.inf, 0
+    stochastic = bool(calls.stochastic)
+    rounding_safe_radius(delta, float(np.linalg.norm(x0)), 2.0**-53, _REMEDY)  # refuse before spending the budget
     stopped = "budget"
     fx = None
     try:
@@ -81,8 +103,10 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
                 history["query"].append(x.copy())
             norm = float(np.linalg.norm(m))
             trace.add(calls.used, fx, norm)
+            last_x, last_cert, last_calls = x.copy(), norm, calls.used
             if norm < best_cert:
-                best_x, best_cert, best_calls = x.copy(), norm, calls.used
+                best_x, best_cert, best_calls = last_x, norm, calls.used
+            reach = rounding_safe_radius(delta, float(np.linalg.norm(x)), 2.0**-53, _REMEDY)
             while True:
                 if norm <= epsilon and not calls.stochastic:
                     stopped = "target"
@@ -100,24 +124,28 @@ def run_ingd(x0, calls, rng, record, *, delta, epsilon, descent, perturbation):
                 if accepted:
                     x, fx = trial, f_trial
                     break
-                y = x - rng.random() * delta * u
+                y = x - rng.random() * reach * u  # within δ of x after rounding (module docstring)
                 g = calls.grad(y)
                 if record:
                     history["query"].append(y)
                 m = min_norm_segment(m, g)
                 norm = float(np.linalg.norm(m))
                 trace.add(calls.used, fx, norm)
+                last_cert, last_calls = norm, calls.used
                 if norm < best_cert:
-                    best_x, best_cert, best_calls = x.copy(), norm, calls.used
+                    best_x, best_cert, best_calls = last_x, norm, calls.used
     except (BudgetExhausted, StopIteration):
         pass
     if history is not None:
         history = {k: (np.asarray(v) if v else np.zeros((0, d) if k != "accepted" else 0)) for k, v in history.items()}
-    # with exact gradients m is a convex combination of gradients at x_t and at points of segments of length δ
-    # from x_t (module docstring): kind "sampled one-sided", radius δ as a bound
+    # with exact gradients m is a convex combination of gradients at x_t and at points within δ of x_t after rounding
+    # (module docstring): kind "sampled one-sided", radius δ as a bound.  With a stochastic oracle: the last iterate
+    if stochastic:
+        best_x, best_cert, best_calls = last_x, last_cert, last_calls
     return RunOutput(point=best_x, certificate=best_cert if math.isfinite(best_cert) else None, trace=trace,
                      history=history, stopped=stopped, certificate_calls=best_calls,
-                     certificate_kind="sampled one-sided", certificate_radius_kind="bound")
+                     certificate_kind="sampled one-sided", certificate_radius_kind="bound",
+                     certificate_estimate="baseline running")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,9 +159,14 @@ class INGD(Baseline):
             m = 0); with a stochastic oracle the run never stops on ‖m‖.
         descent: the sufficient-descent constant c ∈ (0, 1) (1/4 in the sketch above).
 
-    Returns (from ``minimize``): the iterate with the smallest ‖m‖ and, with exact gradients, that ‖m‖ as an
-    :class:`o2nc.Certificate` of kind ``"sampled one-sided"`` (radius δ, a bound); with a stochastic oracle a
-    :func:`o2nc.certify.goldstein` certificate of the output (``certify=False``: ‖m‖ as a ``"stochastic estimate"``).
+    Returns (from ``minimize``): with exact gradients, the iterate with the smallest ‖m‖ and that ‖m‖ as an
+    :class:`o2nc.Certificate` of kind ``"sampled one-sided"`` (radius δ, a bound); with a stochastic oracle the last
+    outer iterate and a :func:`o2nc.certify.goldstein` certificate of it (``certify=False``: its current ‖m‖ as a
+    ``"stochastic estimate"``, ``estimate="baseline running"``).
+
+    Raises:
+        ValueError: naming ``delta`` when δ is below the float64 resolution at an iterate (less than twice 2^-53‖x_t‖,
+            :func:`o2nc.certify.rounding_safe_radius`), checked at x0 before any oracle call and at every outer step.
 
     Example:
         >>> import numpy as np
@@ -149,7 +182,7 @@ class INGD(Baseline):
     epsilon: float = 0.0
     descent: float = 0.25
 
-    rate = "exact gradients: Õ(δ^-1 ε^-3) (derived); stochastic (paper's variant): O(δ^-1 ε^-4)"
+    rate = "exact gradients: Õ(δ^-1 ε^-3) (derived); stochastic oracle: none claimed"
 
     def _validate(self):
         check_positive("INGD", "epsilon", self.epsilon, allow_zero=True)

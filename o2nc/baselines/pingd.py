@@ -11,9 +11,15 @@ properties that the tests check: normalized steps of length exactly δ, and ‖m
 (perturbed) iterate.
 
 Cost of the perturbation (derived): it may raise F by at most Lρ per outer step, against a guaranteed decrease of
-δε/4, so ρ ≤ δε/(8L) keeps half the decrease; the default ρ = 10^-3 δ is meant for ε/L ≥ 10^-2.
+δε/4, so ρ ≤ δε/(8L) keeps half the decrease. The default ρ = 10^-3 δ meets that condition exactly when
+ε/L ≥ 8·10^-3 (10^-3 δ ≤ δε/(8L) ⟺ ε/L ≥ 8·10^-3); for smaller ε/L give ``perturbation`` ≤ ε/(8L).
 
-Rate: Õ(δ^-1 ε^-3) gradient calls with exact gradients, randomized (Davis et al. 2022; Tian et al. 2022; restated).
+Rate: the published methods reach Õ(δ^-1 ε^-3) gradient calls with exact gradients, randomized (Davis et al. 2022;
+Tian et al. 2022; restated, not re-derived here), for their placement of the perturbation, which this placement is
+UNVERIFIED to be. For this placement (derived here, from INGD's derivation in :mod:`o2nc.baselines.ingd`): m is formed
+afresh at every perturbed iterate, so the inner loop's contraction is INGD's, and with ρ ≤ δε/(8L) each accepted
+step still lowers F by at least δε/8, so INGD's Õ(L²(F(x_1) − F*) δ^-1 ε^-3) holds with twice its constant — under
+that condition only, which the default ρ = 10^-3 δ meets only when ε/L ≥ 8·10^-3.
 """
 from __future__ import annotations
 
@@ -34,14 +40,16 @@ class PerturbedINGD(Baseline):
         epsilon: ε ≥ 0; with exact gradients stop as soon as ‖m‖ ≤ ε (0: run the whole budget); with a stochastic
             oracle the run never stops on ‖m‖ (see :mod:`o2nc.baselines.ingd`).
         descent: the sufficient-descent constant c ∈ (0, 1).
-        perturbation: ρ/δ ∈ (0, 1], the perturbation radius relative to δ.
+        perturbation: ρ/δ ∈ (0, 1], the perturbation radius relative to δ (the default 10^-3 meets ρ ≤ δε/(8L) only
+            when ε/L ≥ 8·10^-3; module docstring).
     """
 
     epsilon: float = 0.0
     descent: float = 0.25
     perturbation: float = 1e-3
 
-    rate = "exact gradients: Õ(δ^-1 ε^-3) (Davis et al. 2022; Tian–Zhou–So 2022)"
+    rate = ("exact gradients: Õ(δ^-1 ε^-3) when ρ ≤ δε/(8L) (derived from INGD's; the default ρ only for "
+            "ε/L ≥ 8e-3); published for the authors' placement (Davis et al. 2022; Tian–Zhou–So 2022)")
 
     def _validate(self):
         check_positive("PerturbedINGD", "epsilon", self.epsilon, allow_zero=True)
