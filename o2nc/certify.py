@@ -368,7 +368,8 @@ def hull_certificate(x: np.ndarray, G: np.ndarray, reach: float, delta: float, s
         raise ValueError(f"loss_fn: non-finite gradient at sampled point {int(np.argmax(bad))}")
     sol = min_norm(G)
     if stochastic:
-        return Certificate(point=x, delta=reach, epsilon=sol.value, kind="stochastic estimate", calls=len(G))
+        return Certificate(point=x, delta=reach, epsilon=sol.value, kind="stochastic estimate", calls=len(G),
+                           estimate="min-norm hull")
     return GoldsteinCertificate(point=x, delta=reach, epsilon=sol.value, kind="sampled one-sided",
                                 radius_kind="exact", calls=len(G), ball=delta, weights=sol.weights,
                                 direction=sol.weights @ G, gap=sol.gap, solver=sol.solver)

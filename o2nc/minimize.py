@@ -647,7 +647,8 @@ def _assemble(xp, stats, radii, values, epoch_calls, value, output, output_rng, 
     selected = _select(output, certificates, radii, delta, output_rng)
     point = epochs.mean[selected, ...]
     cert = Certificate(point=point, delta=float(radii[selected]), epsilon=float(certificates[selected]),
-                       kind=kind, radius_kind=radius_kind, calls=epoch_calls[selected])
+                       kind=kind, radius_kind=radius_kind, calls=epoch_calls[selected],
+                       estimate="epoch mean" if kind == "stochastic estimate" else None)
     certified = cert.proves(delta) if delta is not None else cert.is_proof
     hist = None
     if history is not None:

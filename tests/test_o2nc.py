@@ -512,3 +512,16 @@ def test_methods_and_minimize_accept_the_same_seeds():
             check_seed("m", seed)
         with pytest.raises((ValueError, TypeError), match="seed"):
             o2nc.minimize(np.sign, np.ones(2), learner=OGD(lr=0.1, radius=1.0), budget=10, epoch_length=5, seed=seed)
+
+
+def test_stochastic_estimates_say_what_they_estimate():
+    from o2nc.certify import hull_certificate
+
+    res = o2nc.minimize(lambda x, rng: np.sign(x) + 0.1 * rng.standard_normal(x.shape), np.ones(3),
+                        learner=OGD(lr=0.01, radius=0.05), budget=40, epoch_length=10)
+    assert res.certificate.kind == "stochastic estimate" and res.certificate.estimate == "epoch mean"
+    assert "Theorem 8" in res.certificate.describe(1.0)
+    exact = o2nc.minimize(np.sign, np.ones(3), learner=OGD(lr=0.01, radius=0.05), budget=40, epoch_length=10)
+    assert exact.certificate.estimate is None
+    hull = hull_certificate(np.zeros(2), np.array([[1.0, 0.0], [-1.0, 0.5]]), 0.1, 0.1, stochastic=True)
+    assert hull.estimate == "min-norm hull" and "Theorem 8" not in hull.describe(0.1)

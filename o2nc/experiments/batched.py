@@ -417,7 +417,7 @@ def run_method(method, objective, *, budget: int, delta: float, seed: int = 0, o
     proof = not stochastic or method.certificate == "auto"
     certificate = Certificate(point=means[k], delta=float(radii[k]), epsilon=float(trace["certificate"][k]),
                               kind="exact-gradient epoch" if proof else "stochastic estimate", radius_kind="exact",
-                              calls=int(out.calls[k]))
+                              calls=int(out.calls[k]), estimate=None if proof else "epoch mean")
     info.update(epochs=K, selected_epoch=k)
     calls = int(out.calls[K - 1])
     return Run(method=method.name, point=means[k], certificate=certificate, delta=delta, grad_calls=calls,

@@ -274,7 +274,7 @@ class O2NCMethod:
             k = res.selected_epoch
             c0 = res.certificate
             certificate = Certificate(point=means[k], delta=c0.delta, epsilon=c0.epsilon, kind=c0.kind,
-                                      radius_kind=c0.radius_kind, calls=c0.calls)
+                                      radius_kind=c0.radius_kind, calls=c0.calls, estimate=c0.estimate)
             source = "algorithm-stochastic" if stochastic else "algorithm-exact"
         info.update(epochs=K, selected_epoch=k)
         return Run(method=self.name, point=means[k], certificate=certificate, delta=delta,
