@@ -345,6 +345,8 @@ def test_float32_and_bfloat16_parameters_keep_their_dtype():
             for k, v in opt.state[p].items():
                 if k == "lag":  # a host scalar (float lr): float64 on the CPU, read without a device sync
                     assert v.dtype == torch.float64 and v.device.type == "cpu" and v.dim() == 0
+                elif k in ("w_sum", "g_sum"):  # running sums over the epoch: at least float32 (accumulator_like)
+                    assert v.dtype == torch.float32
                 elif isinstance(v, torch.Tensor) and v.is_floating_point():
                     assert v.dtype == dtype
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 
-def _averaging_spec(averaging):
+def _averaging_spec(averaging, where: str = ""):
     """None, ("epoch",) or ("ema", β): validated form of the ``averaging`` argument."""
     if averaging is None:
         return None
@@ -19,9 +19,9 @@ def _averaging_spec(averaging):
     if isinstance(averaging, (tuple, list)) and len(averaging) == 2 and averaging[0] == "ema":
         beta = averaging[1]
         if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
-            raise ValueError(f"Invalid averaging EMA factor: {beta!r} (need 0 <= beta < 1)")
+            raise ValueError(f"Invalid averaging EMA factor{where}: {beta!r} (need 0 <= beta < 1)")
         return ("ema", float(beta))
-    raise ValueError(f"Invalid averaging: {averaging!r} (use None, 'epoch' or ('ema', beta))")
+    raise ValueError(f"Invalid averaging{where}: {averaging!r} (use None, 'epoch' or ('ema', beta))")
 
 
 def _check_lr(lr, where: str = ""):
@@ -73,6 +73,13 @@ def _check_bool(name: str, flag, where: str = "") -> bool:
 
 
 def _check_learner(learner, where: str = "") -> None:
+    """An online learner instance (init/predict/update methods); a class (``OGD`` for ``OGD(lr=...)``) is a
+    TypeError naming ``learner``."""
+    if isinstance(learner, type):
+        raise TypeError(
+            f"Invalid learner{where}: got the class {learner.__name__}; pass an instance, e.g. "
+            f"{learner.__name__}(lr=...)"
+        )
     for method in ("init", "predict", "update"):
         if not callable(getattr(learner, method, None)):
             raise TypeError(

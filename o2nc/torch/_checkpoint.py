@@ -19,8 +19,19 @@ from o2nc.torch._args import (
     _check_weight_decay,
 )
 from o2nc.torch._layout import _GSTATE, _LATER_FLAGS, _LEARNER, _REFUSED, _split
+from o2nc.torch.functional import accumulator_dtype
 
-__all__ = ["check_state_dict"]
+__all__ = ["check_state_dict", "learner_key"]
+
+
+def learner_key(learner) -> str:
+    """How a state dict names a learner (and how :func:`check_state_dict` compares it): its ``repr``, or, where the
+    class keeps object's default repr (``<module.Class object at 0x…>``, an address that differs in every process),
+    the qualified name of its type."""
+    kind = type(learner)
+    if kind.__repr__ is object.__repr__:
+        return f"{kind.__module__}.{kind.__qualname__}"
+    return repr(learner)
 
 
 def check_state_dict(opt, sd) -> tuple:
@@ -82,10 +93,10 @@ def check_state_dict(opt, sd) -> tuple:
                 f"{where}: param group {gi} was saved with {len(saved['params'])} parameters, this optimizer's "
                 f"has {len(ours['params'])}"
             )
-        if saved.get("learner") != repr(ours["learner"]):
+        if saved.get("learner") != learner_key(ours["learner"]):
             raise ValueError(
                 f"{where}: param group {gi} was saved with learner {saved.get('learner')!r}, "
-                f"this optimizer has {ours['learner']!r}"
+                f"this optimizer has {learner_key(ours['learner'])!r}"
             )
         group = dict(saved)
         gwhere = f" in the saved param group {gi}"
@@ -101,7 +112,7 @@ def check_state_dict(opt, sd) -> tuple:
             group["restart"] = _check_bool("restart", group["restart"], gwhere)
             group["train_mode"] = _check_bool("train_mode", group["train_mode"], gwhere)
             averaging = group["averaging"]
-            group["averaging"] = _averaging_spec(tuple(averaging) if isinstance(averaging, list) else averaging)
+            group["averaging"] = _averaging_spec(tuple(averaging) if isinstance(averaging, list) else averaging, gwhere)
             group["weight_decay"] = _check_weight_decay(group["weight_decay"], gwhere)
             group["maximize"] = _check_bool("maximize", group["maximize"], gwhere)
             group["foreach"] = _check_foreach(group["foreach"], gwhere)
@@ -188,10 +199,12 @@ def _check_group_state(opt, gi: int, ours: dict, group: dict, ids: list, state: 
         gchecked[key] = _check_entry(p0, gname, key, grequired[key], value, gkept)
     for _, key, value in gkept:
         gchecked[key] = value
+    wide = accumulator_dtype(p0.dtype)
     for key, value in gchecked.items():  # floating group tensors to the group's dtype and device, as torch does,
-        if isinstance(value, torch.Tensor) and value.is_floating_point():  # a learner's to its template's dtype
-            leaf = tshared.get(key[len(_LEARNER):]) if key.startswith(_LEARNER) else None
-            dtype = leaf.dtype if isinstance(leaf, torch.Tensor) and leaf.is_floating_point() else p0.dtype
+        if isinstance(value, torch.Tensor) and value.is_floating_point():  # a learner's to its template's dtype,
+            leaf = tshared.get(key[len(_LEARNER):]) if key.startswith(_LEARNER) else None  # the running sums to
+            dtype = leaf.dtype if isinstance(leaf, torch.Tensor) and leaf.is_floating_point() else (  # at least
+                wide if key in _WIDE_GROUP else p0.dtype)  # float32 (accumulator_dtype), as the step keeps them
             gchecked[key] = value.to(dtype=dtype, device=p0.device)
     group[_GSTATE] = gchecked
     for i, (p, name, st) in enumerate(zip(params, names, entries)):
@@ -214,8 +227,16 @@ def _check_group_state(opt, gi: int, ours: dict, group: dict, ids: list, state: 
         for key, value in st.items():
             kind = required.get(key, optional.get(key))
             checked[key] = _check_entry(p, name, key, kind, value, kept_entries)
+        if wide != p.dtype:  # the epoch sums stay in at least float32, not cast to the parameter's dtype by torch
+            for key in _WIDE_ENTRIES:
+                if key in checked:
+                    kept_entries.append((p, key, checked[key].to(dtype=wide, device=p.device)))
         state[ids[i]] = checked
     return True
+
+
+_WIDE_GROUP = ("path", "grad_norm")  # group entries kept in functional.accumulator_dtype
+_WIDE_ENTRIES = ("w_sum", "g_sum")  # per-parameter entries kept in it
 
 
 def _check_keys(opt, name, where, st, required, optional, averaging) -> None:

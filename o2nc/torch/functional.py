@@ -97,6 +97,23 @@ def _ema_(states: list, params: list, beta: float, foreach: bool) -> None:
             e.lerp_(p, weight)
 
 
+def _sum_skipped_(params, states, active: list[int], foreach: bool) -> None:
+    """Σw += w_n for the parameters without a gradient this step: each still has its point w_n (its value, unchanged
+    by the step), so the epoch mean w̄_k = (1/T) Σ_t w_t ([CMO23] Theorem 8) counts it at every one of the group's T
+    steps; its gradient counts as 0 in Σg (nothing to add). Derived here from the definition of w̄_k."""
+    if len(active) == len(params):
+        return
+    taken = set(active)
+    skipped = [i for i in range(len(params)) if i not in taken]
+    _add_([states[i]["w_sum"] for i in skipped], [params[i].detach() for i in skipped], 1.0, foreach)
+
+
+def accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype of a running sum over steps on parameters of ``dtype``: ``online_learners.tree.accumulator_like``'s
+    rule (the parameter dtype, but at least float32: a bfloat16 sum of ones stops at 256, a float16 one at 2048)."""
+    return torch.float32 if torch.finfo(dtype).bits < 32 else dtype
+
+
 def _grad_sq(grad_norm, grads):
     """‖g‖² of the group, from the norm the finiteness check took when there is one."""
     return grad_norm * grad_norm if grad_norm is not None else _fast.global_norm(grads) ** 2
@@ -178,9 +195,12 @@ def o2nc(
         products = (products[0], products[1], -products[2])  # ⟨Δ, −g⟩
     common = dict(learner=learner, layout=layout, lr=lr, s_next=s_next, scaling=scaling, epoch_length=epoch_length,
                   restart=restart, averaging=averaging, weight_decay=weight_decay, store_anchor=store_anchor)
+    if averaging == "epoch":
+        _sum_skipped_(params, states, active, kernel is not None)
     if kernel is None:
         if averaging is not None and averaging != "epoch":
-            _ema_([states[i] for i in active], P, averaging[1], foreach)
+            # every parameter of the group: one without a gradient still has its point w_n (its unchanged value)
+            _ema_(states, [p.detach() for p in params], averaging[1], foreach)
         _single_tensor_o2nc(params, G, states, group_state, active, s=s, **common)
     else:
         _multi_tensor_o2nc(params, G, states, group_state, active, grad_norm=grad_norm, kernel=kernel,
@@ -221,31 +241,33 @@ def descent_play(params: list[torch.Tensor], states: list[dict], group_state: di
     return kernel.play(learner, per, shared)
 
 
-def _close_epoch(states: list[dict], group_state: dict, length: int) -> None:
+def _close_epoch(states: list[dict], group_state: dict, length: int, dtype: torch.dtype) -> None:
     """The epoch's statistics over every parameter of the group (:func:`o2nc.conversion.epoch.close`): the mean
     point w̄_k, the certificate ‖ĝ_k‖ ([CMO23] Definition 5) and the path length that bounds the radius; the sums
-    start again."""
+    (kept in :func:`accumulator_dtype`) start again. The mean and the two scalars are kept in the parameters'
+    ``dtype`` (a no-op for float32 and float64)."""
     whole = _epoch.EpochSums(_Leaves(st["w_sum"] for st in states), _Leaves(st["g_sum"] for st in states),
                              group_state["path"])
     stats = _epoch.close(whole, length)
-    group_state["certificate"] = stats.certificate
-    group_state["radius_bound"] = stats.radius_bound
+    group_state["certificate"] = stats.certificate.to(dtype)
+    group_state["radius_bound"] = stats.radius_bound.to(dtype)
     group_state["path"] = torch.zeros_like(group_state["path"])
     for st, mean in zip(states, stats.mean):
-        st["epoch_mean"] = mean
+        st["epoch_mean"] = mean.to(dtype)
         st["w_sum"] = torch.zeros_like(st["w_sum"])
         st["g_sum"] = torch.zeros_like(st["g_sum"])
 
 
-def _close_epoch_in_place(states: list[dict], group_state: dict, length: int) -> None:
+def _close_epoch_in_place(states: list[dict], group_state: dict, length: int, dtype: torch.dtype) -> None:
     """The multi-tensor paths' epoch close (the statistics of :func:`_close_epoch`, the sums zeroed in place): the
-    mean point w̄_k, the certificate ‖ĝ_k‖ ([CMO23] Definition 5) with the core's norm, the path length."""
+    mean point w̄_k, the certificate ‖ĝ_k‖ ([CMO23] Definition 5) with the core's norm, the path length; the mean
+    and the scalars in the parameters' ``dtype``, as there."""
     grad_mean = [st["g_sum"] / length for st in states]
-    group_state["certificate"] = tree_norm(grad_mean)
-    group_state["radius_bound"] = group_state["path"]
+    group_state["certificate"] = tree_norm(grad_mean).to(dtype)
+    group_state["radius_bound"] = group_state["path"].to(dtype)
     group_state["path"] = torch.zeros_like(group_state["path"])
     for st in states:
-        st["epoch_mean"] = st["w_sum"] / length
+        st["epoch_mean"] = (st["w_sum"] / length).to(dtype)
         st["w_sum"].zero_()
         st["g_sum"].zero_()
 
@@ -258,7 +280,7 @@ def _end_step(params, states, group_state, active, learner, store_anchor: bool, 
     if n_step % length == 0:
         group_state["epochs"] += 1
         if averaging == "epoch":
-            _close_epoch_in_place(states, group_state, length)
+            _close_epoch_in_place(states, group_state, length, params[0].dtype)
         if restarting:
             _restart(params, states, group_state, active, learner, store_anchor)
 
@@ -317,7 +339,7 @@ def _single_tensor_o2nc(params, G, states, group_state, active, *, learner, layo
     if n_step % epoch_length == 0:
         gstate["epochs"] += 1
         if averaging == "epoch":
-            _close_epoch(states, gstate, epoch_length)
+            _close_epoch(states, gstate, epoch_length, params[0].dtype)
         if restart:
             fresh = _core.restart(learner, conv, _Leaves(params)).learner
             store_learner_state(states, gstate, fresh)
@@ -355,8 +377,8 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
     n_step = gstate["step"] + 1
     length = epoch_length
 
-    if averaging is not None and averaging != "epoch":  # the EMA of w_n (the current weights)
-        _ema_(A, P, averaging[1], foreach)
+    if averaging is not None and averaging != "epoch":  # the EMA of w_n (the current weights) of every parameter
+        _ema_(states, [p.detach() for p in params], averaging[1], foreach)
 
     lag_tensors = [st["lag"] for st in A]
     shared_lag = all(t is lag_tensors[0] for t in lag_tensors)

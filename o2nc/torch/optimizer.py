@@ -36,7 +36,7 @@ from o2nc.torch._args import (
     _check_refused,
     _check_weight_decay,
 )
-from o2nc.torch._checkpoint import check_state_dict
+from o2nc.torch._checkpoint import check_state_dict, learner_key
 from o2nc.torch._layout import _GSTATE, _REFUSED, Layout, _Leaves, _split, learner_state, store_learner_state
 from online_learners import ParameterFreeMirrorDescent
 
@@ -99,7 +99,13 @@ class O2NC(Optimizer):
 
     **Parameters without gradients** are skipped: the learner then runs over the group's parameters that have one
     (global norms over those), and the others keep their value and state. At an epoch restart a skipped parameter's
-    current value becomes its anchor.
+    current value becomes its anchor. The output point still counts a skipped parameter at every step of its group:
+    its unchanged value is its point w_n, added to the epoch's Σw (its gradient counts as 0 in Σg) and to the EMA.
+
+    **Half precision.** The epoch sums Σw, Σg, the path length and ‖g‖ are kept in at least float32 (the rule of
+    ``online_learners.tree.accumulator_like``: a bfloat16 sum of ones stops at 256, a float16 one at 2048, and a
+    finite float16 gradient can have a norm beyond float16's 65504); the epoch mean, the certificate and the radius
+    bound are given in the parameters' dtype. Checkpoints keep those dtypes.
 
     **Non-finite gradients** raise :class:`NonFiniteGradientError` naming the parameter. The check reads the
     per-parameter gradient norms that the step computes anyway (for ‖g‖ in :meth:`diagnostics`). On the CPU the
@@ -292,7 +298,7 @@ class O2NC(Optimizer):
         group["lr"] = _check_lr(group["lr"], where)
         group["epoch_length"] = _check_epoch_length(group["epoch_length"], where)
         group["restart"] = _check_bool("restart", group["restart"], where)
-        group["averaging"] = _averaging_spec(group["averaging"])
+        group["averaging"] = _averaging_spec(group["averaging"], where)
         group["weight_decay"] = _check_weight_decay(group["weight_decay"], where)
         group["maximize"] = _check_bool("maximize", group["maximize"], where)
         group["foreach"] = _check_foreach(group["foreach"], where)
@@ -381,6 +387,7 @@ class O2NC(Optimizer):
             self._s = self._draw()
         s, lr = self._s, group["lr"]
         state_play = learner.predict(state)
+        wide = functional.accumulator_dtype(params[0].dtype)
         lag = functional.lag(s, lr, self._rule.full_step)
         lag_value = functional.host(lag)
         for p, st, d in zip(params, states, state_play):
@@ -389,21 +396,20 @@ class O2NC(Optimizer):
                 # x_1 = x_0 + lr Δ_1 with x_0 = w_1 − s_1 lr Δ_1 (uniform); x_1 = w_1 otherwise.
                 zero_lag = not isinstance(lag_value, torch.Tensor) and lag_value == 0.0
                 st["anchor"] = p.detach().clone() if zero_lag else p.detach() + lag_value * d
-            if group["averaging"] == "epoch":
-                st["w_sum"] = torch.zeros_like(p)
-                st["g_sum"] = torch.zeros_like(p)
+            if group["averaging"] == "epoch":  # running sums over the epoch: at least float32 (accumulator_dtype)
+                st["w_sum"] = torch.zeros_like(p, dtype=wide)
+                st["g_sum"] = torch.zeros_like(p, dtype=wide)
             elif group["averaging"] is not None:
                 st["ema"] = p.detach().clone()
         gstate = group[_GSTATE]
         gstate["step"] = 0
-        zero = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
-        gstate["grad_norm"] = zero.clone()
+        gstate["grad_norm"] = torch.zeros((), dtype=wide, device=params[0].device)  # as _grad_norms keeps it
         nan = torch.full((), float("nan"), dtype=params[0].dtype, device=params[0].device)
         gstate["certificate"] = nan.clone()
         gstate["radius_bound"] = nan.clone()
         gstate["epochs"] = 0
         if group["averaging"] == "epoch":
-            gstate["path"] = zero.clone()
+            gstate["path"] = torch.zeros((), dtype=wide, device=params[0].device)
             x_coef = lr * (s if not self._rule.full_step else 1.0)
             x_abs = x_coef.abs() if isinstance(x_coef, torch.Tensor) else abs(x_coef)
             gstate["segment"] = functional.vector_norm(list(state_play), False) * x_abs
@@ -428,6 +434,11 @@ class O2NC(Optimizer):
             NonFiniteGradientError: a gradient is NaN/inf (see the class docstring for when).
         """
         loss = None
+        if closure is not None and not all(group["train_mode"] for group in self.param_groups):
+            raise RuntimeError(  # refused before the closure runs its forward and backward pass
+                "O2NC.step(closure) in eval mode: the parameters hold the averaged point; call optimizer.train() "
+                "before stepping (and optimizer.eval() before evaluating)"
+            )
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
@@ -482,13 +493,17 @@ class O2NC(Optimizer):
             sq, dd, dg = _fast.grad_products(grads, deltas)
             if bool(torch.isfinite(sq)):
                 return torch.sqrt(sq), (None if deltas is None else (sq, dd, dg))
+        # ‖g‖ is kept in at least float32 (functional.accumulator_dtype): a finite float16 gradient of norm 1e5 has
+        # a norm beyond float16's largest value 65504.
+        wide = functional.accumulator_dtype(grads[0].dtype)
         if grads[0].device.type == "cpu":
             # Norms with float64 squares: a finite float32 gradient of size 1e30 has a finite norm, but its float32
             # squares overflow; only NaN/inf entries make these non-finite.
             stacked = torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
-            norm = torch.linalg.vector_norm(stacked).to(grads[0].dtype)
+            norm = torch.linalg.vector_norm(stacked).to(wide)
         else:
-            stacked = torch.stack(torch._foreach_norm(grads))
+            stacked = torch.stack(torch._foreach_norm(grads, 2, dtype=wide) if wide != grads[0].dtype
+                                  else torch._foreach_norm(grads))
             norm = torch.linalg.vector_norm(stacked)
         if norm.device.type == "cpu":
             if not (bool(torch.isfinite(stacked).all()) and bool(torch.isfinite(norm))):
@@ -542,7 +557,7 @@ class O2NC(Optimizer):
                     out.append(st["epoch_mean"].clone())
                 else:
                     done = gstate["step"] % group["epoch_length"]
-                    out.append(st["w_sum"] / done if done else p.detach().clone())
+                    out.append((st["w_sum"] / done).to(p.dtype) if done else p.detach().clone())
             elif averaging is not None:
                 out.append(st["ema"].clone())
             elif self._store_anchor:
@@ -645,8 +660,9 @@ class O2NC(Optimizer):
 
     def state_dict(self) -> dict:
         """``torch.optim`` state dict plus an ``"o2nc"`` entry (the s-sequence RNG as a uint8 tensor, the current s
-        and the draw count). Learners are stored as their ``repr`` strings, so ``torch.load(weights_only=True)``
-        reads the file; :meth:`load_state_dict` checks them against this optimizer's learners."""
+        and the draw count). Learners are stored as their ``repr`` strings (the qualified name of the type where the
+        class has object's default repr, which holds an address), so ``torch.load(weights_only=True)`` reads the file;
+        :meth:`load_state_dict` checks them against this optimizer's learners."""
         self._read_pending(block=True)
         # torch's pre-hooks run inside Optimizer.state_dict; its post-hooks run here, on the finished dict.
         post = self._optimizer_state_dict_post_hooks
@@ -656,7 +672,7 @@ class O2NC(Optimizer):
         finally:
             self._optimizer_state_dict_post_hooks = post
         for group in sd["param_groups"]:
-            group["learner"] = repr(group["learner"])
+            group["learner"] = learner_key(group["learner"])
             if isinstance(group["averaging"], tuple):
                 group["averaging"] = list(group["averaging"])
             group[_GSTATE] = dict(group[_GSTATE])
