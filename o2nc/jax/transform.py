@@ -177,6 +177,7 @@ class _Unset:
 
 
 _UNSET = _Unset()
+_TRACED_SEED = _Unset()  # the key words of a seed given as a traced value (see ``o2nc``)
 
 
 def _lowest_dtype(leaves):
@@ -282,6 +283,20 @@ def _check_restart(restart):
     raise TypeError(f"o2nc: `restart` must be a bool (True or False), got {restart!r}")
 
 
+def _is_integer_array(x) -> bool:
+    """A 0-d integer array (not bool), e.g. the one ``optax.inject_hyperparams`` makes of a number it is given."""
+    return isinstance(x, (np.ndarray, jax.Array)) and jnp.issubdtype(x.dtype, jnp.integer) and x.ndim == 0
+
+
+def _integer_seed(seed, name):
+    """An integer seed as a Python int in [0, 2**64) (:func:`o2nc.conversion.draw.check_seed`, naming ``name``): a
+    Python/numpy integer, or a concrete 0-d integer array; a traced 0-d integer array (``inject_hyperparams``'
+    jitted update re-builds the transformation from its hyperparameters) is returned as it is."""
+    if _is_integer_array(seed):
+        return seed if _is_traced(seed) else check_seed(int(np.asarray(seed)), name)
+    return check_seed(seed, name)
+
+
 def _check_key(key):
     """The PRNG key: a typed or raw jax key as given; an integer seed (as ``optax.noisy_sgd`` takes: a Python/numpy
     integer, or a 0-d integer array, e.g. the one ``inject_hyperparams`` makes of it) as ``jax.random.key(seed)``."""
@@ -291,12 +306,11 @@ def _check_key(key):
         return key
     if isinstance(key, (np.ndarray, jax.Array)) and key.dtype == jnp.uint32 and key.ndim >= 1:
         return key  # a raw key (jax.random.PRNGKey)
-    if isinstance(key, (np.ndarray, jax.Array)) and jnp.issubdtype(key.dtype, jnp.integer) and key.ndim == 0:
-        if not _is_traced(key):
-            check_seed(int(key), "key")
+    if _is_integer_array(key):
+        _integer_seed(key, "key")
         return jax.random.key(key)
     if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)):
-        return jax.random.key(check_seed(key, "key"))
+        return jax.random.key(_integer_seed(key, "key"))
     raise TypeError(f"o2nc: `key` must be a jax PRNG key (jax.random.key(...)) or an integer seed, got {key!r}")
 
 
@@ -523,6 +537,10 @@ def o2nc(
         epoch_length = DEFAULT_EPOCH_LENGTH if learner is None else 100
     if learner is None:
         learner = default_learner()
+    if isinstance(learner, type):
+        example = "OGD(lr=...)" if learner.__name__ == "OGD" else f"{learner.__name__}(...)"
+        raise TypeError(f"o2nc: `learner` must be an online learner instance, got the class {learner.__name__}; pass "
+                        f"an instance, e.g. {example}")
     for method in ("init", "predict", "update"):
         if not callable(getattr(learner, method, None)):
             raise TypeError(f"o2nc: `learner` must have init/predict/update; {type(learner).__name__} lacks {method}")
@@ -545,10 +563,17 @@ def o2nc(
     check_supported(rule_name, "jax")
     if seed is not None and key is not None:
         raise TypeError("o2nc: give `seed` or `key`, not both")
-    seed_words = None if seed is None else seed_key(seed)
+    seed_words = None
+    if seed is not None:
+        seed = _integer_seed(seed, "seed")
+        # A traced seed (the jitted update of ``inject_hyperparams``) has no words to compute; the update reads the
+        # words from ``state.key`` and only needs to know that a seed was given.
+        seed_words = _TRACED_SEED if _is_traced(seed) else seed_key(seed)
     averaging = _averaging_spec(averaging)
-    if store_anchor is not None and not isinstance(store_anchor, bool):
-        raise TypeError(f"o2nc: `store_anchor` must be None or a bool, got {store_anchor!r}")
+    if store_anchor is not None and not isinstance(store_anchor, (bool, np.bool_)):
+        raise TypeError(f"o2nc: `store_anchor` must be None or a bool (True or False), got {store_anchor!r}")
+    if isinstance(store_anchor, np.bool_):  # as ``restart`` takes it
+        store_anchor = bool(store_anchor)
     full_step = rule.full_step
     recover = None if store_anchor else _play_recovery(learner)
     reports_norm = (averaging == "epoch" and bool(getattr(learner, "reports_play_norm", False))
@@ -607,6 +632,10 @@ def o2nc(
         dtype = _lowest_dtype(leaves)
         sdtype = jnp.promote_types(dtype, jnp.float32)  # s and lag: at least float32, even for bf16 params
         lstate = _learner_init(learner, leaves)
+        if seed_words is _TRACED_SEED:
+            raise TypeError("o2nc: `seed` is traced at init (e.g. init under jit with inject_hyperparams): its key "
+                            "words need a concrete integer; pass it as a static argument "
+                            "(inject_hyperparams(o2nc, static_args=('seed',))) or call init outside jit")
         if seed_words is not None:
             k = jnp.asarray(seed_words, dtype=jnp.uint32)
         else:
@@ -616,6 +645,9 @@ def o2nc(
         k, s, draws = draw(k, jnp.zeros((), jnp.int32), sdtype)
         k, s_next, draws = draw(k, draws, sdtype)
         nan = jnp.full((), jnp.nan, dtype)
+
+        def sums():  # Σw, Σg in at least float32 (online_learners.tree.accumulator_like's rule, leaf by leaf)
+            return treedef.unflatten([jnp.zeros_like(x, jnp.promote_types(x.dtype, jnp.float32)) for x in leaves])
 
         def copies():
             return treedef.unflatten([jnp.array(x, copy=True) for x in leaves])
@@ -627,13 +659,13 @@ def o2nc(
             key=k,
             s=s,
             draws=draws,
-            w_sum=treedef.unflatten([jnp.zeros_like(x) for x in leaves]) if epoch else (),
-            g_sum=treedef.unflatten([jnp.zeros_like(x) for x in leaves]) if epoch else (),
+            w_sum=sums() if epoch else (),
+            g_sum=sums() if epoch else (),
             epoch_mean=copies() if epoch else (),
             ema=copies() if ema_beta is not None else (),
             certificate=nan,
             radius_bound=nan,
-            path=jnp.zeros((), dtype),
+            path=jnp.zeros((), sdtype),  # a running sum: at least float32, as the epoch sums
             segment=jnp.zeros((), dtype),
             lag=jnp.zeros((), sdtype),
             play=None if (store_anchor or averaging is not None) else _Play(learner),
@@ -660,7 +692,7 @@ def o2nc(
         # the parameter-shaped fields; under jit it is traced only).
         template = learner.init(_Leaves(P))
         stored = _as_leaves(state.learner, template, treedef)
-        dtype, sdtype = state.path.dtype, state.lag.dtype
+        dtype, sdtype = state.certificate.dtype, state.lag.dtype
         reads = _old_reads(learner, P)
         # A non-finite gradient (or traced lr) skips the update: every field keeps its value but the counter, and
         # the updates are zero. The flag is one reduction over g; the state is then chosen elementwise (fused into
@@ -731,12 +763,13 @@ def o2nc(
         certificate, radius_bound, path = state.certificate, state.radius_bound, state.path
         if epoch:
             w_sum, g_sum, epoch_mean = leaves_of(w_sum), leaves_of(g_sum), leaves_of(epoch_mean)
-            t = jnp.asarray(epoch_length, dtype)
+            # T in at least float32 (as the sums: bfloat16 rounds e.g. 257 to 256)
+            t = jnp.asarray(epoch_length, sdtype)
             # The sums restart lazily too (see the restarts above): zeroed on input after an epoch end.
             closed = jnp.logical_and(state.count > 0, state.count % epoch_length == 0)
             w_sum = select(ok, [jnp.where(closed, jnp.zeros_like(a), a) + p for a, p in zip(w_sum, P)], w_sum)
             g_sum = select(ok, [jnp.where(closed, jnp.zeros_like(a), a) + g for a, g in zip(g_sum, G)], g_sum)
-            path = path + segment
+            path = path + segment.astype(path.dtype)
             # The epoch's statistics only at its end (a cond over scalar outputs: no per-step reduction).
             certificate = jax.lax.cond(
                 epoch_end,
@@ -744,11 +777,13 @@ def o2nc(
                 lambda: certificate,
             )
             # w̄_k only when the epoch closes: a cond over the stored mean, which XLA writes in place (an elementwise
-            # choice would read and write the mean at every step).
+            # choice would read and write the mean at every step). The mean of the wider sums is rounded once, to
+            # the params' dtype.
             epoch_mean = jax.lax.cond(jnp.logical_and(ok, epoch_end),
-                                      lambda sums, mean: [a / t.astype(a.dtype) for a in sums],
+                                      lambda sums, mean: [(a / t.astype(a.dtype)).astype(m.dtype)
+                                                          for a, m in zip(sums, mean)],
                                       lambda sums, mean: list(mean), w_sum, epoch_mean)
-            radius_bound = jnp.where(epoch_end, path, radius_bound)
+            radius_bound = jnp.where(epoch_end, path.astype(radius_bound.dtype), radius_bound)
             path = jnp.where(epoch_end, jnp.zeros_like(path), path)
             w_sum, g_sum, epoch_mean = treedef.unflatten(w_sum), treedef.unflatten(g_sum), treedef.unflatten(epoch_mean)
         elif ema_beta is not None:
