@@ -105,7 +105,7 @@ def _sum_skipped_(params, states, active: list[int], foreach: bool) -> None:
         return
     taken = set(active)
     skipped = [i for i in range(len(params)) if i not in taken]
-    _add_([states[i]["w_sum"] for i in skipped], [params[i].detach() for i in skipped], 1.0, foreach)
+    _add_([states[i]["w_sum"] for i in skipped], [params[i] for i in skipped], 1.0, foreach)
 
 
 def accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -200,7 +200,7 @@ def o2nc(
     if kernel is None:
         if averaging is not None and averaging != "epoch":
             # every parameter of the group: one without a gradient still has its point w_n (its unchanged value)
-            _ema_(states, [p.detach() for p in params], averaging[1], foreach)
+            _ema_(states, params, averaging[1], foreach)
         _single_tensor_o2nc(params, G, states, group_state, active, s=s, **common)
     else:
         _multi_tensor_o2nc(params, G, states, group_state, active, grad_norm=grad_norm, kernel=kernel,
@@ -378,7 +378,7 @@ def _multi_tensor_o2nc(params, G, states, group_state, active, *, learner, layou
     length = epoch_length
 
     if averaging is not None and averaging != "epoch":  # the EMA of w_n (the current weights) of every parameter
-        _ema_(states, [p.detach() for p in params], averaging[1], foreach)
+        _ema_(states, params, averaging[1], foreach)
 
     lag_tensors = [st["lag"] for st in A]
     shared_lag = all(t is lag_tensors[0] for t in lag_tensors)
