@@ -37,14 +37,17 @@ class O2NCState(NamedTuple):
         s: s_{n+1}, the scalar of the current gradient point.
         draws: number of s values drawn (the index into a replayed s-sequence), int32: n + 2, as ``s_next`` is
             drawn one update ahead.
-        w_sum, g_sum: running sums of w and g over the current epoch (``averaging="epoch"``; else ()); after an
-            update that closed an epoch they still hold that epoch's sums, zeroed when the next update reads them.
+        w_sum, g_sum: running sums of w and g over the current epoch (``averaging="epoch"``; else ()), each leaf in
+            at least float32 (``online_learners.tree.accumulator_like``'s rule: a bfloat16 sum of ones stops at 256);
+            after an update that closed an epoch they still hold that epoch's sums, zeroed when the next update
+            reads them.
         epoch_mean: w̄ of the last completed epoch (``averaging="epoch"``; else ()).
         ema: exponential moving average of w (``averaging=("ema", β)``; else ()).
         certificate: ‖ĝ_k‖ of the last completed epoch (NaN before one completes or without epoch averaging).
         radius_bound: Σ‖x_t − x_{t−1}‖ over the last completed epoch, which bounds its exact radius
             max_t ‖w_t − w̄_k‖ (:mod:`o2nc.conversion.epoch`).
-        path, segment: running path length of the current epoch, and the length of the current segment.
+        path, segment: running path length of the current epoch (in at least float32, as the sums), and the length
+            of the current segment.
         lag: x_{n+1} − w_{n+1} = lag · Δ_{n+1}, i.e. (1 − s_{n+1}) lr for the full-step scalings, else 0.
         play: ``store_anchor=False`` without averaging: the learner itself as a leafless pytree (equal for equal
             learners), so that :func:`o2nc_eval_params` can recover the anchor from its play; else None.
@@ -494,10 +497,11 @@ def o2nc(
             ``("ema", beta)``; read it with :func:`o2nc_eval_params`.
         key: PRNG key of the s-sequence (default ``jax.random.key(0)``), or an integer seed of it, as
             ``optax.noisy_sgd`` takes; not with ``seed``.
-        seed: an integer in [0, 2**64): the counter-based s-sequence of :mod:`o2nc.conversion.draw` (53 bits in a
-            float64 run, else 24), the one ``o2nc.minimize(seed=...)`` and ``o2nc.torch.O2NC(seed=...)`` draw, so
-            one seed gives one trajectory in every shell. Its key words sit in ``state.key``: replacing them (e.g.
-            under ``vmap``) changes the seed.
+        seed: an integer in [0, 2**64) (or a 0-d integer array, as ``inject_hyperparams`` makes of it): the
+            counter-based s-sequence of :mod:`o2nc.conversion.draw` (53 bits in a float64 run, else 24), the one
+            ``o2nc.minimize(seed=...)`` and ``o2nc.torch.O2NC(seed=...)`` draw, so one seed gives one trajectory in
+            every shell. Its key words sit in ``state.key``, set by ``init``: replacing them (e.g. under ``vmap``)
+            changes the seed; a later change of the argument (an injected hyperparameter) does not.
         store_anchor: keep x_n in the state instead of recovering it (one more parameter-sized buffer); ``None``
             (default): ``False`` where the learner's previous play can be recomputed (unconstrained OGD), else
             ``True``. Without it and without averaging, :func:`o2nc_eval_params` needs the params of the last
