@@ -46,8 +46,9 @@ class O2NCState(NamedTuple):
         certificate: ‖ĝ_k‖ of the last completed epoch (NaN before one completes or without epoch averaging).
         radius_bound: Σ‖x_t − x_{t−1}‖ over the last completed epoch, which bounds its exact radius
             max_t ‖w_t − w̄_k‖ (:mod:`o2nc.conversion.epoch`). On half-precision params the norms of the segments
-            and the stored bound and certificate are rounded to the params' dtype (2⁻⁹ relative in bfloat16), so
-            there they hold to that rounding, not as strict bounds.
+            and the stored bound and certificate are rounded to the params' dtype (each within its unit roundoff,
+            2⁻⁸ in bfloat16, so within about 2⁻⁷ relative together), so there they hold to that rounding, not as
+            strict bounds.
         path, segment: running path length of the current epoch (in at least float32, as the sums), and the length
             of the current segment.
         lag: x_{n+1} − w_{n+1} = lag · Δ_{n+1}, i.e. (1 − s_{n+1}) lr for the full-step scalings, else 0.
