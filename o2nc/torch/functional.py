@@ -13,6 +13,7 @@ State, as the class keeps it: ``states`` holds one dict per parameter (the learn
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -22,7 +23,7 @@ from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import Scaling, coefficients
 from o2nc.torch import _fast
 from o2nc.torch._layout import _LEARNER, Layout, _Leaves, learner_lists, learner_state, store_learner_state
-from online_learners.tree import tree_norm
+from online_learners.tree import accumulator_like, tree_norm
 
 __all__ = ["o2nc", "lag", "host", "default_foreach", "vector_norm"]
 
@@ -108,10 +109,11 @@ def _sum_skipped_(params, states, active: list[int], foreach: bool) -> None:
     _add_([states[i]["w_sum"] for i in skipped], [params[i] for i in skipped], 1.0, foreach)
 
 
+@functools.cache
 def accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype of a running sum over steps on parameters of ``dtype``: ``online_learners.tree.accumulator_like``'s
+    """The dtype of a running sum over steps on parameters of ``dtype``, by ``online_learners.tree.accumulator_like``'s
     rule (the parameter dtype, but at least float32: a bfloat16 sum of ones stops at 256, a float16 one at 2048)."""
-    return torch.float32 if torch.finfo(dtype).bits < 32 else dtype
+    return accumulator_like(0.0, [torch.empty(0, dtype=dtype)]).dtype
 
 
 def _grad_sq(grad_norm, grads):
