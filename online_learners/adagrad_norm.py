@@ -115,5 +115,5 @@ def _multi_tensor_update(learner, per, shared, grads, played, grad_sq):
 
 AdaGradNorm.multi_tensor_kernels = (
     MultiTensorKernel(("delta",), ("sum_sq",), _multi_tensor_play, _multi_tensor_update, uses_grad_sq=True,
-                      rate=_multi_tensor_rate, descend=_multi_tensor_descend_),
+                      rate=_multi_tensor_rate, descend=_multi_tensor_descend_, fused="descent"),
 )

@@ -69,7 +69,10 @@ class MultiTensorKernel(NamedTuple):
       the update split so that a caller can take ‖Δ_t − η_t g_t‖ first and then apply Δ ← (Δ − ηg)·factor block
       by block;
     - ``coordinatewise``: the update acts on each coordinate alone given ``shared``, so it may run on any slice of
-      the lists (block by block).
+      the lists (block by block);
+    - ``fused`` (optional): the name of the fused CPU sweep that computes this same step in one pass per tensor
+      (``o2nc/torch/_cpu_kernels.c``, driven by ``o2nc/torch/_native.py``): ``"descent"`` where ``descend`` is
+      Δ ← (Δ − ηg)·factor, ``"kt"`` for KT's coin-betting update. The tests hold it to this kernel and the core.
     """
 
     fields: tuple
@@ -82,6 +85,7 @@ class MultiTensorKernel(NamedTuple):
     rate: Callable | None = None
     descend: Callable | None = None
     coordinatewise: bool = False
+    fused: str | None = None
 
 
 def declared_kernels(learner) -> tuple:

@@ -347,7 +347,7 @@ def _kt_multi_tensor_updater(coins):
 
 KT.multi_tensor_kernels = tuple(
     MultiTensorKernel(fields, ("count",), _kt_multi_tensor_play, _kt_multi_tensor_updater(coins),
-                      add_play=_kt_multi_tensor_add_play, update_uses_play=True, coordinatewise=True)
+                      add_play=_kt_multi_tensor_add_play, update_uses_play=True, coordinatewise=True, fused="kt")
     for fields, coins in ((("coin_sum", "wealth"), _kt_clipped_coins),
                           (("coin_sum", "scale", "wealth"), _kt_scale_free_coins))
 )

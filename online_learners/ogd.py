@@ -217,7 +217,7 @@ def _multi_tensor_update(learner, per, shared, grads, played, grad_sq):
 
 OGD.multi_tensor_kernels = (
     MultiTensorKernel(("delta",), ("count",), _multi_tensor_play, _multi_tensor_update, rate=_multi_tensor_rate,
-                      descend=_multi_tensor_descend_),
+                      descend=_multi_tensor_descend_, fused="descent"),
 )
 
 

@@ -1,6 +1,7 @@
 """The multi-tensor fast path of ``o2nc.torch.O2NC`` against the for-loop over the core learners (ground truth), in
 float64, on parameters of mixed shapes with a frozen layer, None gradients and a zero-size parameter
-(the scenario of ``test_foreach_matches_forloop`` in torch's test/test_optim.py)."""
+(the scenario of ``test_foreach_matches_forloop`` in torch's test/test_optim.py). Every test runs twice: with the
+fused CPU sweeps (``o2nc.torch._native``) where they are built, and with the ATen path alone."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,7 @@ from online_learners import OGD, registry
 from online_learners.base import declared_kernels
 
 torch = pytest.importorskip("torch")
-from o2nc.torch import O2NC, _fast  # noqa: E402
+from o2nc.torch import O2NC, _fast, _native  # noqa: E402
 from o2nc.torch.optimizer import _Leaves, _split  # noqa: E402
 
 FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]
@@ -18,6 +19,15 @@ FIRST = [(f"{e.name}[0]", e.examples[0]) for e in registry.entries()]
 DECLARING = [(n, l) for n, l in registry.examples() if declared_kernels(l)]
 KERNEL_LEARNERS = [l for _, l in DECLARING]
 KERNEL_IDS = [n for n, _ in DECLARING]
+
+
+@pytest.fixture(autouse=True, params=["fused", "aten"])
+def sweeps(request, monkeypatch):
+    """Both CPU fast paths: the fused sweeps (where the extension is built) and the blocked ATen passes."""
+    if request.param == "fused" and not _native.available():
+        pytest.skip("the fused CPU sweeps are not built here (no C compiler at install)")
+    monkeypatch.setattr(_native, "ENABLED", request.param == "fused")
+    return request.param
 
 
 def layout(learner) -> tuple:

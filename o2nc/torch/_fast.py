@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from o2nc.torch import _native
 from online_learners.base import MultiTensorKernel, declared_kernels
 from online_learners.ogd import _foreach_axpy_ as axpy_
 from online_learners.ogd import _projection_factor
@@ -42,6 +43,10 @@ def grad_products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None =
     collectives), and its product costs no memory traffic here (the block of Δ is in the cache). A square can
     overflow where the norm does not: callers that must tell a huge gradient from a non-finite one re-check with
     norms when a sum is not finite."""
+    if _native.fits(grads, deltas):
+        dtype = grads[0].dtype
+        sums = [torch.tensor(v, dtype=dtype) for v in _native.products(grads, deltas)]
+        return (sums[0], None, None) if deltas is None else tuple(sums)
     gg, dd, dg = [], [], []
     lists = [grads] if deltas is None else [grads, deltas]
     for block in _plan(lists):
@@ -118,6 +123,10 @@ def _step_norm_by_products(plan, deltas, grads, step, grad_sq):
     given). It loses no accuracy where a projection onto the ball of radius D acts: there ‖Δ − ηg‖ > D ≥ ‖Δ‖, so
     η‖g‖ ≤ 2‖Δ − ηg‖ and every term is at most 4‖Δ − ηg‖². Its squares can overflow where the norm does not:
     the result is then not finite."""
+    if _native.fits(deltas, grads):
+        dtype = deltas[0].dtype
+        g_sq, d_sq, dg_sum = (torch.tensor(v, dtype=dtype) for v in _native.products(grads, deltas))
+        return _combine(d_sq, dg_sum, grad_sq if grad_sq is not None else g_sq, step)
     dd, dg, gg = [], [], []
     for block in plan:
         for d, g in zip(_take(deltas, block), _take(grads, block)):
@@ -201,6 +210,13 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
             factor = None
         elif on_cpu:  # the projection acts: ‖Π(v)‖ = D up to the rounding of ‖v‖·(D/‖v‖)
             play_norm = norm * factor
+    if declared.fused == "descent" and _native.fits(params, deltas, grads, *(sums or ())):
+        want_sq = sums is not None and play_norm is None
+        total = _native.descent_step(params, deltas, grads, lag, step, factor, coef, sums, want_sq)
+        if not want_sq:
+            return new_shared, play_norm
+        norm = _native.norm_from_squares(total, deltas[0].dtype)
+        return new_shared, norm if norm is not None else global_norm(deltas)
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
     squares = [] if sums is not None and play_norm is None else None
     for block in plan:
@@ -234,7 +250,15 @@ def _total(squares, deltas):
 
 def _coordinatewise_blocked(declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq, sums, products):
     """Per block: the play Δ_n, x_n = w_n + lag·Δ_n, the learner's update with Δ_n, then w_{n+1} = x_n + coef·Δ_{n+1}
-    with the play's buffer reused as scratch (or, when the sums ask for ‖Δ_{n+1}‖, Δ_{n+1} formed per block)."""
+    with the play's buffer reused as scratch (or, when the sums ask for ‖Δ_{n+1}‖, Δ_{n+1} formed per block). KT's
+    step runs as one fused sweep per tensor where :mod:`o2nc.torch._native` can take it."""
+    if declared.fused == "kt" and _native.fits(params, grads, *per.values(), *(sums or ())):
+        total = _native.kt_step(learner, per, shared["count"], params, grads, lag, coef, sums, sums is not None)
+        new_shared = {"count": shared["count"] + 1}  # as KT's declared update returns it
+        if sums is None:
+            return new_shared, None
+        norm = _native.norm_from_squares(total, params[0].dtype)
+        return new_shared, norm if norm is not None else global_norm(declared.play(learner, per, new_shared))
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
     new_shared = shared
     squares = [] if sums is not None else None

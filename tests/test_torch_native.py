@@ -1,0 +1,181 @@
+"""The fused CPU sweeps of the torch shell (``o2nc/torch/_cpu_kernels.c`` through ``o2nc.torch._native``): built where
+a C compiler is, held to the ATen path and the core learners on tensors large enough for several threads, in
+float32 (1e-6 relative) and float64 (1e-12), and seen by autograd's version counters."""
+from __future__ import annotations
+
+import shutil
+import sys
+
+import pytest
+
+from online_learners import KT, OGD, AdaGradNorm
+
+torch = pytest.importorskip("torch")
+from o2nc.torch import O2NC, _native  # noqa: E402
+
+needs_sweeps = pytest.mark.skipif(not _native.available(), reason="the fused CPU sweeps are not built here")
+
+
+def test_the_sweeps_are_built_where_a_compiler_is():
+    """A C compiler at install time builds the extension; a build that failed silently would leave the ATen path
+    running with nothing said (setup.py installs without it), so it is checked here."""
+    if sys.platform.startswith("linux") and (shutil.which("cc") or shutil.which("gcc")):
+        assert _native._cpu_kernels is not None, "o2nc.torch._cpu_kernels was not built (see the pip install log)"
+    if _native._cpu_kernels is not None:
+        assert _native._cpu_kernels.openmp() in (True, False)
+
+
+LEARNERS = [
+    ("ogd-radius", lambda: OGD(lr=0.02, radius=0.05)),
+    ("ogd-anytime-radius", lambda: OGD(lr=0.05, radius=0.05, anytime=True)),
+    ("ogd-unconstrained", lambda: OGD(lr=1e-3)),
+    ("adagrad-norm", lambda: AdaGradNorm(radius=0.05)),
+    ("kt-known-G", lambda: KT(lipschitz=2.0)),
+    ("kt-scale-free", lambda: KT()),
+]
+
+
+def run(make_learner, *, fused, dtype, averaging, steps=9, threads=2, foreach=True, monkeypatch):
+    """O2NC over two tensors of 300k and 70k elements (several threads' parts each) and a small one, across an epoch
+    restart, with gradients that depend on the point; returns the parameters, the state and the group state."""
+    monkeypatch.setattr(_native, "ENABLED", fused)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        g = torch.Generator().manual_seed(0)
+        params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in ((600, 500), (70_001,), (3,))]
+        opt = O2NC(params, learner=make_learner(), epoch_length=4, averaging=averaging, foreach=foreach,
+                   generator=torch.Generator().manual_seed(1))
+        noise = torch.Generator().manual_seed(2)
+        for _ in range(steps):
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=noise, dtype=dtype) + torch.sin(3 * p.detach())
+            opt.step()
+        state = [{k: v.clone() for k, v in opt.state[p].items() if isinstance(v, torch.Tensor)} for p in params]
+        group = {k: v for k, v in opt.param_groups[0]["group_state"].items() if isinstance(v, torch.Tensor)}
+        return [p.detach().clone() for p in params], state, group
+    finally:
+        torch.set_num_threads(previous)
+
+
+def rel_error(got, ref) -> float:
+    """‖got − ref‖/‖ref‖ over the concatenation; 0 where both are the same NaNs (a certificate not yet taken)."""
+    if all(bool(torch.isnan(x).all()) and bool(torch.isnan(y).all()) for x, y in zip(got, ref)):
+        return 0.0
+    a = torch.cat([t.reshape(-1).double() for t in got])
+    b = torch.cat([t.reshape(-1).double() for t in ref])
+    scale = float(torch.linalg.vector_norm(b))
+    return float(torch.linalg.vector_norm(a - b)) / (scale if scale > 0 else 1.0)
+
+
+@needs_sweeps
+@pytest.mark.parametrize("dtype,rel", [(torch.float32, 1e-6), (torch.float64, 1e-12)], ids=["float32", "float64"])
+@pytest.mark.parametrize("averaging", [None, "epoch"], ids=["plain", "epoch-averaging"])
+@pytest.mark.parametrize("make_learner", [m for _, m in LEARNERS], ids=[n for n, _ in LEARNERS])
+def test_fused_sweeps_match_the_aten_path_and_the_forloop(make_learner, averaging, dtype, rel, monkeypatch):
+    """Parameters, every state buffer and the group's certificate, radius bound and path agree with the blocked
+    ATen path at the same thread count (one and two threads; torch's own float32 norms of the certificate depend on
+    the thread count at the 1e-5 level, the same code on both sides) and with the for-loop over the core learner
+    (float64 ground truth)."""
+    calls = []
+    for name in ("descent_step", "kt_step"):
+        original = getattr(_native, name)
+
+        def counted(*args, _original=original, **kwargs):
+            calls.append(1)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_native, name, counted)
+    for threads in (1, 2):
+        fused = run(make_learner, fused=True, dtype=dtype, averaging=averaging, threads=threads,
+                    monkeypatch=monkeypatch)
+        assert calls, "the fused sweep did not run"
+        calls.clear()
+        aten = run(make_learner, fused=False, dtype=dtype, averaging=averaging, threads=threads,
+                   monkeypatch=monkeypatch)
+        assert not calls
+        assert rel_error(fused[0], aten[0]) <= rel
+        for mine, theirs in zip(fused[1], aten[1]):
+            assert mine.keys() == theirs.keys()
+            for k in mine:
+                assert rel_error([mine[k]], [theirs[k]]) <= rel, k
+        for k in ("certificate", "radius_bound", "path", "segment"):
+            if k in aten[2]:
+                assert rel_error([fused[2][k]], [aten[2][k]]) <= rel, k
+    if dtype == torch.float64:  # the ground truth: the for-loop over the core learner
+        loop = run(make_learner, fused=False, dtype=dtype, averaging=averaging, foreach=False,
+                   monkeypatch=monkeypatch)
+        assert rel_error(fused[0], loop[0]) <= rel
+        for k in ("certificate", "radius_bound", "path", "segment"):
+            if k in loop[2]:
+                assert rel_error([fused[2][k]], [loop[2][k]]) <= rel, k
+
+
+@needs_sweeps
+def test_the_threads_partition_does_not_change_the_step_beyond_rounding(monkeypatch):
+    """One, two and three threads split a tensor at different places: the same step to rounding (the sums of the
+    projection's norm are added in another order)."""
+    runs = [run(LEARNERS[0][1], fused=True, dtype=torch.float64, averaging="epoch", threads=k,
+                monkeypatch=monkeypatch) for k in (1, 2, 3)]
+    for other in runs[1:]:
+        assert rel_error(other[0], runs[0][0]) <= 1e-14
+
+
+@needs_sweeps
+def test_the_sweeps_bump_the_version_counters(monkeypatch):
+    """Writes through data pointers are invisible to autograd: the sweeps bump the versions, so a graph that saved a
+    parameter before the step refuses to backpropagate through the stale value, as after an ATen in-place step."""
+    monkeypatch.setattr(_native, "ENABLED", True)
+    p = torch.nn.Parameter(torch.ones(1000))
+    opt = O2NC([p], learner=OGD(lr=0.1, radius=1.0), epoch_length=10)
+    p.grad = torch.ones(1000)
+    opt.step()
+    y = (p * p).sum()  # saves p for the backward pass
+    before = p._version
+    p.grad = torch.ones(1000)
+    opt.step()
+    assert p._version > before
+    assert opt.state[p]["learner.delta"]._version > 0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_fits_takes_contiguous_cpu_float32_and_float64_lists_only():
+    a, b = torch.zeros(4, 3), torch.zeros(4, 3)
+    if not _native.available():
+        assert not _native.fits([a], [b])
+        return
+    assert _native.fits([a], [b]) and _native.fits([a.double()], None, [b.double()])
+    assert not _native.fits([a.t()], [b])  # not contiguous
+    assert not _native.fits([a], [b.double()])  # two dtypes
+    assert not _native.fits([a.half()], [b.half()])  # half precision: the ATen path widens its sums
+    assert not _native.fits([a], [torch.zeros(5)])  # sizes differ
+    assert not _native.fits([a], [b, b])  # lengths differ
+    assert not _native.fits([], [])
+
+
+@needs_sweeps
+def test_the_extension_refuses_bad_arguments():
+    kernels = _native._cpu_kernels
+    x = torch.zeros(8)
+    with pytest.raises(ValueError, match="dtype code"):
+        kernels.products(2, x.data_ptr(), 0, 8, 1)
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        kernels.products(0, x.data_ptr(), 0, 8)
+    with pytest.raises(ValueError, match="in pairs"):
+        kernels.ogd_step(0, x.data_ptr(), x.data_ptr(), x.data_ptr(), x.data_ptr(), 0, 8, 0.0, 0.1, 1.0, 0.5, 0, 1)
+
+
+@needs_sweeps
+def test_products_match_the_float64_sums():
+    g = torch.Generator().manual_seed(7)
+    grads = [torch.randn(s, generator=g) for s in (300_000, 5, 0)]
+    deltas = [torch.randn(t.shape, generator=g) for t in grads]
+    gg, dd, dg = _native.products(grads, deltas)
+    wide = [t.double() for t in grads], [t.double() for t in deltas]
+    assert gg == pytest.approx(sum(float((a * a).sum()) for a in wide[0]), rel=1e-6)
+    assert dd == pytest.approx(sum(float((b * b).sum()) for b in wide[1]), rel=1e-6)
+    exact = sum(float((a * b).sum()) for a, b in zip(*wide))
+    scale = sum(float((a.abs() * b.abs()).sum()) for a, b in zip(*wide))
+    assert abs(dg - exact) <= 1e-6 * scale
+    assert _native.products(grads, None)[0] == gg
