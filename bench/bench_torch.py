@@ -19,14 +19,18 @@ Beside each ratio the *floor*: float32 words read + written per parameter per st
   comes from the projection where it acts, else from Δ_{n+1}'s squares in the sweep): 11.
 * O2NC(KT): the check (1), then read w, g, X, W and write w, X, W (7): 8.
 
-Beside the words, the element-wise operations per block of the blocked step (each a pass over cache-resident data):
-O2NC(OGD, radius D) 4 (x_n = w_n + lag·Δ_n; Δ − ηg; ·f with f = min(1, D/‖v‖), skipped while f = 1;
-w_{n+1} = x_n + c·Δ_{n+1}); with epoch averaging 2 more (Σw, Σg; and Δ_{n+1}'s squares while f = 1); O2NC(KT) 6
-(the bet X·W/(t+1), x_n, the clipped coin, X, W, w_{n+1}). SGD-momentum's foreach step makes 3 passes over memory,
-Adam's more.
+On the CPU the step runs the fused sweeps of ``o2nc.torch._native`` where the extension is built (``--sweeps fused``,
+the default): one read-only pass for the products and one read-and-write pass per tensor for the whole update, so
+each buffer crosses the memory bus once per pass, at the floor's count of words. ``--sweeps aten`` times the ATen
+path instead (the blocked passes of ``o2nc.torch._fast``, what runs without a C compiler at install): per block
+O2NC(OGD, radius D) makes 4 element-wise operations (x_n = w_n + lag·Δ_n; Δ − ηg; ·f with f = min(1, D/‖v‖),
+skipped while f = 1; w_{n+1} = x_n + c·Δ_{n+1}), with epoch averaging 2 more, O2NC(KT) 6.
+
+The reference is torch's multi-tensor step (``foreach=True``: SGD-momentum makes 3 passes over memory, Adam more), as
+the targets were set; ``--peer fused`` times torch's own fused CPU kernels (``fused=True``) instead.
 
 Usage: python bench/bench_torch.py [--params 10_000_000] [--tensors 50] [--repeats 100] [--device cpu|cuda]
-                                   [--rows paper|all] [--clock wall|cpu]
+                                   [--rows paper|all] [--clock wall|cpu] [--sweeps fused|aten] [--peer foreach|fused]
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ import time
 
 import torch
 
-from o2nc.torch import O2NC
+from o2nc.torch import O2NC, _native
 from online_learners import KT, OGD
 
 T = 100  # epoch length of the paper's configuration
@@ -62,12 +66,15 @@ def paper_ogd(params) -> OGD:
     return OGD(lr=radius / (grad_norm * math.sqrt(T)), radius=radius)
 
 
+PEER = {"foreach": True}  # the keyword that picks torch's implementation: foreach=True, or fused=True (--peer)
+
+
 def sgd(p):
-    return torch.optim.SGD(p, lr=1e-3, momentum=0.9, foreach=True)
+    return torch.optim.SGD(p, lr=1e-3, momentum=0.9, **PEER)
 
 
 def adam(p):
-    return torch.optim.Adam(p, lr=1e-3, foreach=True)
+    return torch.optim.Adam(p, lr=1e-3, **PEER)
 
 
 # (name, O2NC factory, reference factory, our words, the reference's words, in the default rows)
@@ -100,7 +107,12 @@ def machine(device) -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
     line = (f"{platform.platform()} {platform.machine()}; {os.cpu_count()} CPUs; load average "
             f"{' '.join(f'{v:.2f}' if isinstance(v, float) else v for v in load)}; torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads")
+            f"{torch.get_num_threads()} threads; CPU sweeps: ")
+    if _native.available():
+        line += f"fused ({'OpenMP' if _native._cpu_kernels.openmp() else 'one thread'})"
+    else:
+        line += "ATen" + ("" if _native._cpu_kernels is not None else " (the extension is not built)")
+    line += f"; reference: torch.optim with {next(iter(PEER))}=True"
     if device == "cuda":
         line += f"; {torch.cuda.get_device_name()}"
     return line
@@ -118,7 +130,14 @@ def main():
     ap.add_argument("--rows", default="paper", choices=["paper", "all"],
                     help="paper: the configuration of [CMO23] and the unconstrained and KT rows; all: also without "
                          "restarts")
+    ap.add_argument("--sweeps", default="fused", choices=["fused", "aten"],
+                    help="fused: the C sweeps where built; aten: the blocked ATen passes")
+    ap.add_argument("--peer", default="foreach", choices=["foreach", "fused"],
+                    help="torch.optim's implementation to compare with")
     args = ap.parse_args()
+    _native.ENABLED = args.sweeps == "fused"
+    PEER.clear()
+    PEER[args.peer] = True
     if args.repeats < 1 or args.params < args.tensors or args.tensors < 1:
         ap.error("need --repeats ≥ 1 and --params ≥ --tensors ≥ 1")
     dev = args.device

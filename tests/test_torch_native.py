@@ -36,14 +36,14 @@ LEARNERS = [
 
 
 def run(make_learner, *, fused, dtype, averaging, steps=9, threads=2, foreach=True, monkeypatch):
-    """O2NC over two tensors of 300k and 70k elements (several threads' parts each) and a small one, across an epoch
+    """O2NC over tensors of 140k (two threads' parts), 7k and 3 elements, across an epoch
     restart, with gradients that depend on the point; returns the parameters, the state and the group state."""
     monkeypatch.setattr(_native, "ENABLED", fused)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         g = torch.Generator().manual_seed(0)
-        params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in ((600, 500), (70_001,), (3,))]
+        params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in ((350, 400), (7_001,), (3,))]
         opt = O2NC(params, learner=make_learner(), epoch_length=4, averaging=averaging, foreach=foreach,
                    generator=torch.Generator().manual_seed(1))
         noise = torch.Generator().manual_seed(2)
@@ -102,10 +102,11 @@ def test_fused_sweeps_match_the_aten_path_and_the_forloop(make_learner, averagin
         for k in ("certificate", "radius_bound", "path", "segment"):
             if k in aten[2]:
                 assert rel_error([fused[2][k]], [aten[2][k]]) <= rel, k
-    if dtype == torch.float64:  # the ground truth: the for-loop over the core learner
-        loop = run(make_learner, fused=False, dtype=dtype, averaging=averaging, foreach=False,
-                   monkeypatch=monkeypatch)
-        assert rel_error(fused[0], loop[0]) <= rel
+    # the ground truth: the for-loop over the core learner. In float32 its certificate differs from the multi-tensor
+    # paths' at the 1e-5 level through torch's float32 norms, not the sweeps: the statistics are compared in float64.
+    loop = run(make_learner, fused=False, dtype=dtype, averaging=averaging, foreach=False, monkeypatch=monkeypatch)
+    assert rel_error(fused[0], loop[0]) <= rel
+    if dtype == torch.float64:
         for k in ("certificate", "radius_bound", "path", "segment"):
             if k in loop[2]:
                 assert rel_error([fused[2][k]], [loop[2][k]]) <= rel, k
@@ -113,12 +114,12 @@ def test_fused_sweeps_match_the_aten_path_and_the_forloop(make_learner, averagin
 
 @needs_sweeps
 def test_the_threads_partition_does_not_change_the_step_beyond_rounding(monkeypatch):
-    """One, two and three threads split a tensor at different places: the same step to rounding (the sums of the
-    projection's norm are added in another order)."""
+    """One thread sweeps the 140k-element tensor whole, two split it in halves: the same step to rounding (the sums
+    of the projection's norm and of the path are added in another order)."""
     runs = [run(LEARNERS[0][1], fused=True, dtype=torch.float64, averaging="epoch", threads=k,
-                monkeypatch=monkeypatch) for k in (1, 2, 3)]
-    for other in runs[1:]:
-        assert rel_error(other[0], runs[0][0]) <= 1e-14
+                monkeypatch=monkeypatch) for k in (1, 2)]
+    assert rel_error(runs[1][0], runs[0][0]) <= 1e-14
+    assert rel_error([runs[1][2]["path"]], [runs[0][2]["path"]]) <= 1e-14
 
 
 @needs_sweeps
@@ -158,12 +159,17 @@ def test_fits_takes_contiguous_cpu_float32_and_float64_lists_only():
 def test_the_extension_refuses_bad_arguments():
     kernels = _native._cpu_kernels
     x = torch.zeros(8)
+    ptr = [x.data_ptr()]
     with pytest.raises(ValueError, match="dtype code"):
-        kernels.products(2, x.data_ptr(), 0, 8, 1)
+        kernels.products(2, [8], ptr, None, 1)
     with pytest.raises(TypeError, match="takes 5 arguments"):
-        kernels.products(0, x.data_ptr(), 0, 8)
+        kernels.products(0, [8], ptr, None)
+    with pytest.raises(ValueError, match="1 pointers for 2 sizes"):
+        kernels.products(0, [8, 8], ptr, None, 1)
+    with pytest.raises(ValueError, match="null pointer"):
+        kernels.products(0, [8], [0], None, 1)
     with pytest.raises(ValueError, match="in pairs"):
-        kernels.ogd_step(0, x.data_ptr(), x.data_ptr(), x.data_ptr(), x.data_ptr(), 0, 8, 0.0, 0.1, 1.0, 0.5, 0, 1)
+        kernels.ogd_step(0, [8], ptr, ptr, ptr, ptr, None, 0.0, 0.1, 1.0, 0.5, 0, 1)
 
 
 @needs_sweeps

@@ -20,13 +20,15 @@
  * precision over chunks summed in the tensor's dtype, per thread over a static partition of the elements, and added
  * in thread order: the same inputs and thread count give the same bits.
  *
- * Arguments are data pointers (Python ints) of contiguous CPU tensors of one dtype (0 = float32, 1 = float64),
- * the element count, and scalars; the GIL is released while a sweep runs. */
+ * Arguments are, per operand, the data pointers (Python ints) of a list of contiguous CPU tensors of one dtype
+ * (0 = float32, 1 = float64) with their element counts, and scalars; the threads split the concatenation of the
+ * tensors into equal parts, and the GIL is released while a sweep runs. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -134,7 +136,73 @@ MULTIVERSION static void kt_##SUF(T *restrict p, T *restrict X, T *restrict W, T
 DEFINE_SWEEPS(float, f32)
 DEFINE_SWEEPS(double, f64)
 
-/* ---- the partition over threads -------------------------------------------------------------------------------- */
+/* ---- lists of tensors, split over threads ---------------------------------------------------------------------- */
+
+#define MAX_OPERANDS 8
+
+/* A step's operands: for each operand a pointer per tensor (NULL where the operand is absent), the tensors' sizes
+   and their offsets in the concatenation, which the threads split into equal parts. */
+typedef struct {
+    Py_ssize_t count;
+    Py_ssize_t *sizes;
+    Py_ssize_t *offsets;
+    void **ptrs[MAX_OPERANDS];
+    Py_ssize_t total;
+} Lists;
+
+static void lists_free(Lists *l) {
+    PyMem_Free(l->sizes);
+    PyMem_Free(l->offsets);
+    for (int j = 0; j < MAX_OPERANDS; j++) PyMem_Free(l->ptrs[j]);
+}
+
+/* sizes: a sequence of element counts; operands[j]: a sequence of data pointers of the same length, or None for an
+   operand that is absent (all its pointers NULL). */
+static int lists_parse(PyObject *sizes, PyObject *const *operands, int n_operands, Lists *l) {
+    memset(l, 0, sizeof(*l));
+    PyObject *fast = PySequence_Fast(sizes, "sizes must be a sequence of element counts");
+    if (!fast) return 0;
+    Py_ssize_t m = PySequence_Fast_GET_SIZE(fast);
+    l->count = m;
+    l->sizes = PyMem_Calloc(m ? m : 1, sizeof(Py_ssize_t));
+    l->offsets = PyMem_Calloc(m ? m : 1, sizeof(Py_ssize_t));
+    if (!l->sizes || !l->offsets) { Py_DECREF(fast); PyErr_NoMemory(); return 0; }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        Py_ssize_t n = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(fast, i));
+        if (n == -1 && PyErr_Occurred()) { Py_DECREF(fast); return 0; }
+        if (n < 0) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "sizes must be ≥ 0"); return 0; }
+        l->sizes[i] = n;
+        l->offsets[i] = l->total;
+        l->total += n;
+    }
+    Py_DECREF(fast);
+    for (int j = 0; j < n_operands; j++) {
+        l->ptrs[j] = PyMem_Calloc(m ? m : 1, sizeof(void *));
+        if (!l->ptrs[j]) { PyErr_NoMemory(); return 0; }
+        if (operands[j] == Py_None) continue;
+        PyObject *seq = PySequence_Fast(operands[j], "operands must be sequences of data pointers or None");
+        if (!seq) return 0;
+        if (PySequence_Fast_GET_SIZE(seq) != m) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_ValueError, "operand %d has %zd pointers for %zd sizes", j,
+                         PySequence_Fast_GET_SIZE(seq), m);
+            return 0;
+        }
+        for (Py_ssize_t i = 0; i < m; i++) {
+            void *ptr = PyLong_AsVoidPtr(PySequence_Fast_GET_ITEM(seq, i));
+            if (ptr == NULL && PyErr_Occurred()) { Py_DECREF(seq); return 0; }
+            if (ptr == NULL && l->sizes[i] > 0) {
+                Py_DECREF(seq);
+                PyErr_Format(PyExc_ValueError, "operand %d: a null pointer for a tensor of %zd elements", j,
+                             l->sizes[i]);
+                return 0;
+            }
+            l->ptrs[j][i] = ptr;
+        }
+        Py_DECREF(seq);
+    }
+    return 1;
+}
 
 static int thread_count(Py_ssize_t n, int requested) {
     int k = requested < 1 ? 1 : (requested > MAX_THREADS ? MAX_THREADS : requested);
@@ -146,7 +214,7 @@ static int thread_count(Py_ssize_t n, int requested) {
     return k;
 }
 
-/* [lo, hi) of part t of k: equal parts, boundaries on multiples of CHUNK (whole cache lines and vectors). */
+/* [lo, hi) of part t of k of the concatenation: equal parts, boundaries on multiples of CHUNK. */
 static void part(Py_ssize_t n, int t, int k, Py_ssize_t *lo, Py_ssize_t *hi) {
     Py_ssize_t chunks = (n + CHUNK - 1) / CHUNK;
     Py_ssize_t a = chunks * t / k * CHUNK, b = chunks * (t + 1) / k * CHUNK;
@@ -154,21 +222,36 @@ static void part(Py_ssize_t n, int t, int k, Py_ssize_t *lo, Py_ssize_t *hi) {
     *hi = b < n ? b : n;
 }
 
-/* ---- argument parsing --------------------------------------------------------------------------------------------- */
+/* Runs body(i, a, b, partial) for every tensor i and its local range [a, b) of each thread's part; each thread adds
+   into its own partial sums, which are then added in thread order (the same bits for the same thread count). */
+#define FOR_EACH_PART(lists, threads, partials, width, body)                                                          \
+    do {                                                                                                             \
+        int k_ = thread_count((lists).total, (threads));                                                             \
+        for (int t_ = 0; t_ < k_; t_++)                                                                              \
+            for (int w_ = 0; w_ < (width); w_++) (partials)[t_][w_] = 0.0;                                           \
+        Py_BEGIN_ALLOW_THREADS                                                                                       \
+        _Pragma("omp parallel for num_threads(k_) schedule(static, 1) if (k_ > 1)")                                 \
+        for (int t_ = 0; t_ < k_; t_++) {                                                                            \
+            Py_ssize_t lo_, hi_;                                                                                     \
+            part((lists).total, t_, k_, &lo_, &hi_);                                                                 \
+            for (Py_ssize_t i = 0; i < (lists).count; i++) {                                                         \
+                Py_ssize_t off_ = (lists).offsets[i], end_ = off_ + (lists).sizes[i];                                \
+                Py_ssize_t a = lo_ > off_ ? lo_ - off_ : 0, b = (hi_ < end_ ? hi_ : end_) - off_;                    \
+                if (a >= b) continue;                                                                                \
+                double *partial = (partials)[t_];                                                                    \
+                body;                                                                                                \
+            }                                                                                                        \
+        }                                                                                                            \
+        Py_END_ALLOW_THREADS                                                                                         \
+        for (int t_ = 1; t_ < k_; t_++)                                                                              \
+            for (int w_ = 0; w_ < (width); w_++) (partials)[0][w_] += (partials)[t_][w_];                            \
+    } while (0)
 
-static int get_ptr(PyObject *o, void **out) {
-    *out = PyLong_AsVoidPtr(o);
-    return !(*out == NULL && PyErr_Occurred());
-}
+/* ---- argument parsing --------------------------------------------------------------------------------------------- */
 
 static int get_double(PyObject *o, double *out) {
     *out = PyFloat_AsDouble(o);
     return !(*out == -1.0 && PyErr_Occurred());
-}
-
-static int get_ssize(PyObject *o, Py_ssize_t *out) {
-    *out = PyLong_AsSsize_t(o);
-    return !(*out == -1 && PyErr_Occurred());
 }
 
 static int check_nargs(Py_ssize_t nargs, Py_ssize_t want, const char *name) {
@@ -179,124 +262,118 @@ static int check_nargs(Py_ssize_t nargs, Py_ssize_t want, const char *name) {
     return 1;
 }
 
-static int check_dtype(long dtype) {
-    if (dtype != 0 && dtype != 1) {
-        PyErr_Format(PyExc_ValueError, "dtype code must be 0 (float32) or 1 (float64), got %ld", dtype);
+static int get_dtype(PyObject *o, long *dtype) {
+    *dtype = PyLong_AsLong(o);
+    if (*dtype == -1 && PyErr_Occurred()) return 0;
+    if (*dtype != 0 && *dtype != 1) {
+        PyErr_Format(PyExc_ValueError, "dtype code must be 0 (float32) or 1 (float64), got %ld", *dtype);
         return 0;
     }
     return 1;
 }
 
-/* products(dtype, g, d or 0, n, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩) as Python floats */
-static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    void *g, *d;
-    Py_ssize_t n;
-    if (!check_nargs(nargs, 5, "products")) return NULL;
-    long dtype = PyLong_AsLong(args[0]);
-    long threads = PyLong_AsLong(args[4]);
-    if (PyErr_Occurred() || !check_dtype(dtype) || !get_ptr(args[1], &g) || !get_ptr(args[2], &d) ||
-        !get_ssize(args[3], &n))
-        return NULL;
-    double parts[MAX_THREADS][3];
-    int k = thread_count(n, (int)threads);
-    Py_BEGIN_ALLOW_THREADS
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(k) schedule(static, 1) if (k > 1)
-#endif
-    for (int t = 0; t < k; t++) {
-        Py_ssize_t lo, hi;
-        part(n, t, k, &lo, &hi);
-        if (dtype == 0) products_f32((const float *)g, (const float *)d, lo, hi, parts[t]);
-        else products_f64((const double *)g, (const double *)d, lo, hi, parts[t]);
-    }
-    Py_END_ALLOW_THREADS
-    double gg = 0.0, dd = 0.0, dg = 0.0;
-    for (int t = 0; t < k; t++) { gg += parts[t][0]; dd += parts[t][1]; dg += parts[t][2]; }
-    return Py_BuildValue("(ddd)", gg, dd, dg);
+static int get_int(PyObject *o, int *out) {
+    long v = PyLong_AsLong(o);
+    if (v == -1 && PyErr_Occurred()) return 0;
+    *out = (int)v;
+    return 1;
 }
 
-/* ogd_step(dtype, p, d, g, sw or 0, sg or 0, n, lag, step, factor, coef, want_sq, threads) -> Σ Δ_{n+1}² (0.0
-   without want_sq) */
+static int check_pair(const Lists *l, int a, int b, const char *name) {
+    for (Py_ssize_t i = 0; i < l->count; i++)
+        if ((l->ptrs[a][i] == NULL) != (l->ptrs[b][i] == NULL) && l->sizes[i] > 0) {
+            PyErr_Format(PyExc_ValueError, "%s: the epoch sums come in pairs (both pointers or neither)", name);
+            return 0;
+        }
+    return 1;
+}
+
+typedef double Partials[MAX_THREADS][3];
+
+/* products(dtype, sizes, gs, ds or None, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩) over the lists, as Python floats */
+static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    long dtype;
+    int threads;
+    Lists l;
+    if (!check_nargs(nargs, 5, "products") || !get_dtype(args[0], &dtype) || !get_int(args[4], &threads)) return NULL;
+    if (!lists_parse(args[1], args + 2, 2, &l)) { lists_free(&l); return NULL; }
+    Partials *parts = PyMem_Malloc(sizeof(Partials));
+    if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
+    double out[3];
+    FOR_EACH_PART(l, threads, *parts, 3, {
+        double sums[3];
+        if (dtype == 0) products_f32((const float *)l.ptrs[0][i], (const float *)l.ptrs[1][i], a, b, sums);
+        else products_f64((const double *)l.ptrs[0][i], (const double *)l.ptrs[1][i], a, b, sums);
+        partial[0] += sums[0]; partial[1] += sums[1]; partial[2] += sums[2];
+    });
+    out[0] = (*parts)[0][0]; out[1] = (*parts)[0][1]; out[2] = (*parts)[0][2];
+    PyMem_Free(parts);
+    lists_free(&l);
+    return Py_BuildValue("(ddd)", out[0], out[1], out[2]);
+}
+
+/* ogd_step(dtype, sizes, ps, ds, gs, sws or None, sgs or None, lag, step, factor, coef, want_sq, threads)
+   -> Σ Δ_{n+1}² (0.0 without want_sq) */
 static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    void *p, *d, *g, *sw, *sg;
-    Py_ssize_t n;
+    long dtype;
+    int want_sq, threads;
     double lag, step, factor, coef;
-    if (!check_nargs(nargs, 13, "ogd_step")) return NULL;
-    long dtype = PyLong_AsLong(args[0]);
-    long want_sq = PyLong_AsLong(args[11]);
-    long threads = PyLong_AsLong(args[12]);
-    if (PyErr_Occurred() || !check_dtype(dtype) || !get_ptr(args[1], &p) || !get_ptr(args[2], &d) ||
-        !get_ptr(args[3], &g) || !get_ptr(args[4], &sw) || !get_ptr(args[5], &sg) || !get_ssize(args[6], &n) ||
-        !get_double(args[7], &lag) || !get_double(args[8], &step) || !get_double(args[9], &factor) ||
-        !get_double(args[10], &coef))
+    Lists l;
+    if (!check_nargs(nargs, 13, "ogd_step") || !get_dtype(args[0], &dtype) || !get_double(args[7], &lag) ||
+        !get_double(args[8], &step) || !get_double(args[9], &factor) || !get_double(args[10], &coef) ||
+        !get_int(args[11], &want_sq) || !get_int(args[12], &threads))
         return NULL;
-    if ((sw == NULL) != (sg == NULL)) {
-        PyErr_SetString(PyExc_ValueError, "ogd_step: the epoch sums come in pairs (both pointers or neither)");
-        return NULL;
-    }
-    double parts[MAX_THREADS];
-    int k = thread_count(n, (int)threads);
-    Py_BEGIN_ALLOW_THREADS
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(k) schedule(static, 1) if (k > 1)
-#endif
-    for (int t = 0; t < k; t++) {
-        Py_ssize_t lo, hi;
-        part(n, t, k, &lo, &hi);
+    if (!lists_parse(args[1], args + 2, 5, &l) || !check_pair(&l, 3, 4, "ogd_step")) { lists_free(&l); return NULL; }
+    Partials *parts = PyMem_Malloc(sizeof(Partials));
+    if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
+    FOR_EACH_PART(l, threads, *parts, 1, {
+        double sq;
         if (dtype == 0)
-            ogd_f32((float *)p, (float *)d, (const float *)g, (float *)sw, (float *)sg, lo, hi, (float)lag,
-                    (float)step, (float)factor, (float)coef, (int)want_sq, &parts[t]);
+            ogd_f32((float *)l.ptrs[0][i], (float *)l.ptrs[1][i], (const float *)l.ptrs[2][i],
+                    (float *)l.ptrs[3][i], (float *)l.ptrs[4][i], a, b, (float)lag, (float)step, (float)factor,
+                    (float)coef, want_sq, &sq);
         else
-            ogd_f64((double *)p, (double *)d, (const double *)g, (double *)sw, (double *)sg, lo, hi, lag, step,
-                    factor, coef, (int)want_sq, &parts[t]);
-    }
-    Py_END_ALLOW_THREADS
-    double total = 0.0;
-    for (int t = 0; t < k; t++) total += parts[t];
+            ogd_f64((double *)l.ptrs[0][i], (double *)l.ptrs[1][i], (const double *)l.ptrs[2][i],
+                    (double *)l.ptrs[3][i], (double *)l.ptrs[4][i], a, b, lag, step, factor, coef, want_sq, &sq);
+        partial[0] += sq;
+    });
+    double total = (*parts)[0][0];
+    PyMem_Free(parts);
+    lists_free(&l);
     return PyFloat_FromDouble(total);
 }
 
-/* kt_step(dtype, p, X, W, h or 0, g, sw or 0, sg or 0, n, lag, inv_now, bound, a, coef, inv_next, next_value,
-           want_sq, threads) -> Σ β_{n+1}² (0.0 without want_sq) */
+/* kt_step(dtype, sizes, ps, Xs, Ws, hs or None, gs, sws or None, sgs or None, lag, inv_now, bound, a, coef,
+           inv_next, next_value, want_sq, threads) -> Σ β_{n+1}² (0.0 without want_sq) */
 static PyObject *py_kt_step(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    void *p, *X, *W, *h, *g, *sw, *sg;
-    Py_ssize_t n;
-    double lag, inv_now, bound, a, coef, inv_next, next_value;
-    if (!check_nargs(nargs, 18, "kt_step")) return NULL;
-    long dtype = PyLong_AsLong(args[0]);
-    long want_sq = PyLong_AsLong(args[16]);
-    long threads = PyLong_AsLong(args[17]);
-    if (PyErr_Occurred() || !check_dtype(dtype) || !get_ptr(args[1], &p) || !get_ptr(args[2], &X) ||
-        !get_ptr(args[3], &W) || !get_ptr(args[4], &h) || !get_ptr(args[5], &g) || !get_ptr(args[6], &sw) ||
-        !get_ptr(args[7], &sg) || !get_ssize(args[8], &n) || !get_double(args[9], &lag) ||
-        !get_double(args[10], &inv_now) || !get_double(args[11], &bound) || !get_double(args[12], &a) ||
-        !get_double(args[13], &coef) || !get_double(args[14], &inv_next) || !get_double(args[15], &next_value))
+    long dtype;
+    int want_sq, threads;
+    double lag, inv_now, bound, a_coin, coef, inv_next, next_value;
+    Lists l;
+    if (!check_nargs(nargs, 18, "kt_step") || !get_dtype(args[0], &dtype) || !get_double(args[9], &lag) ||
+        !get_double(args[10], &inv_now) || !get_double(args[11], &bound) || !get_double(args[12], &a_coin) ||
+        !get_double(args[13], &coef) || !get_double(args[14], &inv_next) || !get_double(args[15], &next_value) ||
+        !get_int(args[16], &want_sq) || !get_int(args[17], &threads))
         return NULL;
-    if ((sw == NULL) != (sg == NULL)) {
-        PyErr_SetString(PyExc_ValueError, "kt_step: the epoch sums come in pairs (both pointers or neither)");
-        return NULL;
-    }
-    double parts[MAX_THREADS];
-    int k = thread_count(n, (int)threads);
-    Py_BEGIN_ALLOW_THREADS
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(k) schedule(static, 1) if (k > 1)
-#endif
-    for (int t = 0; t < k; t++) {
-        Py_ssize_t lo, hi;
-        part(n, t, k, &lo, &hi);
+    if (!lists_parse(args[1], args + 2, 7, &l) || !check_pair(&l, 5, 6, "kt_step")) { lists_free(&l); return NULL; }
+    Partials *parts = PyMem_Malloc(sizeof(Partials));
+    if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
+    FOR_EACH_PART(l, threads, *parts, 1, {
+        double sq;
         if (dtype == 0)
-            kt_f32((float *)p, (float *)X, (float *)W, (float *)h, (const float *)g, (float *)sw, (float *)sg, lo,
-                   hi, (float)lag, (float)inv_now, (float)bound, (float)a, (float)coef, (float)inv_next,
-                   (float)next_value, (int)want_sq, &parts[t]);
+            kt_f32((float *)l.ptrs[0][i], (float *)l.ptrs[1][i], (float *)l.ptrs[2][i], (float *)l.ptrs[3][i],
+                   (const float *)l.ptrs[4][i], (float *)l.ptrs[5][i], (float *)l.ptrs[6][i], a, b, (float)lag,
+                   (float)inv_now, (float)bound, (float)a_coin, (float)coef, (float)inv_next, (float)next_value,
+                   want_sq, &sq);
         else
-            kt_f64((double *)p, (double *)X, (double *)W, (double *)h, (const double *)g, (double *)sw,
-                   (double *)sg, lo, hi, lag, inv_now, bound, a, coef, inv_next, next_value, (int)want_sq,
-                   &parts[t]);
-    }
-    Py_END_ALLOW_THREADS
-    double total = 0.0;
-    for (int t = 0; t < k; t++) total += parts[t];
+            kt_f64((double *)l.ptrs[0][i], (double *)l.ptrs[1][i], (double *)l.ptrs[2][i], (double *)l.ptrs[3][i],
+                   (const double *)l.ptrs[4][i], (double *)l.ptrs[5][i], (double *)l.ptrs[6][i], a, b, lag, inv_now,
+                   bound, a_coin, coef, inv_next, next_value, want_sq, &sq);
+        partial[0] += sq;
+    });
+    double total = (*parts)[0][0];
+    PyMem_Free(parts);
+    lists_free(&l);
     return PyFloat_FromDouble(total);
 }
 
@@ -310,16 +387,16 @@ static PyObject *py_openmp(PyObject *self, PyObject *unused) {
 
 static PyMethodDef methods[] = {
     {"products", (PyCFunction)(void (*)(void))py_products, METH_FASTCALL,
-     "products(dtype, g, d, n, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩); d = 0 for ‖g‖² alone"},
+     "products(dtype, sizes, gs, ds, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩); ds = None for ‖g‖² alone"},
     {"ogd_step", (PyCFunction)(void (*)(void))py_ogd_step, METH_FASTCALL,
-     "ogd_step(dtype, p, d, g, sw, sg, n, lag, step, factor, coef, want_sq, threads) -> Σ Δ_{n+1}²"},
+     "ogd_step(dtype, sizes, ps, ds, gs, sws, sgs, lag, step, factor, coef, want_sq, threads) -> Σ Δ_{n+1}²"},
     {"kt_step", (PyCFunction)(void (*)(void))py_kt_step, METH_FASTCALL,
-     "kt_step(dtype, p, X, W, h, g, sw, sg, n, lag, inv_now, bound, a, coef, inv_next, next_value, want_sq, "
-     "threads) -> Σ β_{n+1}²"},
+     "kt_step(dtype, sizes, ps, Xs, Ws, hs, gs, sws, sgs, lag, inv_now, bound, a, coef, inv_next, next_value, "
+     "want_sq, threads) -> Σ β_{n+1}²"},
     {"openmp", py_openmp, METH_NOARGS, "whether the sweeps were built with OpenMP threads"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cpu_kernels", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cpu_kernels", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__cpu_kernels(void) { return PyModule_Create(&module); }

@@ -57,8 +57,8 @@ def fits(*lists) -> bool:
     return True
 
 
-def _ptr(t: torch.Tensor | None) -> int:
-    return 0 if t is None else t.data_ptr()
+def _ptrs(ts) -> list[int] | None:
+    return None if ts is None else [t.data_ptr() for t in ts]
 
 
 def _float(x) -> float:
@@ -66,33 +66,21 @@ def _float(x) -> float:
 
 
 def products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None) -> tuple[float, float, float]:
-    """(‖g‖², ‖Δ‖², ⟨Δ, g⟩) over the lists, as Python floats summed in double precision (‖Δ‖² and ⟨Δ, g⟩ are 0.0
-    without ``deltas``)."""
-    code, threads = _CODES[grads[0].dtype], torch.get_num_threads()
-    gg = dd = dg = 0.0
-    for i, g in enumerate(grads):
-        n = g.numel()
-        if n:
-            a, b, c = _cpu_kernels.products(code, g.data_ptr(), _ptr(deltas[i]) if deltas is not None else 0, n,
-                                            threads)
-            gg, dd, dg = gg + a, dd + b, dg + c
-    return gg, dd, dg
+    """(‖g‖², ‖Δ‖², ⟨Δ, g⟩) over the lists, as Python floats summed in double precision from chunks summed in the
+    dtype (‖Δ‖² and ⟨Δ, g⟩ are 0.0 without ``deltas``)."""
+    sizes = [g.numel() for g in grads]
+    return _cpu_kernels.products(_CODES[grads[0].dtype], sizes, _ptrs(grads), _ptrs(deltas), torch.get_num_threads())
 
 
 def descent_step(params, deltas, grads, lag, step, factor, coef, sums=None, want_sq=False) -> float:
     """x_n = w_n + lag·Δ_n, Δ_{n+1} = (Δ_n − ηg_n)·factor, w_{n+1} = x_n + coef·Δ_{n+1} in place (``factor`` None
     for 1), with ``sums`` = (Σw, Σg) lists also Σw += w_n, Σg += g_n; returns Σ Δ_{n+1}² (with ``want_sq``, else
     0.0), summed in double precision from chunks summed in the dtype (inf where those overflow)."""
-    code, threads = _CODES[params[0].dtype], torch.get_num_threads()
-    lag, step, factor, coef = float(lag), float(step), _float(factor), float(coef)
-    total = 0.0
-    for i, p in enumerate(params):
-        n = p.numel()
-        if n:
-            sw, sg = (sums[0][i], sums[1][i]) if sums is not None else (None, None)
-            total += _cpu_kernels.ogd_step(code, p.data_ptr(), deltas[i].data_ptr(), grads[i].data_ptr(), _ptr(sw),
-                                           _ptr(sg), n, lag, step, factor, coef, int(want_sq), threads)
-    _bump(params, deltas, sums)
+    sw, sg = sums if sums is not None else (None, None)
+    total = _cpu_kernels.ogd_step(
+        _CODES[params[0].dtype], [p.numel() for p in params], _ptrs(params), _ptrs(deltas), _ptrs(grads), _ptrs(sw),
+        _ptrs(sg), float(lag), float(step), _float(factor), float(coef), int(want_sq), torch.get_num_threads())
+    _bump(params, deltas, sw, sg)
     return total
 
 
@@ -100,43 +88,26 @@ def kt_step(learner, per, count, params, grads, lag, coef, sums=None, want_sq=Fa
     """KT's step (``online_learners.betting``'s multi-tensor kernel, fused): the bet β_n = X·W/(t+1) (t = ``count``
     before the update), x_n = w_n + lag·β_n, the coin from g_n, X and W updated, w_{n+1} = x_n + coef·X·W/(t+2); with
     ``sums`` also Σw += w_n, Σg += g_n. Returns Σ β_{n+1}² (with ``want_sq``, else 0.0)."""
-    code, threads = _CODES[params[0].dtype], torch.get_num_threads()
     t = float(count)
-    inv_now, inv_next = 1.0 / (t + 1.0), 1.0 / (t + 2.0)
     scales = per.get("scale")
-    if scales is None:
+    if scales is None:  # the clipped coin a·clip(g, −G, G), a = −1/G (_kt_clipped_coins)
         bound = float(learner.lipschitz)
         a = -1.0 / bound
-    else:
+    else:  # the scale-free coin −g/h (_kt_scale_free_coins)
         bound, a = 0.0, 1.0
-    lag, coef = float(lag), float(coef)
-    next_value = coef / (t + 2.0)
-    coin_sums, wealths = per["coin_sum"], per["wealth"]
-    total = 0.0
-    for i, p in enumerate(params):
-        n = p.numel()
-        if n:
-            sw, sg = (sums[0][i], sums[1][i]) if sums is not None else (None, None)
-            total += _cpu_kernels.kt_step(
-                code, p.data_ptr(), coin_sums[i].data_ptr(), wealths[i].data_ptr(),
-                _ptr(scales[i]) if scales is not None else 0, grads[i].data_ptr(), _ptr(sw), _ptr(sg), n, lag,
-                inv_now, bound, a, coef, inv_next, next_value, int(want_sq), threads)
-    _bump(params, coin_sums, wealths, scales, sums)
+    coef = float(coef)
+    sw, sg = sums if sums is not None else (None, None)
+    total = _cpu_kernels.kt_step(
+        _CODES[params[0].dtype], [p.numel() for p in params], _ptrs(params), _ptrs(per["coin_sum"]),
+        _ptrs(per["wealth"]), _ptrs(scales), _ptrs(grads), _ptrs(sw), _ptrs(sg), float(lag), 1.0 / (t + 1.0), bound,
+        a, coef, 1.0 / (t + 2.0), coef / (t + 2.0), int(want_sq), torch.get_num_threads())
+    _bump(params, per["coin_sum"], per["wealth"], scales, sw, sg)
     return total
 
 
 def _bump(*lists) -> None:
     """The version counters of the written tensors, as an in-place ATen operation bumps them."""
-    written = []
-    for ts in lists:
-        if ts is None:
-            continue
-        if isinstance(ts, tuple):
-            for sub in ts:
-                written.extend(sub)
-        else:
-            written.extend(ts)
-    torch.autograd.graph.increment_version(written)
+    torch.autograd.graph.increment_version([t for ts in lists if ts is not None for t in ts])
 
 
 def norm_from_squares(total: float, dtype: torch.dtype) -> torch.Tensor | None:
