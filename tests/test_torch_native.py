@@ -185,3 +185,24 @@ def test_products_match_the_float64_sums():
     scale = sum(float((a.abs() * b.abs()).sum()) for a, b in zip(*wide))
     assert abs(dg - exact) <= 1e-6 * scale
     assert _native.products(grads, None)[0] == gg
+
+
+def test_an_extension_of_another_version_is_not_loaded(monkeypatch):
+    """A stale build (an editable install whose C source changed since) is refused with a warning, not called with
+    arguments it does not take."""
+    import importlib
+    import types
+
+    built = _native._cpu_kernels is not None
+    stale = types.ModuleType("o2nc.torch._cpu_kernels")
+    stale.ABI = _native.ABI - 1
+    monkeypatch.setitem(sys.modules, "o2nc.torch._cpu_kernels", stale)
+    monkeypatch.setattr(sys.modules["o2nc.torch"], "_cpu_kernels", stale, raising=False)
+    try:
+        with pytest.warns(RuntimeWarning, match="another version"):
+            importlib.reload(_native)
+        assert _native._cpu_kernels is None and not _native.available()
+    finally:
+        monkeypatch.undo()
+        importlib.reload(_native)
+    assert (_native._cpu_kernels is not None) == built

@@ -47,6 +47,35 @@
 
 #define SIMD_SUM(...) _Pragma(#__VA_ARGS__)
 
+/* One chunk of KT's sweep: the bet β = (inv_now·X)·W, x = w + lag·β, the coin, X and W, and the next point; the coin
+   and the write of the next point are plugged in, so that each of the four loops is straight-line code that
+   vectorises. */
+#define KT_LOOP(T, COIN, NEXT)                                                                                        \
+    {                                                                                                                \
+        SIMD_SUM(omp simd reduction(+ : acc))                                                                        \
+        for (Py_ssize_t i = start; i < end; i++) {                                                                   \
+            T bet = inv_now * X[i] * W[i];                                                                           \
+            T x = p[i] + lag * bet;                                                                                  \
+            T c = COIN;                                                                                              \
+            T xn = X[i] + a * c;                                                                                     \
+            T wn = W[i] + a * c * bet;                                                                               \
+            X[i] = xn;                                                                                               \
+            W[i] = wn;                                                                                               \
+            NEXT                                                                                                     \
+        }                                                                                                            \
+    }
+/* clip(g, −G, G) (the coin is a·clip with a = −1/G) */
+#define KT_CLIPPED_COIN(T) (g[i] < -bound ? -bound : (g[i] > bound ? bound : g[i]))
+/* −g/h, 0 where h = 0 (h already holds max(h, |g|)) */
+#define KT_SCALE_FREE_COIN(T) (h[i] > 0 ? (-g[i]) / (h[i] > 0 ? h[i] : (T)1) : (T)0)
+/* w_{n+1} = x + (coef/(n+1))·X·W, as the ATen path's addcmul with value coef/(n+1) */
+#define KT_NEXT p[i] = x + next_value * xn * wn;
+/* β_{n+1} = (inv_next·X)·W formed, its square summed, w_{n+1} = x + coef·β_{n+1} */
+#define KT_NEXT_WITH_SQUARE(T)                                                                                       \
+    T nxt = inv_next * xn * wn;                                                                                      \
+    acc += nxt * nxt;                                                                                                \
+    p[i] = x + coef * nxt;
+
 #define DEFINE_SWEEPS(T, SUF)                                                                                        \
 MULTIVERSION static void products_##SUF(const T *g, const T *d, Py_ssize_t lo, Py_ssize_t hi, double out[3]) {     \
     double gg = 0.0, dd = 0.0, dg = 0.0;                                                                             \
@@ -108,26 +137,10 @@ MULTIVERSION static void kt_##SUF(T *restrict p, T *restrict X, T *restrict W, T
                 h[i] = h[i] > m ? h[i] : m;                                                                          \
             }                                                                                                        \
         }                                                                                                            \
-        SIMD_SUM(omp simd reduction(+ : acc))                                                                        \
-        for (Py_ssize_t i = start; i < end; i++) {                                                                   \
-            T bet = inv_now * X[i] * W[i];                                                                           \
-            T x = p[i] + lag * bet;                                                                                  \
-            T c;                                                                                                     \
-            if (h) {                                                                                                 \
-                T s = h[i] > 0 ? h[i] : (T)1;                                                                        \
-                c = h[i] > 0 ? (-g[i]) / s : (T)0;                                                                   \
-            } else {                                                                                                 \
-                T gi = g[i];                                                                                         \
-                c = gi < -bound ? -bound : (gi > bound ? bound : gi);                                                \
-            }                                                                                                        \
-            T xn = X[i] + a * c;                                                                                     \
-            T wn = W[i] + a * c * bet;                                                                               \
-            X[i] = xn;                                                                                               \
-            W[i] = wn;                                                                                               \
-            T nxt = inv_next * xn * wn;                                                                              \
-            acc += nxt * nxt;                                                                                        \
-            p[i] = want_sq ? x + coef * nxt : x + next_value * xn * wn;                                              \
-        }                                                                                                            \
+        if (h && want_sq) KT_LOOP(T, KT_SCALE_FREE_COIN(T), KT_NEXT_WITH_SQUARE(T))                                \
+        else if (h) KT_LOOP(T, KT_SCALE_FREE_COIN(T), KT_NEXT)                                                       \
+        else if (want_sq) KT_LOOP(T, KT_CLIPPED_COIN(T), KT_NEXT_WITH_SQUARE(T))                                     \
+        else KT_LOOP(T, KT_CLIPPED_COIN(T), KT_NEXT)                                                                 \
         if (want_sq) total += (double)acc;                                                                           \
     }                                                                                                                \
     *sq = total;                                                                                                     \
@@ -399,4 +412,15 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cpu_kernels", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__cpu_kernels(void) { return PyModule_Create(&module); }
+/* The calling convention's version: o2nc/torch/_native.py loads an extension built from another version of this file
+   (a stale build left in an editable install) as not built. */
+#define KERNELS_ABI 2
+
+PyMODINIT_FUNC PyInit__cpu_kernels(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "ABI", KERNELS_ABI) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import torch
+
+ABI = 2  # the calling convention of _cpu_kernels.c (its KERNELS_ABI)
 
 try:
     from o2nc.torch import _cpu_kernels
 except ImportError:  # built without a C compiler: the ATen path runs
+    _cpu_kernels = None
+if _cpu_kernels is not None and getattr(_cpu_kernels, "ABI", None) != ABI:
+    warnings.warn(f"o2nc.torch._cpu_kernels was built from another version of its source (ABI "
+                  f"{getattr(_cpu_kernels, 'ABI', None)}, expected {ABI}); the torch optimizer uses its ATen path "
+                  "until the package is reinstalled", RuntimeWarning, stacklevel=2)
     _cpu_kernels = None
 
 __all__ = ["available", "fits", "products", "descent_step", "kt_step"]
