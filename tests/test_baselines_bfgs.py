@@ -297,12 +297,16 @@ def test_budget_is_never_exceeded_and_every_call_is_counted(name):
 
 def test_deterministic_only_a_stochastic_oracle_is_never_used():
     noisy = objectives.with_noise(objectives.get("max_affine"), "gaussian", 0.5)
-    for oracle in ("auto", "stochastic", "exact"):
+    for oracle in ("auto", "exact"):
         problem = objectives.Counting(noisy)
         res = NonsmoothBFGS(delta=0.1).minimize(problem, problem.x0, budget=200, seed=0, oracle=oracle)
         assert problem.stochastic_grad_calls == 0 and problem.grad_calls == res.grad_calls
         assert res.certificate_source == "own" and res.certificate.is_proof
         assert res.certificate.proves(0.1, 1e-6)
+    problem = objectives.Counting(noisy)
+    with pytest.raises(ValueError, match="not accepted by a deterministic method"):  # said, not run on exact ones
+        NonsmoothBFGS(delta=0.1).minimize(problem, problem.x0, budget=200, seed=0, oracle="stochastic")
+    assert problem.stochastic_grad_calls == 0 and problem.grad_calls == 0
     assert NonsmoothBFGS()._uses_stochastic() is False
 
 

@@ -209,6 +209,19 @@ def test_zero_order_refuses_a_stochastic_oracle(name):
         baselines.SGD(lr=0.01).minimize(objectives.get("abs_1d"), np.ones(1), budget=10, oracle="stochastic")
 
 
+@pytest.mark.parametrize("name", ["bfgs", "gradient_sampling"])
+def test_deterministic_methods_refuse_a_stochastic_oracle(name):
+    """BFGS and gradient sampling run on exact gradients only: asked for the stochastic oracle they say so before any
+    call, instead of returning an exact-gradient run as if it were stochastic; 'auto' runs them on exact gradients."""
+    method = baselines.registry.entry(name).examples[0]
+    problem = objectives.with_noise(objectives.get("abs_1d"), "gaussian", 0.5)
+    assert callable(getattr(problem, "stochastic_grad", None))  # refused for the method, not for the problem
+    with pytest.raises(ValueError, match="`oracle='stochastic'` is not accepted by a deterministic method"):
+        method.minimize(problem, np.ones(1), budget=10, oracle="stochastic", certify=False)
+    run = method.minimize(problem, np.ones(1), budget=10, oracle="auto", certify=False)
+    assert run.grad_calls > 0
+
+
 class InfiniteGradient:
     def value(self, x):
         return float(np.abs(x).sum())

@@ -128,8 +128,9 @@ class Baseline:
             record: keep per-iteration ``history``.
             oracle: ``"auto"`` (the stochastic oracle when the problem has one, else the exact gradient),
                 ``"exact"`` or ``"stochastic"`` (a ValueError when the problem has no ``stochastic_grad``).
-                Zero-order methods query function values only: ``"auto"`` and ``"exact"`` run them alike, and
-                ``"stochastic"`` is refused with a ValueError (they have no stochastic oracle to use).
+                Zero-order methods query function values only, and the deterministic first-order methods (BFGS,
+                gradient sampling) use exact gradients only: for them ``"auto"`` and ``"exact"`` run alike, and
+                ``"stochastic"`` is refused with a ValueError, rather than run on exact gradients unsaid.
             certify: compute a :func:`o2nc.certify.goldstein` certificate at the output when the method has no
                 sound one of its own (exact-gradient calls counted apart, in ``certificate_calls``).  With False,
                 such a run returns ``certificate=None`` (a method's running quantity from stochastic gradients is
@@ -160,6 +161,10 @@ class Baseline:
         algo_seq, oracle_seq, cert_seq = np.random.SeedSequence(int(seed)).spawn(3)
         stochastic = False
         if self.order == "first-order":
+            if oracle == "stochastic" and not self._uses_stochastic():
+                raise ValueError(f"{owner}: `oracle='stochastic'` is not accepted by a deterministic method (it runs "
+                                 "on exact gradients only, see its docstring); accepted: 'auto' (exact gradients "
+                                 "here) or 'exact'")
             stochastic = uses_stochastic(owner, problem, oracle) and self._uses_stochastic()
         elif oracle == "stochastic":
             raise ValueError(f"{owner}: `oracle='stochastic'` is not accepted by a zero-order method (it queries "
