@@ -43,7 +43,7 @@ exhausts its budget inside a line search moves to the last trial that satisfied 
 
 **Stochastic oracles.** BFGS has no guarantee with stochastic gradients (the curvature pairs and the line search need
 exact values and gradients), so this method is deterministic-only: it always uses the exact gradient, also when the
-problem offers a stochastic oracle (as gradient sampling does).
+problem offers a stochastic oracle (as gradient sampling does); ``oracle="stochastic"`` is refused with a ValueError.
 
 **Start.** [LO13] start from random points (HANSO's default ``x0 = randn``): f must be differentiable at the iterates,
 which holds with probability one from a random start ([LO13] §4, recalled). The run starts from a uniform point of
