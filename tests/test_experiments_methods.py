@@ -294,3 +294,20 @@ def test_doubling_grid_starts_where_asked_and_where_the_method_can():
     assert res["resolution"] == "trace" and res["certificate_source"] == "own"
     with pytest.raises(SpecError, match="measure.doubling_start"):
         load_spec(spec(measure={"budgets": [100], "doubling_start": 4}))
+
+
+@pytest.mark.parametrize("name,params,dim", [("gradient_sampling", {}, 12), ("gfm", {"batch": 16}, 3)])
+def test_a_cap_below_one_iteration_is_unsolved_not_an_error(name, params, dim):
+    """A cap that cannot pay for one iteration of the method (gradient sampling: 2d + 1 = 25 gradients against a cap
+    of 20; GFM: 2·batch = 32 evaluations) leaves the run unsolved within the cap, stored as censored with the
+    reason, not as an error (which a profile reports as a crash); the calls table counts it unsolved."""
+    pytest.importorskip("o2nc.baselines")
+    from o2nc.experiments.profile import calls_of
+
+    s = spec(methods=[{"name": "m", "baseline": name, "params": params}],
+             objectives=[{"name": TOY, "params": {"dim": dim}}],
+             deltas=[0.1], measure={"epsilons": [0.6], "max_queries": 20, "doubling_start": 4})
+    (config,) = [r.config for r in load_spec(s).runs()]
+    res = run_config(config)
+    assert res["censored"] and res["queries"] is None and calls_of(res) is None
+    assert "budget" in res["unsolved_reason"] and res["grad_calls"] == res["value_calls"] == 0

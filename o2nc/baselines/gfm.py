@@ -30,6 +30,7 @@ from o2nc.baselines._base import (
     sphere_directions,
     two_point_estimate,
 )
+from o2nc.methods.oracles import BudgetTooSmall
 
 __all__ = ["GFM"]
 
@@ -78,6 +79,6 @@ class GFM(Baseline):
                 history["x"].append(x)
                 history["estimate"].append(v)
         if calls.value_calls == 0:
-            raise ValueError(f"GFM: `budget` must allow one estimate (2·batch = {2 * b} evaluations)")
+            raise BudgetTooSmall(f"GFM: `budget` must allow one estimate (2·batch = {2 * b} evaluations)", 2 * b)
         return RunOutput(point=select_output(self.output, candidates, x, rng), certificate=None, trace=trace,
                          history=history, stopped="budget")

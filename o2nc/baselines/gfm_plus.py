@@ -32,6 +32,7 @@ from o2nc.baselines._base import (
     sphere_directions,
     two_point_estimate,
 )
+from o2nc.methods.oracles import BudgetTooSmall
 
 __all__ = ["GFMPlus"]
 
@@ -97,6 +98,7 @@ class GFMPlus(Baseline):
                 history["x"].append(x)
                 history["estimate"].append(v)
         if t == 0:
-            raise ValueError(f"GFMPlus: `budget` must allow one checkpoint (2·batch = {2 * b} evaluations)")
+            raise BudgetTooSmall(f"GFMPlus: `budget` must allow one checkpoint (2·batch = {2 * b} evaluations)",
+                                 2 * b)
         return RunOutput(point=select_output(self.output, candidates, x, rng), certificate=None, trace=trace,
                          history=history, stopped="budget")

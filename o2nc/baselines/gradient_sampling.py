@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from o2nc.baselines._base import Baseline, RunOutput, Trace, check_choice, check_count, check_open_unit, check_positive
+from o2nc.methods.oracles import BudgetTooSmall
 
 __all__ = ["GradientSampling"]
 
@@ -101,6 +102,9 @@ class GradientSampling(Baseline):
         d = x0.shape[0]
         m = self.samples if self.samples is not None else 2 * d
         radius, tol = float(self.delta), float(self.tolerance)
+        if calls.remaining < m + 1:  # before any call: the budget cannot pay for one sample set
+            raise BudgetTooSmall(f"GradientSampling: `budget` must allow one sample set of m + 1 = {m + 1} gradients, "
+                                 f"got {calls.remaining}", m + 1)
         x = x0.copy()
         if self.start_perturbation > 0:
             x = sample_ball(x, float(self.start_perturbation) * radius, 1, rng)[0]
@@ -147,8 +151,6 @@ class GradientSampling(Baseline):
                 if radius < self.min_radius:
                     stopped = "converged"
                     break
-        if last is None:
-            raise ValueError(f"GradientSampling: `budget` must allow one sample set of m + 1 = {m + 1} gradients")
         chosen = best if self.output == "best" else last
         return RunOutput(point=chosen[0], certificate=chosen[1], trace=trace, history=history, stopped=stopped,
                          delta=chosen[2], certificate_calls=chosen[3], certificate_radius_kind="exact")

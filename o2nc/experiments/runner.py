@@ -91,6 +91,7 @@ import numpy as np
 
 from o2nc.experiments.build import build_objective, method_from
 from o2nc.experiments.expr import substitute
+from o2nc.methods.oracles import BudgetTooSmall
 from o2nc.methods.tuning import constants, noise_variance, theory_budget  # noqa: F401  (re-exported)
 
 __all__ = ["execute", "run_config", "build_objective", "resolve_constants", "theory_budget", "method_params",
@@ -326,10 +327,17 @@ def _run_baseline(config: Mapping[str, Any], method, obj, eps: float | None, t0:
         try:
             first = run(n0)
             break
-        except ValueError as exc:
-            if "budget" not in str(exc) or n0 >= cap:
-                raise
-            n0 = min(2 * n0, cap)
+        except BudgetTooSmall as exc:
+            if n0 < cap:
+                n0 = min(2 * n0, cap)
+                continue
+            # the cap cannot pay for one iteration: unsolved within the cap (no call made, no point returned)
+            out.update(queries=None, censored=True, certificate=None, certificate_best=None, resolution="doubling",
+                       stopped="budget", grad_calls=0, value_calls=0, eval_calls=0, certificate_source="none",
+                       certificate_claim=None, doubling_start=n0, unsolved_reason=str(exc),
+                       work={"grad_calls": 0, "value_calls": 0, "eval_calls": 0})
+            out["wall"] = time.perf_counter() - t0
+            return out
     if first.certificate_source == "own" and first.certificate.proves(delta, math.inf):
         res = first if n0 == cap else run(cap)
         i = _first_certified(res.trace, eps)

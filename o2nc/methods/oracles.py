@@ -24,6 +24,15 @@ class NonFiniteOracleError(FloatingPointError):
     """An oracle returned NaN or inf; the message names the method and the oracle call."""
 
 
+class BudgetTooSmall(ValueError):
+    """The budget cannot pay for one iteration of the method: it needs ``needed`` calls. Raised before the method
+    makes progress; a runner with a grid of budgets reads it as "unsolved at this budget", not as a crash."""
+
+    def __init__(self, message: str, needed: int):
+        super().__init__(message)
+        self.needed = int(needed)
+
+
 class BudgetExhausted(RuntimeError):
     """Raised inside a method when an oracle call would exceed the budget (caught by the method)."""
 
