@@ -320,6 +320,18 @@ def _plan(tensors: list[list[torch.Tensor]]) -> list[list]:
     return blocks
 
 
+class _LazyPlan:
+    """The blocks of :func:`_plan`, made at the first iteration over them (the fused sweeps need none)."""
+
+    def __init__(self, lists):
+        self.lists, self.blocks = lists, None
+
+    def __iter__(self):
+        if self.blocks is None:
+            self.blocks = _plan(self.lists)
+        return iter(self.blocks)
+
+
 def _take(ts: list[torch.Tensor], block: list) -> list[torch.Tensor]:
     return [ts[i] if sl is None else ts[i].view(-1)[sl] for i, sl in block]
 
@@ -337,7 +349,7 @@ def blocked_step(kernel: Kernel, learner, per, shared, params, grads, lag, coef,
     of Δ is summed per block: a rounding-level difference where a tensor is cut into chunks; ‖Δ_{n+1}‖ is summed from
     per-block squares, one rounding apart from the pass-by-pass norm)."""
     lists = [params, grads] + list(per.values()) + (list(sums) if sums is not None else [])
-    plan = _plan(lists)
+    plan = _LazyPlan(lists)
     return kernel.blocked(kernel.declared, learner, per, shared, plan, params, grads, lag, coef, grad_sq, sums,
                           products)
 

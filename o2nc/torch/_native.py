@@ -48,20 +48,22 @@ def fits(*lists) -> bool:
     on the CPU, of one dtype float32 or float64, of equal sizes across the lists."""
     if not available():
         return False
-    first = next((ts for ts in lists if ts is not None), None)
-    if not first:
+    present = [ts for ts in lists if ts is not None]
+    if not present or not present[0]:
         return False
+    first = present[0]
     dtype = first[0].dtype
     if dtype not in _CODES:
         return False
-    for ts in lists:
-        if ts is None:
-            continue
-        if len(ts) != len(first):
+    sizes = [t.numel() for t in first]
+    for ts in present:
+        if len(ts) != len(sizes):
             return False
-        for t, ref in zip(ts, first):
-            if t.dtype != dtype or t.device.type != "cpu" or not t.is_contiguous() or t.numel() != ref.numel():
+        for t in ts:
+            if t.dtype is not dtype or not t.is_cpu or not t.is_contiguous():
                 return False
+        if ts is not first and [t.numel() for t in ts] != sizes:
+            return False
     return True
 
 

@@ -49,7 +49,10 @@ def lag(s: float, lr, full_step: bool) -> torch.Tensor:
 
 def default_foreach(params: list[torch.Tensor]) -> bool:
     """The multi-tensor path by default: whenever the parameters are plain dense tensors on the CPU or CUDA."""
-    return all(type(p) in (torch.Tensor, torch.nn.Parameter) and p.device.type in ("cpu", "cuda") for p in params)
+    return all(type(p) in _PLAIN_TYPES and (p.is_cpu or p.is_cuda) for p in params)
+
+
+_PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)
 
 
 def vector_norm(xs, foreach: bool):
