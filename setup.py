@@ -12,11 +12,13 @@ from setuptools.command.build_ext import build_ext
 class OptionalBuildExt(build_ext):
     """Tries OpenMP and optimisation flags, then fewer of them, and at last installs without the extension."""
 
-    FLAG_SETS = (["-O3", "-fopenmp"], ["-O3", "-fopenmp-simd"], ["-O3"], [])
+    # the last two without the x86-64 function clones, which need the loader's ifunc support (absent on musl)
+    FLAG_SETS = (["-O3", "-fopenmp"], ["-O3", "-fopenmp-simd"], ["-O3", "-fopenmp-simd", "-DO2NC_NO_MULTIVERSION"],
+                 ["-O3", "-DO2NC_NO_MULTIVERSION"], [])
 
     def build_extension(self, ext):
         if self.compiler.compiler_type == "msvc":
-            flag_sets = (["/O2", "/openmp"], ["/O2"], [])
+            flag_sets = (["/std:c11", "/O2", "/openmp"], ["/std:c11", "/O2"], ["/std:c11"])  # restrict, _Pragma
         else:
             flag_sets = self.FLAG_SETS
         for flags in flag_sets:

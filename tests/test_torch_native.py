@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
@@ -17,9 +19,10 @@ needs_sweeps = pytest.mark.skipif(not _native.available(), reason="the fused CPU
 
 
 def test_the_sweeps_are_built_where_a_compiler_is():
-    """A C compiler at install time builds the extension; a build that failed silently would leave the ATen path
-    running with nothing said (setup.py installs without it), so it is checked here."""
-    if sys.platform.startswith("linux") and (shutil.which("cc") or shutil.which("gcc")):
+    """A C compiler and the Python headers at install time build the extension; a build that failed silently would
+    leave the ATen path running with nothing said (setup.py installs without it), so it is checked here."""
+    headers = Path(sysconfig.get_paths()["include"], "Python.h").is_file()
+    if sys.platform.startswith("linux") and (shutil.which("cc") or shutil.which("gcc")) and headers:
         assert _native._cpu_kernels is not None, "o2nc.torch._cpu_kernels was not built (see the pip install log)"
     if _native._cpu_kernels is not None:
         assert _native._cpu_kernels.openmp() in (True, False)
@@ -206,3 +209,57 @@ def test_an_extension_of_another_version_is_not_loaded(monkeypatch):
         monkeypatch.undo()
         importlib.reload(_native)
     assert (_native._cpu_kernels is not None) == built
+
+
+@needs_sweeps
+def test_a_wrapper_subclass_takes_the_aten_path():
+    """A wrapper subclass (no storage of its own: its data pointer is 0) is refused by ``fits``; the step runs."""
+    two_tensor = pytest.importorskip("torch.testing._internal.two_tensor")
+    a = torch.randn(200)
+    p = torch.nn.Parameter(two_tensor.TwoTensor(a, a.clone()))
+    p.grad = two_tensor.TwoTensor(torch.ones(200), torch.ones(200))
+    assert not _native.fits([p], [p.grad])
+    assert not _native.fits([torch.zeros(3).as_subclass(type("Tagged", (torch.Tensor,), {}))])
+    opt = O2NC([p], learner=OGD(lr=0.1, radius=1.0), epoch_length=10)
+    opt.step()
+    assert bool(torch.isfinite(p.detach()).all())
+
+
+@needs_sweeps
+def test_operands_that_share_memory_are_not_swept(monkeypatch):
+    """A gradient that is a view of its parameter: the sweep would read g after writing p where the ATen path reads
+    it before, so the sweep refuses (None, nothing written) and the step runs the ATen path, with its result."""
+    p, d = torch.full((1000,), 2.0), torch.full((1000,), 1.0)
+    before = p.clone(), d.clone()
+    assert _native.descent_step([p], [d], [p], 0.5, 0.1, None, 0.5) is None
+    assert torch.equal(p, before[0]) and torch.equal(d, before[1])
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(_native, "ENABLED", fused)
+        q = torch.nn.Parameter(torch.linspace(-1, 1, 1000))
+        opt = O2NC([q], learner=OGD(lr=0.1, radius=10.0), epoch_length=10, generator=torch.Generator().manual_seed(0))
+        for _ in range(3):
+            q.grad = q.detach()  # shares q's memory
+            opt.step()
+        results.append(q.detach().clone())
+    assert torch.equal(results[0], results[1])
+
+
+@needs_sweeps
+def test_the_sweeps_follow_the_aten_path_at_the_edges():
+    """A zero lag or coef adds nothing (an infinite Δ stays out of the point, as the ATen path skips that pass); the
+    scale-free KT's h keeps a NaN as torch.maximum does and takes |−0| = +0."""
+    kernels = _native._cpu_kernels
+    p, d, g = torch.tensor([1.0, 2.0]), torch.tensor([float("inf"), 1.0]), torch.tensor([0.5, 0.5])
+    assert kernels.ogd_step(0, [2], [p.data_ptr()], [d.data_ptr()], [g.data_ptr()], None, None, 0.0, 0.1, 1.0, 0.0,
+                            0, 1) == 0.0
+    assert torch.equal(p, torch.tensor([1.0, 2.0]))
+    p, x, w = torch.ones(3), torch.zeros(3), torch.ones(3)
+    h, g = torch.tensor([float("nan"), 0.0, 1.0]), torch.tensor([1.0, -0.0, 3.0])
+    kernels.kt_step(0, [3], [p.data_ptr()], [x.data_ptr()], [w.data_ptr()], [h.data_ptr()], [g.data_ptr()], None,
+                    None, 0.0, 0.5, 0.0, 1.0, 1.0, 1 / 3, 1 / 3, 0, 1)
+    reference = torch.maximum(torch.tensor([float("nan"), 0.0, 1.0]), torch.tensor([1.0, -0.0, 3.0]).abs())
+    torch.testing.assert_close(h, reference, equal_nan=True)
+    assert not torch.signbit(h[1])
+    with pytest.raises(TypeError, match="operand 0 is required"):
+        kernels.products(0, [8], None, None, 1)

@@ -22,12 +22,15 @@
  *
  * Arguments are, per operand, the data pointers (Python ints) of a list of contiguous CPU tensors of one dtype
  * (0 = float32, 1 = float64) with their element counts, and scalars; the threads split the concatenation of the
- * tensors into equal parts, and the GIL is released while a sweep runs. */
+ * tensors into equal parts. The GIL is held while a sweep runs, so that no other Python thread can resize or free an
+ * operand under it; a step whose operands' memory overlaps is not run (None), nothing written. A zero lag or coef
+ * adds nothing, as the ATen path skips that pass (an infinite Δ stays out of the point). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -37,7 +40,8 @@
 #define MIN_PER_THREAD 65536  /* below this many elements per thread a sweep runs on one thread */
 #define MAX_THREADS 256
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && \
+    !defined(O2NC_NO_MULTIVERSION)
 #define MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MULTIVERSION
@@ -55,7 +59,7 @@
         SIMD_SUM(omp simd reduction(+ : acc))                                                                        \
         for (Py_ssize_t i = start; i < end; i++) {                                                                   \
             T bet = inv_now * X[i] * W[i];                                                                           \
-            T x = p[i] + lag * bet;                                                                                  \
+            T x = lag != 0 ? p[i] + lag * bet : p[i];                                                                \
             T c = COIN;                                                                                              \
             T xn = X[i] + a * c;                                                                                     \
             T wn = W[i] + a * c * bet;                                                                               \
@@ -69,12 +73,12 @@
 /* −g/h, 0 where h = 0 (h already holds max(h, |g|)) */
 #define KT_SCALE_FREE_COIN(T) (h[i] > 0 ? (-g[i]) / (h[i] > 0 ? h[i] : (T)1) : (T)0)
 /* w_{n+1} = x + (coef/(n+1))·X·W, as the ATen path's addcmul with value coef/(n+1) */
-#define KT_NEXT p[i] = x + next_value * xn * wn;
+#define KT_NEXT p[i] = next_value != 0 ? x + next_value * xn * wn : x;
 /* β_{n+1} = (inv_next·X)·W formed, its square summed, w_{n+1} = x + coef·β_{n+1} */
 #define KT_NEXT_WITH_SQUARE(T)                                                                                       \
     T nxt = inv_next * xn * wn;                                                                                      \
     acc += nxt * nxt;                                                                                                \
-    p[i] = x + coef * nxt;
+    p[i] = coef != 0 ? x + coef * nxt : x;
 
 #define DEFINE_SWEEPS(T, SUF)                                                                                        \
 MULTIVERSION static void products_##SUF(const T *g, const T *d, Py_ssize_t lo, Py_ssize_t hi, double out[3]) {     \
@@ -108,10 +112,10 @@ MULTIVERSION static void ogd_##SUF(T *restrict p, T *restrict d, const T *restri
         T acc = 0;                                                                                                   \
         SIMD_SUM(omp simd reduction(+ : acc))                                                                        \
         for (Py_ssize_t i = start; i < end; i++) {                                                                   \
-            T x = p[i] + lag * d[i];                                                                                 \
+            T x = lag != 0 ? p[i] + lag * d[i] : p[i];                                                               \
             T v = (d[i] - step * g[i]) * factor;                                                                     \
             d[i] = v;                                                                                                \
-            p[i] = x + coef * v;                                                                                     \
+            p[i] = coef != 0 ? x + coef * v : x;                                                                     \
             acc += v * v;                                                                                            \
         }                                                                                                            \
         if (want_sq) total += (double)acc;                                                                           \
@@ -133,8 +137,8 @@ MULTIVERSION static void kt_##SUF(T *restrict p, T *restrict X, T *restrict W, T
         T acc = 0;                                                                                                   \
         if (h) {                                                                                                     \
             for (Py_ssize_t i = start; i < end; i++) {                                                               \
-                T m = g[i] < 0 ? -g[i] : g[i];                                                                       \
-                h[i] = h[i] > m ? h[i] : m;                                                                          \
+                T m = _Generic(g[i], float: fabsf, default: fabs)(g[i]);                                             \
+                h[i] = (h[i] > m || h[i] != h[i]) ? h[i] : m; /* torch.maximum: a NaN h stays NaN */                \
             }                                                                                                        \
         }                                                                                                            \
         if (h && want_sq) KT_LOOP(T, KT_SCALE_FREE_COIN(T), KT_NEXT_WITH_SQUARE(T))                                \
@@ -170,9 +174,14 @@ static void lists_free(Lists *l) {
 }
 
 /* sizes: a sequence of element counts; operands[j]: a sequence of data pointers of the same length, or None for an
-   operand that is absent (all its pointers NULL). */
-static int lists_parse(PyObject *sizes, PyObject *const *operands, int n_operands, Lists *l) {
+   operand that is absent (all its pointers NULL), which only the operands outside the bit mask `required` may be. */
+static int lists_parse(PyObject *sizes, PyObject *const *operands, int n_operands, unsigned required, Lists *l) {
     memset(l, 0, sizeof(*l));
+    for (int j = 0; j < n_operands; j++)
+        if (operands[j] == Py_None && ((required >> j) & 1u)) {
+            PyErr_Format(PyExc_TypeError, "operand %d is required (a sequence of data pointers), got None", j);
+            return 0;
+        }
     PyObject *fast = PySequence_Fast(sizes, "sizes must be a sequence of element counts");
     if (!fast) return 0;
     Py_ssize_t m = PySequence_Fast_GET_SIZE(fast);
@@ -217,6 +226,36 @@ static int lists_parse(PyObject *sizes, PyObject *const *operands, int n_operand
     return 1;
 }
 
+typedef struct {
+    uintptr_t start, end;
+} Interval;
+
+static int interval_order(const void *a, const void *b) {
+    uintptr_t x = ((const Interval *)a)->start, y = ((const Interval *)b)->start;
+    return (x > y) - (x < y);
+}
+
+/* Whether the memory of all the operands' tensors is pairwise disjoint (a sweep reads and writes each element once,
+   in an order that differs from the ATen path's passes, and its pointers are declared restrict); -1 on no memory. */
+static int lists_disjoint(const Lists *l, int n_operands, size_t itemsize) {
+    Py_ssize_t n = 0;
+    Interval *spans = PyMem_Malloc(sizeof(Interval) * (size_t)(l->count * n_operands + 1));
+    if (!spans) { PyErr_NoMemory(); return -1; }
+    for (int j = 0; j < n_operands; j++)
+        for (Py_ssize_t i = 0; i < l->count; i++)
+            if (l->ptrs[j][i] != NULL && l->sizes[i] > 0) {
+                spans[n].start = (uintptr_t)l->ptrs[j][i];
+                spans[n].end = spans[n].start + (uintptr_t)l->sizes[i] * itemsize;
+                n++;
+            }
+    qsort(spans, (size_t)n, sizeof(Interval), interval_order);
+    int disjoint = 1;
+    for (Py_ssize_t k = 1; k < n && disjoint; k++)
+        if (spans[k].start < spans[k - 1].end) disjoint = 0;
+    PyMem_Free(spans);
+    return disjoint;
+}
+
 static int thread_count(Py_ssize_t n, int requested) {
     int k = requested < 1 ? 1 : (requested > MAX_THREADS ? MAX_THREADS : requested);
     Py_ssize_t most = n / MIN_PER_THREAD;
@@ -242,7 +281,6 @@ static void part(Py_ssize_t n, int t, int k, Py_ssize_t *lo, Py_ssize_t *hi) {
         int k_ = thread_count((lists).total, (threads));                                                             \
         for (int t_ = 0; t_ < k_; t_++)                                                                              \
             for (int w_ = 0; w_ < (width); w_++) (partials)[t_][w_] = 0.0;                                           \
-        Py_BEGIN_ALLOW_THREADS                                                                                       \
         _Pragma("omp parallel for num_threads(k_) schedule(static, 1) if (k_ > 1)")                                 \
         for (int t_ = 0; t_ < k_; t_++) {                                                                            \
             Py_ssize_t lo_, hi_;                                                                                     \
@@ -255,7 +293,6 @@ static void part(Py_ssize_t n, int t, int k, Py_ssize_t *lo, Py_ssize_t *hi) {
                 body;                                                                                                \
             }                                                                                                        \
         }                                                                                                            \
-        Py_END_ALLOW_THREADS                                                                                         \
         for (int t_ = 1; t_ < k_; t_++)                                                                              \
             for (int w_ = 0; w_ < (width); w_++) (partials)[0][w_] += (partials)[t_][w_];                            \
     } while (0)
@@ -301,7 +338,7 @@ static int check_pair(const Lists *l, int a, int b, const char *name) {
     return 1;
 }
 
-typedef double Partials[MAX_THREADS][3];
+typedef double Partials[MAX_THREADS][8];  /* a 64-byte row per thread: no two threads write one cache line */
 
 /* products(dtype, sizes, gs, ds or None, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩) over the lists, as Python floats */
 static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -309,7 +346,7 @@ static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t n
     int threads;
     Lists l;
     if (!check_nargs(nargs, 5, "products") || !get_dtype(args[0], &dtype) || !get_int(args[4], &threads)) return NULL;
-    if (!lists_parse(args[1], args + 2, 2, &l)) { lists_free(&l); return NULL; }
+    if (!lists_parse(args[1], args + 2, 2, 0x1u, &l)) { lists_free(&l); return NULL; }
     Partials *parts = PyMem_Malloc(sizeof(Partials));
     if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
     double out[3];
@@ -326,7 +363,7 @@ static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t n
 }
 
 /* ogd_step(dtype, sizes, ps, ds, gs, sws or None, sgs or None, lag, step, factor, coef, want_sq, threads)
-   -> Σ Δ_{n+1}² (0.0 without want_sq) */
+   -> Σ Δ_{n+1}² (0.0 without want_sq), or None, nothing written, where two operands' memory overlaps */
 static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     long dtype;
     int want_sq, threads;
@@ -336,7 +373,16 @@ static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t n
         !get_double(args[8], &step) || !get_double(args[9], &factor) || !get_double(args[10], &coef) ||
         !get_int(args[11], &want_sq) || !get_int(args[12], &threads))
         return NULL;
-    if (!lists_parse(args[1], args + 2, 5, &l) || !check_pair(&l, 3, 4, "ogd_step")) { lists_free(&l); return NULL; }
+    if (!lists_parse(args[1], args + 2, 5, 0x7u, &l) || !check_pair(&l, 3, 4, "ogd_step")) {
+        lists_free(&l);
+        return NULL;
+    }
+    int disjoint = lists_disjoint(&l, 5, dtype == 0 ? sizeof(float) : sizeof(double));
+    if (disjoint != 1) {  /* overlapping operands: not run (None), the caller takes the ATen path */
+        lists_free(&l);
+        if (disjoint < 0) return NULL;
+        Py_RETURN_NONE;
+    }
     Partials *parts = PyMem_Malloc(sizeof(Partials));
     if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
     FOR_EACH_PART(l, threads, *parts, 1, {
@@ -357,7 +403,7 @@ static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t n
 }
 
 /* kt_step(dtype, sizes, ps, Xs, Ws, hs or None, gs, sws or None, sgs or None, lag, inv_now, bound, a, coef,
-           inv_next, next_value, want_sq, threads) -> Σ β_{n+1}² (0.0 without want_sq) */
+           inv_next, next_value, want_sq, threads) -> Σ β_{n+1}² (0.0 without want_sq), or None as ogd_step */
 static PyObject *py_kt_step(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     long dtype;
     int want_sq, threads;
@@ -368,7 +414,16 @@ static PyObject *py_kt_step(PyObject *self, PyObject *const *args, Py_ssize_t na
         !get_double(args[13], &coef) || !get_double(args[14], &inv_next) || !get_double(args[15], &next_value) ||
         !get_int(args[16], &want_sq) || !get_int(args[17], &threads))
         return NULL;
-    if (!lists_parse(args[1], args + 2, 7, &l) || !check_pair(&l, 5, 6, "kt_step")) { lists_free(&l); return NULL; }
+    if (!lists_parse(args[1], args + 2, 7, 0x17u, &l) || !check_pair(&l, 5, 6, "kt_step")) {
+        lists_free(&l);
+        return NULL;
+    }
+    int disjoint = lists_disjoint(&l, 7, dtype == 0 ? sizeof(float) : sizeof(double));
+    if (disjoint != 1) {
+        lists_free(&l);
+        if (disjoint < 0) return NULL;
+        Py_RETURN_NONE;
+    }
     Partials *parts = PyMem_Malloc(sizeof(Partials));
     if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
     FOR_EACH_PART(l, threads, *parts, 1, {
@@ -414,7 +469,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cpu_kernels", NULL,
 
 /* The calling convention's version: o2nc/torch/_native.py loads an extension built from another version of this file
    (a stale build left in an editable install) as not built. */
-#define KERNELS_ABI 2
+#define KERNELS_ABI 3
 
 PyMODINIT_FUNC PyInit__cpu_kernels(void) {
     PyObject *m = PyModule_Create(&module);

@@ -213,10 +213,11 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
     if declared.fused == "descent" and _native.fits(params, deltas, grads, *(sums or ())):
         want_sq = sums is not None and play_norm is None
         total = _native.descent_step(params, deltas, grads, lag, step, factor, coef, sums, want_sq)
-        if not want_sq:
+        if total is not None and not want_sq:
             return new_shared, play_norm
-        norm = _native.norm_from_squares(total, deltas[0].dtype)
-        return new_shared, norm if norm is not None else global_norm(deltas)
+        if total is not None:
+            norm = _native.norm_from_squares(total, deltas[0].dtype)
+            return new_shared, norm if norm is not None else global_norm(deltas)
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
     squares = [] if sums is not None and play_norm is None else None
     for block in plan:
@@ -255,10 +256,11 @@ def _coordinatewise_blocked(declared, learner, per, shared, plan, params, grads,
     if declared.fused == "kt" and _native.fits(params, grads, *per.values(), *(sums or ())):
         total = _native.kt_step(learner, per, shared["count"], params, grads, lag, coef, sums, sums is not None)
         new_shared = {"count": shared["count"] + 1}  # as KT's declared update returns it
-        if sums is None:
+        if total is not None and sums is None:
             return new_shared, None
-        norm = _native.norm_from_squares(total, params[0].dtype)
-        return new_shared, norm if norm is not None else global_norm(declared.play(learner, per, new_shared))
+        if total is not None:
+            norm = _native.norm_from_squares(total, params[0].dtype)
+            return new_shared, norm if norm is not None else global_norm(declared.play(learner, per, new_shared))
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
     new_shared = shared
     squares = [] if sums is not None else None

@@ -20,7 +20,7 @@ import warnings
 
 import torch
 
-ABI = 2  # the calling convention of _cpu_kernels.c (its KERNELS_ABI)
+ABI = 3  # the calling convention of _cpu_kernels.c (its KERNELS_ABI)
 
 try:
     from o2nc.torch import _cpu_kernels
@@ -36,6 +36,7 @@ __all__ = ["available", "fits", "products", "descent_step", "kt_step"]
 
 ENABLED = os.environ.get("O2NC_NATIVE", "1") != "0"
 _CODES = {torch.float32: 0, torch.float64: 1}
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
 def available() -> bool:
@@ -44,8 +45,11 @@ def available() -> bool:
 
 
 def fits(*lists) -> bool:
-    """Whether the sweeps can run on these lists of tensors (None entries of ``lists`` are skipped): all contiguous,
-    on the CPU, of one dtype float32 or float64, of equal sizes across the lists."""
+    """Whether the sweeps can run on these lists of tensors (None entries of ``lists`` are skipped): all plain tensors
+    (``torch.Tensor`` or ``nn.Parameter``, not a subclass, whose data pointer may be no storage of its own, nor a
+    lazily negated view), contiguous, on the CPU, of one dtype float32 or float64, of equal sizes across the lists;
+    the first list's not inference tensors (an in-place write to one raises on the ATen path). Whether their memory
+    overlaps is checked by the sweeps themselves."""
     if not available():
         return False
     present = [ts for ts in lists if ts is not None]
@@ -60,11 +64,11 @@ def fits(*lists) -> bool:
         if len(ts) != len(sizes):
             return False
         for t in ts:
-            if t.dtype is not dtype or not t.is_cpu or not t.is_contiguous():
+            if type(t) not in _PLAIN or t.dtype is not dtype or not t.is_cpu or not t.is_contiguous() or t.is_neg():
                 return False
         if ts is not first and [t.numel() for t in ts] != sizes:
             return False
-    return True
+    return not any(t.is_inference() for t in first) or torch.is_inference_mode_enabled()
 
 
 def _ptrs(ts) -> list[int] | None:
@@ -82,22 +86,26 @@ def products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None) -> tu
     return _cpu_kernels.products(_CODES[grads[0].dtype], sizes, _ptrs(grads), _ptrs(deltas), torch.get_num_threads())
 
 
-def descent_step(params, deltas, grads, lag, step, factor, coef, sums=None, want_sq=False) -> float:
+def descent_step(params, deltas, grads, lag, step, factor, coef, sums=None, want_sq=False) -> float | None:
     """x_n = w_n + lag·Δ_n, Δ_{n+1} = (Δ_n − ηg_n)·factor, w_{n+1} = x_n + coef·Δ_{n+1} in place (``factor`` None
     for 1), with ``sums`` = (Σw, Σg) lists also Σw += w_n, Σg += g_n; returns Σ Δ_{n+1}² (with ``want_sq``, else
-    0.0), summed in double precision from chunks summed in the dtype (inf where those overflow)."""
+    0.0), summed in double precision from chunks summed in the dtype (inf where those overflow). None, and nothing
+    written, where two of the tensors share memory (a gradient that is a view of its parameter): the caller takes the
+    ATen path."""
     sw, sg = sums if sums is not None else (None, None)
     total = _cpu_kernels.ogd_step(
         _CODES[params[0].dtype], [p.numel() for p in params], _ptrs(params), _ptrs(deltas), _ptrs(grads), _ptrs(sw),
         _ptrs(sg), float(lag), float(step), _float(factor), float(coef), int(want_sq), torch.get_num_threads())
-    _bump(params, deltas, sw, sg)
+    if total is not None:
+        _bump(params, deltas, sw, sg)
     return total
 
 
-def kt_step(learner, per, count, params, grads, lag, coef, sums=None, want_sq=False) -> float:
+def kt_step(learner, per, count, params, grads, lag, coef, sums=None, want_sq=False) -> float | None:
     """KT's step (``online_learners.betting``'s multi-tensor kernel, fused): the bet β_n = X·W/(t+1) (t = ``count``
     before the update), x_n = w_n + lag·β_n, the coin from g_n, X and W updated, w_{n+1} = x_n + coef·X·W/(t+2); with
-    ``sums`` also Σw += w_n, Σg += g_n. Returns Σ β_{n+1}² (with ``want_sq``, else 0.0)."""
+    ``sums`` also Σw += w_n, Σg += g_n. Returns Σ β_{n+1}² (with ``want_sq``, else 0.0), or None as
+    :func:`descent_step`."""
     t = float(count)
     scales = per.get("scale")
     if scales is None:  # the clipped coin a·clip(g, −G, G), a = −1/G (_kt_clipped_coins)
@@ -111,7 +119,8 @@ def kt_step(learner, per, count, params, grads, lag, coef, sums=None, want_sq=Fa
         _CODES[params[0].dtype], [p.numel() for p in params], _ptrs(params), _ptrs(per["coin_sum"]),
         _ptrs(per["wealth"]), _ptrs(scales), _ptrs(grads), _ptrs(sw), _ptrs(sg), float(lag), 1.0 / (t + 1.0), bound,
         a, coef, 1.0 / (t + 2.0), coef / (t + 2.0), int(want_sq), torch.get_num_threads())
-    _bump(params, per["coin_sum"], per["wealth"], scales, sw, sg)
+    if total is not None:
+        _bump(params, per["coin_sum"], per["wealth"], scales, sw, sg)
     return total
 
 
