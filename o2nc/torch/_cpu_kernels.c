@@ -6,8 +6,9 @@
  *   products  (‖g‖², ‖Δ‖², ⟨Δ, g⟩), read-only: the finiteness check of g and the norm of Δ − ηg for a projection,
  *             ‖Δ − ηg‖² = ‖Δ‖² − 2η⟨Δ, g⟩ + η²‖g‖²;
  *   ogd_step  x_n = w_n + lag·Δ_n,  Δ_{n+1} = (Δ_n − η g_n)·factor,  w_{n+1} = x_n + coef·Δ_{n+1}
- *             (projected OGD, Zinkevich 2003, with factor = min(1, D/‖Δ_n − η g_n‖) taken from the products);
- *   kt_step   the KT bettor coordinate by coordinate (Orabona and Pal, NeurIPS 2016, Section 3):
+ *             (projected OGD, Zinkevich, ICML 2003, with factor = min(1, D/‖Δ_n − η g_n‖) from the products);
+ *   kt_step   the Krichevsky–Trofimov bettor coordinate by coordinate (Orabona and Pál, NeurIPS 2016), as
+ *             online_learners/betting.py's KT:
  *             β_n = X_{n−1}·W_{n−1}/n, x_n = w_n + lag·β_n, the coin c_n = clip(−g_n/G, −1, 1) (or −g_n/h_n with
  *             h_n = max(h_{n−1}, |g_n|) without a known G), X_n = X_{n−1} + c_n, W_n = W_{n−1} + c_n·β_n,
  *             w_{n+1} = x_n + coef·X_n·W_n/(n+1);
