@@ -77,9 +77,7 @@ def rel_error(got, ref) -> float:
 @pytest.mark.parametrize("make_learner", [m for _, m in LEARNERS], ids=[n for n, _ in LEARNERS])
 def test_fused_sweeps_match_the_aten_path_and_the_forloop(make_learner, averaging, dtype, rel, monkeypatch):
     """Parameters, every state buffer and the group's certificate, radius bound and path agree with the blocked
-    ATen path at the same thread count (one and two threads; torch's own float32 norms of the certificate depend on
-    the thread count at the 1e-5 level, the same code on both sides) and with the for-loop over the core learner
-    (float64 ground truth)."""
+    ATen path at the same thread count (one and two threads) and with the for-loop over the core learner."""
     calls = []
     for name in ("descent_step", "kt_step"):
         original = getattr(_native, name)
@@ -105,14 +103,14 @@ def test_fused_sweeps_match_the_aten_path_and_the_forloop(make_learner, averagin
         for k in ("certificate", "radius_bound", "path", "segment"):
             if k in aten[2]:
                 assert rel_error([fused[2][k]], [aten[2][k]]) <= rel, k
-    # the ground truth: the for-loop over the core learner. In float32 its certificate differs from the multi-tensor
-    # paths' at the 1e-5 level through torch's float32 norms, not the sweeps: the statistics are compared in float64.
+    # the ground truth: the for-loop over the core learner. The certificate sums float32 squares in float64 on both
+    # (tree_norm_wide); the per-step segment norms, and the path and radius bound summed from them, are float32 sums
+    # of another order on the for-loop (1e-6 apart at 140k entries): compared in float64.
     loop = run(make_learner, fused=False, dtype=dtype, averaging=averaging, foreach=False, monkeypatch=monkeypatch)
     assert rel_error(fused[0], loop[0]) <= rel
-    if dtype == torch.float64:
-        for k in ("certificate", "radius_bound", "path", "segment"):
-            if k in loop[2]:
-                assert rel_error([fused[2][k]], [loop[2][k]]) <= rel, k
+    for k in ("certificate", "radius_bound", "path", "segment") if dtype == torch.float64 else ("certificate",):
+        if k in loop[2]:
+            assert rel_error([fused[2][k]], [loop[2][k]]) <= rel, k
 
 
 @needs_sweeps

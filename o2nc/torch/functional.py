@@ -23,7 +23,7 @@ from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import Scaling, coefficients
 from o2nc.torch import _fast
 from o2nc.torch._layout import _LEARNER, Layout, _Leaves, learner_lists, learner_state, store_learner_state
-from online_learners.tree import accumulator_like, tree_norm
+from online_learners.tree import accumulator_like, tree_norm, tree_norm_wide
 
 __all__ = ["o2nc", "lag", "host", "default_foreach", "vector_norm"]
 
@@ -268,7 +268,7 @@ def _close_epoch_in_place(states: list[dict], group_state: dict, length: int, dt
     mean point w̄_k, the certificate ‖ĝ_k‖ ([CMO23] Definition 5) with the core's norm, the path length; the mean
     and the scalars in the parameters' ``dtype``, as there."""
     grad_mean = [st["g_sum"] / length for st in states]
-    group_state["certificate"] = tree_norm(grad_mean).to(dtype)
+    group_state["certificate"] = tree_norm_wide(grad_mean).to(dtype)
     group_state["radius_bound"] = group_state["path"].to(dtype)
     group_state["path"] = torch.zeros_like(group_state["path"])
     for st in states:
