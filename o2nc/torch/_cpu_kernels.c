@@ -339,6 +339,19 @@ static int check_pair(const Lists *l, int a, int b, const char *name) {
     return 1;
 }
 
+/* A step's lists: parsed, the epoch sums paired (operands `sums` and `sums` + 1), and the operands' memory checked
+   disjoint. Returns 1 to run, 0 on an error (raised), -1 where operands overlap (the step is not run). */
+static int step_lists(PyObject *const *args, int n_operands, unsigned required, int sums, long dtype,
+                      const char *name, Lists *l) {
+    if (!lists_parse(args[1], args + 2, n_operands, required, l) || !check_pair(l, sums, sums + 1, name)) {
+        lists_free(l);
+        return 0;
+    }
+    int disjoint = lists_disjoint(l, n_operands, dtype == 0 ? sizeof(float) : sizeof(double));
+    if (disjoint != 1) lists_free(l);
+    return disjoint == 1 ? 1 : (disjoint == 0 ? -1 : 0);
+}
+
 typedef double Partials[MAX_THREADS][8];  /* a 64-byte row per thread: no two threads write one cache line */
 
 /* products(dtype, sizes, gs, ds or None, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩) over the lists, as Python floats */
@@ -374,15 +387,10 @@ static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t n
         !get_double(args[8], &step) || !get_double(args[9], &factor) || !get_double(args[10], &coef) ||
         !get_int(args[11], &want_sq) || !get_int(args[12], &threads))
         return NULL;
-    if (!lists_parse(args[1], args + 2, 5, 0x7u, &l) || !check_pair(&l, 3, 4, "ogd_step")) {
-        lists_free(&l);
+    int ready = step_lists(args, 5, 0x7u, 3, dtype, "ogd_step", &l);
+    if (ready != 1) {
+        if (ready < 0) Py_RETURN_NONE;  /* overlapping operands: not run, the caller takes the ATen path */
         return NULL;
-    }
-    int disjoint = lists_disjoint(&l, 5, dtype == 0 ? sizeof(float) : sizeof(double));
-    if (disjoint != 1) {  /* overlapping operands: not run (None), the caller takes the ATen path */
-        lists_free(&l);
-        if (disjoint < 0) return NULL;
-        Py_RETURN_NONE;
     }
     Partials *parts = PyMem_Malloc(sizeof(Partials));
     if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
@@ -415,15 +423,10 @@ static PyObject *py_kt_step(PyObject *self, PyObject *const *args, Py_ssize_t na
         !get_double(args[13], &coef) || !get_double(args[14], &inv_next) || !get_double(args[15], &next_value) ||
         !get_int(args[16], &want_sq) || !get_int(args[17], &threads))
         return NULL;
-    if (!lists_parse(args[1], args + 2, 7, 0x17u, &l) || !check_pair(&l, 5, 6, "kt_step")) {
-        lists_free(&l);
+    int ready = step_lists(args, 7, 0x17u, 5, dtype, "kt_step", &l);
+    if (ready != 1) {
+        if (ready < 0) Py_RETURN_NONE;
         return NULL;
-    }
-    int disjoint = lists_disjoint(&l, 7, dtype == 0 ? sizeof(float) : sizeof(double));
-    if (disjoint != 1) {
-        lists_free(&l);
-        if (disjoint < 0) return NULL;
-        Py_RETURN_NONE;
     }
     Partials *parts = PyMem_Malloc(sizeof(Partials));
     if (!parts) { lists_free(&l); return PyErr_NoMemory(); }

@@ -44,9 +44,8 @@ def grad_products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None =
     overflow where the norm does not: callers that must tell a huge gradient from a non-finite one re-check with
     norms when a sum is not finite."""
     if _native.fits(grads, deltas):
-        dtype = grads[0].dtype
-        sums = [torch.tensor(v, dtype=dtype) for v in _native.products(grads, deltas)]
-        return (sums[0], None, None) if deltas is None else tuple(sums)
+        sums = _native.product_tensors(grads, deltas)
+        return (sums[0], None, None) if deltas is None else sums
     gg, dd, dg = [], [], []
     lists = [grads] if deltas is None else [grads, deltas]
     for block in _plan(lists):
@@ -124,8 +123,7 @@ def _step_norm_by_products(plan, deltas, grads, step, grad_sq):
     η‖g‖ ≤ 2‖Δ − ηg‖ and every term is at most 4‖Δ − ηg‖². Its squares can overflow where the norm does not:
     the result is then not finite."""
     if _native.fits(deltas, grads):
-        dtype = deltas[0].dtype
-        g_sq, d_sq, dg_sum = (torch.tensor(v, dtype=dtype) for v in _native.products(grads, deltas))
+        g_sq, d_sq, dg_sum = _native.product_tensors(grads, deltas)
         return _combine(d_sq, dg_sum, grad_sq if grad_sq is not None else g_sq, step)
     dd, dg, gg = [], [], []
     for block in plan:
@@ -213,9 +211,9 @@ def _descent_blocked(declared, learner, per, shared, plan, params, grads, lag, c
     if declared.fused == "descent" and _native.fits(params, deltas, grads, *(sums or ())):
         want_sq = sums is not None and play_norm is None
         total = _native.descent_step(params, deltas, grads, lag, step, factor, coef, sums, want_sq)
-        if total is not None and not want_sq:
-            return new_shared, play_norm
-        if total is not None:
+        if total is not None:  # else nothing was written (operands share memory): the ATen passes below
+            if not want_sq:
+                return new_shared, play_norm
             norm = _native.norm_from_squares(total, deltas[0].dtype)
             return new_shared, norm if norm is not None else global_norm(deltas)
     recover = isinstance(lag, torch.Tensor) or lag != 0.0
@@ -255,10 +253,10 @@ def _coordinatewise_blocked(declared, learner, per, shared, plan, params, grads,
     step runs as one fused sweep per tensor where :mod:`o2nc.torch._native` can take it."""
     if declared.fused == "kt" and _native.fits(params, grads, *per.values(), *(sums or ())):
         total = _native.kt_step(learner, per, shared["count"], params, grads, lag, coef, sums, sums is not None)
-        new_shared = {"count": shared["count"] + 1}  # as KT's declared update returns it
-        if total is not None and sums is None:
-            return new_shared, None
-        if total is not None:
+        if total is not None:  # else nothing was written (operands share memory): the ATen passes below
+            new_shared = {"count": shared["count"] + 1}  # as KT's declared update returns it
+            if sums is None:
+                return new_shared, None
             norm = _native.norm_from_squares(total, params[0].dtype)
             return new_shared, norm if norm is not None else global_norm(declared.play(learner, per, new_shared))
     recover = isinstance(lag, torch.Tensor) or lag != 0.0

@@ -36,7 +36,7 @@ __all__ = ["available", "fits", "products", "descent_step", "kt_step"]
 
 ENABLED = os.environ.get("O2NC_NATIVE", "1") != "0"
 _CODES = {torch.float32: 0, torch.float64: 1}
-_PLAIN = (torch.Tensor, torch.nn.Parameter)
+PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)  # not a subclass: its data pointer is its own storage
 
 
 def available() -> bool:
@@ -64,7 +64,8 @@ def fits(*lists) -> bool:
         if len(ts) != len(sizes):
             return False
         for t in ts:
-            if type(t) not in _PLAIN or t.dtype is not dtype or not t.is_cpu or not t.is_contiguous() or t.is_neg():
+            if type(t) not in PLAIN_TYPES or t.dtype is not dtype or not t.is_cpu or not t.is_contiguous() \
+                    or t.is_neg():
                 return False
         if ts is not first and [t.numel() for t in ts] != sizes:
             return False
@@ -84,6 +85,13 @@ def products(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None) -> tu
     dtype (‖Δ‖² and ⟨Δ, g⟩ are 0.0 without ``deltas``)."""
     sizes = [g.numel() for g in grads]
     return _cpu_kernels.products(_CODES[grads[0].dtype], sizes, _ptrs(grads), _ptrs(deltas), torch.get_num_threads())
+
+
+def product_tensors(grads: list[torch.Tensor], deltas: list[torch.Tensor] | None) -> tuple:
+    """:func:`products` as 0-d tensors of the gradients' dtype, as the ATen path returns them (a double sum beyond
+    the dtype's range becomes inf there too)."""
+    dtype = grads[0].dtype
+    return tuple(torch.tensor(v, dtype=dtype) for v in products(grads, deltas))
 
 
 def descent_step(params, deltas, grads, lag, step, factor, coef, sums=None, want_sq=False) -> float | None:

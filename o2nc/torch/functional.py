@@ -21,7 +21,7 @@ import torch
 from o2nc.conversion import epoch as _epoch
 from o2nc.conversion import step as _core
 from o2nc.conversion.scaling import Scaling, coefficients
-from o2nc.torch import _fast
+from o2nc.torch import _fast, _native
 from o2nc.torch._layout import _LEARNER, Layout, _Leaves, learner_lists, learner_state, store_learner_state
 from online_learners.tree import accumulator_like, tree_norm, tree_norm_wide
 
@@ -49,10 +49,7 @@ def lag(s: float, lr, full_step: bool) -> torch.Tensor:
 
 def default_foreach(params: list[torch.Tensor]) -> bool:
     """The multi-tensor path by default: whenever the parameters are plain dense tensors on the CPU or CUDA."""
-    return all(type(p) in _PLAIN_TYPES and (p.is_cpu or p.is_cuda) for p in params)
-
-
-_PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)
+    return all(type(p) in _native.PLAIN_TYPES and (p.is_cpu or p.is_cuda) for p in params)
 
 
 def vector_norm(xs, foreach: bool):
