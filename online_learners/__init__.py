@@ -11,7 +11,7 @@ from online_learners.base import Learner
 from online_learners.betting import COCOB, KT, COCOBState, KTScaleFreeState, KTState, ONSBettor, ONSBettorState
 from online_learners.combinators import Coordinatewise, Discounted, Restarting, RestartingState
 from online_learners.ftrl import FTRL, DiscountedFTRL, DiscountedFTRLState, FTRLState
-from online_learners.ogd import OGD, OGDState
+from online_learners.ogd import OGD, LazilyProjectedOGD, LazilyProjectedOGDState, OGDState
 from online_learners.optimistic import OptimisticOGD, OptimisticOGDState
 from online_learners.paramfree import FreeGrad, FreeGradState, ParameterFreeMirrorDescent, PFMDState
 from online_learners.reductions import BallConstraint, BallConstraintState, DirectionMagnitude, DirectionMagnitudeState
@@ -184,6 +184,8 @@ __all__ = [
     "Learner",
     "OGD",
     "OGDState",
+    "LazilyProjectedOGD",
+    "LazilyProjectedOGDState",
     "AdaGradNorm",
     "AdaGradNormState",
     "OptimisticOGD",

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from online_learners import _checks, tree
 from online_learners.base import MultiTensorKernel, check_optional_positive, check_positive, outside_ball
 
-__all__ = ["OGD", "OGDState"]
+__all__ = ["OGD", "OGDState", "LazilyProjectedOGD", "LazilyProjectedOGDState"]
 
 
 class OGDState(NamedTuple):
@@ -114,11 +114,27 @@ class OGD:
     def previous_play(self, state: OGDState, grad):
         """Δ_t from the state after update t and g_t, without storing it: Δ_t = Δ_{t+1} + η_t g_t (the update above
         without Π, solved for Δ_t). Exact where the update rounded nothing, else within one rounding of Δ_t. Only
-        for ``radius=None`` (:attr:`recovers_previous_play`): a projection cannot be undone."""
+        for ``radius=None`` (:attr:`recovers_previous_play`): a projection cannot be undone (but see
+        :meth:`lazily_projected`)."""
         if self.radius is not None:
             raise ValueError("OGD.previous_play: a projected update (radius given) cannot be undone")
-        step = self.step_size(tree.count_as(state.count, tree.tree_leaves(state.delta)[0]) if self.anytime else None)
-        return tree.tree_map(lambda d, g: d - (-step) * g, state.delta, grad)
+        return self._ascend(state.delta, state.count, grad)
+
+    def _ascend(self, v, count, grad):
+        """Δ_t = v + η_t g_t: the descent v = Δ_t − η_t g_t of update t (``count`` = t) solved for Δ_t."""
+        step = self.step_size(tree.count_as(count, tree.tree_leaves(v)[0]) if self.anytime else None)
+        return tree.tree_map(lambda d, g: d - (-step) * g, v, grad)
+
+    @property
+    def projects_lazily(self) -> bool:
+        """Whether :meth:`lazily_projected` gives this learner's plays: a radius, and OGD's own update (not a
+        subclass that replaces ``init``, ``update`` or ``predict``)."""
+        return self.reports_play_norm
+
+    def lazily_projected(self) -> LazilyProjectedOGD:
+        """This learner with its projection kept as a factor (:class:`LazilyProjectedOGD`): the same plays, from a
+        state that can be undone, for a shell that recovers the previous play instead of storing it."""
+        return LazilyProjectedOGD(self)
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
         if outside_ball(comparator_norm, self.radius):
@@ -138,6 +154,101 @@ class OGD:
             + (diameter_sq * spread if spread > 0 else 0.0)
             + 0.5 * sum(e * s for e, s in zip(steps, sq))
         )
+
+
+
+class LazilyProjectedOGDState(NamedTuple):
+    direction: Any  # v_t = Δ_{t−1} − η_{t−1} g_{t−1}, the play before its projection (a pytree); Δ_1's is 0
+    scale: Any  # the projection's factor min(1, D/‖v_t‖) (0-d, the norm's dtype): Δ_t = scale · v_t
+    count: Any  # t − 1, as ``OGDState.count``
+
+
+@dataclass(frozen=True)
+class LazilyProjectedOGD:
+    r"""Projected OGD (:class:`OGD`) with its projection applied lazily: the state keeps v_t = Δ_{t−1} − η g_{t−1}
+    and the factor c_t = min(1, D/‖v_t‖) of Π(v_t) = c_t·v_t, and plays Δ_t = c_t·v_t.
+
+        v_{t+1} = c_t v_t − η_t g_t,    c_{t+1} = D / max(‖v_{t+1}‖, D),    Δ_{t+1} = c_{t+1} v_{t+1}
+
+    These are :class:`OGD`'s plays, bit for bit where the shell rounds c_t v_t − η_t g_t as OGD rounds Δ_t − η_t g_t
+    (the factor and the product are OGD's own: ``tree.tree_ball_factor``, ``tree.tree_scale_by_factor``). What the
+    lazy form adds is that an update can be undone elementwise: Δ_t = v_{t+1} + η_t g_t, as for unconstrained OGD,
+    so a shell that recovers the anchor of O2NC from its params (``o2nc.jax.o2nc`` with ``store_anchor=None``) needs
+    no stored anchor with a radius either, and an XLA step writes v in place and reads it once for its norm.
+
+    Args:
+        ogd: the learner whose plays these are (with or without a radius; without one c_t = 1).
+
+    Example:
+        >>> import numpy as np
+        >>> from online_learners import OGD
+        >>> lazy = OGD(lr=0.5, radius=1.0).lazily_projected()
+        >>> state = lazy.update(lazy.init(np.zeros(2)), np.array([4.0, 0.0]))
+        >>> lazy.predict(state), lazy.previous_play(state, np.array([4.0, 0.0]))
+        (array([-1.,  0.]), array([0., 0.]))
+    """
+
+    ogd: OGD
+
+    def __post_init__(self):
+        if not isinstance(self.ogd, OGD):
+            raise TypeError(f"LazilyProjectedOGD: `ogd` must be an OGD learner, got {self.ogd!r}")
+
+    def init(self, params) -> LazilyProjectedOGDState:
+        leaves = tree.tree_leaves(params)
+        xp = tree.namespace(params)
+        dtype = leaves[0].dtype
+        for x in leaves[1:]:  # the norm's dtype, as tree_norm's sum of per-leaf terms promotes it
+            dtype = xp.result_type(dtype, x.dtype)
+        one = tree.scalar_like(1, params)
+        return LazilyProjectedOGDState(direction=tree.tree_zeros_like(params), scale=xp.astype(one, dtype),
+                                       count=tree.counter_like(params))
+
+    def predict(self, state: LazilyProjectedOGDState, hint=None):
+        if self.ogd.radius is None:
+            return state.direction
+        return tree.tree_scale_by_factor(state.direction, state.scale)
+
+    def update(self, state: LazilyProjectedOGDState, grad) -> LazilyProjectedOGDState:
+        return self.update_and_norm(state, grad)[0]
+
+    @property
+    def reports_play_norm(self) -> bool:
+        """As :attr:`OGD.reports_play_norm`: with a radius the norm of the next play comes with the update."""
+        return self.ogd.radius is not None
+
+    def update_and_norm(self, state: LazilyProjectedOGDState, grad) -> tuple:
+        """(the updated state, ‖Δ_{t+1}‖ = ‖v_{t+1}‖·c_{t+1}), as :meth:`OGD.update_and_norm`."""
+        return self.rescale(self.descend(state, grad))
+
+    #: :meth:`update_and_norm` is :meth:`rescale` after :meth:`descend`: an elementwise pass, then scalars from a norm.
+    updates_in_two_passes = True
+
+    def descend(self, state: LazilyProjectedOGDState, grad) -> LazilyProjectedOGDState:
+        """The elementwise pass of the update: v_{t+1} = c_t v_t − η_t g_t (the count advanced, the factor still
+        c_t until :meth:`rescale`). A shell that must keep the old state on a skipped update selects between this
+        state and the old one elementwise, before the norm reads v (so that XLA writes v once, in place)."""
+        v, count = self.ogd._descend(OGDState(delta=self.predict(state), count=state.count), grad)
+        return LazilyProjectedOGDState(direction=v, scale=state.scale, count=count)
+
+    def rescale(self, state: LazilyProjectedOGDState) -> tuple:
+        """(the state with c = min(1, D/‖v‖) of its direction v, ‖c·v‖): the scalar half of the update. On a
+        state that is already rescaled it gives the same factor again (the same norm of the same v)."""
+        if self.ogd.radius is None:
+            return state, tree.tree_norm(state.direction)
+        factor, norm = tree.tree_ball_factor(state.direction, self.ogd.radius)
+        return state._replace(scale=factor), norm * factor
+
+    recovers_previous_play = True
+
+    def previous_play(self, state: LazilyProjectedOGDState, grad):
+        """Δ_t from the state after update t and g_t: Δ_t = v_{t+1} + η_t g_t, within one rounding of Δ_t (exact
+        where the update rounded nothing), with or without a radius."""
+        return self.ogd._ascend(state.direction, state.count, grad)
+
+    def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float]) -> float:
+        """:meth:`OGD.regret_bound`: the plays are OGD's."""
+        return self.ogd.regret_bound(comparator_norm, grad_sq_norms)
 
 
 # --- fast paths beside the learner --------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ __all__ = [
     "tree_norm_wide",
     "tree_project_ball",
     "tree_project_ball_norm",
+    "tree_ball_factor",
+    "tree_scale_by_factor",
     "tree_where",
     "plain_is_exact",
     "plain_traced_norms",
@@ -405,15 +407,25 @@ def tree_project_ball(a: Tree, radius) -> Tree:
 def tree_project_ball_norm(a: Tree, radius) -> tuple:
     """(Π(a), ‖Π(a)‖): :func:`tree_project_ball` and the norm of its result, ‖a‖·min(1, radius/‖a‖), from the norm
     the projection takes anyway (within one rounding of ``tree_norm(Π(a))``). ``radius=None``: (a, ‖a‖)."""
-    norm = tree_norm(a)
     if radius is None:
-        return a, norm
+        return a, tree_norm(a)
+    factor, norm = tree_ball_factor(a, radius)
+    return tree_scale_by_factor(a, factor), norm * factor
+
+
+def tree_ball_factor(a: Tree, radius) -> tuple:
+    """(factor, ‖a‖) with Π(a) = a · factor the projection onto {‖Δ‖ ≤ radius}: factor = radius/max(‖a‖, radius)
+    = min(1, radius/‖a‖), a 0-d array of the norm's dtype (which never divides by zero)."""
+    norm = tree_norm(a)
     xp = array_namespace(norm)
-    # radius / max(norm, radius) equals min(1, radius/norm) and never divides by zero.
     bound = xp.asarray(radius, dtype=norm.dtype, device=array_api_compat.device(norm))
-    factor = bound / xp.maximum(norm, bound)
-    projected = tree_map(lambda x: (factor if x.dtype == factor.dtype else xp.astype(factor, x.dtype)) * x, a)
-    return projected, norm * factor
+    return bound / xp.maximum(norm, bound), norm
+
+
+def tree_scale_by_factor(a: Tree, factor) -> Tree:
+    """a · factor, with the 0-d ``factor`` rounded to each leaf's dtype first (so each leaf keeps its dtype)."""
+    xp = array_namespace(factor)
+    return tree_map(lambda x: (factor if x.dtype == factor.dtype else xp.astype(factor, x.dtype)) * x, a)
 
 
 def tree_where(condition, a: Tree, b: Tree) -> Tree:

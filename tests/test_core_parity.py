@@ -96,6 +96,7 @@ def test_one_seed_gives_one_trajectory_in_every_shell(name, scaling):
     assert np.all(np.asarray(res.epochs.radius) <= bounds * (1 + 1e-12))  # the path bound bounds the exact radius
     shells = {f"torch foreach={f}": run_torch(learner, scaling, f) for f in (False, True)}
     shells["jax"] = run_jax(learner, scaling)
+    shells["jax, anchor recovered where the learner can undo its update"] = run_jax(learner, scaling, None)
     for tag, (w2, c2, m2, b2) in shells.items():
         assert rel(w2, ws) <= TOL, tag
         assert rel(c2, certs) <= TOL, tag

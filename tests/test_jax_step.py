@@ -17,9 +17,9 @@ from online_learners import OGD  # noqa: E402
 SIZE = 1000
 
 
-def compiled(tx, leaves=3):
-    params = [jnp.linspace(-1.0, 1.0, SIZE, dtype=jnp.float32) * (i + 1) for i in range(leaves)]
-    grads = [jnp.full((SIZE,), 0.5, jnp.float32) for _ in range(leaves)]
+def compiled(tx, leaves=3, size=SIZE):
+    params = [jnp.linspace(-1.0, 1.0, size, dtype=jnp.float32) * (i + 1) for i in range(leaves)]
+    grads = [jnp.full((size,), 0.5, jnp.float32) for _ in range(leaves)]
 
     def step(p, s, g):
         u, s = tx.update(g, s, p)
@@ -40,6 +40,20 @@ def test_the_paper_configuration_writes_every_buffer_in_place(averaging):
     assert not re.search(rf"= f32\[{SIZE}\]\S* copy\(", hlo)
 
 
+@pytest.mark.parametrize("averaging, written", [(None, 2), ("epoch", 4)])
+def test_the_paper_configuration_writes_each_state_array_once(averaging, written):
+    """Projected OGD runs lazily projected (v = Δ − ηg kept with the projection's factor) with the anchor recovered:
+    per leaf the compiled step writes the params and v (and with the epoch mean the sums Σw and Σg), each once and
+    in place, where the eager projection wrote Δ − ηg as an array of its own, then Δ, then the stored anchor. (At
+    the bench's leaf size: on small arrays XLA:CPU writes the squares before it reduces them.)"""
+    size = 200_000
+    tx = o2nc(OGD(lr=1e-3, radius=1e-3), epoch_length=100, averaging=averaging)
+    assert tx.init([jnp.zeros(3)]).anchor == ()
+    hlo = entry(compiled(tx, leaves=1, size=size))
+    writes = re.findall(rf"= f32\[{size}\]\{{0\}} (\S+)\(", hlo)
+    assert len([op for op in writes if op not in ("parameter", "bitcast", "get-tuple-element")]) == written, writes
+
+
 def test_the_epoch_mean_is_written_only_when_an_epoch_closes():
     """The stored mean w̄_k is the output of a conditional (its other branch leaves it in place), not of an
     elementwise pass that reads and writes it at every step."""
@@ -54,7 +68,7 @@ def test_the_epoch_mean_is_written_only_when_an_epoch_closes():
 def test_the_anchor_pass_does_not_read_the_params():
     """x_0 = w_1 + lag_1 Δ_1 is set under a cond at the first update only: the pass that writes the stored anchor
     reads the anchor and the play, not the params."""
-    hlo = entry(compiled(o2nc(OGD(lr=1e-3, radius=1e-3), epoch_length=100), leaves=1))
+    hlo = entry(compiled(o2nc(OGD(lr=1e-3, radius=1e-3), epoch_length=100, store_anchor=True), leaves=1))
     anchor_out = re.search(r"ROOT %\S+ = \(([^)]*)\) tuple\(([^)]*)\)", hlo)
     names = [a.strip().lstrip("%") for a in anchor_out.group(2).split(",")]
     # the outputs: params, count, anchor, ... (the step returns (params, state))

@@ -148,3 +148,58 @@ def test_every_registered_learner_has_examples_and_bad_params():
 def test_unknown_learner_lists_close_matches():
     with pytest.raises(ValueError, match="ogd"):
         registry.get("ogdd", lr=0.1)
+
+
+LAZY_OGD = [dict(lr=0.3, radius=0.5), dict(lr=0.3, radius=0.5, anytime=True), dict(lr=0.3)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("config", LAZY_OGD, ids=["radius", "radius_anytime", "unconstrained"])
+def test_lazily_projected_ogd_plays_ogd_bit_for_bit_and_undoes_its_update(config, backend):
+    """``OGD.lazily_projected()`` keeps v = Δ − ηg and the projection's factor: its plays are OGD's, bit for bit on
+    every backend (float32 and float64, the projection binding at most steps), and ``previous_play`` recovers Δ_t
+    from the new state and g_t within a few roundings."""
+    from online_learners import OGD, LazilyProjectedOGD
+
+    pytest.importorskip(backend)
+    ogd = OGD(**config)
+    lazy = ogd.lazily_projected()
+    assert isinstance(lazy, LazilyProjectedOGD) and lazy.recovers_previous_play
+    assert ogd.projects_lazily is (ogd.radius is not None)
+    grads = np.random.default_rng(1).standard_normal((40, 2, 3))
+    for dtype in ("float32", "float64"):
+        def make(a, dtype=dtype):
+            x = to_backend(a, backend)
+            return x.astype(dtype) if hasattr(x, "astype") else x.to(getattr(__import__("torch"), dtype))
+
+        zero = {"a": make(np.zeros((2, 3))), "b": make(np.zeros(2))}
+        eager, lazy_state = ogd.init(zero), lazy.init(zero)
+        bound = 0
+        for g in grads:
+            grad = {"a": make(g), "b": make(g[0, :2])}
+            before = to_numpy(tree.tree_norm(ogd.predict(eager)))
+            eager_next, lazy_next = ogd.update(eager, grad), lazy.update(lazy_state, grad)
+            for k in ("a", "b"):
+                assert np.array_equal(to_numpy(ogd.predict(eager_next)[k]), to_numpy(lazy.predict(lazy_next)[k]))
+                recovered = to_numpy(lazy.previous_play(lazy_next, grad)[k])
+                tol = 1e-5 if dtype == "float32" else 1e-13
+                assert np.allclose(recovered, to_numpy(ogd.predict(eager)[k]), rtol=tol, atol=tol * max(before, 1))
+            new_state, norm = lazy.rescale(lazy_next)  # a second rescale gives the same factor
+            assert np.array_equal(to_numpy(new_state.scale), to_numpy(lazy_next.scale))
+            bound += int(ogd.radius is not None and float(to_numpy(lazy_next.scale)) < 1)
+            eager, lazy_state = eager_next, lazy_next
+        assert ogd.radius is None or bound > 20  # the projection bound at most steps
+    assert lazy.regret_bound(0.5, [1.0] * 10) == ogd.regret_bound(0.5, [1.0] * 10)
+
+
+def test_lazily_projected_ogd_refuses_other_learners_and_subclasses_do_not_project_lazily():
+    from online_learners import OGD, AdaGradNorm, LazilyProjectedOGD
+
+    with pytest.raises(TypeError, match="ogd"):
+        LazilyProjectedOGD(AdaGradNorm(radius=1.0))
+
+    class Shrinking(OGD):
+        def update(self, state, grad):
+            return super().update(state, tree.tree_scale(grad, 0.5))
+
+    assert not Shrinking(lr=0.1, radius=1.0).projects_lazily

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from online_learners import OGD, registry
+from online_learners import OGD, AdaGradNorm, registry
 
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
@@ -179,14 +179,17 @@ def test_bad_input():
 
 
 def test_default_store_anchor_and_donated_step_copies_no_parameter_sized_buffer():
-    """``store_anchor=None`` recovers the anchor for unconstrained OGD (its play is recomputed from the new state) and
-    stores it otherwise; either way a jitted step with params and state donated writes every buffer in place."""
+    """``store_anchor=None`` recovers the anchor for OGD (its play is recomputed from the new state; with a radius
+    from the lazily projected form) and stores it otherwise (AdaGrad-norm); either way a jitted step with params and
+    state donated writes every buffer in place."""
     import re
 
     size = 1000
     params = [jnp.ones((size,), jnp.float32), jnp.zeros((size,), jnp.float32)]
     grads = [jnp.full((size,), 0.5, jnp.float32), jnp.full((size,), -0.5, jnp.float32)]
-    for learner, stored in ((OGD(lr=0.1), False), (OGD(lr=0.1, anytime=True), False), (OGD(lr=0.1, radius=1.0), True)):
+    cases = ((OGD(lr=0.1), False), (OGD(lr=0.1, anytime=True), False), (OGD(lr=0.1, radius=1.0), False),
+             (AdaGradNorm(radius=1.0), True))
+    for learner, stored in cases:
         tx = o2nc(learner, epoch_length=5)
         state = tx.init(params)
         assert isinstance(state.anchor, list) is stored, learner

@@ -163,15 +163,17 @@ def test_jax_anchor_recovery_matches_the_stored_anchor(learner):
     assert rel(recovered_x, stored_x) <= TOL
 
 
-UNCONSTRAINED_OGD = [OGD(lr=0.1), OGD(lr=0.2, anytime=True)]
+RECOVERING_OGD = [OGD(lr=0.1), OGD(lr=0.2, anytime=True), OGD(lr=0.1, radius=0.05),
+                  OGD(lr=0.2, radius=0.05, anytime=True)]
 
 
-@pytest.mark.parametrize("learner", UNCONSTRAINED_OGD, ids=["ogd", "ogd_anytime"])
+@pytest.mark.parametrize("learner", RECOVERING_OGD, ids=["ogd", "ogd_anytime", "ogd_radius", "ogd_radius_anytime"])
 @pytest.mark.parametrize("scaling", ["replay", "none"])
 def test_jax_recovered_play_matches_minimize_and_the_stored_anchor(learner, scaling):
-    """Unconstrained OGD defaults to ``store_anchor=False`` with Δ_n recomputed from the new state and g_n (the
-    learner's state is then written in place): same trajectory, certificates and output points as ``minimize`` and
-    as the stored anchor, with and without restarts."""
+    """OGD defaults to ``store_anchor=False`` with Δ_n recomputed from the new state and g_n (the learner's state is
+    then written in place; with a radius through the lazily projected form, whose projection binds at every step
+    here): same trajectory, certificates and output points as ``minimize`` and as the stored anchor, with and
+    without restarts."""
     ref = run_minimize(learner, scaling, restart=True)
     ws, certs, mean = run_jax(learner, scaling, True, store_anchor=None)
     assert rel(ws, np.asarray(ref.history.w)) <= TOL
@@ -185,3 +187,43 @@ def test_jax_recovered_play_matches_minimize_and_the_stored_anchor(learner, scal
     ref = run_minimize(learner, scaling, restart=False)
     ws, _, _ = run_jax(learner, scaling, False, store_anchor=None)
     assert rel(ws, np.asarray(ref.history.w)) <= TOL
+
+
+@pytest.mark.parametrize("averaging", [None, "epoch"])
+def test_jax_lazily_projected_ogd_matches_minimize_in_float32(averaging):
+    """The paper's configuration in float32 (projected OGD, the anchor recovered, restarts): the jitted optax step
+    and ``minimize`` on the same stream and seed agree to 1e-6 relative (points, certificates, output point)."""
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal(D).astype(np.float32)
+    stream = rng.standard_normal((BUDGET, D)).astype(np.float32)
+    learner = OGD(lr=0.1, radius=0.05)
+
+    def grad32(n, w):
+        return (stream[n] + np.float32(0.5) * np.tanh(w)).astype(np.float32)
+
+    calls = {"n": 0}
+
+    def grad(w):
+        calls["n"] += 1
+        return grad32(calls["n"] - 1, w)
+
+    ref = o2nc.minimize(grad, x0, learner=learner, budget=BUDGET, epoch_length=T, seed=7, record=True)
+    assert np.asarray(ref.history.w).dtype == np.float32
+    tx = o2nc_tx(learner, epoch_length=T, averaging=averaging, seed=7)
+    params = jnp.asarray(x0)
+    state = tx.init(params)
+    assert state.anchor == () and type(state.learner).__name__ == "LazilyProjectedOGDState"
+    update = jax.jit(tx.update)
+    ws, certs = [], []
+    for n in range(BUDGET):
+        ws.append(np.asarray(params))
+        updates, state = update(jnp.asarray(grad32(n, np.asarray(params))), state, params)
+        params = optax.apply_updates(params, updates)
+        if (n + 1) % T == 0:
+            certs.append(float(state.certificate))
+    assert rel(np.array(ws), np.asarray(ref.history.w)) <= 1e-6
+    if averaging == "epoch":
+        assert rel(np.array(certs), np.asarray(ref.epochs.certificate)) <= 1e-6
+        assert rel(np.asarray(o2nc_eval_params(state, params)), ref.epochs.mean[-1]) <= 1e-6
+    else:
+        assert rel(np.asarray(o2nc_eval_params(state, params)), np.asarray(ref.final_anchor)) <= 1e-6

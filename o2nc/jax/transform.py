@@ -28,7 +28,8 @@ class O2NCState(NamedTuple):
     Fields hold, after n updates (the params then hold w_{n+1}):
         count: n, int32.
         anchor: x_{n+1}, the end of the current segment (a pytree like params).
-        learner: the learner's state, its parameter-shaped fields shaped like the params (so that
+        learner: the learner's state (for projected OGD, of its lazily projected form:
+            ``online_learners.LazilyProjectedOGDState``), its parameter-shaped fields shaped like the params (so that
             ``optax.tree_utils.tree_map_params`` reaches them). After an update that closed an epoch with
             ``restart``, it is the state before the restart: the restart is applied when the next update reads it.
         key: the data of the PRNG key of the s-sequence (``jax.random.key_data``, uint32; already advanced past
@@ -445,24 +446,27 @@ def o2nc(
         none:             x_n = w_n = x_{n−1} + lr Δ_n
 
     The params passed to ``update`` are w_n (where ``grads`` were taken); the returned updates are w_{n+1} − params.
-    With ``store_anchor=True`` they are computed from the stored anchor, not by accumulating differences
-    (optax issues #1227 and #530): x_n = x_{n−1} + lr Δ_n, w_n = x_n − (1 − s_n) lr Δ_n. ``store_anchor=False``
-    recovers the anchor as x_n = w_n + (1 − s_n) lr_n Δ_n from the params and the learner's play instead (as
-    ``o2nc.torch.O2NC`` does by default), saving one parameter-sized buffer. Under XLA, whose passes each write one
-    array, the params' pass must then read the old play Δ_n while the learner's pass overwrites it in place: for a
-    learner whose update can be undone elementwise (unconstrained OGD: Δ_n = Δ_{n+1} + η_n g_n) Δ_n is recomputed
-    from the new state and g_n, and the compiled float32 step moves 8 words per parameter (the finiteness check
-    reads g; the learner's pass reads Δ, g and writes Δ; the params' pass reads w, Δ, g and writes w) against 11 with
-    the stored anchor (counted from XLA's HLO by ``bench/bench_jax.py``); for any other learner it costs a copy of
-    the learner state per step (slower, less memory). The default ``store_anchor=None`` picks the faster: ``False``
-    for a learner that declares ``recovers_previous_play`` (unconstrained OGD, whose ``previous_play`` gives Δ_n),
-    ``True`` otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept
-    in at least float32. The first ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1),
-    so weights swapped in after ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with
-    the learner's domain scaled by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a
-    traced value, so ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling.
-    A schedule (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts.
-    Params must be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
+    With ``store_anchor=True`` they are computed from the stored anchor, not by accumulating differences (optax issues
+    #1227 and #530): x_n = x_{n−1} + lr Δ_n, w_n = x_n − (1 − s_n) lr Δ_n. ``store_anchor=False`` recovers the anchor as
+    x_n = w_n + (1 − s_n) lr_n Δ_n from the params and the learner's play instead (as ``o2nc.torch.O2NC`` does by
+    default), saving one parameter-sized buffer. Under XLA, whose passes each write one array, the params' pass must
+    then read the old play Δ_n while the learner's pass overwrites it in place: for a learner whose update can be undone
+    elementwise (OGD: Δ_n = v_{n+1} + η_n g_n with v_{n+1} = Δ_n − η_n g_n) Δ_n is recomputed from the new state and
+    g_n, and the compiled float32 step moves 8 words per parameter unconstrained (the finiteness check reads g; the
+    learner's pass reads Δ, g and writes Δ; the params' pass reads w, Δ, g and writes w) against 11 with the stored
+    anchor (counted from XLA's HLO by ``bench/bench_jax.py``); for any other learner it costs a copy of the learner
+    state per step (slower, less memory). Projected OGD (``radius`` given) runs as
+    :meth:`online_learners.OGD.lazily_projected`, the same plays from a state that keeps v_{n+1} and the projection's
+    factor, so that its update can be undone too: its step moves 9 words (the norm of v is one more read), where the
+    eager projection with the stored anchor moved 15. The default ``store_anchor=None`` picks the faster: ``False`` for
+    a learner that declares ``recovers_previous_play`` (OGD, whose ``previous_play`` gives Δ_n), ``True`` otherwise.
+    Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at least float32.
+    The first ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in
+    after ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain
+    scaled by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
+    ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling. A schedule
+    (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts. Params must
+    be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
 
     **Compiled passes.** Inside ``update`` (not under ``vmap``) the learner's norms, e.g. projected OGD's
     ‖Δ − ηg‖, are the plain √(Σ x²) with ``tree_norm``'s scaled form under a cond where the plain sum is not exact
@@ -506,7 +510,7 @@ def o2nc(
             every shell. Its key words sit in ``state.key``, set by ``init``: replacing them (e.g. under ``vmap``)
             changes the seed; a later change of the argument (an injected hyperparameter) does not.
         store_anchor: keep x_n in the state instead of recovering it (one more parameter-sized buffer); ``None``
-            (default): ``False`` where the learner's previous play can be recomputed (unconstrained OGD), else
+            (default): ``False`` where the learner's previous play can be recomputed (OGD), else
             ``True``. Without it and without averaging, :func:`o2nc_eval_params` needs the params of the last
             update.
         lr: deprecated alias of ``learning_rate`` (a DeprecationWarning).
@@ -551,6 +555,10 @@ def o2nc(
     for method in ("init", "predict", "update"):
         if not callable(getattr(learner, method, None)):
             raise TypeError(f"o2nc: `learner` must have init/predict/update; {type(learner).__name__} lacks {method}")
+    if getattr(learner, "projects_lazily", False) is True and callable(getattr(learner, "lazily_projected", None)):
+        # Projected OGD as the lazily projected form of the same plays (online_learners.LazilyProjectedOGD): its
+        # update can be undone, so the anchor is recovered instead of stored, and v = Δ − ηg is written in place.
+        learner = learner.lazily_projected()
     schedule = learning_rate if callable(learning_rate) else None
     if schedule is None:
         _check_lr(learning_rate)
@@ -587,6 +595,8 @@ def o2nc(
                     and callable(getattr(learner, "update_and_norm", None)))
     if store_anchor is None:
         store_anchor = recover is None
+    two_passes = (getattr(learner, "updates_in_two_passes", False) is True
+                  and callable(getattr(learner, "descend", None)) and callable(getattr(learner, "rescale", None)))
 
     # A typed key is kept as its data and its implementation (static); a raw uint32 key is kept as it is.
     typed_key = key is None or jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
@@ -618,7 +628,7 @@ def o2nc(
     def select(pred, a, b):
         """Elementwise choice by a scalar predicate: fused into the surrounding loop by XLA, where a ``lax.cond``
         returning full-size arrays costs a copy of every operand (its buffers cannot alias the donated state)."""
-        return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y).astype(y.dtype), a, b)
+        return jax.tree_util.tree_map(lambda x, y: y if x is y else jnp.where(pred, x, y).astype(y.dtype), a, b)
 
     restarts = not (isinstance(restart, bool) and not restart)
 
@@ -738,11 +748,20 @@ def o2nc(
         # on the input (and on the play) instead of on the new state lets XLA write the state in place; a select on
         # the new state is duplicated into the passes that read it, which then read the old state and force a copy.
         lstate_in = select(pending_restart(state), template, stored) if restarts else stored
-        if reports_norm:  # ‖Δ_{n+1}‖ from the projection the update takes anyway (o2nc.conversion.step)
-            updated, reported = learner.update_and_norm(lstate_in, _Leaves(G))
+        if two_passes:
+            # The elementwise pass is selected on ``ok`` before the norm reads it: one array written in place, read
+            # once by the norm, where a select after the whole update reads the updated array twice and XLA then
+            # writes it twice. A skipped update rescales the old state, which gives its own scalars again.
+            stepped = select(ok, learner.descend(lstate_in, _Leaves(G)), stored)
+            updated, reported = learner.rescale(stepped)
+            lstate = select(ok, updated, stepped)
+            reported = reported if reports_norm else None
         else:
-            updated, reported = learner.update(lstate_in, _Leaves(G)), None
-        lstate = select(ok, updated, stored)
+            if reports_norm:  # ‖Δ_{n+1}‖ from the projection the update takes anyway (o2nc.conversion.step)
+                updated, reported = learner.update_and_norm(lstate_in, _Leaves(G))
+            else:
+                updated, reported = learner.update(lstate_in, _Leaves(G)), None
+            lstate = select(ok, updated, stored)
         if reads:
             # A field whose new value reads another's old value (KT's wealth reads the old coin sum) is written
             # first: the other field's pass is ordered after it (``_after``) and its value read from its buffer by
@@ -759,11 +778,16 @@ def o2nc(
             delta_now = recover(lstate, list(G))
             x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
         segment = state.segment
-        if epoch:  # ‖x_1 − x_0‖ at the first update (a scalar cond: no reduction later), carried over otherwise
+        if epoch:
+            # ‖x_1 − x_0‖ = |x_c|·‖Δ_1‖ at the first update (a scalar cond: no reduction later), carried over
+            # otherwise. Δ_1 is the fresh learner's play, taken from ``init`` over the params as ``first_anchor``
+            # takes it: a cond that read Δ_n as recovered above would make XLA write Δ_n as an array of its own.
             segment = jax.lax.cond(
                 first,
-                lambda: (_norm(list(delta_now), dtype) * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
-                lambda: segment,
+                lambda leaves: (_norm(list(learner.predict(learner.init(_Leaves(leaves)))), dtype)
+                                * jnp.abs(jnp.asarray(x_c, dtype))).astype(dtype),
+                lambda leaves: segment,
+                list(P),
             )
 
         w_sum, g_sum, epoch_mean, ema = state.w_sum, state.g_sum, state.epoch_mean, state.ema
