@@ -43,14 +43,14 @@ The radius row's 15 words then: Σg for the finiteness check (1), v = Δ − ηg
 its two readers, the norm and the projection), ‖v‖² (1), Δ (3), the stored anchor (3), the params (4).
 
 Projected OGD now runs lazily projected (``online_learners.OGD.lazily_projected``: the state keeps v and the
-projection's factor, the plays are OGD's bit for bit), so its update can be undone and the anchor is recovered; the
-learner's elementwise pass is selected on the finiteness flag before the norm reads it. The radius row moves 9 words:
-Σg (1), v written in place (3: reads v and g), ‖v‖² (1), the params (4: read w, v, g). With the epoch mean, 15 (the
-sums Σw and Σg, 3 each). Three runs on a quiet 2-CPU x86_64 machine (load average 0.3-0.8, ``--repeats 21``),
-before → after: radius row 3.33, 3.25, 3.31 → 1.75, 1.81, 1.73; epoch mean 3.9-4.1 → 2.75, 2.67, 2.55. The 1.5×
-target is still missed: at 9 words against SGD's 6 the step cannot go below 1.5×, and its two reductions (the
-finiteness check and ‖v‖²) run at about half the rate per word of an elementwise pass here. The finiteness check
-cannot share the norm's pass: the skipped update must leave v unchanged, so the flag is needed before v is written.
+projection's factor, the plays are OGD's to the norm's rounding), so its update can be undone and the anchor is
+recovered; the learner's elementwise pass is selected on the finiteness flag before the norm reads it. The radius row
+moves 9 words: Σg (1), v written in place (3: reads v and g), ‖v‖² (1), the params (4: read w, v, g). With the epoch
+mean, 15 (the sums Σw and Σg, 3 each). Three runs on a quiet 2-CPU x86_64 machine (load average 0.3-0.8, ``--repeats
+21``), before → after: radius row 3.33, 3.25, 3.31 → 1.75, 1.81, 1.73; epoch mean 3.9-4.1 → 2.75, 2.67, 2.55. The 1.5×
+target is still missed: at 9 words against SGD's 6 the step cannot go below 1.5×, and its two reductions (the finiteness
+check and ‖v‖²) run at about half the rate per word of an elementwise pass here. The finiteness check cannot share the
+norm's pass: the skipped update must leave v unchanged, so the flag is needed before v is written.
 
 Usage: python bench/bench_jax.py [--params 10_000_000] [--tensors 50] [--repeats 30] [--rows paper,other]
 """

@@ -170,8 +170,10 @@ class LazilyProjectedOGD:
 
         v_{t+1} = c_t v_t − η_t g_t,    c_{t+1} = D / max(‖v_{t+1}‖, D),    Δ_{t+1} = c_{t+1} v_{t+1}
 
-    These are :class:`OGD`'s plays, bit for bit where the shell rounds c_t v_t − η_t g_t as OGD rounds Δ_t − η_t g_t
-    (the factor and the product are OGD's own: ``tree.tree_ball_factor``, ``tree.tree_scale_by_factor``). What the
+    These are :class:`OGD`'s plays: bit for bit operation by operation (numpy, torch, jax outside ``jit``; the factor
+    and the product are OGD's own: ``tree.tree_ball_factor``, ``tree.tree_scale_by_factor``), and under ``jit``
+    within the rounding of the norm's reduction, which XLA may fuse and order differently in the two programs (one
+    unit in the last place of the factor). What the
     lazy form adds is that an update can be undone elementwise: Δ_t = v_{t+1} + η_t g_t, as for unconstrained OGD,
     so a shell that recovers the anchor of O2NC from its params (``o2nc.jax.o2nc`` with ``store_anchor=None``) needs
     no stored anchor with a radius either, and an XLA step writes v in place and reads it once for its norm.
@@ -237,7 +239,24 @@ class LazilyProjectedOGD:
         if self.ogd.radius is None:
             return state, tree.tree_norm(state.direction)
         factor, norm = tree.tree_ball_factor(state.direction, self.ogd.radius)
+        # in the dtype ``init`` gave the scale (the norm's dtype skips empty leaves on some backends; widening a
+        # factor is exact, so the plays are unchanged and a scan's carry keeps its type)
+        factor = tree.namespace(state.direction).astype(factor, state.scale.dtype)
         return state._replace(scale=factor), norm * factor
+
+    @property
+    def lr(self):
+        """The step size of the OGD whose plays these are."""
+        return self.ogd.lr
+
+    @property
+    def radius(self):
+        """The radius of the OGD whose plays these are (every play has ‖Δ‖ ≤ radius)."""
+        return self.ogd.radius
+
+    @property
+    def anytime(self):
+        return self.ogd.anytime
 
     recovers_previous_play = True
 

@@ -203,3 +203,32 @@ def test_lazily_projected_ogd_refuses_other_learners_and_subclasses_do_not_proje
             return super().update(state, tree.tree_scale(grad, 0.5))
 
     assert not Shrinking(lr=0.1, radius=1.0).projects_lazily
+
+
+def test_lazily_projected_ogd_keeps_its_scale_dtype_and_ogd_plays_on_mixed_and_empty_leaves():
+    """Mixed float32/float64 leaves and a zero-size float64 leaf beside a bfloat16 one (jax's norm skips empty leaves,
+    so its dtype can be narrower than ``init``'s scale): the scale keeps ``init``'s dtype, so ``lax.scan`` carries the
+    state, and the plays equal OGD's operation by operation (no ``jit``)."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    from online_learners import OGD
+
+    ogd = OGD(lr=0.5, radius=0.1)
+    lazy = ogd.lazily_projected()
+    rng = np.random.default_rng(2)
+    with jax.enable_x64(True):
+        for params in ({"a": jnp.zeros(4, jnp.float32), "b": jnp.zeros(3, jnp.float64)},
+                       {"a": jnp.zeros(4, jnp.bfloat16), "b": jnp.zeros(0, jnp.float32)}):
+            grads = [jax.tree_util.tree_map(lambda x: jnp.asarray(rng.standard_normal(x.shape), x.dtype), params)
+                     for _ in range(6)]
+            eager, state = ogd.init(params), lazy.init(params)
+            dtype = state.scale.dtype
+            for g in grads:
+                eager, state = ogd.update(eager, g), lazy.update(state, g)
+                assert state.scale.dtype == dtype
+                for x, y in zip(jax.tree_util.tree_leaves(ogd.predict(eager)),
+                                jax.tree_util.tree_leaves(lazy.predict(state))):
+                    assert x.dtype == y.dtype and bool(jnp.array_equal(x, y))
+            stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *grads)
+            final, _ = jax.lax.scan(lambda st, g: (lazy.update(st, g), None), lazy.init(params), stacked)
+            assert final.scale.dtype == dtype

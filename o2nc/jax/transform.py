@@ -459,14 +459,15 @@ def o2nc(
     :meth:`online_learners.OGD.lazily_projected`, the same plays from a state that keeps v_{n+1} and the projection's
     factor, so that its update can be undone too: its step moves 9 words (the norm of v is one more read), where the
     eager projection with the stored anchor moved 15. The default ``store_anchor=None`` picks the faster: ``False`` for
-    a learner that declares ``recovers_previous_play`` (OGD, whose ``previous_play`` gives Δ_n), ``True`` otherwise.
-    Both agree to rounding (1e-12 in float64 in the parity tests). The scalars s and lag are kept in at least float32.
-    The first ``update`` takes the params it is given as w_1 (anchor x_0 = w_1 − s_1 lr Δ_1), so weights swapped in
-    after ``init`` count. ``lr`` multiplies the increment: with a constant lr this is O2NC with the learner's domain
-    scaled by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric argument may be a traced value, so
-    ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr without recompiling. A schedule
-    (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update, counted as optax counts. Params must
-    be real floating-point arrays (a complex leaf is refused at ``init``); each leaf keeps its dtype.
+    a learner that declares ``recovers_previous_play`` (OGD, or its lazily projected form with a radius, whose
+    ``previous_play`` gives Δ_n), ``True`` otherwise. Both agree to rounding (1e-12 in float64 in the parity tests). The
+    scalars s and lag are kept in at least float32. The first ``update`` takes the params it is given as w_1 (anchor x_0
+    = w_1 − s_1 lr Δ_1), so weights swapped in after ``init`` count. ``lr`` multiplies the increment: with a constant lr
+    this is O2NC with the learner's domain scaled by lr (OGD(η, D) → OGD(lr·η, lr·D), KT(ε) → KT(lr·ε)). Every numeric
+    argument may be a traced value, so ``optax.inject_hyperparams(o2nc)(learner=..., learning_rate=...)`` changes lr
+    without recompiling. A schedule (``optax.ScalarOrSchedule``) gives lr_n = schedule(n − 1) at the n-th update,
+    counted as optax counts. Params must be real floating-point arrays (a complex leaf is refused at ``init``); each
+    leaf keeps its dtype.
 
     **Compiled passes.** Inside ``update`` (not under ``vmap``) the learner's norms, e.g. projected OGD's
     ‖Δ − ηg‖, are the plain √(Σ x²) with ``tree_norm``'s scaled form under a cond where the plain sum is not exact
@@ -708,6 +709,13 @@ def o2nc(
         # The learner runs over the leaves; its state is stored shaped like the params (``init``'s structure marks
         # the parameter-shaped fields; under jit it is traced only).
         template = learner.init(_Leaves(P))
+        expected = jax.tree_util.tree_structure(_as_params(template, treedef))
+        if jax.tree_util.tree_structure(state.learner) != expected:
+            raise ValueError(
+                f"o2nc: the state's learner fields ({type(state.learner).__name__}) are not those of this "
+                f"transformation's learner ({type(template).__name__}): a state built for another learner or saved "
+                "by an earlier version (projected OGD's state is now LazilyProjectedOGDState); build one with init"
+            )
         stored = _as_leaves(state.learner, template, treedef)
         dtype, sdtype = state.certificate.dtype, state.lag.dtype
         reads = _old_reads(learner, P)
@@ -725,8 +733,6 @@ def o2nc(
             # The first play Δ_1 is recomputed from the learner's ``init`` (a function of the params' shapes only),
             # not read from the state: an elementwise pass that read the old learner state next to the in-place
             # write of the new one would make XLA copy that state every step.
-            delta_now = learner.predict(template) if (has_lag or epoch) else None
-
             def first_anchor(anchor, leaves):  # x_0 = w_1 + lag_1 Δ_1
                 if not has_lag:
                     return list(leaves)
@@ -738,8 +744,8 @@ def o2nc(
             x = jax.lax.cond(jnp.logical_and(first, ok), first_anchor, lambda anchor, leaves: list(anchor),
                              leaves_of(state.anchor), list(P))
         elif recover is None:
-            delta_now = current_play(state, stored, P) if (has_lag or epoch) else None
-            x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, delta_now)] if has_lag else list(P)
+            x = [(p + lag * d).astype(p.dtype) for p, d in zip(P, current_play(state, stored, P))] if has_lag \
+                else list(P)
 
         count = state.count + 1
         epoch_end = (count % epoch_length) == 0
