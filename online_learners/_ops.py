@@ -32,6 +32,7 @@ __all__ = [
     "coordinatewise_total",
     "elementary_bound",
     "call_bound",
+    "update_with_hint",
 ]
 
 
@@ -161,9 +162,10 @@ def coordinatewise_total(h: Callable[[float], float], dim, comparator_norm: floa
 
 
 def elementary_bound(comparator_norm: float, grad_sq_norms: Sequence[float], play_norms: Sequence[float]) -> float:
-    """Σ_t ‖g_t‖ (‖Δ_t‖ + ‖u‖) with ‖Δ_t‖ ≤ play_norms[t]: Cauchy–Schwarz, valid for any learner (derived)."""
+    """Σ_t ‖g_t‖ (‖Δ_t‖ + ‖u‖) with ‖Δ_t‖ ≤ play_norms[t]: Cauchy–Schwarz, valid for any learner (derived). A round
+    with g_t = 0 adds nothing whatever its play bound (an infinite envelope included, where 0·∞ would be NaN)."""
     r = float(comparator_norm)
-    return sum(math.sqrt(float(s)) * (b + r) for s, b in zip(grad_sq_norms, play_norms))
+    return sum(math.sqrt(float(s)) * (b + r) for s, b in zip(grad_sq_norms, play_norms) if float(s) != 0)
 
 
 def call_bound(learner, comparator_norm: float, grad_sq_norms: Sequence[float], dim) -> float:
@@ -173,3 +175,12 @@ def call_bound(learner, comparator_norm: float, grad_sq_norms: Sequence[float], 
     if "dim" in params:
         return learner.regret_bound(comparator_norm, grad_sq_norms, dim=dim)
     return learner.regret_bound(comparator_norm, grad_sq_norms)
+
+
+def update_with_hint(learner, state, grad, hint):
+    """``learner.update(state, grad)``, with ``hint=hint`` where a hint was given and the learner's update takes one
+    (the single-projection optimistic form replays its hinted play): how a wrapper passes the round's hint on, as
+    ``o2nc.minimize`` passes it to the learner it drives."""
+    if hint is not None and "hint" in inspect.signature(learner.update).parameters:
+        return learner.update(state, grad, hint=hint)
+    return learner.update(state, grad)

@@ -14,6 +14,7 @@ from online_learners._ops import (
     check_learner,
     check_nonnegative,
     elementary_bound,
+    update_with_hint,
     xp_of,
 )
 from online_learners.base import outside_ball, reads_hint
@@ -201,8 +202,10 @@ class Restarting:
     def predict(self, state: RestartingState, hint=None):
         return self.learner.predict(state.inner, hint)
 
-    def update(self, state: RestartingState, grad) -> RestartingState:
-        inner = self.learner.update(state.inner, grad)
+    def update(self, state: RestartingState, grad, hint=None) -> RestartingState:
+        """The inner update (given the round's ``hint`` where the inner update takes one: the single-projection
+        optimistic form replays its hinted play), then the restart at the end of a block."""
+        inner = update_with_hint(self.learner, state.inner, grad, hint)
         count = state.count + 1
         restart = count >= self.period
         fresh = self.learner.init(grad)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from online_learners import _checks, tree
-from online_learners._ops import call_bound, check_learner, xp_of
+from online_learners._ops import call_bound, check_learner, update_with_hint, xp_of
 from online_learners.base import check_positive, outside_ball, reads_hint
 
 __all__ = ["DirectionMagnitude", "DirectionMagnitudeState", "BallConstraint", "BallConstraintState"]
@@ -145,8 +145,11 @@ class BallConstraint:
     def predict(self, state: BallConstraintState, hint=None):
         return tree.tree_project_ball(self.learner.predict(state.inner, hint), self.radius)
 
-    def update(self, state: BallConstraintState, grad) -> BallConstraintState:
-        raw = self.learner.predict(state.inner)
+    def update(self, state: BallConstraintState, grad, hint=None) -> BallConstraintState:
+        """The surrogate at the inner play x̂_t of this round (the hinted one where a hint was played: the
+        derivation above needs the x̂_t whose projection was played), then the inner update (given the hint where
+        the inner update takes one)."""
+        raw = self.learner.predict(state.inner, hint)
         _checks.gradient("BallConstraint", grad, raw)
         outside = tree.tree_sub(raw, tree.tree_project_ball(raw, self.radius))
         dist = tree.tree_norm(outside)
@@ -155,7 +158,7 @@ class BallConstraint:
         # ‖g‖ ∇S(x̂): zero inside the ball (dist = 0), the unit outward normal times ‖g‖ outside.
         factor = xp.where(positive, tree.tree_norm(grad) / xp.where(positive, dist, 1.0), 0.0)
         surrogate = tree.tree_map(lambda g, o: 0.5 * (g + factor * o), grad, outside)
-        return BallConstraintState(inner=self.learner.update(state.inner, surrogate))
+        return BallConstraintState(inner=update_with_hint(self.learner, state.inner, surrogate, hint))
 
     def regret_bound(self, comparator_norm: float, grad_sq_norms: Sequence[float], dim=None) -> float:
         if outside_ball(comparator_norm, self.radius):

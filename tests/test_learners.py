@@ -232,3 +232,51 @@ def test_lazily_projected_ogd_keeps_its_scale_dtype_and_ogd_plays_on_mixed_and_e
             stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *grads)
             final, _ = jax.lax.scan(lambda st, g: (lazy.update(st, g), None), lazy.init(params), stacked)
             assert final.scale.dtype == dtype
+
+
+def test_a_zero_gradient_round_adds_nothing_to_the_elementary_bound_even_with_an_infinite_play_envelope():
+    """COCOB's play envelope is infinite from round 1001 on; a zero gradient there gave 0·∞ = NaN."""
+    from online_learners import COCOB
+    from online_learners._ops import elementary_bound
+
+    assert elementary_bound(1.0, [4.0, 0.0, 1.0], [1.0, math.inf, 2.0]) == 2 * (1 + 1) + 1 * (2 + 1)
+    bound = COCOB().regret_bound(1.0, [1.0] * 1000 + [0.0], dim=2)
+    assert not math.isnan(bound) and bound == COCOB().regret_bound(1.0, [1.0] * 1000, dim=2)
+
+
+@pytest.mark.parametrize("form", ["single_projection", "two_projection"])
+def test_restarting_passes_the_rounds_hint_to_the_inner_update(form):
+    """Within a block, ``Restarting(OptimisticOGD)`` plays the bare learner's plays when both are given the hints:
+    the single-projection form's update replays its hinted play, which ``Restarting`` used to drop."""
+    from online_learners import OptimisticOGD, Restarting
+
+    bare = OptimisticOGD(lr=0.1, radius=1.0, form=form)
+    wrapped = Restarting(bare, period=1000)
+    rng = np.random.default_rng(0)
+    sb, sw, hint = bare.init(np.zeros(3)), wrapped.init(np.zeros(3)), np.zeros(3)
+    for _ in range(50):
+        g = rng.standard_normal(3)
+        np.testing.assert_array_equal(bare.predict(sb, hint), wrapped.predict(sw, hint))
+        sb = bare.update(sb, g, hint=hint)
+        sw = wrapped.update(sw, g, hint=hint)
+        hint = g
+
+
+def test_ball_constraint_takes_the_surrogate_at_the_hinted_inner_play():
+    """The reduction's bound needs the surrogate at the x̂_t whose projection was played: with a hint that puts the
+    inner play outside the ball while the hint-free one is inside, the update uses the outward normal at the hinted
+    play (it used the hint-free play, whose surrogate was g/2)."""
+    from online_learners import BallConstraint, OptimisticOGD
+
+    inner = OptimisticOGD(lr=1.0, form="single_projection")
+    learner = BallConstraint(inner, radius=1.0)
+    state = learner.init(np.zeros(2))
+    hint = np.array([-3.0, 0.0])
+    raw = inner.predict(state.inner, hint)
+    assert np.linalg.norm(raw) > 1.0 and np.linalg.norm(inner.predict(state.inner)) <= 1.0
+    grad = np.array([0.0, 2.0])
+    normal = (raw - raw / np.linalg.norm(raw)) / np.linalg.norm(raw - raw / np.linalg.norm(raw))
+    surrogate = 0.5 * (grad + np.linalg.norm(grad) * normal)
+    expected = inner.update(state.inner, surrogate, hint=hint)
+    got = learner.update(state, grad, hint=hint).inner
+    np.testing.assert_allclose(got.base, expected.base, rtol=1e-15, atol=1e-15)
