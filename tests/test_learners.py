@@ -280,3 +280,57 @@ def test_ball_constraint_takes_the_surrogate_at_the_hinted_inner_play():
     expected = inner.update(state.inner, surrogate, hint=hint)
     got = learner.update(state, grad, hint=hint).inner
     np.testing.assert_allclose(got.base, expected.base, rtol=1e-15, atol=1e-15)
+
+
+def _at_the_bound(d, steps, seed):
+    """Gradient streams of norm exactly G = 1 (the bettors' coins at ±1, where KT's potential step is tight): 20
+    rounds one way and 20 back (longer same-sign runs make the float64 plays' rounding, ε·2^n, exceed the bound's
+    slack: see ``online_learners.base``), blocks of 10, alternating, constant and random directions."""
+    rng = np.random.default_rng(seed)
+    unit = np.ones(d) / np.sqrt(d)
+    signs = {
+        "reversal": [1.0] * 20 + [-1.0] * 20,  # KT's bound is met with equality at u = 0 here
+        "blocks": [1.0 if (t // 10) % 2 == 0 else -1.0 for t in range(steps)],
+        "alternating": [(-1.0) ** t for t in range(steps)],
+        "constant": [1.0] * steps,
+    }
+    out = {name: np.array([s * unit for s in row]) for name, row in signs.items()}
+    random = rng.standard_normal((steps, d))
+    out["random directions"] = random / np.linalg.norm(random, axis=1, keepdims=True)
+    return out
+
+
+def _bettors_at_the_bound():
+    from online_learners import (
+        KT,
+        OGD,
+        BallConstraint,
+        DirectionMagnitude,
+        FreeGrad,
+        ONSBettor,
+        ParameterFreeMirrorDescent,
+        Restarting,
+    )
+
+    return [KT(lipschitz=1.0), KT(eps=0.1, lipschitz=1.0), ONSBettor(lipschitz=1.0), FreeGrad(lipschitz=1.0),
+            FreeGrad(lipschitz=1.0, coordinatewise=True), ParameterFreeMirrorDescent(eps=1.0),
+            DirectionMagnitude(KT(lipschitz=1.0), OGD(lr=0.1, radius=1.0)),
+            BallConstraint(KT(lipschitz=1.0), radius=0.5), Restarting(KT(lipschitz=1.0), period=30)]
+
+
+@pytest.mark.parametrize("d", [1, 3])
+@pytest.mark.parametrize("learner", _bettors_at_the_bound(), ids=repr)
+def test_bettors_meet_their_bounds_with_gradients_at_the_bound(learner, d):
+    """The bettors with coins at ±1 (‖g_t‖ = G = 1, where the registry's examples with G = 100 keep the coins
+    small), a dense grid of comparator norms against the worst direction, and the losses summed exactly
+    (``math.fsum``)."""
+    for name, grads in _at_the_bound(d, 120, seed=d).items():
+        plays = play(learner, grads, lambda a: a.copy())
+        loss = math.fsum((grads * plays).ravel().tolist())
+        total = float(np.linalg.norm(grads.sum(axis=0)))
+        sq = np.sum(grads**2, axis=1)
+        radius = getattr(learner, "radius", None)
+        for r in np.linspace(0.0, radius if radius is not None else 10.0, 41):
+            regret = loss + float(r) * total
+            bound = regret_bound(learner, float(r), sq, d)
+            assert regret <= bound + 1e-9 * (1 + abs(bound)), f"{name}, ‖u‖={r}: regret {regret:.9g} > {bound:.9g}"
