@@ -156,7 +156,6 @@ class OGD:
         )
 
 
-
 class LazilyProjectedOGDState(NamedTuple):
     direction: Any  # v_t = Δ_{t−1} − η_{t−1} g_{t−1}, the play before its projection (a pytree); Δ_1's is 0
     scale: Any  # the projection's factor min(1, D/‖v_t‖) (0-d, the norm's dtype): Δ_t = scale · v_t
@@ -173,10 +172,10 @@ class LazilyProjectedOGD:
     These are :class:`OGD`'s plays: bit for bit operation by operation (numpy, torch, jax outside ``jit``; the factor
     and the product are OGD's own: ``tree.tree_ball_factor``, ``tree.tree_scale_by_factor``), and under ``jit``
     within the rounding of the norm's reduction, which XLA may fuse and order differently in the two programs (one
-    unit in the last place of the factor). What the
-    lazy form adds is that an update can be undone elementwise: Δ_t = v_{t+1} + η_t g_t, as for unconstrained OGD,
-    so a shell that recovers the anchor of O2NC from its params (``o2nc.jax.o2nc`` with ``store_anchor=None``) needs
-    no stored anchor with a radius either, and an XLA step writes v in place and reads it once for its norm.
+    unit in the last place of the factor). What the lazy form adds is that an update can be undone elementwise:
+    Δ_t = v_{t+1} + η_t g_t, as for unconstrained OGD, so a shell that recovers the anchor of O2NC from its params
+    (``o2nc.jax.o2nc`` with ``store_anchor=None``) needs no stored anchor with a radius either, and an XLA step
+    writes v in place and reads it once for its norm.
 
     Args:
         ogd: the learner whose plays these are (with or without a radius; without one c_t = 1).

@@ -354,6 +354,28 @@ static int step_lists(PyObject *const *args, int n_operands, unsigned required, 
 
 typedef double Partials[MAX_THREADS][8];  /* a 64-byte row per thread: no two threads write one cache line */
 
+/* The threads' partial sums for a sweep over `l`; on failure `l` is freed and MemoryError raised (NULL). */
+static Partials *partials_new(Lists *l) {
+    Partials *parts = PyMem_Malloc(sizeof(Partials));
+    if (!parts) {
+        lists_free(l);
+        PyErr_NoMemory();
+    }
+    return parts;
+}
+
+static void sweep_free(Partials *parts, Lists *l) {
+    PyMem_Free(parts);
+    lists_free(l);
+}
+
+/* What a step returns where step_lists did not give 1: None where operands overlap (nothing written, the caller
+   takes the ATen path), NULL where an error was raised. */
+static PyObject *not_run(int ready) {
+    if (ready < 0) Py_RETURN_NONE;
+    return NULL;
+}
+
 /* products(dtype, sizes, gs, ds or None, threads) -> (‖g‖², ‖Δ‖², ⟨Δ, g⟩) over the lists, as Python floats */
 static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     long dtype;
@@ -361,8 +383,8 @@ static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t n
     Lists l;
     if (!check_nargs(nargs, 5, "products") || !get_dtype(args[0], &dtype) || !get_int(args[4], &threads)) return NULL;
     if (!lists_parse(args[1], args + 2, 2, 0x1u, &l)) { lists_free(&l); return NULL; }
-    Partials *parts = PyMem_Malloc(sizeof(Partials));
-    if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
+    Partials *parts = partials_new(&l);
+    if (!parts) return NULL;
     double out[3];
     FOR_EACH_PART(l, threads, *parts, 3, {
         double sums[3];
@@ -371,8 +393,7 @@ static PyObject *py_products(PyObject *self, PyObject *const *args, Py_ssize_t n
         partial[0] += sums[0]; partial[1] += sums[1]; partial[2] += sums[2];
     });
     out[0] = (*parts)[0][0]; out[1] = (*parts)[0][1]; out[2] = (*parts)[0][2];
-    PyMem_Free(parts);
-    lists_free(&l);
+    sweep_free(parts, &l);
     return Py_BuildValue("(ddd)", out[0], out[1], out[2]);
 }
 
@@ -388,12 +409,9 @@ static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t n
         !get_int(args[11], &want_sq) || !get_int(args[12], &threads))
         return NULL;
     int ready = step_lists(args, 5, 0x7u, 3, dtype, "ogd_step", &l);
-    if (ready != 1) {
-        if (ready < 0) Py_RETURN_NONE;  /* overlapping operands: not run, the caller takes the ATen path */
-        return NULL;
-    }
-    Partials *parts = PyMem_Malloc(sizeof(Partials));
-    if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
+    if (ready != 1) return not_run(ready);
+    Partials *parts = partials_new(&l);
+    if (!parts) return NULL;
     FOR_EACH_PART(l, threads, *parts, 1, {
         double sq;
         if (dtype == 0)
@@ -406,8 +424,7 @@ static PyObject *py_ogd_step(PyObject *self, PyObject *const *args, Py_ssize_t n
         partial[0] += sq;
     });
     double total = (*parts)[0][0];
-    PyMem_Free(parts);
-    lists_free(&l);
+    sweep_free(parts, &l);
     return PyFloat_FromDouble(total);
 }
 
@@ -424,12 +441,9 @@ static PyObject *py_kt_step(PyObject *self, PyObject *const *args, Py_ssize_t na
         !get_int(args[16], &want_sq) || !get_int(args[17], &threads))
         return NULL;
     int ready = step_lists(args, 7, 0x17u, 5, dtype, "kt_step", &l);
-    if (ready != 1) {
-        if (ready < 0) Py_RETURN_NONE;
-        return NULL;
-    }
-    Partials *parts = PyMem_Malloc(sizeof(Partials));
-    if (!parts) { lists_free(&l); return PyErr_NoMemory(); }
+    if (ready != 1) return not_run(ready);
+    Partials *parts = partials_new(&l);
+    if (!parts) return NULL;
     FOR_EACH_PART(l, threads, *parts, 1, {
         double sq;
         if (dtype == 0)
@@ -444,8 +458,7 @@ static PyObject *py_kt_step(PyObject *self, PyObject *const *args, Py_ssize_t na
         partial[0] += sq;
     });
     double total = (*parts)[0][0];
-    PyMem_Free(parts);
-    lists_free(&l);
+    sweep_free(parts, &l);
     return PyFloat_FromDouble(total);
 }
 
